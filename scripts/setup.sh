@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Set up this machine for swarmlab (Debian, as root):
+#   - Debian's docker.io when no Docker engine answers and none is installed,
+#     and dockerd started in the background when none runs (no systemd needed);
+#   - debootstrap, to build the offline base image;
+#   - the swarmlab Python package with its test extras.
+# It says what it does, and does nothing that is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { echo "setup: $*" >&2; }
+
+missing=()
+if ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null 2>&1; then
+  missing+=(docker.io)
+fi
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    say "need root to install ${missing[*]} (run: sudo $0)"; exit 1
+  fi
+  say "installing ${missing[*]} from Debian's packages"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  log=/var/log/swarmlab-dockerd.log
+  say "no Docker engine answers: starting dockerd in the background (log: $log)"
+  [ "$(id -u)" = 0 ] || { say "need root to start dockerd"; exit 1; }
+  nohup setsid dockerd >"$log" 2>&1 </dev/null &
+  for _ in $(seq 1 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  if ! docker info >/dev/null 2>&1; then
+    say "dockerd did not answer within 60 s; the end of $log:"; tail -n 20 "$log" >&2; exit 1
+  fi
+  say "dockerd $(docker version --format '{{.Server.Version}}') is up"
+fi
+
+say "installing the swarmlab package (pip install -e '.[test]')"
+python3 -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v -e "^WARNING: Running pip as" -e "is ignored: it is neither" >&2 || true
+python3 -c "import swarmlab" || { say "the swarmlab package did not install"; exit 1; }
+say "ready: python3 -m swarmlab up"

@@ -1,0 +1,1 @@
+"""The ordered steps of `up`. Each is small and announces itself."""

@@ -1,0 +1,48 @@
+"""What the steps of `up` share."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional
+
+from ..addressing import AddressPlan
+from ..capabilities import Capabilities, EncryptionDecision
+from ..config.model import Scenario
+from ..providers.base import Host, Provider
+from ..result import CheckResult
+
+
+@dataclass
+class UpContext:
+    scenario: Scenario
+    lab: str
+    provider: Provider
+    say: Callable[[str], None]
+    force: bool = False
+    plan: Optional[AddressPlan] = None
+    hosts: List[Host] = field(default_factory=list)
+    kernel: Optional[Capabilities] = None
+    caps: List[Capabilities] = field(default_factory=list)
+    encryption: Dict[str, EncryptionDecision] = field(default_factory=dict)
+    warnings: List[str] = field(default_factory=list)
+    images: Dict[str, str] = field(default_factory=dict)      # ref -> id on the controller
+    transfers: Dict[str, List[str]] = field(default_factory=dict)  # node -> refs loaded
+    checks: List[CheckResult] = field(default_factory=list)
+    created: bool = False        # this `up` made the lab (so a failure removes it)
+    timings: Dict[str, float] = field(default_factory=dict)
+
+    def warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
+            self.say(f"warning: {text}")
+
+    @property
+    def managers(self) -> List[Host]:
+        return [h for h in self.hosts if h.role == "manager"]
+
+    @property
+    def leader(self) -> Host:
+        return self.managers[0]
+
+    @property
+    def ipvs(self) -> bool:
+        return bool(self.caps) and all(c.ipvs for c in self.caps)

@@ -1,0 +1,53 @@
+"""The scenario's overlay networks, encrypted where the kernel can carry it."""
+from __future__ import annotations
+
+import json
+import shlex
+
+from .. import labels as L
+from ..capabilities import decide_encryption
+from ..errors import PreflightError, SwarmlabError
+from .context import UpContext
+
+
+def decide(ctx: UpContext, caps) -> None:
+    """Before anything is created: refuse encrypted: true without ESP (unless --force)."""
+    refusals = []
+    for net in ctx.scenario.networks:
+        d = decide_encryption(net.name, net.encrypted, caps, ctx.force)
+        ctx.encryption[net.name] = d
+        if d.refused:
+            refusals.append(d.refused)
+    if refusals:
+        raise PreflightError("\n".join(refusals))
+
+
+def ensure(ctx: UpContext) -> None:
+    t = ctx.leader.transport
+    existing = {}
+    r = t.run("docker network ls --filter driver=overlay --format '{{.Name}}'")
+    names = [n for n in r.stdout.split() if n]
+    if names:
+        for info in json.loads(t.run("docker network inspect " + " ".join(names)).stdout):
+            existing[info["Name"]] = info
+    for net in ctx.scenario.networks:
+        d = ctx.encryption[net.name]
+        if d.warning:
+            ctx.warn(d.warning)
+        have = existing.get(net.name)
+        if have is not None:
+            enc = "encrypted" in (have.get("Options") or {})
+            if enc != d.encrypted:
+                raise SwarmlabError(
+                    f"network {net.name} exists with encrypted={enc} but the lab now wants {d.encrypted}",
+                    hint=f"swarmlab down {ctx.lab} first, then up again")
+            continue
+        args = ["docker network create -d overlay",
+                "--attachable" if net.attachable else "",
+                "--opt encrypted" if d.encrypted else "",
+                f"--label {L.LAB}={ctx.lab} --label {L.ROLE}=overlay",
+                f"--label {L.ENCRYPTION_REQUESTED}={net.encrypted}",
+                shlex.quote(f"--label={L.ENCRYPTION_REASON}={d.reason}"),
+                net.name]
+        t.run(" ".join(a for a in args if a), timeout=60)
+        ctx.say(f"network {net.name}: overlay, {'encrypted (IPsec)' if d.encrypted else 'plain VXLAN'}")

@@ -1,0 +1,38 @@
+"""The flow check that ends `up`: a request from outside reaches web, then db and redis
+on other hosts; a forced miss is served by db, the next request by the cache."""
+from __future__ import annotations
+
+import json
+from typing import List
+
+from ..result import CheckResult
+from .context import UpContext
+from .wait import http_get, http_targets
+
+
+def data_flow(ctx: UpContext) -> List[CheckResult]:
+    w = ctx.scenario.wait
+    checks: List[CheckResult] = []
+    if not w.http_service:
+        return checks
+    for node, base in http_targets(ctx):
+        miss_status, miss, miss_raw = http_get(base + "/?cache=skip")
+        hit_status, hit, hit_raw = http_get(base + "/")
+        evidence = json.dumps({"miss": miss or miss_raw[:300], "hit": hit or hit_raw[:300]})[:1500]
+        if miss_status != 200 or not miss or hit_status != 200 or not hit:
+            checks.append(CheckResult(f"flow via {node}", False, "200 with JSON from GET / twice",
+                                      f"HTTP {miss_status} then {hit_status}", evidence))
+            continue
+        served, db, redis = miss["served_by"]["node"], miss["db"]["node"], miss["redis"]["node"]
+        checks.append(CheckResult(
+            f"cache via {node}", miss["cache"] == "miss" and hit["cache"] == "hit",
+            "a forced miss answered by db, then a hit answered by redis",
+            f"{miss['cache']} then {hit['cache']}", evidence))
+        crossing = served != db and served != redis
+        checks.append(CheckResult(
+            f"cross-host via {node}", crossing,
+            "web, db and redis tasks on different hosts",
+            f"web {miss['served_by']['task']} on {served} -> db {miss['db']['task']} on {db}, "
+            f"redis {miss['redis']['task']} on {redis}", evidence))
+    ctx.checks = checks
+    return checks

@@ -1,0 +1,88 @@
+"""What a node's kernel offers the lab (IPVS, IPsec ESP), and what follows from it.
+
+The probe itself is a script in the node image (swarmlab-probe); it really tries:
+/proc/net/ip_vs for IPVS, and a throwaway xfrm state with rfc4106(gcm(aes)) in a
+throwaway network namespace for ESP."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+PROBE_CMD = "swarmlab-probe"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    host: str
+    ipvs: bool
+    esp: bool
+    kernel: str = ""
+    reasons: Tuple[Tuple[str, str], ...] = ()
+
+    def reason(self, what: str) -> str:
+        return dict(self.reasons).get(what, "")
+
+    def as_dict(self) -> Dict[str, object]:
+        return {"host": self.host, "ipvs": self.ipvs, "esp": self.esp, "kernel": self.kernel,
+                "reasons": dict(self.reasons)}
+
+
+def parse_probe(host: str, text: str) -> Capabilities:
+    """Parse swarmlab-probe's key=value lines. A missing answer counts as 'no'."""
+    kv: Dict[str, str] = {}
+    for line in text.splitlines():
+        if "=" in line:
+            k, v = line.split("=", 1)
+            kv[k.strip()] = v.strip()
+    reasons = tuple((k[:-7], v) for k, v in sorted(kv.items()) if k.endswith("_reason"))
+    return Capabilities(host, kv.get("ipvs") == "yes", kv.get("esp") == "yes", kv.get("kernel", ""), reasons)
+
+
+@dataclass(frozen=True)
+class EncryptionDecision:
+    network: str
+    requested: str           # auto / true / false
+    encrypted: bool
+    reason: str
+    warning: Optional[str] = None
+    refused: Optional[str] = None   # set when `up` must stop before creating anything
+
+
+def decide_encryption(network: str, requested: str, caps: Sequence[Capabilities],
+                      force: bool = False) -> EncryptionDecision:
+    """auto: encrypt only where every node has ESP, else plain with a warning.
+    true: refuse without ESP on every node (naming the nodes), unless force."""
+    lacking = sorted(c.host for c in caps if not c.esp)
+    if requested == "false":
+        return EncryptionDecision(network, requested, False, "not requested: plain VXLAN")
+    if not lacking:
+        return EncryptionDecision(network, requested, True, "IPsec ESP (rfc4106(gcm(aes))) on every node")
+    why = f"no IPsec ESP on {', '.join(lacking)}"
+    if requested == "auto":
+        return EncryptionDecision(
+            network, requested, False, f"encrypted: auto, left plain: {why}",
+            warning=(f"network {network}: encrypted: auto, created PLAIN because of {why} "
+                     "(its traffic is cleartext VXLAN on the wire)"))
+    if force:
+        return EncryptionDecision(
+            network, requested, True, f"encrypted: true forced although {why}",
+            warning=(f"network {network}: encrypted with --force although {why}: Docker drops all its "
+                     "traffic there (fail-closed); tasks on it cannot talk across hosts"))
+    return EncryptionDecision(
+        network, requested, False, why,
+        refused=(f"network {network} asks for encrypted: true but {why}; encrypted overlays carry "
+                 "nothing on such a kernel. Use encrypted: auto, or --force to create it anyway"))
+
+
+def summarise(caps: Sequence[Capabilities]) -> Dict[str, object]:
+    return {"ipvs": all(c.ipvs for c in caps) if caps else False,
+            "esp": all(c.esp for c in caps) if caps else False,
+            "nodes": [c.as_dict() for c in caps]}
+
+
+def endpoint_note(caps: Sequence[Capabilities]) -> Optional[str]:
+    lacking = sorted(c.host for c in caps if not c.ipvs)
+    if not lacking:
+        return None
+    return (f"no IPVS on {', '.join(lacking)}: services use endpoint_mode dnsrr and host-mode ports "
+            "(no VIP, no ingress routing mesh); a published port answers only on nodes running the task")

@@ -1,0 +1,66 @@
+"""What every command shares: error handling with named exit codes, and --json."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+
+from .. import output
+from ..errors import EXIT_FAILURE, SwarmlabError
+
+DEFAULT_SCENARIO = "scenarios/default.yaml"
+
+
+def json_option(f):
+    return click.option("--json", "as_json", is_flag=True, help="Print a versioned JSON envelope on stdout.")(f)
+
+
+def handle_errors(command: str):
+    """Turn SwarmlabErrors into one clear message (or a JSON envelope) and an exit code."""
+
+    def deco(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            as_json = kwargs.get("as_json", False)
+            try:
+                return f(*args, **kwargs)
+            except SwarmlabError as exc:
+                if as_json:
+                    output.write(output.envelope(command, False, errors=exc.lines()))
+                output.print_error(exc.lines())
+                raise SystemExit(exc.exit_code)
+            except KeyboardInterrupt:
+                output.print_error(["interrupted"])
+                raise SystemExit(130)
+            except Exception as exc:  # a bug: still one message and a non-zero exit
+                if as_json:
+                    output.write(output.envelope(command, False, errors=[f"{exc.__class__.__name__}: {exc}"]))
+                output.print_error([f"unexpected {exc.__class__.__name__}: {exc}",
+                                    "this is a swarmlab bug; please report it with the command you ran"])
+                raise SystemExit(EXIT_FAILURE)
+
+        return wrapper
+
+    return deco
+
+
+def default_scenario() -> str:
+    """scenarios/default.yaml of the working directory, else the one beside the package."""
+    if Path(DEFAULT_SCENARIO).exists():
+        return DEFAULT_SCENARIO
+    shipped = Path(__file__).resolve().parents[2] / DEFAULT_SCENARIO
+    return str(shipped) if shipped.exists() else DEFAULT_SCENARIO
+
+
+def resolve_lab(name):
+    """The lab a command without NAME means: the default scenario's name."""
+    if name:
+        return name
+    try:
+        import yaml
+
+        data = yaml.safe_load(Path(default_scenario()).read_text()) or {}
+        return data.get("name") or "lab"
+    except Exception:
+        return "lab"

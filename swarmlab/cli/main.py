@@ -1,0 +1,27 @@
+"""swarmlab's command line: parse, call the library, render. The only place that exits."""
+import click
+
+from .. import __version__
+from .down import down
+from .images import images
+from .status import ls, status
+from .up import up
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="swarmlab")
+def cli():
+    """Real multi-host Docker Swarm labs on one machine: dind nodes, overlay networks,
+    a web/db/redis stack, and proof of the traffic between hosts."""
+
+
+for command in (up, down, status, ls, images):
+    cli.add_command(command)
+
+
+def main():
+    cli(prog_name="swarmlab")
+
+
+if __name__ == "__main__":
+    main()

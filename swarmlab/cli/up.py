@@ -1,0 +1,35 @@
+import click
+
+from .. import lab as labapi
+from .. import output
+from ..config import load_scenario
+from ..providers import get_provider
+from .common import default_scenario, handle_errors, json_option
+
+
+@click.command()
+@click.argument("scenario", required=False, type=click.Path(dir_okay=False))
+@click.option("--name", help="Lab name (a DNS label); default: the scenario's name.")
+@click.option("--nodes", type=int, help="Total number of nodes (managers included).")
+@click.option("--managers", type=int, help="Number of managers (odd: 1, 3, 5).")
+@click.option("--pool", help="The lab's private /16 (default: auto, a free one of 10.96.0.0/12).")
+@click.option("--force", is_flag=True, help="Create encrypted: true networks even without ESP (they fail closed).")
+@click.option("--retain", is_flag=True, help="On failure keep what was made, for inspection.")
+@json_option
+@handle_errors("up")
+def up(scenario, name, nodes, managers, pool, force, retain, as_json):
+    """Bring a lab up (or converge a running one) and check that its stack answers."""
+    spec = load_scenario(scenario or default_scenario(), name=name, nodes=nodes, managers=managers, pool=pool)
+    progress = output.Progress()
+    report = labapi.up(spec, get_provider("dind"), force=force, retain=retain,
+                       say=progress.say, step=progress.step)
+    progress.done()
+    if as_json:
+        output.write(output.envelope("up", True, report, warnings=report.get("warnings")))
+        return
+    output.render_status(report)
+    output.render_checks(report["up"]["checks"])
+    for w in report.get("warnings", []):
+        output.out.print(f"[yellow]warning:[/] {w}")
+    output.out.print(f"lab [bold]{report['lab']}[/] is up in {report['up']['seconds']}s; "
+                     f"`swarmlab down {report['lab']}` removes it")

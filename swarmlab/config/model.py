@@ -1,0 +1,59 @@
+"""The validated lab definition: frozen dataclasses, built only by the loader."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+ENCRYPT_AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    name: str
+    encrypted: str = "false"          # "auto" | "true" | "false"
+    attachable: bool = True
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    index: int
+    role: str                         # manager | worker
+    labels: Tuple[Tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class WaitSpec:
+    timeout: float = 240.0
+    http_service: Optional[str] = "web"
+    http_port: int = 8080
+    http_path: str = "/healthz"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    path: Path
+    name: str
+    description: str
+    nodes: Tuple[NodeSpec, ...]
+    networks: Tuple[NetworkSpec, ...]
+    stack_file: Path
+    stack_name: str
+    stack: Dict[str, Any] = field(compare=False, repr=False)
+    pool: str = "auto"
+    wait: WaitSpec = WaitSpec()
+
+    @property
+    def managers(self) -> Tuple[NodeSpec, ...]:
+        return tuple(n for n in self.nodes if n.role == "manager")
+
+    @property
+    def workers(self) -> Tuple[NodeSpec, ...]:
+        return tuple(n for n in self.nodes if n.role == "worker")
+
+    def network(self, name: str) -> NetworkSpec:
+        for net in self.networks:
+            if net.name == name:
+                return net
+        raise KeyError(name)

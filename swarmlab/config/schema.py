@@ -1,0 +1,129 @@
+"""The scenario schema (strict: unknown keys are errors) and human messages for it."""
+from __future__ import annotations
+
+from typing import Any, Iterator, Tuple
+
+import jsonschema
+
+API_VERSION = "swarmlab/v1"
+KIND = "Scenario"
+
+_labels = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}
+
+SCENARIO_SCHEMA: dict = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["apiVersion", "kind", "nodes", "networks", "stack"],
+    "properties": {
+        "apiVersion": {"const": API_VERSION},
+        "kind": {"const": KIND},
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+        "nodes": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["managers"],
+            "properties": {
+                "managers": {"type": "integer"},
+                "workers": {"type": "integer", "minimum": 0},
+                "labels": {"type": "object", "additionalProperties": _labels},
+            },
+        },
+        "network": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"pool": {"type": "string"}},
+        },
+        "networks": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {
+                "type": ["object", "null"],
+                "additionalProperties": False,
+                "properties": {
+                    "encrypted": {"enum": [True, False, "auto"]},
+                    "attachable": {"type": "boolean"},
+                },
+            },
+        },
+        "stack": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["file"],
+            "properties": {
+                "file": {"type": "string"},
+                "name": {"type": "string"},
+            },
+        },
+        "wait": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "timeout": {"type": "number", "exclusiveMinimum": 0},
+                "http": {
+                    "type": ["object", "null"],
+                    "additionalProperties": False,
+                    "required": ["service", "port"],
+                    "properties": {
+                        "service": {"type": "string"},
+                        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                        "path": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+}
+
+_TYPE_NAMES = {"integer": "an integer", "string": "a string", "object": "a mapping",
+               "array": "a list", "boolean": "true or false", "number": "a number",
+               "null": "empty"}
+
+
+def _type_name(t: Any) -> str:
+    if isinstance(t, list):
+        return " or ".join(_TYPE_NAMES.get(x, x) for x in t)
+    return _TYPE_NAMES.get(t, str(t))
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dict, list)):
+        return "a mapping" if isinstance(v, dict) else "a list"
+    return repr(v) if isinstance(v, str) else str(v)
+
+
+def humanise(err: jsonschema.ValidationError) -> Iterator[Tuple[Tuple[str, ...], str]]:
+    """(path, message) pairs in words a user acts on, for one schema error."""
+    path = tuple(str(p) for p in err.absolute_path)
+    v = err.validator
+    if v == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed))
+        for key in extra:
+            hint = f" (allowed here: {', '.join(allowed)})" if allowed else ""
+            yield path + (key,), f"unknown key{hint}; remove it or fix its spelling"
+    elif v == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        yield path, f"missing required key '{missing}'"
+    elif v == "type":
+        yield path, f"must be {_type_name(err.validator_value)}, got {_show(err.instance)}"
+    elif v == "enum":
+        choices = ", ".join(_show(c) for c in err.validator_value)
+        yield path, f"must be one of {choices}, got {_show(err.instance)}"
+    elif v == "const":
+        yield path, f"must be {_show(err.validator_value)}, got {_show(err.instance)}"
+    elif v in ("minimum", "exclusiveMinimum", "maximum"):
+        word = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most"}[v]
+        yield path, f"must be {word} {err.validator_value}, got {_show(err.instance)}"
+    elif v == "minProperties":
+        yield path, "must declare at least one entry"
+    else:
+        yield path, err.message
+
+
+def validate(data: Any) -> Iterator[Tuple[Tuple[str, ...], str]]:
+    validator = jsonschema.Draft202012Validator(SCENARIO_SCHEMA)
+    for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        yield from humanise(err)

@@ -1,0 +1,123 @@
+"""Rendering: human tables (rich) on stdout, progress on stderr, and a versioned JSON
+envelope ({"schema": "swarmlab/v1", "ok": ..., "data": ..., "errors": [...]}) for --json."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any, Dict, List, Optional
+
+from rich.console import Console
+from rich.table import Table
+
+SCHEMA = "swarmlab/v1"
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def envelope(command: str, ok: bool, data: Any = None, errors: Optional[List[str]] = None,
+             warnings: Optional[List[str]] = None) -> str:
+    return json.dumps({"schema": SCHEMA, "command": command, "ok": ok, "data": data,
+                       "warnings": warnings or [], "errors": errors or []}, indent=2, default=str)
+
+
+class Progress:
+    """One status line per step on stderr, with its duration."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+        self.current: Optional[str] = None
+        self.started = time.monotonic()
+        self.t0 = self.started
+
+    def step(self, name: str) -> None:
+        self._close()
+        self.current, self.started = name, time.monotonic()
+        if not self.quiet:
+            err.print(f"[bold cyan]▸ {name}[/]")
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            style = "yellow" if text.startswith("warning") else "dim"
+            err.print(f"  [{style}]{text}[/]", highlight=False)
+
+    def _close(self) -> None:
+        if self.current and not self.quiet:
+            err.print(f"  [green]✓[/] {self.current} [dim]{time.monotonic() - self.started:.1f}s[/]")
+        self.current = None
+
+    def done(self) -> None:
+        self._close()
+
+
+def render_status(report: Dict[str, Any]) -> None:
+    out.print(f"[bold]lab {report['lab']}[/] ({report['provider']}, pool {report.get('pool')})")
+    t = Table(title="nodes", title_justify="left")
+    for col in ("node", "role", "address", "container", "swarm", "availability", "IPVS", "ESP"):
+        t.add_column(col)
+    caps = report.get("capabilities", {})
+    for n in report["nodes"]:
+        c = caps.get(n["name"], {})
+        yn = lambda v: "?" if v is None else ("yes" if v else "[yellow]no[/]")  # noqa: E731
+        t.add_row(n["name"], n["role"] + (f" ({n['manager']})" if n.get("manager") else ""), n["address"],
+                  n["container"], n["swarm"], n["availability"], yn(c.get("ipvs")), yn(c.get("esp")))
+    out.print(t)
+    if report["networks"]:
+        t = Table(title="networks", title_justify="left")
+        for col in ("network", "driver", "subnet", "encrypted", "requested", "attachable", "VXLAN id", "why"):
+            t.add_column(col)
+        for n in report["networks"]:
+            t.add_row(n["name"], n["driver"], n["subnet"], "yes" if n["encrypted"] else "[yellow]no[/]",
+                      str(n["requested"]), "yes" if n["attachable"] else "no", str(n["vxlan_id"]), n["why"])
+        out.print(t)
+    if report["services"]:
+        t = Table(title="services", title_justify="left")
+        for col in ("service", "replicas", "endpoint", "ports", "tasks (node)"):
+            t.add_column(col)
+        for s in report["services"]:
+            t.add_row(s["name"], s["replicas"], s["endpoint_mode"], "\n".join(s["ports"]) or "internal only",
+                      "\n".join(f"{x['task'].split('.')[0]}.{x['task'].split('.')[1]} on {x['node']}"
+                                if x['task'].count('.') >= 1 else f"{x['task']} on {x['node']}"
+                                for x in s["tasks"]))
+        out.print(t)
+    for u in report.get("urls", []):
+        out.print(f"[bold]{u['service']}[/] published on {u['node']}: {u['url']}")
+    for note in report.get("notes", []):
+        out.print(f"[yellow]note:[/] {note}")
+
+
+def render_checks(checks: List[Dict[str, Any]]) -> None:
+    if not checks:
+        return
+    t = Table(title="flow check", title_justify="left")
+    for col in ("check", "status", "expected", "observed"):
+        t.add_column(col)
+    for c in checks:
+        mark = "[green]passed[/]" if c["status"] == "passed" else f"[red]{c['status']}[/]"
+        t.add_row(c["name"], mark, c["expected"], c["observed"])
+    out.print(t)
+
+
+def render_labs(labs: List[Dict[str, Any]]) -> None:
+    if not labs:
+        out.print("no labs on this engine")
+        return
+    t = Table()
+    for col in ("lab", "provider", "pool", "nodes", "running", "scenario"):
+        t.add_column(col)
+    for lab in labs:
+        t.add_row(lab["name"], lab["provider"], lab["pool"], str(lab["nodes"]), str(lab["running"]),
+                  lab["scenario"])
+    out.print(t)
+
+
+def print_error(lines: List[str]) -> None:
+    err.print("[bold red]error:[/] " + lines[0], highlight=False)
+    for line in lines[1:]:
+        err.print(line, highlight=False)
+
+
+def write(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Protocol
+
+from ..addressing import AddressPlan
+from ..capabilities import Capabilities
+from ..config.model import Scenario
+from ..transport.base import Transport
+
+
+@dataclass
+class Host:
+    name: str            # node-1
+    address: str         # the advertise / data-path address
+    role: str            # manager / worker
+    transport: Transport
+    state: str = "running"
+    labels: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LabInfo:
+    name: str
+    provider: str
+    pool: str
+    nodes: int
+    running: int
+    scenario: str = ""
+
+
+class Provider(Protocol):
+    name: str
+
+    def preflight(self) -> None: ...
+    def probe_kernel(self) -> Capabilities: ...
+    def allocate_pool(self, lab: str, wanted: str) -> AddressPlan: ...
+    def provision(self, scenario: Scenario, lab: str, plan: AddressPlan, say) -> List[Host]: ...
+    def exists(self, lab: str) -> bool: ...
+    def hosts(self, lab: str) -> List[Host]: ...
+    def plan(self, lab: str) -> Optional[AddressPlan]: ...
+    def list_labs(self) -> List[LabInfo]: ...
+    def destroy(self, lab: str, say) -> Dict[str, int]: ...
+    def collect_logs(self, lab: str, dest: Path) -> List[Path]: ...

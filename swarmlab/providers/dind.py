@@ -1,0 +1,319 @@
+"""Docker-in-docker nodes on the controller's own engine (the default provider).
+
+State lives on the engine, never in a local file: a lab is the set of containers,
+volumes and networks labelled io.swarmlab.lab=<name> (as kind finds its clusters)."""
+from __future__ import annotations
+
+import ipaddress
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import docker
+from docker.errors import APIError, NotFound
+from docker.types import IPAMConfig, IPAMPool
+
+from .. import labels as L
+from .. import naming
+from ..addressing import DEFAULT_PARENT, AddressPlan, choose_pool, parse_pool
+from ..capabilities import PROBE_CMD, Capabilities, parse_probe
+from ..config.model import NodeSpec, Scenario
+from ..engine import local_client
+from ..errors import ConfigError, PreflightError, Problem, SwarmlabError, WaitTimeout
+from ..images import image_ref
+from ..transport import DockerExecTransport
+from ..transport.group import parallel
+from .base import Host, LabInfo
+
+NODE_IMAGE = image_ref("node")
+
+
+def _node_host_config(api: docker.APIClient, volume: Optional[str], network: Optional[str]):
+    """The flags a dind node needs here, each with its reason."""
+    binds = {
+        # The inner engine creates its containers' cgroups in the host's tree, under
+        # its own --cgroup-parent (distinct per node, removed on `down`).
+        "/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
+    }
+    if volume:
+        # Image layers and swarm state on a volume: overlay2 works (not overlay on
+        # overlay), state survives a node restart, and images do not eat RAM.
+        binds[volume] = {"bind": "/var/lib/docker", "mode": "rw"}
+    hc = api.create_host_config(
+        # --privileged fails on this kind of host ("unable to apply caps"); every cap
+        # but SYS_RESOURCE (the one that cannot be applied) gives dockerd what it needs.
+        cap_add=["ALL"], cap_drop=["SYS_RESOURCE"],
+        # dockerd mounts, unshares and loads seccomp profiles of its own; the default
+        # profiles would forbid that.
+        security_opt=["seccomp=unconfined", "apparmor=unconfined"],
+        binds=binds,
+        # A fresh /run each start: no stale pid files or sockets from a killed engine.
+        tmpfs={"/run": "rw,nosuid,nodev,exec,mode=755", "/tmp": "rw,nosuid,nodev,mode=1777"},
+        network_mode=network,
+    )
+    # = --security-opt systempaths=unconfined (the CLI sends it as these two empty
+    # lists): the inner engine writes to /proc/sys and mounts over masked paths.
+    hc["MaskedPaths"] = []
+    hc["ReadonlyPaths"] = []
+    return hc
+
+
+class DindProvider:
+    name = "dind"
+
+    def __init__(self, client: Optional[docker.DockerClient] = None):
+        self._client = client
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:          # lazy: `swarmlab --help` needs no engine
+            self._client = local_client()
+        return self._client
+
+    # -- preflight -------------------------------------------------------
+    def preflight(self) -> None:
+        self.client  # the engine answers, or a PreflightError says how to start one
+        try:
+            self.client.images.get(NODE_IMAGE)
+        except NotFound:
+            raise PreflightError(f"node image {NODE_IMAGE} is missing", hint="swarmlab images build") from None
+
+    def probe_kernel(self, lab: str = "probe") -> Capabilities:
+        """Probe the engine host's kernel in a throwaway node-like container (dind nodes share it)."""
+        api = self.client.api
+        cont = api.create_container(NODE_IMAGE, entrypoint=["sh", "-c", PROBE_CMD],
+                                    labels=L.stamp(lab, L.ROLE_PROBE),
+                                    host_config=_node_host_config(api, None, "none"))
+        try:
+            api.start(cont)
+            api.wait(cont, timeout=60)
+            out = api.logs(cont, stdout=True, stderr=True).decode(errors="replace")
+        finally:
+            api.remove_container(cont, force=True)
+        return parse_probe("engine host", out)
+
+    # -- addresses -------------------------------------------------------
+    def _lab_pools(self) -> Dict[str, ipaddress.IPv4Network]:
+        out = {}
+        for net in self.client.networks.list(filters=L.lab_filter(role=L.ROLE_UNDERLAY)):
+            lbl = net.attrs.get("Labels") or {}
+            if L.POOL in lbl:
+                out[lbl[L.LAB]] = ipaddress.IPv4Network(lbl[L.POOL])
+        return out
+
+    def plan(self, lab: str) -> Optional[AddressPlan]:
+        pool = self._lab_pools().get(lab)
+        return AddressPlan(pool) if pool else None
+
+    def allocate_pool(self, lab: str, wanted: str = "auto", source: str = "") -> AddressPlan:
+        pools = self._lab_pools()
+        if lab in pools:
+            return AddressPlan(pools[lab])
+        others = list(pools.values())
+        subnets = []
+        for net in self.client.networks.list():
+            for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
+                try:
+                    subnets.append(ipaddress.IPv4Network(cfg.get("Subnet", ""), strict=False))
+                except ValueError:
+                    pass
+        if wanted != "auto":
+            pool = parse_pool(wanted)
+            clash = [str(o) for o in others + subnets if pool.overlaps(o)]
+            if clash:
+                raise ConfigError([Problem(source or "--pool", "network.pool",
+                                           f"{pool} overlaps {', '.join(clash)} already in use on the engine; "
+                                           "choose another /16 or write 'auto'")])
+            return AddressPlan(pool)
+        pool = choose_pool(others + subnets, DEFAULT_PARENT, _host_routes())
+        if pool is None:
+            raise PreflightError(f"no free /16 left in {DEFAULT_PARENT} for another lab",
+                                 hint="remove a lab (swarmlab ls, swarmlab down NAME) or set network.pool")
+        return AddressPlan(pool)
+
+    # -- nodes -----------------------------------------------------------
+    def exists(self, lab: str) -> bool:
+        f = L.lab_filter(lab)
+        return bool(self.client.containers.list(all=True, filters=f) or self.client.networks.list(filters=f)
+                    or self.client.volumes.list(filters=f))
+
+    def provision(self, scenario: Scenario, lab: str, plan: AddressPlan, say) -> List[Host]:
+        net_name = naming.underlay_network(lab)
+        try:
+            self.client.networks.get(net_name)
+        except NotFound:
+            say(f"underlay {net_name} {plan.underlay} (internal: no route out)")
+            self.client.networks.create(
+                net_name, driver="bridge", internal=True, check_duplicate=True,
+                ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=str(plan.underlay), gateway=plan.gateway)]),
+                labels=L.stamp(lab, L.ROLE_UNDERLAY, pool=str(plan.pool), provider=self.name,
+                               scenario=str(scenario.path)))
+        results = parallel(list(scenario.nodes), lambda n: self._ensure_node(lab, n, plan, net_name, say))
+        errors = [f"{scenario.nodes[i].name}: {r}" for i, r in results.items() if isinstance(r, Exception)]
+        if errors:
+            raise SwarmlabError("could not start every node:\n  " + "\n  ".join(errors))
+        hosts = self.hosts(lab)
+        self._wait_engines(hosts)
+        return hosts
+
+    def _ensure_node(self, lab: str, node: NodeSpec, plan: AddressPlan, network: str, say) -> str:
+        name = naming.container_name(lab, node.name)
+        try:
+            cont = self.client.containers.get(name)
+        except NotFound:
+            cont = None
+        if cont is not None:
+            if cont.status != "running":
+                say(f"{node.name}: starting again")
+                cont.start()
+            return name
+        api = self.client.api
+        volume = naming.state_volume(lab, node.name)
+        self.client.volumes.create(volume, labels=L.stamp(lab, L.ROLE_NODE_STATE, node=node.name))
+        env = {
+            "SWARMLAB_UNDERLAY": str(plan.underlay),
+            "SWARMLAB_OVERLAY_POOL": str(plan.overlay_pool),
+            "SWARMLAB_BIP": plan.bip,
+            "SWARMLAB_LOCAL_POOL": str(plan.local_pool),
+            "SWARMLAB_CGROUP_PARENT": naming.cgroup_parent(lab, node.name),
+        }
+        ip = plan.node_ip(node.index)
+        cont_id = api.create_container(
+            NODE_IMAGE, name=name, hostname=node.name, environment=env,
+            labels=L.stamp(lab, L.ROLE_NODE, node=node.name, swarm_role=node.role, provider=self.name),
+            host_config=_node_host_config(api, volume, network),
+            networking_config=api.create_networking_config(
+                {network: api.create_endpoint_config(ipv4_address=ip, aliases=[node.name])}),
+            # dockerd needs time to stop its tasks cleanly before it is killed.
+            stop_timeout=30,
+        )
+        api.start(cont_id)
+        say(f"{node.name}: {node.role} at {ip}")
+        return name
+
+    def _wait_engines(self, hosts: List[Host], timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        pending = {h.name: h for h in hosts}
+        last = ""
+        while pending:
+            for name, h in list(pending.items()):
+                r = h.transport.run("docker info --format '{{.ServerVersion}}'", warn=True, timeout=20)
+                if r.ok:
+                    del pending[name]
+                else:
+                    last = f"{name}: {(r.stderr or r.stdout).strip()[-200:]}"
+            if pending and time.monotonic() > deadline:
+                raise WaitTimeout("the nodes' Docker engines to answer", timeout, last)
+            if pending:
+                time.sleep(0.3)
+
+    def hosts(self, lab: str) -> List[Host]:
+        out = []
+        conts = self.client.containers.list(all=True, filters=L.lab_filter(lab, L.ROLE_NODE))
+        net = naming.underlay_network(lab)
+        for c in conts:
+            lbl = c.labels
+            nets = c.attrs["NetworkSettings"]["Networks"]
+            addr = (nets.get(net) or {}).get("IPAddress") or \
+                (((c.attrs["NetworkSettings"]["Networks"].get(net) or {}).get("IPAMConfig") or {}).get("IPv4Address", ""))
+            out.append(Host(lbl.get(L.NODE, c.name), addr, lbl.get(L.SWARM_ROLE, "worker"),
+                            DockerExecTransport(c.name, lbl.get(L.NODE)), c.status, dict(lbl)))
+        out.sort(key=lambda h: (h.role != "manager", int(h.name.rsplit("-", 1)[-1]) if h.name[-1:].isdigit() else 0))
+        return out
+
+    def list_labs(self) -> List[LabInfo]:
+        labs: Dict[str, LabInfo] = {}
+        for net in self.client.networks.list(filters=L.lab_filter(role=L.ROLE_UNDERLAY)):
+            lbl = net.attrs.get("Labels") or {}
+            labs[lbl[L.LAB]] = LabInfo(lbl[L.LAB], lbl.get(L.PROVIDER, self.name), lbl.get(L.POOL, ""),
+                                       0, 0, lbl.get(L.SCENARIO, ""))
+        for c in self.client.containers.list(all=True, filters=L.lab_filter(role=L.ROLE_NODE)):
+            lab = c.labels[L.LAB]
+            info = labs.setdefault(lab, LabInfo(lab, self.name, "", 0, 0))
+            info.nodes += 1
+            info.running += c.status == "running"
+        return sorted(labs.values(), key=lambda i: i.name)
+
+    # -- teardown --------------------------------------------------------
+    def destroy(self, lab: str, say=lambda s: None) -> Dict[str, int]:
+        f = L.lab_filter(lab)
+        conts = self.client.containers.list(all=True, filters=f)
+        nodes = [c.labels.get(L.NODE) for c in conts if c.labels.get(L.ROLE) == L.ROLE_NODE]
+        # Killing a node kills every process of its PID namespace, tasks included.
+        res = parallel(conts, lambda c: c.remove(force=True))
+        failed = [f"{conts[i].name}: {r}" for i, r in res.items() if isinstance(r, Exception)
+                  and not isinstance(r, NotFound)]
+        cgroups = self._remove_cgroups(lab, [n for n in nodes if n]) if nodes else 0
+        vols = self.client.volumes.list(filters=f)
+        for v in vols:
+            try:
+                v.remove(force=True)
+            except NotFound:
+                pass
+            except APIError as exc:
+                failed.append(f"volume {v.name}: {exc.explanation}")
+        nets = self.client.networks.list(filters=f)
+        for n in nets:
+            try:
+                n.remove()
+            except NotFound:
+                pass
+            except APIError as exc:
+                failed.append(f"network {n.name}: {exc.explanation}")
+        if failed:
+            raise SwarmlabError(f"lab {lab}: some resources could not be removed:\n  " + "\n  ".join(failed),
+                                hint=f"run `swarmlab down {lab}` again")
+        return {"containers": len(conts), "volumes": len(vols), "networks": len(nets), "cgroups": cgroups}
+
+    def _remove_cgroups(self, lab: str, nodes: List[str]) -> int:
+        """Remove the inner engines' --cgroup-parent trees from the host (in a helper
+        container, so it works whatever host the engine runs on)."""
+        parents = " ".join(naming.cgroup_parent(lab, n).lstrip("/") for n in nodes)
+        script = (
+            "n=0; for p in " + parents + "; do for d in /sys/fs/cgroup/*/$p /sys/fs/cgroup/$p; do "
+            "[ -d \"$d\" ] || continue; i=0; "
+            "until find \"$d\" -depth -type d -exec rmdir {} + 2>/dev/null; [ ! -d \"$d\" ]; do "
+            "i=$((i+1)); [ $i -gt 50 ] && break; sleep 0.1; done; [ -d \"$d\" ] || n=$((n+1)); done; done; echo $n")
+        api = self.client.api
+        try:
+            self.client.images.get(NODE_IMAGE)
+        except NotFound:
+            return 0
+        cont = api.create_container(NODE_IMAGE, entrypoint=["sh", "-c", script],
+                                    labels=L.stamp(lab, L.ROLE_PROBE),
+                                    host_config=api.create_host_config(
+                                        binds={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
+                                        network_mode="none"))
+        try:
+            api.start(cont)
+            api.wait(cont, timeout=60)
+            out = api.logs(cont).decode().strip()
+        finally:
+            api.remove_container(cont, force=True)
+        return int(out) if out.isdigit() else 0
+
+    def collect_logs(self, lab: str, dest: Path) -> List[Path]:
+        dest.mkdir(parents=True, exist_ok=True)
+        out = []
+        for c in self.client.containers.list(all=True, filters=L.lab_filter(lab, L.ROLE_NODE)):
+            p = dest / f"{c.labels.get(L.NODE, c.name)}.log"
+            p.write_bytes(c.logs(stdout=True, stderr=True))
+            out.append(p)
+        return out
+
+
+def _host_routes() -> List[ipaddress.IPv4Network]:
+    """Networks the controller's host routes to (so a lab pool never shadows them)."""
+    out = []
+    try:
+        lines = Path("/proc/net/route").read_text().splitlines()[1:]
+    except OSError:
+        return out
+    for line in lines:
+        f = line.split()
+        if len(f) < 8 or f[1] == "00000000":
+            continue
+        dest = ipaddress.IPv4Address(int(f[1], 16).to_bytes(4, "little"))
+        mask = bin(int(f[7], 16)).count("1")
+        out.append(ipaddress.IPv4Network(f"{dest}/{mask}", strict=False))
+    return out

@@ -1,0 +1,82 @@
+"""Results as values: what a command did on a host, on many hosts, or what a check saw."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    host: str
+    cmd: str
+    exited: int
+    stdout: str = ""
+    stderr: str = ""
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.exited == 0
+
+    def check(self, what: str = "") -> "CommandResult":
+        """Return self when the command succeeded, else raise CommandFailed."""
+        if not self.ok:
+            from .errors import CommandFailed
+
+            raise CommandFailed(self, what)
+        return self
+
+
+@dataclass
+class GroupResult:
+    """Every host's result, kept even when some hosts failed."""
+
+    results: Dict[str, CommandResult] = field(default_factory=dict)
+    errors: Dict[str, BaseException] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {h: r for h, r in self.results.items() if not r.ok}
+        out.update(self.errors)
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def check(self, what: str) -> "GroupResult":
+        if self.ok:
+            return self
+        from .errors import SwarmlabError
+
+        lines = [f"{what} failed on {len(self.failed)} host(s):"]
+        for host, res in sorted(self.failed.items()):
+            if isinstance(res, CommandResult):
+                tail = (res.stderr or res.stdout).strip().splitlines()[-3:]
+                lines.append(f"  {host}: `{res.cmd}` exited {res.exited}: " + " | ".join(tail))
+            else:
+                lines.append(f"  {host}: {res}")
+        raise SwarmlabError("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    passed: bool
+    expected: str
+    observed: str
+    evidence: Optional[str] = None
+    status: Optional[str] = None  # passed / failed / unsupported; derived when None
+
+    @property
+    def state(self) -> str:
+        return self.status or ("passed" if self.passed else "failed")
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"name": self.name, "status": self.state, "expected": self.expected,
+                "observed": self.observed, "evidence": self.evidence}
+
+
+def summary(checks: List[CheckResult]) -> str:
+    ok = sum(1 for c in checks if c.state == "passed")
+    return f"{ok}/{len(checks)} checks passed"

@@ -1,0 +1,54 @@
+"""Commands inside a container of the local engine (a dind node), via `docker exec`.
+
+The docker CLI is used rather than the exec API because it streams stdin both ways
+with no socket juggling, which `docker save | docker load` needs."""
+from __future__ import annotations
+
+import subprocess
+import time
+from typing import Optional, Sequence
+
+from ..result import CommandResult
+from .base import Stdin
+
+
+class DockerExecTransport:
+    def __init__(self, container: str, host: Optional[str] = None, docker: str = "docker"):
+        self.container = container
+        self.host = host or container
+        self.docker = docker
+
+    def __repr__(self) -> str:
+        return f"DockerExecTransport({self.container!r})"
+
+    def run(self, cmd: str, *, stdin: Stdin = None, timeout: float = 120,
+            warn: bool = False) -> CommandResult:
+        argv = [self.docker, "exec"] + (["-i"] if stdin is not None else []) + [self.container, "sh", "-c", cmd]
+        started = time.monotonic()
+        try:
+            proc = subprocess.run(argv, input=stdin if isinstance(stdin, bytes) else None,
+                                  stdin=None if isinstance(stdin, bytes) or stdin is None else stdin,
+                                  capture_output=True, timeout=timeout)
+            res = CommandResult(self.host, cmd, proc.returncode, proc.stdout.decode(errors="replace"),
+                                proc.stderr.decode(errors="replace"), time.monotonic() - started)
+        except subprocess.TimeoutExpired as exc:
+            res = CommandResult(self.host, cmd, 124, (exc.stdout or b"").decode(errors="replace"),
+                                f"timed out after {timeout:.0f}s", time.monotonic() - started)
+        return res if warn else res.check()
+
+    def load_images(self, save_argv: Sequence[str], timeout: float = 600) -> CommandResult:
+        started = time.monotonic()
+        cmd = "docker load -q"
+        saver = subprocess.Popen(list(save_argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            loader = subprocess.run([self.docker, "exec", "-i", self.container, "sh", "-c", cmd],
+                                    stdin=saver.stdout, capture_output=True, timeout=timeout)
+        finally:
+            saver.stdout.close()
+            save_err = saver.stderr.read().decode(errors="replace")
+            saver.wait()
+        if saver.returncode != 0:
+            return CommandResult(self.host, " ".join(save_argv), saver.returncode, "", save_err,
+                                 time.monotonic() - started).check("docker save")
+        return CommandResult(self.host, cmd, loader.returncode, loader.stdout.decode(errors="replace"),
+                             loader.stderr.decode(errors="replace"), time.monotonic() - started).check()

@@ -1,0 +1,61 @@
+"""Shared fixtures. Integration tests drive the real engine; at the end of the session
+everything labelled for a test lab (names starting with 'itest') is swept by label."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import docker
+import pytest
+
+from swarmlab import labels as L
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_LAB_PREFIX = "itest"
+
+
+def run_cli(*args, timeout=900):
+    """Run `python -m swarmlab ARGS` as a user would, from the repository root."""
+    return subprocess.run([sys.executable, "-m", "swarmlab", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+
+
+def run_json(*args, timeout=900):
+    proc = run_cli(*args, "--json", timeout=timeout)
+    try:
+        doc = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError(f"no JSON on stdout (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc, doc
+
+
+def labelled(client, lab):
+    f = L.lab_filter(lab)
+    return {"containers": [c.name for c in client.containers.list(all=True, filters=f)],
+            "networks": [n.name for n in client.networks.list(filters=f)],
+            "volumes": [v.name for v in client.volumes.list(filters=f)]}
+
+
+@pytest.fixture(scope="session")
+def engine():
+    client = docker.from_env(timeout=300)
+    client.ping()  # no engine is a failure here, never a skip: .ci/run starts one
+    return client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sweep_test_labs():
+    yield
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception:
+        return
+    from swarmlab.providers.dind import DindProvider
+
+    labs = {c.labels.get(L.LAB) for c in client.containers.list(all=True, filters=L.lab_filter())}
+    labs |= {n.attrs["Labels"].get(L.LAB) for n in client.networks.list(filters=L.lab_filter())}
+    labs |= {v.attrs["Labels"].get(L.LAB) for v in client.volumes.list(filters=L.lab_filter())}
+    for lab in sorted(x for x in labs if x and x.startswith(TEST_LAB_PREFIX)):
+        DindProvider(client).destroy(lab)

@@ -1,0 +1,219 @@
+"""The lab core against the real engine: up, the stack answering across hosts,
+converging, sealing, labels, bad input, rollback, and down leaving nothing."""
+import glob
+import json
+import time
+import urllib.request
+
+import pytest
+
+from swarmlab import labels as L
+from swarmlab.providers.dind import DindProvider
+
+from ..conftest import labelled, run_cli, run_json
+
+pytestmark = pytest.mark.integration
+LAB = "itest"
+
+
+@pytest.fixture(scope="module")
+def lab_up(engine):
+    proc, doc = run_json("up", "--name", LAB)
+    assert proc.returncode == 0, proc.stderr
+    assert doc["ok"] is True and doc["schema"] == "swarmlab/v1"
+    return doc["data"]
+
+
+@pytest.fixture(scope="module")
+def kernel(engine):
+    return DindProvider(engine).probe_kernel(LAB)
+
+
+def node_exec(engine, node, cmd):
+    cont = engine.containers.get(f"swarmlab-{LAB}-{node}")
+    code, out = cont.exec_run(["sh", "-c", cmd])
+    return code, out.decode(errors="replace")
+
+
+def test_up_builds_a_verified_three_node_lab(lab_up, kernel):
+    nodes = {n["name"]: n for n in lab_up["nodes"]}
+    assert [(n, nodes[n]["role"]) for n in sorted(nodes)] == [
+        ("node-1", "manager"), ("node-2", "worker"), ("node-3", "worker")]
+    assert all(n["swarm"] == "ready" and n["container"] == "running" for n in nodes.values())
+    assert nodes["node-1"]["manager"] == "leader"
+    services = {s["name"]: s for s in lab_up["services"]}
+    assert {k: v["replicas"] for k, v in services.items()} == {"app_web": "2/2", "app_db": "1/1", "app_redis": "1/1"}
+    web_nodes = {t["node"] for t in services["app_web"]["tasks"]}
+    assert len(web_nodes) == 2, "web's two replicas must run on two nodes"
+    # every flow check passed: forced miss from db, hit from redis, crossing hosts
+    checks = lab_up["up"]["checks"]
+    assert len(checks) == 4 and all(c["status"] == "passed" for c in checks), checks
+    # the kernel decides endpoint mode and encryption, and up says so
+    modes = {s["endpoint_mode"] for s in services.values()}
+    assert modes == ({"vip"} if kernel.ipvs else {"dnsrr"})
+    nets = {n["name"]: n for n in lab_up["networks"]}
+    assert nets["backend"]["requested"] == "auto" and nets["backend"]["encrypted"] is kernel.esp
+    assert nets["frontend"]["encrypted"] is False and nets["frontend"]["vxlan_id"]
+    if not kernel.esp:
+        assert any("backend" in w and "PLAIN" in w for w in lab_up["warnings"])
+    if not kernel.ipvs:
+        assert any("dnsrr" in w for w in lab_up["warnings"])
+    assert lab_up["pool"] and all(n["address"].startswith(lab_up["pool"].split(".0.0/")[0]) for n in nodes.values())
+
+
+def test_web_reply_names_a_db_task_on_another_node(lab_up):
+    urls = [u["url"] for u in lab_up["urls"] if u["service"] == "app_web"]
+    assert len(urls) == 2
+    for url in urls:
+        with urllib.request.urlopen(url + "?cache=skip", timeout=10) as resp:
+            miss = json.loads(resp.read())
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            hit = json.loads(resp.read())
+        assert miss["cache"] == "miss" and hit["cache"] == "hit"
+        assert miss["db"]["task"].startswith("app_db.1.")
+        assert miss["db"]["node"] != miss["served_by"]["node"]
+        assert miss["redis"]["node"] != miss["served_by"]["node"]
+        assert miss["redis"]["task"].startswith("app_redis.1.")
+
+
+def test_internal_ports_do_not_answer_from_outside(lab_up):
+    db_node = next(s for s in lab_up["services"] if s["name"] == "app_db")["tasks"][0]["node"]
+    addr = next(n["address"] for n in lab_up["nodes"] if n["name"] == db_node)
+    import socket
+
+    for port in (5432, 6379):
+        with pytest.raises(OSError):
+            socket.create_connection((addr, port), timeout=2).close()
+
+
+def test_everything_made_carries_the_lab_label(engine, lab_up):
+    found = labelled(engine, LAB)
+    assert sorted(found["containers"]) == [f"swarmlab-{LAB}-node-{i}" for i in (1, 2, 3)]
+    assert sorted(found["volumes"]) == [f"swarmlab-{LAB}-node-{i}-docker" for i in (1, 2, 3)]
+    assert found["networks"] == [f"swarmlab-{LAB}-underlay"]
+    fmt = "{{index .Spec.Labels \"io.swarmlab.lab\"}}"
+    code, out = node_exec(engine, "node-1", f"docker service inspect --format '{fmt}' app_web app_db app_redis")
+    assert code == 0 and out.split() == [LAB] * 3
+    code, out = node_exec(engine, "node-1", f"docker network ls -q --filter label={L.LAB}={LAB} | wc -l")
+    assert out.strip() == "2"
+    code, out = node_exec(engine, "node-3", f"docker volume ls -q --filter label={L.LAB}={LAB}")
+    assert out.split() == ["app_db-data"]
+
+
+def test_nodes_run_unprivileged_with_the_documented_flags(engine, lab_up):
+    attrs = engine.containers.get(f"swarmlab-{LAB}-node-2").attrs
+    hc = attrs["HostConfig"]
+    assert hc["Privileged"] is False
+    assert hc["CapAdd"] == ["ALL"] and hc["CapDrop"] == ["SYS_RESOURCE"]
+    assert "seccomp=unconfined" in hc["SecurityOpt"] and hc["MaskedPaths"] == []
+    assert "/run" in hc["Tmpfs"] and attrs["Config"]["StopTimeout"] == 30
+    mounts = {m["Destination"]: m for m in attrs["Mounts"]}
+    assert mounts["/var/lib/docker"]["Type"] == "volume" and mounts["/sys/fs/cgroup"]["RW"] is True
+    code, out = node_exec(engine, "node-2", "cat /proc/$(pidof dockerd)/cmdline | tr '\\0' ' '")
+    assert f"--cgroup-parent /swarmlab-{LAB}-node-2" in out
+
+
+def test_lab_is_sealed(engine, lab_up):
+    pool = lab_up["pool"]
+    net = engine.networks.get(f"swarmlab-{LAB}-underlay")
+    assert net.attrs["Internal"] is True
+    code, out = node_exec(engine, "node-1", "iptables -S OUTPUT; iptables -S DOCKER-USER; ip route; cat /etc/resolv.conf")
+    underlay = pool.replace(".0.0/16", ".0.0/24")
+    assert f"-A OUTPUT ! -d {underlay} -o eth0 -j REJECT" in out
+    assert f"-A DOCKER-USER ! -d {underlay} -o eth0 -j REJECT" in out
+    assert f"unreachable {pool.replace('.0.0/16', '.128.0/17')}" in out
+    assert "nameserver" not in out.split("sealed by swarmlab")[1]
+    # a name outside the lab resolves neither in a node nor in a task, and fails fast
+    started = time.monotonic()
+    code, _ = node_exec(engine, "node-1", "getent hosts deb.debian.org")
+    assert code != 0 and time.monotonic() - started < 5
+    code, out = node_exec(engine, "node-1",
+                          "c=$(docker ps -q --filter label=com.docker.swarm.service.name=app_web | head -n1); "
+                          "docker exec $c python3 -c \"import socket; socket.getaddrinfo('deb.debian.org', 80)\"")
+    assert code != 0 and "gaierror" in out
+    code, out = node_exec(engine, "node-1",
+                          "c=$(docker ps -q --filter label=com.docker.swarm.service.name=app_web | head -n1); "
+                          "docker exec $c python3 -c \"import socket; print(socket.gethostbyname('db'))\"")
+    assert code == 0 and out.strip().startswith(pool.split(".0.0/")[0]), out
+
+
+def test_up_again_converges(engine, lab_up):
+    before = {c.name: c.id for c in engine.containers.list(filters=L.lab_filter(LAB))}
+    proc, doc = run_json("up", "--name", LAB)
+    assert proc.returncode == 0, proc.stderr
+    assert doc["data"]["up"]["created"] is False
+    assert doc["data"]["up"]["images_loaded"] == {"node-1": [], "node-2": [], "node-3": []}
+    after = {c.name: c.id for c in engine.containers.list(filters=L.lab_filter(LAB))}
+    assert after == before
+    code, out = node_exec(engine, "node-1", "docker node ls -q | wc -l; docker network ls -q --filter driver=overlay | wc -l")
+    assert out.split() == ["3", "3"]  # 3 nodes; frontend, backend and ingress
+
+
+def test_status_and_ls(lab_up):
+    proc, doc = run_json("status", LAB)
+    assert proc.returncode == 0 and doc["command"] == "status"
+    assert {n["name"] for n in doc["data"]["networks"]} == {"frontend", "backend"}
+    assert all(c["ipvs"] in (True, False) for c in doc["data"]["capabilities"].values())
+    proc, doc = run_json("ls")
+    assert any(lab["name"] == LAB and lab["running"] == 3 for lab in doc["data"])
+    proc = run_cli("status", LAB)
+    assert proc.returncode == 0 and "app_web" in proc.stdout and "published on" in proc.stdout
+
+
+def test_bad_input_exits_2_and_creates_nothing(engine):
+    before = labelled(engine, None)
+    proc = run_cli("up", "swarmlab/config/testdata/invalid-stack.yaml")
+    assert proc.returncode == 2
+    assert "5 problems" in proc.stderr and "not fully qualified" in proc.stderr and "gpu" in proc.stderr
+    proc, doc = run_json("up", "swarmlab/config/testdata/invalid-topology.yaml")
+    assert proc.returncode == 2 and doc["ok"] is False and len(doc["errors"]) == 5
+    assert labelled(engine, None) == before
+
+
+def test_encrypted_true_follows_the_kernel(engine, kernel, lab_up):
+    if kernel.esp:
+        proc, doc = run_json("up", "tests/data/encrypted.yaml")
+        assert proc.returncode == 0, proc.stderr
+        assert doc["data"]["networks"][0]["encrypted"] is True
+    else:
+        proc, doc = run_json("up", "tests/data/encrypted.yaml")
+        assert proc.returncode == 3, proc.stderr
+        assert "network secure asks for encrypted: true" in doc["errors"][0] and "--force" in doc["errors"][0]
+        assert labelled(engine, "itest-enc") == {"containers": [], "networks": [], "volumes": []}
+        # --force creates it anyway, to watch it fail closed; and beside the first lab
+        proc, doc = run_json("up", "tests/data/encrypted.yaml", "--force")
+        assert proc.returncode == 0, proc.stderr
+        net = doc["data"]["networks"][0]
+        assert net["name"] == "secure" and net["encrypted"] is True and net["requested"] == "true"
+        assert any("fail-closed" in w for w in doc["warnings"])
+    assert doc["data"]["pool"] != lab_up["pool"], "two labs side by side must not share a range"
+    proc = run_cli("down", "itest-enc")
+    assert proc.returncode == 0 and labelled(engine, "itest-enc") == {"containers": [], "networks": [], "volumes": []}
+
+
+def test_failure_mid_up_rolls_back(engine):
+    proc, doc = run_json("up", "tests/data/missing-image.yaml")
+    assert proc.returncode != 0
+    assert "swarmlab.local/ghost:never-built" in doc["errors"][0]
+    assert "removing what this run created" in proc.stderr
+    assert labelled(engine, "itest-fail") == {"containers": [], "networks": [], "volumes": []}
+    assert not glob.glob("/sys/fs/cgroup/*/swarmlab-itest-fail-*")
+
+
+def test_failure_with_retain_keeps_the_lab_for_inspection(engine):
+    proc = run_cli("up", "tests/data/missing-image.yaml", "--retain")
+    assert proc.returncode != 0 and "--retain" in proc.stderr
+    assert labelled(engine, "itest-fail")["containers"] == ["swarmlab-itest-fail-node-1"]
+    proc = run_cli("down", "itest-fail")
+    assert proc.returncode == 0
+    assert labelled(engine, "itest-fail") == {"containers": [], "networks": [], "volumes": []}
+
+
+def test_down_leaves_nothing(engine, lab_up):
+    assert glob.glob(f"/sys/fs/cgroup/*/swarmlab-{LAB}-node-*"), "tasks ran, so their cgroups exist before down"
+    proc, doc = run_json("down", LAB)
+    assert proc.returncode == 0 and doc["data"]["existed"] is True
+    assert labelled(engine, LAB) == {"containers": [], "networks": [], "volumes": []}
+    assert not glob.glob(f"/sys/fs/cgroup/*/swarmlab-{LAB}-*")
+    proc, doc = run_json("down", LAB)
+    assert proc.returncode == 0 and doc["data"]["existed"] is False

@@ -1,0 +1,117 @@
+"""Naming, labels, addressing, capabilities and the JSON envelope: pure logic."""
+import ipaddress
+import json
+
+import pytest
+
+from swarmlab import labels as L
+from swarmlab import naming, output
+from swarmlab.addressing import AddressPlan, choose_pool, parse_pool
+from swarmlab.capabilities import decide_encryption, endpoint_note, parse_probe
+from swarmlab.result import CommandResult, GroupResult
+from swarmlab.errors import CommandFailed, SwarmlabError
+
+
+@pytest.mark.parametrize("name,ok", [("lab", True), ("a", True), ("lab-2", True), ("-lab", False),
+                                     ("lab-", False), ("Lab", False), ("la_b", False), ("", False),
+                                     ("x" * 24, True), ("x" * 25, False)])
+def test_lab_names(name, ok):
+    assert naming.is_lab_name(name) is ok
+
+
+def test_resource_names():
+    assert naming.node_names(3) == ["node-1", "node-2", "node-3"]
+    assert naming.container_name("lab", "node-1") == "swarmlab-lab-node-1"
+    assert naming.cgroup_parent("lab", "node-2") == "/swarmlab-lab-node-2"
+
+
+def test_labels():
+    assert L.stamp("lab", L.ROLE_NODE, node="node-1", swarm_role="manager", skip=None) == {
+        "io.swarmlab.lab": "lab", "io.swarmlab.role": "node", "io.swarmlab.node": "node-1",
+        "io.swarmlab.swarm-role": "manager"}
+    assert L.lab_filter() == {"label": ["io.swarmlab.lab"]}
+    assert L.lab_filter("x", "node") == {"label": ["io.swarmlab.lab=x", "io.swarmlab.role=node"]}
+
+
+def test_address_plan_is_inside_the_pool_and_disjoint():
+    plan = AddressPlan(ipaddress.IPv4Network("10.97.0.0/16"))
+    parts = [plan.underlay, ipaddress.IPv4Network(plan.bip, strict=False), plan.local_pool, plan.overlay_pool]
+    for i, a in enumerate(parts):
+        assert a.subnet_of(plan.pool)
+        for b in parts[i + 1:]:
+            assert not a.overlaps(b), (a, b)
+    assert plan.node_ip(1) == "10.97.0.11" and plan.gateway == "10.97.0.1"
+    assert str(plan.overlay_pool) == "10.97.128.0/17"
+
+
+def test_choose_pool_skips_used_and_avoided():
+    used = [ipaddress.IPv4Network("10.96.0.0/16")]
+    avoid = [ipaddress.IPv4Network("10.97.3.0/24")]
+    assert str(choose_pool(used, "10.96.0.0/12", avoid)) == "10.98.0.0/16"
+    assert choose_pool([ipaddress.IPv4Network("10.96.0.0/12")], "10.96.0.0/12") is None
+
+
+@pytest.mark.parametrize("text,msg", [("10.1.0.0/24", "must be a /16"), ("8.8.0.0/16", "private"),
+                                      ("banana", "CIDR")])
+def test_parse_pool_errors(text, msg):
+    with pytest.raises(ValueError, match=msg):
+        parse_pool(text)
+
+
+PROBE_NO = """ipvs=no
+ipvs_reason=no /proc/net/ip_vs
+esp=no
+esp_reason=ip xfrm state add failed: Requested AEAD algorithm not found.
+kernel=6.1.0
+"""
+
+
+def test_parse_probe():
+    c = parse_probe("node-1", PROBE_NO)
+    assert (c.ipvs, c.esp, c.kernel) == (False, False, "6.1.0")
+    assert "AEAD" in c.reason("esp")
+    assert parse_probe("n", "ipvs=yes\nesp=yes\n").esp is True
+    assert parse_probe("n", "garbage").ipvs is False
+
+
+def _caps(esp_by_host):
+    return [parse_probe(h, f"ipvs=yes\nesp={'yes' if e else 'no'}\n") for h, e in esp_by_host.items()]
+
+
+def test_encryption_decisions():
+    all_esp = _caps({"node-1": True, "node-2": True})
+    one_lacks = _caps({"node-1": True, "node-2": False})
+    d = decide_encryption("backend", "auto", all_esp)
+    assert d.encrypted and not d.warning and not d.refused
+    d = decide_encryption("backend", "auto", one_lacks)
+    assert not d.encrypted and "PLAIN" in d.warning and "node-2" in d.warning and not d.refused
+    d = decide_encryption("backend", "true", one_lacks)
+    assert d.refused and "node-2" in d.refused and "backend" in d.refused and "--force" in d.refused
+    d = decide_encryption("backend", "true", one_lacks, force=True)
+    assert d.encrypted and "fail-closed" in d.warning and not d.refused
+    d = decide_encryption("backend", "false", all_esp)
+    assert not d.encrypted and not d.warning
+
+
+def test_endpoint_note():
+    assert endpoint_note(_caps({"a": True})) is None
+    assert "dnsrr" in endpoint_note([parse_probe("a", "ipvs=no")])
+
+
+def test_results():
+    ok = CommandResult("h", "true", 0, "out")
+    bad = CommandResult("h", "false", 3, "", "boom\nlast line")
+    assert ok.check() is ok
+    with pytest.raises(CommandFailed, match="exited 3") as info:
+        bad.check("step")
+    assert "last line" in str(info.value)
+    g = GroupResult({"a": ok, "b": bad}, {"c": RuntimeError("gone")})
+    assert set(g.failed) == {"b", "c"} and not g.ok
+    with pytest.raises(SwarmlabError, match="2 host"):
+        g.check("thing")
+
+
+def test_json_envelope():
+    doc = json.loads(output.envelope("up", False, errors=["x"]))
+    assert doc == {"schema": "swarmlab/v1", "command": "up", "ok": False, "data": None,
+                   "warnings": [], "errors": ["x"]}
