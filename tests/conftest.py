@@ -32,9 +32,9 @@ def run_json(*args, timeout=900):
 
 def labelled(client, lab):
     f = L.lab_filter(lab)
-    return {"containers": [c.name for c in client.containers.list(all=True, filters=f)],
-            "networks": [n.name for n in client.networks.list(filters=f)],
-            "volumes": [v.name for v in client.volumes.list(filters=f)]}
+    return {"containers": sorted(c.name for c in client.containers.list(all=True, filters=f)),
+            "networks": sorted(n.name for n in client.networks.list(filters=f)),
+            "volumes": sorted(v.name for v in client.volumes.list(filters=f))}
 
 
 @pytest.fixture(scope="session")
