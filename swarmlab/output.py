@@ -3,6 +3,7 @@ envelope ({"schema": "swarmlab/v1", "ok": ..., "data": ..., "errors": [...]}) fo
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import Any, Dict, List, Optional
@@ -12,8 +13,18 @@ from rich.table import Table
 
 SCHEMA = "swarmlab/v1"
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+def _width(stream) -> Optional[int]:
+    """The terminal's width; 160 columns (or $COLUMNS) when the output is a file or a pipe."""
+    if stream.isatty():
+        return None
+    try:
+        return int(os.environ.get("COLUMNS", "160"))
+    except ValueError:
+        return 160
+
+
+out = Console(width=_width(sys.stdout))
+err = Console(stderr=True, width=_width(sys.stderr))
 
 
 def envelope(command: str, ok: bool, data: Any = None, errors: Optional[List[str]] = None,
@@ -51,6 +62,11 @@ class Progress:
         self._close()
 
 
+def short_task(name: str) -> str:
+    """app_web.1.8k2j... -> app_web.1 (service and slot; the id is in --json)."""
+    return ".".join(name.split(".")[:2])
+
+
 def render_status(report: Dict[str, Any]) -> None:
     out.print(f"[bold]lab {report['lab']}[/] ({report['provider']}, pool {report.get('pool')})")
     t = Table(title="nodes", title_justify="left")
@@ -77,9 +93,7 @@ def render_status(report: Dict[str, Any]) -> None:
             t.add_column(col)
         for s in report["services"]:
             t.add_row(s["name"], s["replicas"], s["endpoint_mode"], "\n".join(s["ports"]) or "internal only",
-                      "\n".join(f"{x['task'].split('.')[0]}.{x['task'].split('.')[1]} on {x['node']}"
-                                if x['task'].count('.') >= 1 else f"{x['task']} on {x['node']}"
-                                for x in s["tasks"]))
+                      "\n".join(f"{short_task(x['task'])} on {x['node']}" for x in s["tasks"]))
         out.print(t)
     for u in report.get("urls", []):
         out.print(f"[bold]{u['service']}[/] published on {u['node']}: {u['url']}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets as pysecrets
 import shlex
+import time
 
 import yaml
 
@@ -40,23 +41,24 @@ def distribute_images(ctx: UpContext, client) -> None:
     def load(host):
         fmt = "{{.Id}}"
         refs = wanted[host.name]
-        if not refs:
-            return []
-        have = host.transport.run(f"docker image inspect --format '{fmt}' {' '.join(refs)} 2>/dev/null; true")
-        present = set(have.stdout.split())
-        missing = [ref for ref in refs if ids[ref] not in present]
+        started = time.monotonic()
+        missing = []
+        if refs:
+            have = host.transport.run(f"docker image inspect --format '{fmt}' {' '.join(refs)} 2>/dev/null; true")
+            present = set(have.stdout.split())
+            missing = [ref for ref in refs if ids[ref] not in present]
         if missing:
             host.transport.load_images(["docker", "save", *missing], timeout=900)
-        return missing
+        return {"loaded": missing, "seconds": round(time.monotonic() - started, 2)}
 
     res = parallel(ctx.hosts, load)
     errors = [f"{ctx.hosts[i].name}: {r}" for i, r in res.items() if isinstance(r, Exception)]
     if errors:
         raise SwarmlabError("loading images into the nodes failed:\n  " + "\n  ".join(errors))
     ctx.transfers = {ctx.hosts[i].name: r for i, r in res.items()}
-    sent = {h: r for h, r in ctx.transfers.items() if r}
-    ctx.say("images: " + ("; ".join(f"{h} <- {len(r)}" for h, r in sent.items()) if sent
-                          else "every node already has them"))
+    sent = {h: r for h, r in ctx.transfers.items() if r["loaded"]}
+    ctx.say("images: " + ("; ".join(f"{h} <- {', '.join(r['loaded'])} ({r['seconds']:.1f}s)" for h, r in sent.items())
+                          if sent else "every node already has them"))
 
 
 def ensure_secrets(ctx: UpContext) -> None:

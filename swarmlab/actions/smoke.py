@@ -10,6 +10,10 @@ from .context import UpContext
 from .wait import http_get, http_targets
 
 
+def _short(task: str) -> str:
+    return ".".join((task or "?").split(".")[:2])
+
+
 def data_flow(ctx: UpContext) -> List[CheckResult]:
     w = ctx.scenario.wait
     checks: List[CheckResult] = []
@@ -32,7 +36,7 @@ def data_flow(ctx: UpContext) -> List[CheckResult]:
         checks.append(CheckResult(
             f"cross-host via {node}", crossing,
             "web, db and redis tasks on different hosts",
-            f"web {miss['served_by']['task']} on {served} -> db {miss['db']['task']} on {db}, "
-            f"redis {miss['redis']['task']} on {redis}", evidence))
+            f"{_short(miss['served_by']['task'])} on {served} -> {_short(miss['db']['task'])} on {db}, "
+            f"{_short(miss['redis']['task'])} on {redis}", evidence))
     ctx.checks = checks
     return checks

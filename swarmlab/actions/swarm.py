@@ -6,7 +6,7 @@ import shlex
 from ..capabilities import PROBE_CMD, endpoint_note, parse_probe
 from ..errors import SwarmlabError
 from ..providers.base import Host
-from ..transport.group import HostGroup
+from ..transport.group import HostGroup, run_on
 from .context import UpContext
 
 
@@ -43,8 +43,7 @@ def init_and_join(ctx: UpContext) -> None:
             f"--listen-addr {h.address}:2377 --data-path-addr {h.address} {leader.address}:2377",
             timeout=90, warn=True)
 
-    HostGroup([h.transport for h in joiners]).each(
-        lambda t: join(next(h for h in joiners if h.transport is t))).check("swarm join")
+    run_on(joiners, join).check("swarm join")
     if joiners:
         ctx.say(f"joined {', '.join(h.name for h in joiners)}")
 

@@ -30,6 +30,8 @@ def up(scenario, name, nodes, managers, pool, force, retain, as_json):
     output.render_status(report)
     output.render_checks(report["up"]["checks"])
     for w in report.get("warnings", []):
+        if w in report.get("notes", []):
+            continue  # already printed under the tables
         output.out.print(f"[yellow]warning:[/] {w}")
     output.out.print(f"lab [bold]{report['lab']}[/] is up in {report['up']['seconds']}s; "
                      f"`swarmlab down {report['lab']}` removes it")

@@ -109,8 +109,17 @@ def load_scenario(path: str | Path, *, name: Optional[str] = None, nodes: Option
 
     wait = data.get("wait") or {}
     http = wait.get("http", {"service": "web", "port": 8080, "path": "/healthz"})
-    if http and isinstance(stack_data, dict) and http["service"] not in (stack_data.get("services") or {}):
+    services = (stack_data.get("services") or {}) if isinstance(stack_data, dict) else {}
+    if http and stack_data is not None and http["service"] not in services:
         add(("wait", "http", "service"), f"no service {http['service']!r} in {stack_path}")
+    elif http and isinstance(services.get(http["service"]), dict):
+        try:
+            published = [p.published for p in stackmod.parse_ports(services[http["service"]].get("ports") or [])]
+        except (ValueError, TypeError):
+            published = None  # already reported against the stack file
+        if published is not None and http["port"] not in published:
+            add(("wait", "http", "port"), f"service {http['service']!r} publishes "
+                f"{', '.join(map(str, published)) or 'no port'}, not {http['port']}; wait on a published port")
     wait_spec = WaitSpec(timeout=float(wait.get("timeout", 240)),
                          http_service=http["service"] if http else None,
                          http_port=int(http["port"]) if http else 0,

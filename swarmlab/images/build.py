@@ -180,7 +180,13 @@ class ImageBuilder:
             raise SwarmlabError(f"building {ref} failed: {exc}\n    {detail}",
                                 hint="the Dockerfiles install Debian packages from the apt mirror: "
                                      "check that containers reach it") from None
-        img = self.client.images.get(ref)
+        new = self.client.images.get(ref)
+        if img is not None and img.id != new.id:
+            try:  # the previous build, now untagged: do not leave it dangling
+                self.client.images.remove(img.id)
+            except APIError:
+                pass  # still used by a container; `docker image prune` will get it later
+        img = new
         secs = time.monotonic() - started
         self.say(f"built {ref} in {secs:.0f}s")
         return BuildOutcome(name, ref, True, secs, img.id)

@@ -213,9 +213,9 @@ class DindProvider:
         net = naming.underlay_network(lab)
         for c in conts:
             lbl = c.labels
-            nets = c.attrs["NetworkSettings"]["Networks"]
-            addr = (nets.get(net) or {}).get("IPAddress") or \
-                (((c.attrs["NetworkSettings"]["Networks"].get(net) or {}).get("IPAMConfig") or {}).get("IPv4Address", ""))
+            endpoint = c.attrs["NetworkSettings"]["Networks"].get(net) or {}
+            # a stopped container has no IPAddress; its fixed address is in IPAMConfig
+            addr = endpoint.get("IPAddress") or (endpoint.get("IPAMConfig") or {}).get("IPv4Address", "")
             out.append(Host(lbl.get(L.NODE, c.name), addr, lbl.get(L.SWARM_ROLE, "worker"),
                             DockerExecTransport(c.name, lbl.get(L.NODE)), c.status, dict(lbl)))
         out.sort(key=lambda h: (h.role != "manager", int(h.name.rsplit("-", 1)[-1]) if h.name[-1:].isdigit() else 0))

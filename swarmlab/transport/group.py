@@ -31,6 +31,18 @@ class HostGroup:
         return out
 
 
+def run_on(hosts: Sequence, fn: Callable) -> GroupResult:
+    """fn(host) -> CommandResult on every host at once, keyed by host name; exceptions kept."""
+    out = GroupResult()
+    for i, r in parallel(list(hosts), fn).items():
+        name = hosts[i].name
+        if isinstance(r, Exception):
+            out.errors[name] = r
+        else:
+            out.results[name] = r
+    return out
+
+
 def parallel(items: Sequence[T], fn: Callable[[T], object]) -> Dict[int, object]:
     """Run fn over items in threads; re-raise nothing, return index -> result or exception."""
     results: Dict[int, object] = {}
