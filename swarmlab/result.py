@@ -67,6 +67,7 @@ class CheckResult:
     observed: str
     evidence: Optional[str] = None
     status: Optional[str] = None  # passed / failed / unsupported; derived when None
+    duration: float = 0.0
 
     @property
     def state(self) -> str:
@@ -74,7 +75,7 @@ class CheckResult:
 
     def as_dict(self) -> Dict[str, Any]:
         return {"name": self.name, "status": self.state, "expected": self.expected,
-                "observed": self.observed, "evidence": self.evidence}
+                "observed": self.observed, "evidence": self.evidence, "duration": round(self.duration, 2)}
 
 
 def summary(checks: List[CheckResult]) -> str:

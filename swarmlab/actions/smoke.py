@@ -15,11 +15,16 @@ def _short(task: str) -> str:
 
 
 def data_flow(ctx: UpContext) -> List[CheckResult]:
-    w = ctx.scenario.wait
+    if not ctx.scenario.wait.http_service:
+        return []
+    ctx.checks = flow_checks(http_targets(ctx))
+    return ctx.checks
+
+
+def flow_checks(targets) -> List[CheckResult]:
+    """For each (node, base URL): a forced miss then a hit, and the hosts each hop ran on."""
     checks: List[CheckResult] = []
-    if not w.http_service:
-        return checks
-    for node, base in http_targets(ctx):
+    for node, base in targets:
         miss_status, miss, miss_raw = http_get(base + "/?cache=skip")
         hit_status, hit, hit_raw = http_get(base + "/")
         evidence = json.dumps({"miss": miss or miss_raw[:300], "hit": hit or hit_raw[:300]})[:1500]
@@ -38,5 +43,4 @@ def data_flow(ctx: UpContext) -> List[CheckResult]:
             "web, db and redis tasks on different hosts",
             f"{_short(miss['served_by']['task'])} on {served} -> {_short(miss['db']['task'])} on {db}, "
             f"{_short(miss['redis']['task'])} on {redis}", evidence))
-    ctx.checks = checks
     return checks

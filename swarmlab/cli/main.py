@@ -6,6 +6,7 @@ from .down import down
 from .images import images
 from .status import ls, status
 from .up import up
+from .verify import verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,7 +16,7 @@ def cli():
     a web/db/redis stack, and proof of the traffic between hosts."""
 
 
-for command in (up, down, status, ls, images):
+for command in (up, down, status, ls, verify, images):
     cli.add_command(command)
 
 

@@ -29,6 +29,12 @@ def kernel(engine):
     return DindProvider(engine).probe_kernel(LAB)
 
 
+def docker_client():
+    import docker
+
+    return docker.from_env()
+
+
 def node_exec(engine, node, cmd):
     cont = engine.containers.get(f"swarmlab-{LAB}-{node}")
     code, out = cont.exec_run(["sh", "-c", cmd])
@@ -161,6 +167,29 @@ def test_status_and_ls(lab_up):
     assert proc.returncode == 0 and "app_web" in proc.stdout and "published on" in proc.stdout
 
 
+def test_verify_proves_the_traffic(lab_up, kernel, tmp_path):
+    proc, doc = run_json("verify", LAB, "--capture", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    checks = {c["name"]: c for c in doc["data"]["checks"]}
+    assert {c["status"] for c in checks.values()} <= {"passed", "unsupported"}
+    for name in ("swarm: nodes", "dns from web", "reach web -> db", "reach: crosses hosts",
+                 "reach from outsider on frontend", "internal db:5432", "published web:8080",
+                 "wire: frontend", "wire: backend", "mtu: backend"):
+        assert checks[name]["status"] == "passed", checks[name]
+    assert checks["capabilities: node-1"]["observed"].startswith(f"IPVS {'yes' if kernel.ipvs else 'no'}")
+    cells = doc["data"]["matrix"]["cells"]
+    assert cells["outsider@frontend->db"] == "blocked" and cells["outsider@frontend->web"] == "ok"
+    assert cells["web->db"] == "ok"
+    if not kernel.esp:  # backend was left plain by encrypted: auto, and the wire shows it
+        assert "plaintext on the wire" in checks["wire: backend"]["observed"]
+        assert "left plain" in checks["wire: backend"]["expected"]
+    assert checks["mtu: frontend"]["observed"].startswith("MTU 1450")
+    pcaps = sorted(tmp_path.glob("*.pcap"))
+    assert len(pcaps) == 2 and all(p.stat().st_size > 24 for p in pcaps)
+    code, out = node_exec(docker_client(), "node-1", f"docker ps -aq --filter label={L.ROLE}={L.ROLE_PROBE} | wc -l")
+    assert out.strip() == "0", "verify left a probe container behind"
+
+
 def test_bad_input_exits_2_and_creates_nothing(engine):
     before = labelled(engine, None)
     proc = run_cli("up", "swarmlab/config/testdata/invalid-stack.yaml")
@@ -187,6 +216,10 @@ def test_encrypted_true_follows_the_kernel(engine, kernel, lab_up):
         net = doc["data"]["networks"][0]
         assert net["name"] == "secure" and net["encrypted"] is True and net["requested"] == "true"
         assert any("fail-closed" in w for w in doc["warnings"])
+        # and verify says so from the wire: nothing left the node, ESP unsupported here
+        _, vdoc = run_json("verify", "itest-enc")
+        wire = next(c for c in vdoc["data"]["checks"] if c["name"] == "wire: secure")
+        assert wire["status"] == "unsupported" and "fail-closed confirmed" in wire["observed"], wire
     assert doc["data"]["pool"] != lab_up["pool"], "two labs side by side must not share a range"
     proc = run_cli("down", "itest-enc")
     assert proc.returncode == 0 and labelled(engine, "itest-enc") == {"containers": [], "networks": [], "volumes": []}
@@ -208,6 +241,21 @@ def test_failure_with_retain_keeps_the_lab_for_inspection(engine):
     proc = run_cli("down", "itest-fail")
     assert proc.returncode == 0
     assert labelled(engine, "itest-fail") == {"containers": [], "networks": [], "volumes": []}
+
+
+def test_verify_catches_a_service_moved_off_its_network(engine, lab_up):
+    code, out = node_exec(engine, "node-1", "docker service update -q --network-rm backend app_redis")
+    assert code == 0, out
+    proc, doc = run_json("verify", LAB)
+    assert proc.returncode == 1
+    failed = {c["name"]: c for c in doc["data"]["checks"] if c["status"] == "failed"}
+    assert "reach web -> redis" in failed and "expected-open-but-blocked" in failed["reach web -> redis"]["observed"]
+    assert "dns from web" in failed and "redis" in failed["dns from web"]["observed"]
+    assert "reach web -> db" not in failed and "wire: frontend" not in failed
+    proc, doc = run_json("up", "--name", LAB)  # converging puts it back
+    assert proc.returncode == 0, proc.stderr
+    proc, doc = run_json("verify", LAB)
+    assert proc.returncode == 0, [c for c in doc["data"]["checks"] if c["status"] == "failed"]
 
 
 def test_down_leaves_nothing(engine, lab_up):

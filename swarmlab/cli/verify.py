@@ -1,0 +1,43 @@
+import click
+from rich.table import Table
+
+from .. import output
+from .. import verify as verifyapi
+from ..errors import EXIT_FAILURE
+from ..providers import get_provider
+from .common import handle_errors, json_option, resolve_lab
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option("--capture", "capture_dir", type=click.Path(file_okay=False),
+              help="Keep the packet captures here (pcap, opens in Wireshark).")
+@json_option
+@handle_errors("verify")
+def verify(name, capture_dir, as_json):
+    """Prove the lab's traffic: DNS, reachability and isolation, ports, the data flow, the wire, MTU.
+    Exit 0 only when every check passed (or cannot apply on this kernel, with the reason)."""
+    report = verifyapi.run(resolve_lab(name), get_provider("dind"), capture_dir)
+    if as_json:
+        output.write(output.envelope("verify", report["passed"], report))
+    else:
+        t = Table(title=f"verify {report['lab']}", title_justify="left")
+        for col in ("check", "status", "expected", "observed"):
+            t.add_column(col)
+        colour = {"passed": "green", "failed": "red", "unsupported": "yellow"}
+        for c in report["checks"]:
+            t.add_row(c["name"], f"[{colour[c['status']]}]{c['status']}[/]", c["expected"], c["observed"])
+        output.out.print(t)
+        m = report["matrix"]
+        if m["cells"]:
+            mt = Table(title="reachability (from row to column)", title_justify="left")
+            mt.add_column("from \\ to")
+            for col in m["columns"]:
+                mt.add_column(col)
+            for row in m["rows"]:
+                mt.add_row(row, *[m["cells"].get(f"{row}->{col}", "-") for col in m["columns"]])
+            output.out.print(mt)
+        where = report["capture_dir"] or "not kept (--capture DIR keeps them)"
+        output.out.print(f"packet captures: {where}; {report['seconds']}s")
+    if not report["passed"]:
+        raise SystemExit(EXIT_FAILURE)

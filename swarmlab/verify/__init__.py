@@ -1,0 +1,76 @@
+"""`swarmlab verify`: prove the cross-host traffic of a running lab, with evidence."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from ..capabilities import PROBE_CMD, parse_probe
+from ..errors import SwarmlabError
+from ..providers.base import Provider
+from ..result import CheckResult
+from ..transport.group import HostGroup
+from . import checks, topology
+
+CHECK_TIMEOUT = 60.0
+
+
+def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
+        timeout: float = CHECK_TIMEOUT) -> Dict[str, Any]:
+    started = time.monotonic()
+    hosts = provider.hosts(lab)
+    if not hosts:
+        raise SwarmlabError(f"no lab named {lab!r} on this engine", hint="swarmlab ls lists the labs")
+    running = [h for h in hosts if h.state == "running"]
+    if not any(h.role == "manager" for h in running):
+        raise SwarmlabError(f"lab {lab}: no manager node is running", hint=f"swarmlab up to bring it back")
+    res = HostGroup([h.transport for h in running]).run(PROBE_CMD, timeout=60)
+    caps = {name: parse_probe(name, r.stdout) for name, r in res.results.items() if r.ok}
+    topo = topology.read(lab, running, _intended_networks(lab, provider))
+    keep = capture_dir is not None
+    ctx = checks.VerifyContext(topo, caps, Path(capture_dir or tempfile.mkdtemp(prefix=f"swarmlab-{lab}-pcap-")))
+    results: list[CheckResult] = []
+    # independent checks run side by side; one failing or hanging does not stop the others
+    with ThreadPoolExecutor(max_workers=len(checks.ALL)) as pool:
+        futures = [(fn, time.monotonic(), pool.submit(fn, ctx)) for fn in checks.ALL]
+        deadline = time.monotonic() + timeout
+        for fn, t0, fut in futures:
+            name = fn.__name__.replace("_", " ")
+            try:
+                got = fut.result(timeout=max(0.1, deadline - time.monotonic()))
+                spent = time.monotonic() - t0
+                results += [CheckResult(c.name, c.passed, c.expected, c.observed, c.evidence, c.status, spent)
+                            for c in got]
+            except FutureTimeout:
+                results.append(CheckResult(name, False, f"done within {timeout:.0f}s", "timed out", duration=timeout))
+            except Exception as exc:
+                results.append(CheckResult(name, False, "the check runs", f"{exc.__class__.__name__}: {exc}",
+                                           duration=time.monotonic() - t0))
+    if not keep:  # captures are evidence only when asked for (--capture DIR)
+        shutil.rmtree(ctx.capture_dir, ignore_errors=True)
+    services = sorted({s.short for s in topo.services.values()})
+    sources = services + sorted({k[0] for k in ctx.matrix if k[0].startswith("outsider@")})
+    return {"lab": lab, "checks": [c.as_dict() for c in results],
+            "matrix": {"rows": sources, "columns": services,
+                       "cells": {f"{a}->{b}": v for (a, b), v in sorted(ctx.matrix.items())}},
+            "capture_dir": str(ctx.capture_dir) if keep else None,
+            "passed": all(c.state in ("passed", "unsupported") for c in results),
+            "seconds": round(time.monotonic() - started, 1)}
+
+
+def _intended_networks(lab: str, provider: Provider) -> Optional[Dict[str, list]]:
+    """The networks each service should have, from the scenario the lab was made from."""
+    from ..config import load_scenario
+    from ..config.stack import service_networks
+
+    info = next((i for i in provider.list_labs() if i.name == lab), None)
+    if info is None or not info.scenario:
+        return None
+    try:
+        scenario = load_scenario(info.scenario, name=lab)
+    except SwarmlabError:
+        return None  # the file moved or changed: expect what runs
+    return {name: service_networks(svc) for name, svc in scenario.stack["services"].items()}

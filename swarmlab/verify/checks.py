@@ -1,0 +1,337 @@
+"""The checks of `swarmlab verify`. Each takes the lab's Topology and returns CheckResults;
+each is derived from the lab's own services and networks."""
+from __future__ import annotations
+
+import base64
+import itertools
+import secrets
+import shlex
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from .. import labels as L
+from ..actions.smoke import flow_checks
+from ..capabilities import Capabilities
+from ..result import CheckResult
+from . import wire
+from .netns import connect_cmd, dns_cmd, in_task
+from .topology import Service, Task, Topology
+
+MTU_PLAIN, MTU_ENCRYPTED = 1450, 1424
+
+
+@dataclass
+class VerifyContext:
+    topo: Topology
+    caps: Dict[str, Capabilities]
+    capture_dir: Path
+    matrix: Dict[Tuple[str, str], str] = field(default_factory=dict)
+
+    @property
+    def esp_everywhere(self) -> bool:
+        return bool(self.caps) and all(c.esp for c in self.caps.values())
+
+
+def _short(task: str) -> str:
+    return ".".join(task.split(".")[:2])
+
+
+# 1 ---------------------------------------------------------------------
+def capabilities(ctx: VerifyContext) -> List[CheckResult]:
+    out = []
+    for node, c in sorted(ctx.caps.items()):
+        ver = ctx.topo.hosts[node].transport.run("docker version --format '{{.Server.Version}}'", warn=True)
+        facts = (f"IPVS {'yes' if c.ipvs else 'no'}, ESP rfc4106(gcm(aes)) {'yes' if c.esp else 'no'}, "
+                 f"kernel {c.kernel}, Docker {ver.stdout.strip() or '?'}")
+        consequences = []
+        if not c.ipvs:
+            consequences.append("no VIP/ingress: dnsrr and host-mode ports")
+        if not c.esp:
+            consequences.append("encrypted overlays cannot carry traffic")
+        out.append(CheckResult(f"capabilities: {node}", True, "the node's kernel probed for IPVS and ESP",
+                               facts + (f" ({'; '.join(consequences)})" if consequences else ""),
+                               "; ".join(f"{k}: {v}" for k, v in c.reasons)))
+    return out
+
+
+# 2 ---------------------------------------------------------------------
+def swarm_health(ctx: VerifyContext) -> List[CheckResult]:
+    nodes = ctx.topo.nodes
+    bad = [n["Hostname"] for n in nodes if n.get("Status") != "Ready" or n.get("Availability") != "Active"]
+    managers = [n for n in nodes if n.get("ManagerStatus")]
+    reachable = [n for n in managers if n["ManagerStatus"] in ("Leader", "Reachable")]
+    quorum = len(reachable) > len(managers) // 2
+    out = [CheckResult("swarm: nodes", not bad and quorum,
+                       "every node Ready and Active; a majority of managers reachable",
+                       f"{len(nodes)} nodes, not ready: {', '.join(bad) or 'none'}; managers reachable "
+                       f"{len(reachable)}/{len(managers)}" + ("" if quorum else " — QUORUM LOST"))]
+    for svc in sorted(ctx.topo.services.values(), key=lambda s: s.name):
+        running = len(svc.tasks)
+        ok = svc.replicas is None or running == svc.replicas
+        placement = ", ".join(f"{_short(t.name)} on {t.node}" for t in sorted(svc.tasks, key=lambda t: t.name))
+        out.append(CheckResult(f"swarm: {svc.name}", ok and running > 0,
+                               f"{svc.replicas} replicas running", f"{running} running: {placement or 'none'}"))
+    return out
+
+
+# 3 ---------------------------------------------------------------------
+def _answer(ctx, task: Task, name: str) -> List[str]:
+    r = in_task(ctx.topo, task, dns_cmd(name))
+    return sorted(x for x in r.stdout.split() if x[:1].isdigit())
+
+
+def _covers(dst: Service, shared, got: List[str]) -> str:
+    """'' when the answer names every task of dst (by one of its addresses on a shared
+    network) and nothing else; else what is wrong."""
+    mine = {ip for t in dst.tasks for n, ip in t.ips.items() if n in shared}
+    missing = [_short(t.name) for t in dst.tasks if not {t.ips.get(n) for n in shared} & set(got)]
+    stray = sorted(set(got) - mine)
+    if not got:
+        return "no answer"
+    return "; ".join(filter(None, [f"missing {', '.join(missing)}" if missing else "",
+                                   f"not its tasks: {', '.join(stray)}" if stray else ""]))
+
+
+def dns(ctx: VerifyContext) -> List[CheckResult]:
+    out = []
+    services = sorted(ctx.topo.services.values(), key=lambda s: s.name)
+    for src in services:
+        if not src.tasks:
+            continue
+        task = src.tasks[0]
+        problems, lines = [], []
+        for dst in services:
+            shared = set(src.networks) & set(dst.networks)
+            got = _answer(ctx, task, dst.short)
+            lines.append(f"{dst.short} -> {','.join(got) or 'NXDOMAIN'}")
+            if shared:
+                if dst.endpoint_mode == "dnsrr":
+                    why = _covers(dst, shared, got)
+                    if why:
+                        problems.append(f"{dst.short}: {why}")
+                elif len(got) != 1:
+                    problems.append(f"{dst.short}: expected one VIP, got {got or 'nothing'}")
+                tasks_got = _answer(ctx, task, f"tasks.{dst.short}")
+                lines.append(f"tasks.{dst.short} -> {','.join(tasks_got) or 'NXDOMAIN'}")
+                why = _covers(dst, shared, tasks_got)
+                if why:
+                    problems.append(f"tasks.{dst.short}: {why}")
+            elif got:
+                problems.append(f"{dst.short} resolves ({got}) though {src.short} shares no network with it")
+        out.append(CheckResult(f"dns from {src.short}", not problems,
+                               "names of services on a shared network resolve (tasks.<svc> to every task); "
+                               "others do not", "; ".join(problems) or "; ".join(lines),
+                               f"from {_short(task.name)} on {task.node}: " + "; ".join(lines)))
+    return out
+
+
+# 4 ---------------------------------------------------------------------
+def _probe_targets(dst: Service, nets) -> List[Tuple[str, int, str]]:
+    """(ip, port, node) for every task of dst on the given networks (any network when None)."""
+    out = []
+    for t in dst.tasks:
+        for n, ip in t.ips.items():
+            if nets is None or n in nets:
+                out += [(ip, p, t.node) for p in dst.ports]
+                break
+    return out
+
+
+def reachability(ctx: VerifyContext) -> List[CheckResult]:
+    out = []
+    services = sorted(ctx.topo.services.values(), key=lambda s: s.name)
+    crossing = False
+    for src, dst in itertools.product(services, services):
+        if not src.tasks or not dst.ports or src is dst:
+            continue
+        task = src.tasks[0]
+        shared = set(src.networks) & set(dst.networks)
+        targets = _probe_targets(dst, shared if shared else None)
+        results = []
+        for ip, port, node in targets:
+            r = in_task(ctx.topo, task, connect_cmd(ip, port))
+            results.append((ip, port, node, r.ok))
+            crossing |= bool(shared) and r.ok and node != task.node
+        opened = [x for x in results if x[3]]
+        if shared:
+            state = "ok" if results and len(opened) == len(results) else "expected-open-but-blocked"
+        else:
+            state = "blocked" if not opened else "expected-blocked-but-open"
+        ctx.matrix[(src.short, dst.short)] = state
+        seen = ", ".join(f"{ip}:{p} on {n} {'open' if o else 'closed'}" for ip, p, n, o in results) or \
+            f"{dst.short} has no address on {', '.join(sorted(shared)) or 'any network'}"
+        out.append(CheckResult(f"reach {src.short} -> {dst.short}", state in ("ok", "blocked"),
+                               f"connects (shared network {', '.join(sorted(shared))})" if shared
+                               else "blocked (no shared network)", f"{state}: {seen}"))
+    out += _outsiders(ctx)
+    out.append(CheckResult("reach: crosses hosts", crossing, "at least one allowed path between two nodes",
+                           "yes" if crossing else "no allowed connection crossed hosts"))
+    return out
+
+
+def _outsiders(ctx: VerifyContext) -> List[CheckResult]:
+    """A throwaway probe container on each network: what a newcomer on it can reach."""
+    out = []
+    leader = ctx.topo.leader()
+    t = leader.transport
+    image = t.run("docker images --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>' | head -n1", warn=True).stdout.strip()
+    if not image:
+        return [CheckResult("reach: outsiders", False, "an image on the manager to probe from",
+                            "none", status="unsupported")]
+    for net in sorted(ctx.topo.networks):
+        name = f"swarmlab-probe-{net}-{secrets.token_hex(3)}"
+        run = t.run(f"docker run -d --rm --name {name} --network {shlex.quote(net)} "
+                    f"--label {L.LAB}={ctx.topo.lab} --label {L.ROLE}={L.ROLE_PROBE} "
+                    f"--entrypoint sleep {shlex.quote(image)} 60", warn=True, timeout=60)
+        if not run.ok:
+            out.append(CheckResult(f"reach from outsider on {net}", False, "a probe container on the network",
+                                   run.stderr.strip()[-300:]))
+            continue
+        try:
+            probe = Task(name, "probe", leader.name)
+            cells, problems = [], []
+            for dst in sorted(ctx.topo.services.values(), key=lambda s: s.name):
+                if not dst.ports:
+                    continue
+                on_net = net in dst.networks
+                targets = _probe_targets(dst, {net} if on_net else None)
+                opened = [f"{ip}:{p}" for ip, p, _ in targets
+                          if in_task(ctx.topo, probe, connect_cmd(ip, p)).ok]
+                state = ("ok" if len(opened) == len(targets) else "expected-open-but-blocked") if on_net \
+                    else ("blocked" if not opened else "expected-blocked-but-open")
+                ctx.matrix[(f"outsider@{net}", dst.short)] = state
+                cells.append(f"{dst.short}: {state}")
+                if state not in ("ok", "blocked"):
+                    problems.append(f"{dst.short}: {state} ({', '.join(opened) or 'nothing open'})")
+            out.append(CheckResult(f"reach from outsider on {net}", not problems,
+                                   f"services on {net} answer, the others do not", "; ".join(problems or cells)))
+        finally:
+            t.run(f"docker rm -f {name}", warn=True)
+    return out
+
+
+# 5 ---------------------------------------------------------------------
+def _tcp_open(addr: str, port: int) -> bool:
+    try:
+        socket.create_connection((addr, port), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+def ports(ctx: VerifyContext) -> List[CheckResult]:
+    out = []
+    addr = {n: h.address for n, h in ctx.topo.hosts.items()}
+    for svc in sorted(ctx.topo.services.values(), key=lambda s: s.name):
+        task_nodes = {t.node for t in svc.tasks}
+        for p in svc.published:
+            nodes = sorted(task_nodes) if p["mode"] == "host" else sorted(addr)
+            seen = {n: _tcp_open(addr[n], p["published"]) for n in nodes if n in addr}
+            out.append(CheckResult(f"published {svc.short}:{p['published']}", bool(seen) and all(seen.values()),
+                                   f"answers from the controller on {', '.join(nodes)} ({p['mode']} mode)",
+                                   ", ".join(f"{n}:{'open' if o else 'closed'}" for n, o in seen.items())))
+        internal = sorted(set(svc.ports) - {p["target"] for p in svc.published if p["published"] == p["target"]}
+                          - {p["published"] for p in svc.published})
+        for port in internal:
+            seen = {n: _tcp_open(addr[n], port) for n in sorted(task_nodes) if n in addr}
+            out.append(CheckResult(f"internal {svc.short}:{port}", not any(seen.values()),
+                                   "no answer from outside the swarm (not published)",
+                                   ", ".join(f"{n}:{'OPEN' if o else 'closed'}" for n, o in seen.items())))
+    return out
+
+
+# 6 ---------------------------------------------------------------------
+def data_flow(ctx: VerifyContext) -> List[CheckResult]:
+    targets = []
+    for svc in ctx.topo.services.values():
+        for p in svc.published:
+            if p["protocol"] != "tcp":
+                continue
+            nodes = sorted({t.node for t in svc.tasks}) if p["mode"] == "host" else sorted(ctx.topo.hosts)
+            targets += [(n, f"http://{ctx.topo.hosts[n].address}:{p['published']}") for n in nodes]
+    if not targets:
+        return [CheckResult("data flow", False, "a published HTTP service", "none", status="unsupported")]
+    try:
+        return flow_checks(targets)
+    except (KeyError, TypeError) as exc:
+        return [CheckResult("data flow", False, "a reply naming the tasks it used (the lab's web app)",
+                            f"the reply has no {exc}", status="unsupported")]
+
+
+# 7 and 8 -----------------------------------------------------------------
+def _pair_across_hosts(ctx: VerifyContext, net: str) -> Optional[Tuple[Task, Task]]:
+    tasks = [t for s in ctx.topo.services.values() for t in s.tasks if net in t.ips]
+    for a, b in itertools.product(tasks, tasks):
+        if a.node != b.node:
+            return a, b
+    return None
+
+
+def on_the_wire(ctx: VerifyContext) -> List[CheckResult]:
+    out = []
+    for net in sorted(ctx.topo.networks.values(), key=lambda n: n.name):
+        pair = _pair_across_hosts(ctx, net.name)
+        if pair is None:
+            out.append(CheckResult(f"wire: {net.name}", False, "two tasks on different nodes",
+                                   "none on this network", status="unsupported"))
+            continue
+        a, b = pair
+        canary = f"swarmlab-canary-{secrets.token_hex(8)}"
+        node = ctx.topo.hosts[a.node]
+        send = (f"pid=$(docker inspect --format '{{{{.State.Pid}}}}' {shlex.quote(a.name)}); "
+                f"for i in 1 2 3; do printf {canary} | nsenter -n -t $pid nc -u -w 1 {b.ips[net.name]} 9; done")
+        cmd = (f"f=$(mktemp /tmp/cap.XXXXXX); timeout 6 tcpdump -i eth0 -U -n -w $f "
+               f"'udp port {wire.VXLAN_PORT} or ip proto 50' 2>/dev/null & sleep 1; {send} >/dev/null 2>&1; "
+               f"wait; base64 $f; rm -f $f")
+        r = node.transport.run(cmd, timeout=30, warn=True)
+        ctx.capture_dir.mkdir(parents=True, exist_ok=True)
+        path = ctx.capture_dir / f"{net.name}-{a.node}.pcap"
+        try:
+            path.write_bytes(base64.b64decode(r.stdout))
+            summary = wire.summarise(str(path), canary.encode())
+        except Exception as exc:
+            out.append(CheckResult(f"wire: {net.name}", False, "a capture", f"capture failed: {exc}; {r.stderr[-200:]}"))
+            continue
+        reason = net.reason if net.requested == "auto" and not net.encrypted else ""
+        res = wire.verdict(net.name, net.vni, net.encrypted, ctx.esp_everywhere, summary,
+                           evidence=f"{path} (eth0 of {a.node}; {_short(a.name)} -> {_short(b.name)} on {b.node}, "
+                                    f"canary {canary})", reason=reason)
+        out.append(res)
+    return out
+
+
+def mtu(ctx: VerifyContext) -> List[CheckResult]:
+    out = []
+    for net in sorted(ctx.topo.networks.values(), key=lambda n: n.name):
+        pair = _pair_across_hosts(ctx, net.name)
+        want = MTU_ENCRYPTED if net.encrypted else MTU_PLAIN
+        if pair is None:
+            out.append(CheckResult(f"mtu: {net.name}", False, f"MTU {want}", "no two tasks on different nodes",
+                                   status="unsupported"))
+            continue
+        a, b = pair
+        ip_a, ip_b = a.ips[net.name], b.ips[net.name]
+        # /sys belongs to the node's namespace: ask `ip` inside the task's instead
+        r = in_task(ctx.topo, a, f"i=$(ip -o -4 addr show | awk '$4 ~ /^{ip_a}\\// {{print $2}}'); "
+                                 f"ip -o link show dev \"$i\" | sed -n 's/.* mtu \\([0-9]*\\).*/\\1/p'")
+        have = r.stdout.strip()
+        if net.encrypted and not ctx.esp_everywhere:
+            out.append(CheckResult(f"mtu: {net.name}", False, f"MTU {want} and DF probes across hosts",
+                                   f"interface MTU {have}; no ESP, so nothing crosses (fail-closed)",
+                                   status="unsupported"))
+            continue
+        size = int(have) - 28 if have.isdigit() else want - 28
+        fits = in_task(ctx.topo, a, f"ping -c 1 -W 2 -M do -s {size} {ip_b}")
+        over = in_task(ctx.topo, a, f"ping -c 1 -W 2 -M do -s {size + 1} {ip_b}")
+        ok = have == str(want) and fits.ok and not over.ok
+        out.append(CheckResult(f"mtu: {net.name}", ok,
+                               f"MTU {want}; a DF packet of {want} bytes crosses, {want + 1} does not",
+                               f"MTU {have}; {size + 28} bytes {'passed' if fits.ok else 'FAILED'}, "
+                               f"{size + 29} bytes {'passed (too big!)' if over.ok else 'refused'}",
+                               f"{_short(a.name)} on {a.node} -> {_short(b.name)} on {b.node}"))
+    return out
+
+
+ALL = [capabilities, swarm_health, dns, reachability, ports, data_flow, on_the_wire, mtu]

@@ -1,0 +1,138 @@
+"""What a running lab looks like, read from its swarm: services, their tasks and the
+addresses each task has on each network, the networks (VXLAN id, encryption), the nodes.
+Checks are derived from this, never hard-coded to a particular stack."""
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from .. import labels as L
+from ..providers.base import Host
+
+
+@dataclass
+class Task:
+    name: str                 # app_web.1.<id> (also its container's name)
+    service: str
+    node: str                 # node-1
+    ips: Dict[str, str] = field(default_factory=dict)   # network -> address
+
+
+@dataclass
+class Service:
+    name: str                 # app_web
+    short: str                # web (the name other services use)
+    networks: List[str]
+    endpoint_mode: str
+    published: List[dict]     # {"published", "target", "protocol", "mode"}
+    ports: List[int]          # every TCP port it listens on (targets + the image's EXPOSE)
+    replicas: Optional[int]
+    tasks: List[Task] = field(default_factory=list)
+
+
+@dataclass
+class Network:
+    name: str
+    vni: int
+    encrypted: bool
+    requested: str
+    reason: str
+    subnet: str
+
+
+@dataclass
+class Topology:
+    lab: str
+    stack: str
+    hosts: Dict[str, Host]
+    services: Dict[str, Service]
+    networks: Dict[str, Network]
+    nodes: List[dict]
+
+    def leader(self) -> Host:
+        return next(h for h in self.hosts.values() if h.role == "manager" and h.state == "running")
+
+
+def read(lab: str, hosts: List[Host], intended: Optional[Dict[str, List[str]]] = None) -> Topology:
+    """intended: service short name -> the networks its stack file gives it. Checks expect
+    what the stack file says, so a service moved off a network is caught."""
+    by_name = {h.name: h for h in hosts}
+    leader = next(h for h in hosts if h.role == "manager" and h.state == "running")
+    t = leader.transport
+    nodes = [json.loads(x) for x in t.run("docker node ls --format '{{json .}}'").stdout.splitlines() if x.strip()]
+    net_names = t.run(f"docker network ls --filter label={L.LAB}={lab} --format '{{{{.Name}}}}'").stdout.split()
+    networks: Dict[str, Network] = {}
+    tasks: Dict[str, Task] = {}
+    for name in net_names:
+        info = json.loads(t.run(f"docker network inspect --verbose {shlex.quote(name)}").stdout)[0]
+        opts, lbl = info.get("Options") or {}, info.get("Labels") or {}
+        cfg = (info.get("IPAM") or {}).get("Config") or [{}]
+        networks[name] = Network(name, int(opts.get("com.docker.network.driver.overlay.vxlanid_list", "0").split(",")[0]),
+                                 "encrypted" in opts, lbl.get(L.ENCRYPTION_REQUESTED, ""),
+                                 lbl.get(L.ENCRYPTION_REASON, ""), cfg[0].get("Subnet", ""))
+        for svc, data in (info.get("Services") or {}).items():
+            for tk in data.get("Tasks") or []:
+                node = next((h.name for h in hosts if h.address == tk.get("Info", {}).get("Host IP")), "?")
+                task = tasks.setdefault(tk["Name"], Task(tk["Name"], svc, node))
+                task.ips[name] = tk["EndpointIP"]
+    svc_names = t.run(f"docker service ls --filter label={L.LAB}={lab} --format '{{{{.Name}}}}'").stdout.split()
+    specs = json.loads(t.run("docker service inspect " + " ".join(svc_names)).stdout) if svc_names else []
+    services: Dict[str, Service] = {}
+    stack = ""
+    for spec in specs:
+        s = spec["Spec"]
+        stack = s.get("Labels", {}).get("com.docker.stack.namespace", stack)
+        ns = s.get("Labels", {}).get("com.docker.stack.namespace", "")
+        short = s["Name"][len(ns) + 1:] if ns and s["Name"].startswith(ns + "_") else s["Name"]
+        nets = [n.get("Target") for n in (s["TaskTemplate"].get("Networks") or [])]
+        nets = [next((k for k, v in networks.items() if v.name == n), n) for n in nets]
+        endpoint = s.get("EndpointSpec") or {}
+        published = [{"published": p.get("PublishedPort"), "target": p.get("TargetPort"),
+                      "protocol": p.get("Protocol", "tcp"), "mode": p.get("PublishMode", "ingress")}
+                     for p in endpoint.get("Ports") or []]
+        ports = sorted({p["target"] for p in published if p["protocol"] == "tcp"})
+        nets = _network_names(nets, t)
+        if intended and short in intended:
+            nets = intended[short]
+        services[s["Name"]] = Service(s["Name"], short, nets, endpoint.get("Mode", "vip"),
+                                      published, ports,
+                                      (s.get("Mode") or {}).get("Replicated", {}).get("Replicas"))
+    for svc in services.values():
+        # every running task, attached to a network or not (a service moved off its
+        # networks still has tasks; they just have no address there)
+        r = t.run(f"docker service ps --no-trunc --filter desired-state=running "
+                  f"--format '{{{{.Name}}}}.{{{{.ID}}}} {{{{.Node}}}} {{{{.CurrentState}}}}' {shlex.quote(svc.name)}",
+                  warn=True)
+        for line in r.stdout.splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and parts[2] == "Running":
+                svc.tasks.append(tasks.get(parts[0]) or Task(parts[0], svc.name, parts[1]))
+    _exposed_ports(services, by_name)
+    return Topology(lab, stack, by_name, services, networks, nodes)
+
+
+def _network_names(targets: List[str], t) -> List[str]:
+    """Service specs name networks by id; map them to names."""
+    if not targets:
+        return []
+    out = t.run("docker network inspect --format '{{.Name}}' " + " ".join(targets), warn=True)
+    return out.stdout.split() if out.ok else targets
+
+
+def _exposed_ports(services: Dict[str, Service], hosts: Dict[str, Host]) -> None:
+    """Add each service image's EXPOSE'd TCP ports (internal ports the stack does not publish)."""
+    for svc in services.values():
+        if not svc.tasks:
+            continue
+        host = hosts.get(svc.tasks[0].node)
+        if host is None:
+            continue
+        r = host.transport.run(f"docker inspect --format '{{{{json .Config.ExposedPorts}}}}' "
+                               f"{shlex.quote(svc.tasks[0].name)}", warn=True)
+        if r.ok and r.stdout.strip() not in ("", "null"):
+            for key in json.loads(r.stdout):
+                port, _, proto = key.partition("/")
+                if proto == "tcp":
+                    svc.ports = sorted(set(svc.ports) | {int(port)})
