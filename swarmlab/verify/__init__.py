@@ -35,13 +35,13 @@ def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
     results: list[CheckResult] = []
     # independent checks run side by side; one failing or hanging does not stop the others
     with ThreadPoolExecutor(max_workers=len(checks.ALL)) as pool:
-        futures = [(fn, time.monotonic(), pool.submit(fn, ctx)) for fn in checks.ALL]
-        deadline = time.monotonic() + timeout
-        for fn, t0, fut in futures:
+        t0 = time.monotonic()
+        futures = [(fn, pool.submit(_timed, fn, ctx)) for fn in checks.ALL]
+        deadline = t0 + timeout
+        for fn, fut in futures:
             name = fn.__name__.replace("_", " ")
             try:
-                got = fut.result(timeout=max(0.1, deadline - time.monotonic()))
-                spent = time.monotonic() - t0
+                got, spent = fut.result(timeout=max(0.1, deadline - time.monotonic()))
                 results += [CheckResult(c.name, c.passed, c.expected, c.observed, c.evidence, c.status, spent)
                             for c in got]
             except FutureTimeout:
@@ -59,6 +59,11 @@ def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
             "capture_dir": str(ctx.capture_dir) if keep else None,
             "passed": all(c.state in ("passed", "unsupported") for c in results),
             "seconds": round(time.monotonic() - started, 1)}
+
+
+def _timed(fn, ctx):
+    started = time.monotonic()
+    return fn(ctx), time.monotonic() - started
 
 
 def _intended_networks(lab: str, provider: Provider) -> Optional[Dict[str, list]]:

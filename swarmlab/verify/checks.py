@@ -7,6 +7,7 @@ import itertools
 import secrets
 import shlex
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -270,36 +271,43 @@ def _pair_across_hosts(ctx: VerifyContext, net: str) -> Optional[Tuple[Task, Tas
 
 
 def on_the_wire(ctx: VerifyContext) -> List[CheckResult]:
-    out = []
-    for net in sorted(ctx.topo.networks.values(), key=lambda n: n.name):
-        pair = _pair_across_hosts(ctx, net.name)
-        if pair is None:
-            out.append(CheckResult(f"wire: {net.name}", False, "two tasks on different nodes",
-                                   "none on this network", status="unsupported"))
-            continue
-        a, b = pair
-        canary = f"swarmlab-canary-{secrets.token_hex(8)}"
-        node = ctx.topo.hosts[a.node]
-        send = (f"pid=$(docker inspect --format '{{{{.State.Pid}}}}' {shlex.quote(a.name)}); "
-                f"for i in 1 2 3; do printf {canary} | nsenter -n -t $pid nc -u -w 1 {b.ips[net.name]} 9; done")
-        cmd = (f"f=$(mktemp /tmp/cap.XXXXXX); timeout 6 tcpdump -i eth0 -U -n -w $f "
-               f"'udp port {wire.VXLAN_PORT} or ip proto 50' 2>/dev/null & sleep 1; {send} >/dev/null 2>&1; "
-               f"wait; base64 $f; rm -f $f")
-        r = node.transport.run(cmd, timeout=30, warn=True)
-        ctx.capture_dir.mkdir(parents=True, exist_ok=True)
-        path = ctx.capture_dir / f"{net.name}-{a.node}.pcap"
-        try:
-            path.write_bytes(base64.b64decode(r.stdout))
-            summary = wire.summarise(str(path), canary.encode())
-        except Exception as exc:
-            out.append(CheckResult(f"wire: {net.name}", False, "a capture", f"capture failed: {exc}; {r.stderr[-200:]}"))
-            continue
-        reason = net.reason if net.requested == "auto" and not net.encrypted else ""
-        res = wire.verdict(net.name, net.vni, net.encrypted, ctx.esp_everywhere, summary,
-                           evidence=f"{path} (eth0 of {a.node}; {_short(a.name)} -> {_short(b.name)} on {b.node}, "
-                                    f"canary {canary})", reason=reason)
-        out.append(res)
-    return out
+    nets = sorted(ctx.topo.networks.values(), key=lambda n: n.name)
+    with ThreadPoolExecutor(max_workers=max(1, len(nets))) as pool:  # one capture per network, at once
+        return list(pool.map(lambda n: _wire_one(ctx, n), nets))
+
+
+# three datagrams over a second: the first may wait for the overlay's neighbour entry
+_SEND = ("import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+         "[(s.sendto(b'{canary}', ('{ip}', 9)), time.sleep(0.4)) for _ in range(3)]")
+
+
+def _wire_one(ctx: VerifyContext, net) -> CheckResult:
+    pair = _pair_across_hosts(ctx, net.name)
+    if pair is None:
+        return CheckResult(f"wire: {net.name}", False, "two tasks on different nodes",
+                           "none on this network", status="unsupported")
+    a, b = pair
+    canary = f"swarmlab-canary-{secrets.token_hex(8)}"
+    node = ctx.topo.hosts[a.node]
+    # capture on the node's underlay while the canary goes from task a to task b (UDP
+    # port 9, discard: no listener is needed for the datagram to cross the wire)
+    cmd = (f"f=$(mktemp /tmp/cap.XXXXXX); tcpdump -i eth0 -U -n -w $f "
+           f"'udp port {wire.VXLAN_PORT} or ip proto 50' 2>/dev/null & t=$!; sleep 1; "
+           f"pid=$(docker inspect --format '{{{{.State.Pid}}}}' {shlex.quote(a.name)}); "
+           f"nsenter -n -t $pid python3 -c {shlex.quote(_SEND.format(canary=canary, ip=b.ips[net.name]))} "
+           f">/dev/null 2>&1; sleep 1; kill $t; wait $t; base64 $f; rm -f $f")
+    r = node.transport.run(cmd, timeout=30, warn=True)
+    ctx.capture_dir.mkdir(parents=True, exist_ok=True)
+    path = ctx.capture_dir / f"{net.name}-{a.node}.pcap"
+    try:
+        path.write_bytes(base64.b64decode(r.stdout))
+        summary = wire.summarise(str(path), canary.encode())
+    except Exception as exc:
+        return CheckResult(f"wire: {net.name}", False, "a capture", f"capture failed: {exc}; {r.stderr[-200:]}")
+    reason = net.reason if net.requested == "auto" and not net.encrypted else ""
+    return wire.verdict(net.name, net.vni, net.encrypted, ctx.esp_everywhere, summary,
+                        evidence=f"{path} (eth0 of {a.node}; {_short(a.name)} -> {_short(b.name)} on {b.node}, "
+                                 f"canary {canary})", reason=reason)
 
 
 def mtu(ctx: VerifyContext) -> List[CheckResult]:
