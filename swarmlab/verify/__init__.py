@@ -13,20 +13,21 @@ from ..errors import SwarmlabError
 from ..providers.base import Provider
 from ..result import CheckResult
 from ..transport.group import HostGroup
-from . import checks, topology
+from . import checks, netns, topology
 
 CHECK_TIMEOUT = 60.0
 
 
 def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
-        timeout: float = CHECK_TIMEOUT) -> Dict[str, Any]:
+        timeout: float = CHECK_TIMEOUT, only: Optional[list] = None) -> Dict[str, Any]:
+    """Run every check (or those named in `only`) and gather their results."""
     started = time.monotonic()
     hosts = provider.hosts(lab)
     if not hosts:
         raise SwarmlabError(f"no lab named {lab!r} on this engine", hint="swarmlab ls lists the labs")
     running = [h for h in hosts if h.state == "running"]
     if not any(h.role == "manager" for h in running):
-        raise SwarmlabError(f"lab {lab}: no manager node is running", hint=f"swarmlab up to bring it back")
+        raise SwarmlabError(f"lab {lab}: no manager node is running", hint="swarmlab up to bring it back")
     res = HostGroup([h.transport for h in running]).run(PROBE_CMD, timeout=60)
     caps = {name: parse_probe(name, r.stdout) for name, r in res.results.items() if r.ok}
     topo = topology.read(lab, running, _intended_networks(lab, provider))
@@ -34,9 +35,11 @@ def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
     ctx = checks.VerifyContext(topo, caps, Path(capture_dir or tempfile.mkdtemp(prefix=f"swarmlab-{lab}-pcap-")))
     results: list[CheckResult] = []
     # independent checks run side by side; one failing or hanging does not stop the others
-    with ThreadPoolExecutor(max_workers=len(checks.ALL)) as pool:
+    pool = ThreadPoolExecutor(max_workers=len(checks.ALL))
+    try:
         t0 = time.monotonic()
-        futures = [(fn, pool.submit(_timed, fn, ctx)) for fn in checks.ALL]
+        chosen = [fn for fn in checks.ALL if not only or fn.__name__ in only]
+        futures = [(fn, pool.submit(_timed, fn, ctx)) for fn in chosen]
         deadline = t0 + timeout
         for fn, fut in futures:
             name = fn.__name__.replace("_", " ")
@@ -45,23 +48,30 @@ def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
                 results += [CheckResult(c.name, c.passed, c.expected, c.observed, c.evidence, c.status, spent)
                             for c in got]
             except FutureTimeout:
-                results.append(CheckResult(name, False, f"done within {timeout:.0f}s", "timed out", duration=timeout))
+                last = netns.LAST_SEEN.get(fn.__name__, "nothing recorded")
+                results.append(CheckResult(name, False, f"done within {timeout:.0f}s",
+                                           f"timed out; last seen: {last}", duration=timeout))
             except Exception as exc:
                 results.append(CheckResult(name, False, "the check runs", f"{exc.__class__.__name__}: {exc}",
                                            duration=time.monotonic() - t0))
+    finally:
+        # a check past its time is not waited for (its commands have their own time-outs)
+        pool.shutdown(wait=False, cancel_futures=True)
     if not keep:  # captures are evidence only when asked for (--capture DIR)
         shutil.rmtree(ctx.capture_dir, ignore_errors=True)
     services = sorted({s.short for s in topo.services.values()})
-    sources = services + sorted({k[0] for k in ctx.matrix if k[0].startswith("outsider@")})
+    matrix = list(ctx.matrix.items())  # a snapshot: a timed-out check may still be adding to it
+    sources = services + sorted({k[0] for k, _ in matrix if k[0].startswith("outsider@")})
     return {"lab": lab, "checks": [c.as_dict() for c in results],
             "matrix": {"rows": sources, "columns": services,
-                       "cells": {f"{a}->{b}": v for (a, b), v in sorted(ctx.matrix.items())}},
+                       "cells": {f"{a}->{b}": v for (a, b), v in sorted(matrix)}},
             "capture_dir": str(ctx.capture_dir) if keep else None,
             "passed": all(c.state in ("passed", "unsupported") for c in results),
             "seconds": round(time.monotonic() - started, 1)}
 
 
 def _timed(fn, ctx):
+    netns.working_on(fn.__name__)
     started = time.monotonic()
     return fn(ctx), time.monotonic() - started
 

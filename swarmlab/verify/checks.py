@@ -3,6 +3,7 @@ each is derived from the lab's own services and networks."""
 from __future__ import annotations
 
 import base64
+import ipaddress
 import itertools
 import secrets
 import shlex
@@ -79,8 +80,17 @@ def swarm_health(ctx: VerifyContext) -> List[CheckResult]:
 
 # 3 ---------------------------------------------------------------------
 def _answer(ctx, task: Task, name: str) -> List[str]:
+    """The A records dig got; an error (a refused forward for an unknown name) is no answer."""
     r = in_task(ctx.topo, task, dns_cmd(name))
-    return sorted(x for x in r.stdout.split() if x[:1].isdigit())
+    return sorted(x for x in r.stdout.split() if _is_ipv4(x))
+
+
+def _is_ipv4(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text)
+        return True
+    except ValueError:
+        return False
 
 
 def _covers(dst: Service, shared, got: List[str]) -> str:
@@ -203,11 +213,16 @@ def _outsiders(ctx: VerifyContext) -> List[CheckResult]:
                 state = ("ok" if len(opened) == len(targets) else "expected-open-but-blocked") if on_net \
                     else ("blocked" if not opened else "expected-blocked-but-open")
                 ctx.matrix[(f"outsider@{net}", dst.short)] = state
-                cells.append(f"{dst.short}: {state}")
+                names = _answer(ctx, probe, dst.short)  # resolves only on a network it shares
+                cells.append(f"{dst.short}: {state}, name {'resolves' if names else 'does not resolve'}")
                 if state not in ("ok", "blocked"):
                     problems.append(f"{dst.short}: {state} ({', '.join(opened) or 'nothing open'})")
+                if bool(names) != on_net:
+                    problems.append(f"{dst.short}: name {'resolves' if names else 'does not resolve'} "
+                                    f"({', '.join(names) or 'NXDOMAIN'}) from {net}")
             out.append(CheckResult(f"reach from outsider on {net}", not problems,
-                                   f"services on {net} answer, the others do not", "; ".join(problems or cells)))
+                                   f"services on {net} answer and resolve by name, the others do neither",
+                                   "; ".join(problems or cells)))
         finally:
             t.run(f"docker rm -f {name}", warn=True)
     return out

@@ -3,17 +3,38 @@ node's own tools: nothing is ever installed into a service container."""
 from __future__ import annotations
 
 import shlex
+import threading
+from typing import Dict
 
 from ..result import CommandResult
 from .topology import Task, Topology
 
 
+# What each check last did, so a check that times out can say what it last saw.
+LAST_SEEN: Dict[str, str] = {}
+_current = threading.local()
+
+
+def working_on(check: str) -> None:
+    """Mark the calling thread as running `check` (see LAST_SEEN)."""
+    _current.check = check
+
+
+def saw(text: str) -> None:
+    check = getattr(_current, "check", None)
+    if check:
+        LAST_SEEN[check] = text[-300:]
+
+
 def in_task(topo: Topology, task: Task, cmd: str, timeout: float = 20) -> CommandResult:
     host = topo.hosts[task.node]
     name = shlex.quote(task.name)
-    return host.transport.run(
+    saw(f"running `{cmd}` in {task.name} on {task.node}")
+    r = host.transport.run(
         f"pid=$(docker inspect --format '{{{{.State.Pid}}}}' {name}) && nsenter -n -t \"$pid\" sh -c {shlex.quote(cmd)}",
         timeout=timeout, warn=True)
+    saw(f"`{cmd}` in {task.name} on {task.node} exited {r.exited}: {(r.stdout + r.stderr).strip()[-120:]}")
+    return r
 
 
 def dns_cmd(name: str) -> str:

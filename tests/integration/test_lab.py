@@ -180,6 +180,8 @@ def test_verify_proves_the_traffic(lab_up, kernel, tmp_path):
     cells = doc["data"]["matrix"]["cells"]
     assert cells["outsider@frontend->db"] == "blocked" and cells["outsider@frontend->web"] == "ok"
     assert cells["web->db"] == "ok"
+    outsider = checks["reach from outsider on frontend"]["observed"]
+    assert "db: blocked, name does not resolve" in outsider and "web: ok, name resolves" in outsider
     if not kernel.esp:  # backend was left plain by encrypted: auto, and the wire shows it
         assert "plaintext on the wire" in checks["wire: backend"]["observed"]
         assert "left plain" in checks["wire: backend"]["expected"]
@@ -241,6 +243,42 @@ def test_failure_with_retain_keeps_the_lab_for_inspection(engine):
     proc = run_cli("down", "itest-fail")
     assert proc.returncode == 0
     assert labelled(engine, "itest-fail") == {"containers": [], "networks": [], "volumes": []}
+
+
+def test_verify_timeout_says_what_it_last_saw(engine, lab_up):
+    import threading
+
+    from swarmlab import verify
+
+    threads = threading.active_count()
+    report = verify.run(LAB, DindProvider(engine), timeout=1.0, only=["reachability"])
+    assert [c["name"] for c in report["checks"]] == ["reachability"] and report["passed"] is False
+    observed = report["checks"][0]["observed"]
+    assert observed.startswith("timed out; last seen: ") and "app_" in observed, observed
+    deadline = time.monotonic() + 60  # the abandoned check finishes on its own (bounded commands)
+    while threading.active_count() > threads and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert threading.active_count() <= threads
+
+
+def test_verify_catches_a_stopped_node(engine, lab_up):
+    engine.containers.get(f"swarmlab-{LAB}-node-2").kill()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        code, out = node_exec(engine, "node-1", "docker node inspect --format '{{.Status.State}}' node-2")
+        if out.strip() == "down":
+            break
+        time.sleep(1)
+    assert out.strip() == "down", out
+    proc, doc = run_json("verify", LAB)
+    assert proc.returncode == 1
+    failed = {c["name"]: c for c in doc["data"]["checks"] if c["status"] == "failed"}
+    assert "node-2" in failed["swarm: nodes"]["observed"]
+    assert failed["swarm: app_web"]["observed"].startswith("1 running")
+    proc, doc = run_json("up", "--name", LAB)  # starts node-2 again; swarm puts web back on it
+    assert proc.returncode == 0, proc.stderr
+    proc, doc = run_json("verify", LAB)
+    assert proc.returncode == 0, [c for c in doc["data"]["checks"] if c["status"] == "failed"]
 
 
 def test_verify_catches_a_service_moved_off_its_network(engine, lab_up):
