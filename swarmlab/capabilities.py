@@ -5,8 +5,8 @@ The probe itself is a script in the node image (swarmlab-probe); it really tries
 throwaway network namespace for ESP."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Dict, Optional, Sequence, Tuple
 
 PROBE_CMD = "swarmlab-probe"
 

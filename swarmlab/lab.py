@@ -81,7 +81,7 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
                                             for c in failed))
     except BaseException as exc:
         if ctx.created and not retain:
-            say(f"up failed: removing what this run created (use --retain to keep it)")
+            say("up failed: removing what this run created (use --retain to keep it)")
             try:
                 provider.destroy(lab, say)
             except SwarmlabError as cleanup_exc:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import IO, Optional, Protocol, Sequence, Union
+from typing import IO, Protocol, Sequence, Union
 
 from ..result import CommandResult
 

@@ -18,7 +18,7 @@ from ..actions.smoke import flow_checks
 from ..capabilities import Capabilities
 from ..result import CheckResult
 from . import wire
-from .netns import connect_cmd, dns_cmd, in_task
+from .netns import carry, connect_cmd, dns_cmd, in_task
 from .topology import Service, Task, Topology
 
 MTU_PLAIN, MTU_ENCRYPTED = 1450, 1424
@@ -151,81 +151,86 @@ def _probe_targets(dst: Service, nets) -> List[Tuple[str, int, str]]:
 
 
 def reachability(ctx: VerifyContext) -> List[CheckResult]:
-    out = []
     services = sorted(ctx.topo.services.values(), key=lambda s: s.name)
-    crossing = False
-    for src, dst in itertools.product(services, services):
-        if not src.tasks or not dst.ports or src is dst:
-            continue
-        task = src.tasks[0]
-        shared = set(src.networks) & set(dst.networks)
-        targets = _probe_targets(dst, shared if shared else None)
-        results = []
-        for ip, port, node in targets:
-            r = in_task(ctx.topo, task, connect_cmd(ip, port))
-            results.append((ip, port, node, r.ok))
-            crossing |= bool(shared) and r.ok and node != task.node
-        opened = [x for x in results if x[3]]
-        if shared:
-            state = "ok" if results and len(opened) == len(results) else "expected-open-but-blocked"
-        else:
-            state = "blocked" if not opened else "expected-blocked-but-open"
-        ctx.matrix[(src.short, dst.short)] = state
-        seen = ", ".join(f"{ip}:{p} on {n} {'open' if o else 'closed'}" for ip, p, n, o in results) or \
-            f"{dst.short} has no address on {', '.join(sorted(shared)) or 'any network'}"
-        out.append(CheckResult(f"reach {src.short} -> {dst.short}", state in ("ok", "blocked"),
-                               f"connects (shared network {', '.join(sorted(shared))})" if shared
-                               else "blocked (no shared network)", f"{state}: {seen}"))
-    out += _outsiders(ctx)
+    pairs = [(a, b) for a, b in itertools.product(services, services) if a.tasks and b.ports and a is not b]
+    with ThreadPoolExecutor(max_workers=max(1, len(pairs) + 1)) as pool:  # every pair at once
+        outsiders = pool.submit(carry(_outsiders), ctx)
+        done = list(pool.map(carry(lambda p: _reach_pair(ctx, *p)), pairs))
+        out = [r for r, _ in done] + outsiders.result()
+    crossing = any(c for _, c in done)
     out.append(CheckResult("reach: crosses hosts", crossing, "at least one allowed path between two nodes",
                            "yes" if crossing else "no allowed connection crossed hosts"))
     return out
 
 
+def _reach_pair(ctx: VerifyContext, src: Service, dst: Service) -> Tuple[CheckResult, bool]:
+    task = src.tasks[0]
+    shared = set(src.networks) & set(dst.networks)
+    results = []
+    crossing = False
+    for ip, port, node in _probe_targets(dst, shared if shared else None):
+        r = in_task(ctx.topo, task, connect_cmd(ip, port))
+        results.append((ip, port, node, r.ok))
+        crossing |= bool(shared) and r.ok and node != task.node
+    opened = [x for x in results if x[3]]
+    if shared:
+        state = "ok" if results and len(opened) == len(results) else "expected-open-but-blocked"
+    else:
+        state = "blocked" if not opened else "expected-blocked-but-open"
+    ctx.matrix[(src.short, dst.short)] = state
+    seen = ", ".join(f"{ip}:{p} on {n} {'open' if o else 'closed'}" for ip, p, n, o in results) or \
+        f"{dst.short} has no address on {', '.join(sorted(shared)) or 'any network'}"
+    return CheckResult(f"reach {src.short} -> {dst.short}", state in ("ok", "blocked"),
+                       f"connects (shared network {', '.join(sorted(shared))})" if shared
+                       else "blocked (no shared network)", f"{state}: {seen}"), crossing
+
+
 def _outsiders(ctx: VerifyContext) -> List[CheckResult]:
     """A throwaway probe container on each network: what a newcomer on it can reach."""
-    out = []
     leader = ctx.topo.leader()
     t = leader.transport
     image = t.run("docker images --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>' | head -n1", warn=True).stdout.strip()
     if not image:
         return [CheckResult("reach: outsiders", False, "an image on the manager to probe from",
                             "none", status="unsupported")]
-    for net in sorted(ctx.topo.networks):
-        name = f"swarmlab-probe-{net}-{secrets.token_hex(3)}"
-        run = t.run(f"docker run -d --rm --name {name} --network {shlex.quote(net)} "
-                    f"--label {L.LAB}={ctx.topo.lab} --label {L.ROLE}={L.ROLE_PROBE} "
-                    f"--entrypoint sleep {shlex.quote(image)} 60", warn=True, timeout=60)
-        if not run.ok:
-            out.append(CheckResult(f"reach from outsider on {net}", False, "a probe container on the network",
-                                   run.stderr.strip()[-300:]))
-            continue
-        try:
-            probe = Task(name, "probe", leader.name)
-            cells, problems = [], []
-            for dst in sorted(ctx.topo.services.values(), key=lambda s: s.name):
-                if not dst.ports:
-                    continue
-                on_net = net in dst.networks
-                targets = _probe_targets(dst, {net} if on_net else None)
-                opened = [f"{ip}:{p}" for ip, p, _ in targets
-                          if in_task(ctx.topo, probe, connect_cmd(ip, p)).ok]
-                state = ("ok" if len(opened) == len(targets) else "expected-open-but-blocked") if on_net \
-                    else ("blocked" if not opened else "expected-blocked-but-open")
-                ctx.matrix[(f"outsider@{net}", dst.short)] = state
-                names = _answer(ctx, probe, dst.short)  # resolves only on a network it shares
-                cells.append(f"{dst.short}: {state}, name {'resolves' if names else 'does not resolve'}")
-                if state not in ("ok", "blocked"):
-                    problems.append(f"{dst.short}: {state} ({', '.join(opened) or 'nothing open'})")
-                if bool(names) != on_net:
-                    problems.append(f"{dst.short}: name {'resolves' if names else 'does not resolve'} "
-                                    f"({', '.join(names) or 'NXDOMAIN'}) from {net}")
-            out.append(CheckResult(f"reach from outsider on {net}", not problems,
-                                   f"services on {net} answer and resolve by name, the others do neither",
-                                   "; ".join(problems or cells)))
-        finally:
-            t.run(f"docker rm -f {name}", warn=True)
-    return out
+    with ThreadPoolExecutor(max_workers=max(1, len(ctx.topo.networks))) as pool:
+        return list(pool.map(carry(lambda net: _outsider(ctx, leader, image, net)), sorted(ctx.topo.networks)))
+
+
+def _outsider(ctx: VerifyContext, leader, image: str, net: str) -> CheckResult:
+    t = leader.transport
+    name = f"swarmlab-probe-{net}-{secrets.token_hex(3)}"
+    run = t.run(f"docker run -d --rm --name {name} --network {shlex.quote(net)} "
+                f"--label {L.LAB}={ctx.topo.lab} --label {L.ROLE}={L.ROLE_PROBE} "
+                f"--entrypoint sleep {shlex.quote(image)} 60", warn=True, timeout=60)
+    if not run.ok:
+        return CheckResult(f"reach from outsider on {net}", False, "a probe container on the network",
+                           run.stderr.strip()[-300:])
+    try:
+        probe = Task(name, "probe", leader.name)
+        cells, problems = [], []
+        for dst in sorted(ctx.topo.services.values(), key=lambda s: s.name):
+            if not dst.ports:
+                continue
+            on_net = net in dst.networks
+            targets = _probe_targets(dst, {net} if on_net else None)
+            opened = [f"{ip}:{p}" for ip, p, _ in targets
+                      if in_task(ctx.topo, probe, connect_cmd(ip, p)).ok]
+            state = ("ok" if len(opened) == len(targets) else "expected-open-but-blocked") if on_net \
+                else ("blocked" if not opened else "expected-blocked-but-open")
+            ctx.matrix[(f"outsider@{net}", dst.short)] = state
+            names = _answer(ctx, probe, dst.short)  # resolves only on a network it shares
+            cells.append(f"{dst.short}: {state}, name {'resolves' if names else 'does not resolve'}")
+            if state not in ("ok", "blocked"):
+                problems.append(f"{dst.short}: {state} ({', '.join(opened) or 'nothing open'})")
+            if bool(names) != on_net:
+                problems.append(f"{dst.short}: name {'resolves' if names else 'does not resolve'} "
+                                f"({', '.join(names) or 'NXDOMAIN'}) from {net}")
+        return CheckResult(f"reach from outsider on {net}", not problems,
+                           f"services on {net} answer and resolve by name, the others do neither",
+                           "; ".join(problems or cells))
+    finally:
+        t.run(f"docker rm -f {name}", warn=True)
 
 
 # 5 ---------------------------------------------------------------------
@@ -288,7 +293,7 @@ def _pair_across_hosts(ctx: VerifyContext, net: str) -> Optional[Tuple[Task, Tas
 def on_the_wire(ctx: VerifyContext) -> List[CheckResult]:
     nets = sorted(ctx.topo.networks.values(), key=lambda n: n.name)
     with ThreadPoolExecutor(max_workers=max(1, len(nets))) as pool:  # one capture per network, at once
-        return list(pool.map(lambda n: _wire_one(ctx, n), nets))
+        return list(pool.map(carry(lambda n: _wire_one(ctx, n)), nets))
 
 
 # three datagrams over a second: the first may wait for the overlay's neighbour entry

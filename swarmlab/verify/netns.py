@@ -20,6 +20,17 @@ def working_on(check: str) -> None:
     _current.check = check
 
 
+def carry(fn):
+    """fn, marked with the calling thread's check when it runs in a worker thread."""
+    check = getattr(_current, "check", None)
+
+    def wrapped(*args):
+        _current.check = check
+        return fn(*args)
+
+    return wrapped
+
+
 def saw(text: str) -> None:
     check = getattr(_current, "check", None)
     if check:

@@ -9,7 +9,6 @@ from typing import Dict, Optional
 from scapy.layers.inet import IP, UDP
 from scapy.layers.ipsec import ESP
 from scapy.layers.vxlan import VXLAN
-from scapy.packet import Raw
 from scapy.utils import rdpcap
 
 from ..result import CheckResult
