@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import IO, Protocol, Sequence, Union
+from typing import IO, Protocol, Union
 
 from ..result import CommandResult
 
@@ -16,6 +16,6 @@ class Transport(Protocol):
     def run(self, cmd: str, *, stdin: Stdin = None, timeout: float = 120,
             warn: bool = False) -> CommandResult: ...
 
-    def load_images(self, save_argv: Sequence[str], timeout: float = 600) -> CommandResult:
-        """Stream `docker save` output from the controller into `docker load` on the host."""
+    def load_images(self, tar_path: str, timeout: float = 600) -> CommandResult:
+        """`docker load` on the host from a `docker save` tar on the controller."""
         ...

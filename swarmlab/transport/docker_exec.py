@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from typing import Optional, Sequence
+from typing import Optional
 
 from ..result import CommandResult
 from .base import Stdin
@@ -36,19 +36,12 @@ class DockerExecTransport:
                                 f"timed out after {timeout:.0f}s", time.monotonic() - started)
         return res if warn else res.check()
 
-    def load_images(self, save_argv: Sequence[str], timeout: float = 600) -> CommandResult:
+    def load_images(self, tar_path: str, timeout: float = 600) -> CommandResult:
+        """`docker load` on the node, fed from a `docker save` tar on the controller."""
         started = time.monotonic()
         cmd = "docker load -q"
-        saver = subprocess.Popen(list(save_argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            loader = subprocess.run([self.docker, "exec", "-i", self.container, "sh", "-c", cmd],
-                                    stdin=saver.stdout, capture_output=True, timeout=timeout)
-        finally:
-            saver.stdout.close()
-            save_err = saver.stderr.read().decode(errors="replace")
-            saver.wait()
-        if saver.returncode != 0:
-            return CommandResult(self.host, " ".join(save_argv), saver.returncode, "", save_err,
-                                 time.monotonic() - started).check("docker save")
-        return CommandResult(self.host, cmd, loader.returncode, loader.stdout.decode(errors="replace"),
-                             loader.stderr.decode(errors="replace"), time.monotonic() - started).check()
+        with open(tar_path, "rb") as tar:
+            proc = subprocess.run([self.docker, "exec", "-i", self.container, "sh", "-c", cmd],
+                                  stdin=tar, capture_output=True, timeout=timeout)
+        return CommandResult(self.host, cmd, proc.returncode, proc.stdout.decode(errors="replace"),
+                             proc.stderr.decode(errors="replace"), time.monotonic() - started).check()

@@ -1,0 +1,55 @@
+"""A cache of `docker save` tars on the controller, keyed by the image ids they hold.
+
+A tar is made once per set of images and fed to every node that lacks that set, and to
+the next lab: saving the same images again for each node and each `up` cost seconds of
+CPU that the loads need. Keyed by ids, a tar is never stale; tars of ids that are no
+longer any image's are removed. It is a cache, never the truth: delete it at will."""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import threading
+from pathlib import Path
+from typing import Dict, Iterable, List
+
+from ..errors import SwarmlabError
+
+_lock = threading.Lock()
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("SWARMLAB_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "swarmlab")
+    return Path(base) / "images"
+
+
+def tar_for(refs: List[str], ids: Dict[str, str]) -> Path:
+    """The tar holding exactly these images (ref -> id), saved now if not cached."""
+    key = hashlib.sha256("\n".join(f"{r} {ids[r]}" for r in sorted(refs)).encode()).hexdigest()[:24]
+    path = cache_dir() / f"{key}.tar"
+    with _lock:  # one save per set, even when several nodes want it at once
+        if path.exists():
+            return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".partial")
+        with open(tmp, "wb") as out:
+            proc = subprocess.run(["docker", "save", *sorted(refs)], stdout=out, stderr=subprocess.PIPE)
+        if proc.returncode != 0:
+            tmp.unlink(missing_ok=True)
+            raise SwarmlabError(f"docker save {' '.join(refs)} failed: {proc.stderr.decode().strip()[-300:]}")
+        (path.parent / f"{key}.ids").write_text("\n".join(ids[r] for r in sorted(refs)))
+        tmp.rename(path)
+        return path
+
+
+def prune(live_ids: Iterable[str]) -> int:
+    """Remove tars holding an image id that no image has any more."""
+    live = set(live_ids)
+    removed = 0
+    for ids_file in cache_dir().glob("*.ids") if cache_dir().exists() else []:
+        if not set(ids_file.read_text().split()) <= live:
+            ids_file.with_suffix(".tar").unlink(missing_ok=True)
+            ids_file.unlink(missing_ok=True)
+            removed += 1
+    return removed
