@@ -74,12 +74,6 @@ def decide_encryption(network: str, requested: str, caps: Sequence[Capabilities]
                  "nothing on such a kernel. Use encrypted: auto, or --force to create it anyway"))
 
 
-def summarise(caps: Sequence[Capabilities]) -> Dict[str, object]:
-    return {"ipvs": all(c.ipvs for c in caps) if caps else False,
-            "esp": all(c.esp for c in caps) if caps else False,
-            "nodes": [c.as_dict() for c in caps]}
-
-
 def endpoint_note(caps: Sequence[Capabilities]) -> Optional[str]:
     lacking = sorted(c.host for c in caps if not c.ipvs)
     if not lacking:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,3 @@ class CheckResult:
         return {"name": self.name, "status": self.state, "expected": self.expected,
                 "observed": self.observed, "evidence": self.evidence, "duration": round(self.duration, 2)}
 
-
-def summary(checks: List[CheckResult]) -> str:
-    ok = sum(1 for c in checks if c.state == "passed")
-    return f"{ok}/{len(checks)} checks passed"

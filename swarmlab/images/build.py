@@ -104,9 +104,6 @@ class ImageBuilder:
                          "created": img.attrs["Created"][:19] if img else "missing"})
         return rows
 
-    def missing(self, names=IMAGES) -> List[str]:
-        return [n for n in names if self._image(image_ref(n)) is None]
-
     # -- base ------------------------------------------------------------
     def ensure_base(self, rebuild: bool = False) -> str:
         if self.base != BASE_IMAGE:   # the user brings a base from a registry
