@@ -11,12 +11,11 @@ from typing import Any, Callable, Dict, List, Optional
 from . import labels as L
 from .actions import deploy, networks, smoke, swarm, wait
 from .actions.context import UpContext
-from .capabilities import endpoint_note, parse_probe, PROBE_CMD
+from .capabilities import endpoint_note
 from .config.model import Scenario
 from .errors import SwarmlabError
 from .images import ImageBuilder
 from .providers.base import Host, Provider
-from .transport.group import HostGroup
 
 Say = Callable[[str], None]
 
@@ -122,8 +121,7 @@ def status(lab: str, provider: Provider, caps=None) -> Dict[str, Any]:
         raise LabNotFound(f"no lab named {lab!r} on this engine", hint="swarmlab ls lists the labs")
     running = [h for h in hosts if h.state == "running"]
     if caps is None:
-        res = HostGroup([h.transport for h in running]).run(PROBE_CMD, timeout=60)
-        caps = [parse_probe(name, r.stdout) for name, r in sorted(res.results.items()) if r.ok]
+        caps = list(swarm.probe_hosts(running).values())
     plan = provider.plan(lab)
     out: Dict[str, Any] = {"lab": lab, "provider": provider.name,
                            "pool": str(plan.pool) if plan else None,

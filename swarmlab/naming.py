@@ -28,6 +28,11 @@ def underlay_network(lab: str) -> str:
     return f"swarmlab-{lab}-underlay"
 
 
+def short_task(name: str) -> str:
+    """app_web.1.8k2j... -> app_web.1: a task's service and slot (the id is in --json)."""
+    return ".".join((name or "?").split(".")[:2])
+
+
 def cgroup_parent(lab: str, node: str) -> str:
     """Distinct per node on the host: inner engines share the host's cgroup tree."""
     return f"/swarmlab-{lab}-{node}"

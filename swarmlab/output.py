@@ -11,6 +11,8 @@ from typing import Any, Dict, List, Optional
 from rich.console import Console
 from rich.table import Table
 
+from .naming import short_task
+
 SCHEMA = "swarmlab/v1"
 
 def _width(stream) -> Optional[int]:
@@ -60,11 +62,6 @@ class Progress:
 
     def done(self) -> None:
         self._close()
-
-
-def short_task(name: str) -> str:
-    """app_web.1.8k2j... -> app_web.1 (service and slot; the id is in --json)."""
-    return ".".join(name.split(".")[:2])
 
 
 def render_status(report: Dict[str, Any]) -> None:

@@ -62,8 +62,8 @@ def distribute_images(ctx: UpContext, client) -> None:
         missing = missing_on(host)
         if missing:
             tar = image_cache.tar_for(missing, ids)
-            with gate:
-                host.transport.load_images(str(tar), timeout=900)
+            with gate, open(tar, "rb") as stream:
+                host.transport.run("docker load -q", stdin=stream, timeout=900)
         return {"loaded": missing, "seconds": round(time.monotonic() - started, 2)}
 
     res = parallel(ctx.hosts, load)

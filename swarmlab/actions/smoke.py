@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 from typing import List
 
+from ..naming import short_task as _short
 from ..result import CheckResult
 from .context import UpContext
 from .wait import http_get, http_targets
-
-
-def _short(task: str) -> str:
-    return ".".join((task or "?").split(".")[:2])
 
 
 def data_flow(ctx: UpContext) -> List[CheckResult]:

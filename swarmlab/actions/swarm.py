@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import shlex
 
-from ..capabilities import PROBE_CMD, endpoint_note, parse_probe
+from typing import Dict
+
+from ..capabilities import PROBE_CMD, Capabilities, endpoint_note, parse_probe
 from ..errors import SwarmlabError
 from ..providers.base import Host
 from ..transport.group import HostGroup, run_on
@@ -15,10 +17,18 @@ def swarm_state(host: Host) -> str:
     return r.stdout.strip() if r.ok else "unknown"
 
 
+def probe_hosts(hosts, strict: bool = False) -> Dict[str, Capabilities]:
+    """node -> what its kernel offers, probed for real on every host at once.
+    strict: a host whose probe fails is an error (else it is left out)."""
+    res = HostGroup([h.transport for h in hosts]).run(PROBE_CMD, timeout=60)
+    if strict:
+        res.check("capability probe")
+    return {name: parse_probe(name, r.stdout) for name, r in sorted(res.results.items()) if r.ok}
+
+
 def probe_nodes(ctx: UpContext) -> None:
     """Every node, for real: IPVS and ESP (the answer decides dnsrr and encryption)."""
-    res = HostGroup([h.transport for h in ctx.hosts]).run(PROBE_CMD, timeout=60).check("capability probe")
-    ctx.caps = [parse_probe(h, r.stdout) for h, r in sorted(res.results.items())]
+    ctx.caps = list(probe_hosts(ctx.hosts, strict=True).values())
     note = endpoint_note(ctx.caps)
     if note:
         ctx.warn(note)

@@ -15,7 +15,3 @@ class Transport(Protocol):
 
     def run(self, cmd: str, *, stdin: Stdin = None, timeout: float = 120,
             warn: bool = False) -> CommandResult: ...
-
-    def load_images(self, tar_path: str, timeout: float = 600) -> CommandResult:
-        """`docker load` on the host from a `docker save` tar on the controller."""
-        ...

@@ -1,7 +1,7 @@
 """Commands inside a container of the local engine (a dind node), via `docker exec`.
 
-The docker CLI is used rather than the exec API because it streams stdin both ways
-with no socket juggling, which `docker save | docker load` needs."""
+The docker CLI is used rather than the exec API because it streams stdin (bytes or a
+file, e.g. a `docker save` tar for `docker load`) with no socket juggling."""
 from __future__ import annotations
 
 import subprocess
@@ -35,13 +35,3 @@ class DockerExecTransport:
             res = CommandResult(self.host, cmd, 124, (exc.stdout or b"").decode(errors="replace"),
                                 f"timed out after {timeout:.0f}s", time.monotonic() - started)
         return res if warn else res.check()
-
-    def load_images(self, tar_path: str, timeout: float = 600) -> CommandResult:
-        """`docker load` on the node, fed from a `docker save` tar on the controller."""
-        started = time.monotonic()
-        cmd = "docker load -q"
-        with open(tar_path, "rb") as tar:
-            proc = subprocess.run([self.docker, "exec", "-i", self.container, "sh", "-c", cmd],
-                                  stdin=tar, capture_output=True, timeout=timeout)
-        return CommandResult(self.host, cmd, proc.returncode, proc.stdout.decode(errors="replace"),
-                             proc.stderr.decode(errors="replace"), time.monotonic() - started).check()

@@ -18,28 +18,22 @@ class HostGroup:
         return self.each(lambda t: t.run(cmd, timeout=timeout, warn=True))
 
     def each(self, fn: Callable[[Transport], CommandResult]) -> GroupResult:
-        out = GroupResult()
-        if not self.transports:
-            return out
-        with ThreadPoolExecutor(max_workers=len(self.transports)) as pool:
-            futures = {t.host: pool.submit(fn, t) for t in self.transports}
-            for host, fut in futures.items():
-                try:
-                    out.results[host] = fut.result()
-                except Exception as exc:  # kept per host; the caller decides
-                    out.errors[host] = exc
-        return out
+        return _gather(self.transports, lambda t: t.host, fn)
 
 
 def run_on(hosts: Sequence, fn: Callable) -> GroupResult:
     """fn(host) -> CommandResult on every host at once, keyed by host name; exceptions kept."""
+    return _gather(hosts, lambda h: h.name, fn)
+
+
+def _gather(items: Sequence, key: Callable, fn: Callable) -> GroupResult:
+    """Every item's result (or exception, kept for the caller to judge), keyed by key(item)."""
     out = GroupResult()
-    for i, r in parallel(list(hosts), fn).items():
-        name = hosts[i].name
+    for i, r in parallel(list(items), fn).items():
         if isinstance(r, Exception):
-            out.errors[name] = r
+            out.errors[key(items[i])] = r
         else:
-            out.results[name] = r
+            out.results[key(items[i])] = r
     return out
 
 

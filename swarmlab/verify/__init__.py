@@ -8,11 +8,10 @@ from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from ..capabilities import PROBE_CMD, parse_probe
+from ..actions.swarm import probe_hosts
 from ..errors import SwarmlabError
 from ..providers.base import Provider
 from ..result import CheckResult
-from ..transport.group import HostGroup
 from . import checks, netns, topology
 
 CHECK_TIMEOUT = 60.0
@@ -28,8 +27,7 @@ def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
     running = [h for h in hosts if h.state == "running"]
     if not any(h.role == "manager" for h in running):
         raise SwarmlabError(f"lab {lab}: no manager node is running", hint="swarmlab up to bring it back")
-    res = HostGroup([h.transport for h in running]).run(PROBE_CMD, timeout=60)
-    caps = {name: parse_probe(name, r.stdout) for name, r in res.results.items() if r.ok}
+    caps = probe_hosts(running)
     topo = topology.read(lab, running, _intended_networks(lab, provider))
     keep = capture_dir is not None
     ctx = checks.VerifyContext(topo, caps, Path(capture_dir or tempfile.mkdtemp(prefix=f"swarmlab-{lab}-pcap-")))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from .. import labels as L
+from ..naming import short_task as _short
 from ..actions.smoke import flow_checks
 from ..capabilities import Capabilities
 from ..result import CheckResult
@@ -34,10 +35,6 @@ class VerifyContext:
     @property
     def esp_everywhere(self) -> bool:
         return bool(self.caps) and all(c.esp for c in self.caps.values())
-
-
-def _short(task: str) -> str:
-    return ".".join(task.split(".")[:2])
 
 
 # 1 ---------------------------------------------------------------------

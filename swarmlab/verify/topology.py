@@ -64,9 +64,11 @@ def read(lab: str, hosts: List[Host], intended: Optional[Dict[str, List[str]]] =
     nodes = [json.loads(x) for x in t.run("docker node ls --format '{{json .}}'").stdout.splitlines() if x.strip()]
     net_names = t.run(f"docker network ls --filter label={L.LAB}={lab} --format '{{{{.Name}}}}'").stdout.split()
     networks: Dict[str, Network] = {}
+    net_by_id: Dict[str, str] = {}
     tasks: Dict[str, Task] = {}
     for name in net_names:
         info = json.loads(t.run(f"docker network inspect --verbose {shlex.quote(name)}").stdout)[0]
+        net_by_id[info["Id"]] = name
         opts, lbl = info.get("Options") or {}, info.get("Labels") or {}
         cfg = (info.get("IPAM") or {}).get("Config") or [{}]
         networks[name] = Network(name, int(opts.get("com.docker.network.driver.overlay.vxlanid_list", "0").split(",")[0]),
@@ -86,14 +88,13 @@ def read(lab: str, hosts: List[Host], intended: Optional[Dict[str, List[str]]] =
         stack = s.get("Labels", {}).get("com.docker.stack.namespace", stack)
         ns = s.get("Labels", {}).get("com.docker.stack.namespace", "")
         short = s["Name"][len(ns) + 1:] if ns and s["Name"].startswith(ns + "_") else s["Name"]
-        nets = [n.get("Target") for n in (s["TaskTemplate"].get("Networks") or [])]
-        nets = [next((k for k, v in networks.items() if v.name == n), n) for n in nets]
+        # service specs name networks by id
+        nets = [net_by_id.get(n.get("Target"), n.get("Target")) for n in (s["TaskTemplate"].get("Networks") or [])]
         endpoint = s.get("EndpointSpec") or {}
         published = [{"published": p.get("PublishedPort"), "target": p.get("TargetPort"),
                       "protocol": p.get("Protocol", "tcp"), "mode": p.get("PublishMode", "ingress")}
                      for p in endpoint.get("Ports") or []]
         ports = sorted({p["target"] for p in published if p["protocol"] == "tcp"})
-        nets = _network_names(nets, t)
         if intended and short in intended:
             nets = intended[short]
         services[s["Name"]] = Service(s["Name"], short, nets, endpoint.get("Mode", "vip"),
@@ -111,14 +112,6 @@ def read(lab: str, hosts: List[Host], intended: Optional[Dict[str, List[str]]] =
                 svc.tasks.append(tasks.get(parts[0]) or Task(parts[0], svc.name, parts[1]))
     _exposed_ports(services, by_name)
     return Topology(lab, stack, by_name, services, networks, nodes)
-
-
-def _network_names(targets: List[str], t) -> List[str]:
-    """Service specs name networks by id; map them to names."""
-    if not targets:
-        return []
-    out = t.run("docker network inspect --format '{{.Name}}' " + " ".join(targets), warn=True)
-    return out.stdout.split() if out.ok else targets
 
 
 def _exposed_ports(services: Dict[str, Service], hosts: Dict[str, Host]) -> None:
