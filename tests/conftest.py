@@ -52,6 +52,7 @@ def sweep_test_labs():
         client.ping()
     except Exception:
         return
+    from swarmlab.providers import seed
     from swarmlab.providers.dind import DindProvider
 
     labs = {c.labels.get(L.LAB) for c in client.containers.list(all=True, filters=L.lab_filter())}
@@ -59,3 +60,4 @@ def sweep_test_labs():
     labs |= {v.attrs["Labels"].get(L.LAB) for v in client.volumes.list(filters=L.lab_filter())}
     for lab in sorted(x for x in labs if x and x.startswith(TEST_LAB_PREFIX)):
         DindProvider(client).destroy(lab)
+    seed.remove_unused(client)  # caches the tests made: leave `docker volume ls` as it was

@@ -4,6 +4,8 @@ from rich.table import Table
 from .. import output
 from ..engine import local_client
 from ..images import IMAGES, ImageBuilder
+from ..images import cache as image_cache
+from ..providers import seed
 from .common import handle_errors, json_option
 
 
@@ -35,9 +37,11 @@ def build(names, rebuild, base, as_json):
 @handle_errors("images ls")
 def ls(as_json):
     """The lab's images on this engine."""
-    rows = ImageBuilder(local_client()).status()
+    client = local_client()
+    rows = ImageBuilder(client).status()
+    seeds = seed.all_seeds(client)
     if as_json:
-        output.write(output.envelope("images ls", True, rows))
+        output.write(output.envelope("images ls", True, {"images": rows, "seeds": seeds}))
         return
     t = Table()
     for col in ("name", "image", "id", "size MB", "content hash", "created"):
@@ -45,3 +49,26 @@ def ls(as_json):
     for r in rows:
         t.add_row(r["name"], r["ref"], r["id"], r["size_mb"], r["hash"], r["created"])
     output.out.print(t)
+    if seeds:
+        t = Table(title="seeds (each node's images, loaded once, copied into new nodes)")
+        for col in ("volume", "images", "in use"):
+            t.add_column(col)
+        for s in seeds:
+            t.add_row(s["volume"], s["images"], "yes" if s["in_use"] else "no")
+        output.out.print(t)
+
+
+@images.command("prune")
+@json_option
+@handle_errors("images prune")
+def prune(as_json):
+    """Remove the caches: seed volumes no node uses, and the saved image tars.
+    The images stay; both caches are made again when an `up` needs them."""
+    client = local_client()
+    seeds = seed.remove_unused(client)
+    tars = image_cache.prune(())
+    data = {"seeds_removed": seeds, "tars_removed": tars}
+    if as_json:
+        output.write(output.envelope("images prune", True, data))
+        return
+    output.out.print(f"removed {seeds} seed volume(s) and {tars} cached image tar(s)")

@@ -39,6 +39,7 @@ path-exclude=/usr/share/man/*
 path-exclude=/usr/share/info/*
 path-exclude=/usr/share/locale/*
 path-include=/usr/share/locale/locale.alias
+path-exclude=/usr/share/zoneinfo/right/*
 """
 BASE_RECIPE = " ".join(DEBOOTSTRAP_ARGS) + NODOC  # changing it rebuilds the base
 
@@ -68,7 +69,9 @@ class BuildOutcome:
 
 def _slim(root: Path) -> None:
     """Remove apt lists and caches, docs, man pages and translations from a rootfs."""
-    for junk in ("var/lib/apt/lists", "var/cache/apt", "usr/share/man", "usr/share/info", "usr/share/locale"):
+    # zoneinfo/right: leap-second zones nothing here uses (600 files every node would load)
+    for junk in ("var/lib/apt/lists", "var/cache/apt", "usr/share/man", "usr/share/info", "usr/share/locale",
+                 "usr/share/zoneinfo/right"):
         for p in (root / junk).rglob("*"):
             if p.is_file() and p.name != "locale.alias" and p.parent.name != "partial":
                 p.unlink()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Protocol
@@ -7,6 +8,7 @@ from typing import Dict, List, Optional, Protocol
 from ..addressing import AddressPlan
 from ..capabilities import Capabilities
 from ..config.model import Scenario
+from ..errors import WaitTimeout
 from ..transport.base import Transport
 
 
@@ -43,3 +45,21 @@ class Provider(Protocol):
     def list_labs(self) -> List[LabInfo]: ...
     def destroy(self, lab: str, say) -> Dict[str, int]: ...
     def collect_logs(self, lab: str, dest: Path) -> List[Path]: ...
+
+
+def wait_engines(transports: List[Transport], what: str, timeout: float = 90) -> None:
+    """Until `docker info` answers on every host (a starting engine refuses at first)."""
+    deadline = time.monotonic() + timeout
+    pending = list(transports)
+    last = ""
+    while pending:
+        for t in list(pending):
+            r = t.run("docker info --format '{{.ServerVersion}}'", warn=True, timeout=20)
+            if r.ok:
+                pending.remove(t)
+            else:
+                last = f"{t.host}: {(r.stderr or r.stdout).strip()[-200:]}"
+        if pending and time.monotonic() > deadline:
+            raise WaitTimeout(what + " to answer", timeout, last)
+        if pending:
+            time.sleep(0.3)

@@ -5,7 +5,6 @@ volumes and networks labelled io.swarmlab.lab=<name> (as kind finds its clusters
 from __future__ import annotations
 
 import ipaddress
-import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -17,18 +16,21 @@ from .. import labels as L
 from .. import naming
 from ..addressing import DEFAULT_PARENT, AddressPlan, choose_pool, parse_pool
 from ..capabilities import PROBE_CMD, Capabilities, parse_probe
+from ..config import stack as stackmod
 from ..config.model import NodeSpec, Scenario
 from ..engine import local_client
-from ..errors import ConfigError, PreflightError, Problem, SwarmlabError, WaitTimeout
+from ..errors import ConfigError, PreflightError, Problem, SwarmlabError
 from ..images import image_ref
 from ..transport import DockerExecTransport
 from ..transport.group import parallel
-from .base import Host, LabInfo
+from .base import Host, LabInfo, wait_engines
+from .seed import MOUNT as SEED_MOUNT, Seeds
 
 NODE_IMAGE = image_ref("node")
 
 
-def _node_host_config(api: docker.APIClient, volume: Optional[str], network: Optional[str]):
+def _node_host_config(api: docker.APIClient, volume: Optional[str], network: Optional[str],
+                      seed: Optional[str] = None):
     """The flags a dind node needs here, each with its reason."""
     binds = {
         # The inner engine creates its containers' cgroups in the host's tree, under
@@ -39,6 +41,9 @@ def _node_host_config(api: docker.APIClient, volume: Optional[str], network: Opt
         # Image layers and swarm state on a volume: overlay2 works (not overlay on
         # overlay), state survives a node restart, and images do not eat RAM.
         binds[volume] = {"bind": "/var/lib/docker", "mode": "rw"}
+    if seed:
+        # Its images, loaded once for every node like it: copied in at first start (seed.py).
+        binds[seed] = {"bind": SEED_MOUNT, "mode": "ro"}
     hc = api.create_host_config(
         # --privileged fails on this kind of host ("unable to apply caps"); every cap
         # but SYS_RESOURCE (the one that cannot be applied) gives dockerd what it needs.
@@ -56,6 +61,17 @@ def _node_host_config(api: docker.APIClient, volume: Optional[str], network: Opt
     hc["MaskedPaths"] = []
     hc["ReadonlyPaths"] = []
     return hc
+
+
+def _node_env(lab: str, node: str, plan: AddressPlan) -> Dict[str, str]:
+    """What the node's entrypoint reads (images/context/node/entrypoint.sh)."""
+    return {
+        "SWARMLAB_UNDERLAY": str(plan.underlay),
+        "SWARMLAB_OVERLAY_POOL": str(plan.overlay_pool),
+        "SWARMLAB_BIP": plan.bip,
+        "SWARMLAB_LOCAL_POOL": str(plan.local_pool),
+        "SWARMLAB_CGROUP_PARENT": naming.cgroup_parent(lab, node),
+    }
 
 
 class DindProvider:
@@ -148,15 +164,30 @@ class DindProvider:
                 ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=str(plan.underlay), gateway=plan.gateway)]),
                 labels=L.stamp(lab, L.ROLE_UNDERLAY, pool=str(plan.pool), provider=self.name,
                                scenario=str(scenario.path)))
-        results = parallel(list(scenario.nodes), lambda n: self._ensure_node(lab, n, plan, net_name, say))
+        seeds = self._seeds(scenario, lab, plan, say)
+        results = parallel(list(scenario.nodes),
+                           lambda n: self._ensure_node(lab, n, plan, net_name, seeds.get(n.name), say))
         errors = [f"{scenario.nodes[i].name}: {r}" for i, r in results.items() if isinstance(r, Exception)]
         if errors:
             raise SwarmlabError("could not start every node:\n  " + "\n  ".join(errors))
         hosts = self.hosts(lab)
-        self._wait_engines(hosts)
+        wait_engines([h.transport for h in hosts], "the nodes' Docker engines")
         return hosts
 
-    def _ensure_node(self, lab: str, node: NodeSpec, plan: AddressPlan, network: str, say) -> str:
+    def _seeds(self, scenario: Scenario, lab: str, plan: AddressPlan, say) -> Dict[str, Optional[str]]:
+        """node -> the seed volume holding the images its constraints let it run (new nodes only)."""
+        have = {c.labels.get(L.NODE) for c in self.client.containers.list(all=True, filters=L.lab_filter(lab, L.ROLE_NODE))}
+        wanted = {n.name: tuple(stackmod.images_for_node(scenario.stack, n.name, n.role, dict(n.labels)))
+                  for n in scenario.nodes if n.name not in have}
+        if not any(wanted.values()):
+            return {}
+        seeds = Seeds(self.client, NODE_IMAGE, _node_host_config, say)
+        seeds.prune()
+        by_set = seeds.ensure(_node_env(lab, "seed", plan), list(wanted.values()))
+        return {node: by_set.get(refs) for node, refs in wanted.items()}
+
+    def _ensure_node(self, lab: str, node: NodeSpec, plan: AddressPlan, network: str,
+                     seed: Optional[str], say) -> str:
         name = naming.container_name(lab, node.name)
         try:
             cont = self.client.containers.get(name)
@@ -170,18 +201,11 @@ class DindProvider:
         api = self.client.api
         volume = naming.state_volume(lab, node.name)
         self.client.volumes.create(volume, labels=L.stamp(lab, L.ROLE_NODE_STATE, node=node.name))
-        env = {
-            "SWARMLAB_UNDERLAY": str(plan.underlay),
-            "SWARMLAB_OVERLAY_POOL": str(plan.overlay_pool),
-            "SWARMLAB_BIP": plan.bip,
-            "SWARMLAB_LOCAL_POOL": str(plan.local_pool),
-            "SWARMLAB_CGROUP_PARENT": naming.cgroup_parent(lab, node.name),
-        }
         ip = plan.node_ip(node.index)
         cont_id = api.create_container(
-            NODE_IMAGE, name=name, hostname=node.name, environment=env,
+            NODE_IMAGE, name=name, hostname=node.name, environment=_node_env(lab, node.name, plan),
             labels=L.stamp(lab, L.ROLE_NODE, node=node.name, swarm_role=node.role, provider=self.name),
-            host_config=_node_host_config(api, volume, network),
+            host_config=_node_host_config(api, volume, network, seed),
             networking_config=api.create_networking_config(
                 {network: api.create_endpoint_config(ipv4_address=ip, aliases=[node.name])}),
             # dockerd needs time to stop its tasks cleanly before it is killed.
@@ -190,22 +214,6 @@ class DindProvider:
         api.start(cont_id)
         say(f"{node.name}: {node.role} at {ip}")
         return name
-
-    def _wait_engines(self, hosts: List[Host], timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        pending = {h.name: h for h in hosts}
-        last = ""
-        while pending:
-            for name, h in list(pending.items()):
-                r = h.transport.run("docker info --format '{{.ServerVersion}}'", warn=True, timeout=20)
-                if r.ok:
-                    del pending[name]
-                else:
-                    last = f"{name}: {(r.stderr or r.stdout).strip()[-200:]}"
-            if pending and time.monotonic() > deadline:
-                raise WaitTimeout("the nodes' Docker engines to answer", timeout, last)
-            if pending:
-                time.sleep(0.3)
 
     def hosts(self, lab: str) -> List[Host]:
         out = []

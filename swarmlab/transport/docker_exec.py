@@ -4,12 +4,17 @@ The docker CLI is used rather than the exec API because it streams stdin (bytes 
 file, e.g. a `docker save` tar for `docker load`) with no socket juggling."""
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 from typing import Optional
 
 from ..result import CommandResult
 from .base import Stdin
+
+# SWARMLAB_TRACE=1: one line per command on stderr (when it ended, how long, where, what)
+_TRACE = os.environ.get("SWARMLAB_TRACE") == "1"
 
 
 class DockerExecTransport:
@@ -34,4 +39,7 @@ class DockerExecTransport:
         except subprocess.TimeoutExpired as exc:
             res = CommandResult(self.host, cmd, 124, (exc.stdout or b"").decode(errors="replace"),
                                 f"timed out after {timeout:.0f}s", time.monotonic() - started)
+        if _TRACE:
+            sys.stderr.write(f"trace {time.strftime('%H:%M:%S')} {res.duration:6.2f}s rc={res.exited} "
+                             f"{self.host}: {cmd[:110]}\n")
         return res if warn else res.check()

@@ -5,6 +5,7 @@ import json
 import time
 import urllib.request
 
+import docker
 import pytest
 
 from swarmlab import labels as L
@@ -117,6 +118,55 @@ def test_nodes_run_unprivileged_with_the_documented_flags(engine, lab_up):
     assert mounts["/var/lib/docker"]["Type"] == "volume" and mounts["/sys/fs/cgroup"]["RW"] is True
     code, out = node_exec(engine, "node-2", "cat /proc/$(pidof dockerd)/cmdline | tr '\\0' ' '")
     assert f"--cgroup-parent /swarmlab-{LAB}-node-2" in out
+
+
+def test_nodes_share_image_layers_from_a_read_only_seed(engine, lab_up):
+    # a new lab's nodes start with their images: nothing had to be loaded into them
+    assert all(v["loaded"] == [] for v in lab_up["up"]["images_loaded"].values()), lab_up["up"]["images_loaded"]
+    mounts = {m["Destination"]: m for m in engine.containers.get(f"swarmlab-{LAB}-node-3").attrs["Mounts"]}
+    seed_mount = mounts["/var/lib/swarmlab-seed"]
+    assert seed_mount["Type"] == "volume" and seed_mount["RW"] is False
+    assert "images linked from the seed" in engine.containers.get(f"swarmlab-{LAB}-node-3").logs().decode()
+    # every image layer's files are the seed's (a link), the engine's own files are the node's
+    code, out = node_exec(engine, "node-3", "cd /var/lib/docker/overlay2 && for d in */diff; do "
+                                            "[ -L $d ] && readlink $d; done | grep -c '^/var/lib/swarmlab-seed/'")
+    assert code == 0 and int(out) >= 3, out
+    code, out = node_exec(engine, "node-3", "touch /var/lib/swarmlab-seed/x")
+    assert code != 0 and "Read-only" in out
+    code, out = node_exec(engine, "node-3", "docker image ls --format '{{.Repository}}' | sort")
+    assert out.split() == ["swarmlab.local/db", "swarmlab.local/redis"]
+    proc, doc = run_json("images", "ls")
+    seeds = {s["volume"]: s for s in doc["data"]["seeds"]}
+    assert seeds[seed_mount["Name"]]["in_use"] is True
+    assert seeds[seed_mount["Name"]]["images"] == "swarmlab.local/db:bookworm,swarmlab.local/redis:bookworm"
+
+
+def test_an_incomplete_seed_is_never_used(engine):
+    """A seed without its completion mark (an interrupted run) is ignored: the node
+    starts empty and gets its images by docker load instead."""
+    from swarmlab.images import image_ref
+    from swarmlab.providers import seed
+
+    refs = ["swarmlab.local/redis:bookworm"]
+    node_id, ids = engine.images.get(image_ref("node")).id, {r: engine.images.get(r).id for r in refs}
+    name = seed.volume_name(seed.seed_key(node_id, refs, ids))
+    try:
+        engine.volumes.get(name).remove()
+    except docker.errors.NotFound:
+        pass
+    engine.volumes.create(name, labels={L.ROLE: seed.ROLE_SEED, seed.SEED_IDS: ",".join([node_id, ids[refs[0]]])})
+    try:
+        proc, doc = run_json("up", "tests/data/seed.yaml")
+        assert proc.returncode == 0, proc.stderr
+        assert doc["data"]["up"]["images_loaded"]["node-1"]["loaded"] == refs
+        logs = engine.containers.get("swarmlab-itest-seed-node-1").logs().decode()
+        assert "linked from the seed" not in logs
+    finally:
+        assert run_cli("down", "itest-seed").returncode == 0
+    proc, doc = run_json("images", "prune")
+    assert proc.returncode == 0 and doc["data"]["seeds_removed"] >= 1
+    with pytest.raises(docker.errors.NotFound):
+        engine.volumes.get(name)
 
 
 def test_lab_is_sealed(engine, lab_up):

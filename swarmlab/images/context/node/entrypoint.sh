@@ -34,12 +34,40 @@ if [ "${SWARMLAB_SSHD:-0}" = 1 ]; then
   /usr/sbin/sshd
 fi
 
+# A new node starts with the images its placement lets it run, from its seed: the
+# image store of an engine that loaded them once, mounted read-only. The metadata is
+# copied; the files of every image layer (its diff/) stay in the seed and are linked,
+# never copied: overlayfs only reads lower layers, so the nodes share them (a new file
+# costs ~0.3 ms here: copying the layers took 5 s per node). The engine's own small
+# files per layer (link, lower, committed) stay writable in the node.
+SEED=/var/lib/swarmlab-seed
+if [ -e "$SEED/.swarmlab-seed-complete" ] && [ ! -e /var/lib/docker/image ]; then
+  t0=$(date +%s%N)
+  mkdir -p /var/lib/docker/overlay2
+  cp -a "$SEED/image" /var/lib/docker/
+  cp -a "$SEED/overlay2/l" /var/lib/docker/overlay2/
+  for layer in "$SEED"/overlay2/*; do
+    id=${layer##*/}
+    [ "$id" = l ] && continue
+    mkdir "/var/lib/docker/overlay2/$id"
+    for f in "$layer"/*; do
+      if [ "${f##*/}" = diff ]; then ln -s "$f" "/var/lib/docker/overlay2/$id/diff"
+      else cp -a "$f" "/var/lib/docker/overlay2/$id/"; fi
+    done
+  done
+  echo "swarmlab-node: images linked from the seed in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+fi
+
 # A stale pid file from a killed engine would stop dockerd from starting again.
 rm -f /var/run/docker.pid /run/docker/containerd/containerd.pid
 
 # Swarm tasks use the image already in the node instead of asking a registry
 # first (there is none): without this every task waits for a pull to fail.
 export DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1
+
+# An idle node's engine (dockerd, containerd: Go) keeps less garbage with a tighter
+# collector: GOGC=25 took its anonymous memory from 45-54 to 37-41 MiB here.
+export GOGC="${GOGC:-25}"
 
 # --dns 127.0.0.1: the tasks' resolver forwards names it does not know to the
 # node's own loopback, where nothing answers: refused at once, and no query ever
