@@ -46,24 +46,13 @@ def distribute_images(ctx: UpContext, client) -> None:
                                  hint="swarmlab images build, or docker build/load it; no registry is used") from None
     ctx.images = ids
 
-    def missing_on(host):
-        refs = wanted[host.name]
-        if not refs:
-            return []
-        have = host.transport.run(f"docker image inspect --format '{{{{.Id}}}}' {' '.join(refs)} 2>/dev/null; true")
-        present = set(have.stdout.split())
-        return [ref for ref in refs if ids[ref] not in present]
-
     # Each set of images is saved once (cached by id) and fed to every node lacking it.
     gate = threading.Semaphore(LOAD_CONCURRENCY or len(ctx.hosts) or 1)
 
     def load(host):
         started = time.monotonic()
-        missing = missing_on(host)
-        if missing:
-            tar = image_cache.tar_for(missing, ids)
-            with gate, open(tar, "rb") as stream:
-                host.transport.run("docker load -q", stdin=stream, timeout=900)
+        with gate:
+            missing = image_cache.load_missing(host.transport, wanted[host.name], ids)
         return {"loaded": missing, "seconds": round(time.monotonic() - started, 2)}
 
     res = parallel(ctx.hosts, load)

@@ -2,6 +2,7 @@
 import click
 
 from .. import __version__
+from .compare import compare
 from .down import down
 from .images import images
 from .status import ls, status
@@ -16,7 +17,7 @@ def cli():
     a web/db/redis stack, and proof of the traffic between hosts."""
 
 
-for command in (up, down, status, ls, verify, images):
+for command in (up, down, status, ls, verify, compare, images):
     cli.add_command(command)
 
 

@@ -53,3 +53,16 @@ def prune(live_ids: Iterable[str]) -> int:
             ids_file.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def load_missing(transport, refs: List[str], ids: Dict[str, str]) -> List[str]:
+    """`docker load` into the engine behind `transport` those of `refs` (ref -> id in
+    ids) whose id it lacks, from the cached tar; returns what was loaded."""
+    if not refs:
+        return []
+    have = transport.run(f"docker image inspect --format '{{{{.Id}}}}' {' '.join(refs)} 2>/dev/null; true")
+    missing = [ref for ref in refs if ids[ref] not in set(have.stdout.split())]
+    if missing:
+        with open(tar_for(missing, ids), "rb") as stream:
+            transport.run("docker load -q", stdin=stream, timeout=900)
+    return missing

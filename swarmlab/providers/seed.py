@@ -90,8 +90,7 @@ class Seeds:
             api.start(cont)
             t = DockerExecTransport(cont["Id"], "seed")
             wait_engines([t], "the seed's Docker engine")
-            with open(image_cache.tar_for(refs, ids), "rb") as stream:
-                t.run("docker load -q", stdin=stream, timeout=900)
+            image_cache.load_missing(t, refs, ids)
             t.run(f"touch /var/lib/docker/{COMPLETE}")
         except BaseException:
             api.remove_container(cont, force=True)

@@ -11,7 +11,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 from .. import labels as L
 from ..naming import short_task as _short
@@ -279,14 +279,6 @@ def data_flow(ctx: VerifyContext) -> List[CheckResult]:
 
 
 # 7 and 8 -----------------------------------------------------------------
-def _pair_across_hosts(ctx: VerifyContext, net: str) -> Optional[Tuple[Task, Task]]:
-    tasks = [t for s in ctx.topo.services.values() for t in s.tasks if net in t.ips]
-    for a, b in itertools.product(tasks, tasks):
-        if a.node != b.node:
-            return a, b
-    return None
-
-
 def on_the_wire(ctx: VerifyContext) -> List[CheckResult]:
     nets = sorted(ctx.topo.networks.values(), key=lambda n: n.name)
     with ThreadPoolExecutor(max_workers=max(1, len(nets))) as pool:  # one capture per network, at once
@@ -299,7 +291,7 @@ _SEND = ("import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGR
 
 
 def _wire_one(ctx: VerifyContext, net) -> CheckResult:
-    pair = _pair_across_hosts(ctx, net.name)
+    pair = ctx.topo.pair_across_hosts(net.name)
     if pair is None:
         return CheckResult(f"wire: {net.name}", False, "two tasks on different nodes",
                            "none on this network", status="unsupported")
@@ -330,7 +322,7 @@ def _wire_one(ctx: VerifyContext, net) -> CheckResult:
 def mtu(ctx: VerifyContext) -> List[CheckResult]:
     out = []
     for net in sorted(ctx.topo.networks.values(), key=lambda n: n.name):
-        pair = _pair_across_hosts(ctx, net.name)
+        pair = ctx.topo.pair_across_hosts(net.name)
         want = MTU_ENCRYPTED if net.encrypted else MTU_PLAIN
         if pair is None:
             out.append(CheckResult(f"mtu: {net.name}", False, f"MTU {want}", "no two tasks on different nodes",

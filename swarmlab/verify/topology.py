@@ -3,10 +3,11 @@ addresses each task has on each network, the networks (VXLAN id, encryption), th
 Checks are derived from this, never hard-coded to a particular stack."""
 from __future__ import annotations
 
+import itertools
 import json
 import shlex
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from .. import labels as L
 from ..providers.base import Host
@@ -53,6 +54,16 @@ class Topology:
 
     def leader(self) -> Host:
         return next(h for h in self.hosts.values() if h.role == "manager" and h.state == "running")
+
+    def pair_across_hosts(self, net: str, client: Optional[str] = None,
+                          server: Optional[str] = None) -> Optional[Tuple[Task, Task]]:
+        """Two tasks on `net` on different nodes (of the services with these short names, if given)."""
+        def on(short):
+            return [t for s in self.services.values() if short in (None, s.short) for t in s.tasks if net in t.ips]
+        for a, b in itertools.product(on(client), on(server)):
+            if a.node != b.node:
+                return a, b
+        return None
 
 
 def read(lab: str, hosts: List[Host], intended: Optional[Dict[str, List[str]]] = None) -> Topology:

@@ -1,0 +1,46 @@
+import click
+from rich.table import Table
+
+from .. import compare as compareapi
+from .. import output
+from ..compare import report as reportmod
+from ..config import load_scenario
+from ..providers import get_provider
+from .common import default_scenario, handle_errors, json_option, resolve_lab
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option("--scenario", type=click.Path(dir_okay=False),
+              help="Scenario to bring up when no lab NAME runs (default: scenarios/default.yaml); "
+                   "a lab compare brings up, it takes down again.")
+@click.option("--runs", type=click.IntRange(3, 10), default=3, show_default=True, help="iperf3 runs per variant.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False),
+              help="Write report.md, report.html and chart.svg here.")
+@json_option
+@handle_errors("compare")
+def compare(name, scenario, runs, report_dir, as_json):
+    """The same web/db/redis stack on a raw veth pair, the default bridge, a user bridge
+    and the lab's overlays: name resolution, isolation, ports, path, latency, throughput."""
+    lab = name or resolve_lab(None)
+    spec = load_scenario(scenario or default_scenario(), name=lab)
+    progress = output.Progress()
+    data = compareapi.run(lab, get_provider("dind"), spec, say=progress.say, runs=runs)
+    progress.done()
+    if report_dir:
+        data["report"] = reportmod.write(data, report_dir)
+    if as_json:
+        output.write(output.envelope("compare", True, data))
+        return
+    cols, body = reportmod.rows(data)
+    t = Table(title=f"compare {data['lab']} (each cell measured in this run)", title_justify="left", show_lines=True)
+    t.add_column("")
+    for c in cols:
+        t.add_column(c)
+    for row, cells in body:
+        t.add_row(row, *cells)
+    output.out.print(t)
+    if report_dir:
+        output.out.print(f"report: {data['report']['markdown']} (and report.html, chart.svg); {data['seconds']}s")
+    else:
+        output.out.print(f"{data['seconds']}s; --report DIR writes a report with a chart and the commands")

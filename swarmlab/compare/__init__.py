@@ -1,0 +1,190 @@
+"""`swarmlab compare`: the same stack on a raw veth pair, the default bridge, a user
+bridge and the lab's overlays, measured point by point (nothing here is asserted)."""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from ..actions.swarm import probe_hosts
+from ..config.model import Scenario
+from ..errors import SwarmlabError
+from ..providers.base import Provider
+from ..verify import topology
+from . import measure, variants
+from .variants import Variant
+
+Say = Callable[[str], None]
+
+
+def run(lab: str, provider: Provider, scenario: Optional[Scenario] = None, say: Say = lambda s: None,
+        runs: int = 3) -> Dict[str, Any]:
+    from .. import lab as labmod
+
+    started = time.monotonic()
+    made = False
+    if not provider.hosts(lab):
+        if scenario is None:
+            raise SwarmlabError(f"no lab named {lab!r}", hint="swarmlab up, or give a scenario to compare")
+        say(f"no lab {lab}: bringing it up for the comparison (and down again afterwards)")
+        labmod.up(scenario, provider, say=say)
+        made = True
+    node = None
+    try:
+        hosts = [h for h in provider.hosts(lab) if h.state == "running"]
+        if not any(h.role == "manager" for h in hosts):
+            raise SwarmlabError(f"lab {lab}: no manager node is running", hint="swarmlab up to bring it back")
+        caps = probe_hosts(hosts)
+        topo = topology.read(lab, hosts)
+        node = topo.leader()
+        images = _stack_images(topo)
+        ids = {ref: provider.client.images.get(ref).id for ref in images.values()}
+        variants.cleanup(node)  # what an interrupted run may have left
+        say(f"raw: a veth pair between two namespaces on {node.name}")
+        chosen: List[Variant] = [variants.raw(node)]
+        say(f"bridges: web, db, redis on {node.name}'s default bridge and on a user bridge")
+        chosen += variants.bridges(node, lab, images, ids)
+        no_esp = sorted(c.host for c in caps.values() if not c.esp)
+        chosen += variants.overlays(topo, not no_esp, no_esp)
+        outsider = next((v.outsider for v in chosen if v.outsider), None)
+        for v in chosen:
+            if v.kind == "overlay" and v.outsider is None:
+                v.outsider = outsider
+        results = []
+        for v in chosen:
+            if v.why_not:
+                results.append({"key": v.key, "title": v.title, "kind": v.kind, "measured": False, "why_not": v.why_not})
+                continue
+            say(f"facts of {v.title}: {v.client.label} -> {v.server.label}")
+            results.append(_facts(v))
+        _timings([v for v in chosen if not v.why_not], [r for r in results if r["measured"]], runs, say)
+        _ratios(results)
+    finally:
+        if node is not None:
+            variants.cleanup(node)
+        if made:
+            say(f"removing lab {lab} (compare brought it up)")
+            labmod.down(lab, provider, say)
+    return {"lab": lab, "made_lab": made, "variants": results, "seconds": round(time.monotonic() - started, 1),
+            "bounds": {"rtt_exchanges": measure.RTT_COUNT, "rtt_rounds": measure.RTT_ROUNDS,
+                       "rtt_seconds": measure.RTT_SECONDS,
+                       "iperf_runs": runs, "iperf_seconds": measure.IPERF_SECONDS,
+                       "http_requests": measure.HTTP_COUNT, "http_seconds": measure.HTTP_SECONDS}}
+
+
+def _stack_images(topo) -> Dict[str, str]:
+    """short service name -> image, for web, db and redis (the stack compare runs again)."""
+    t = topo.leader().transport
+    out = {}
+    for svc in topo.services.values():
+        r = t.run(f"docker service inspect --format '{{{{.Spec.TaskTemplate.ContainerSpec.Image}}}}' {svc.name}")
+        out[svc.short] = r.stdout.strip().split("@")[0]
+    missing = {"web", "db", "redis"} - set(out)
+    if missing:
+        raise SwarmlabError(f"compare runs the web/db/redis stack; this lab has no {', '.join(sorted(missing))}",
+                            hint="use a lab made from scenarios/default.yaml")
+    return out
+
+
+def _facts(v: Variant) -> Dict[str, Any]:
+    """What each variant shows without timing: names, isolation, ports, path."""
+    out: Dict[str, Any] = {"key": v.key, "title": v.title, "kind": v.kind, "measured": True,
+                           "client": v.client.label, "server": v.server.label, "server_ip": v.server.ip,
+                           **v.facts}
+    host = v.client.host
+    if v.kind != "raw":
+        r = host.transport.run(f"docker exec {v.client_container} getent hosts {v.server_name}", timeout=20, warn=True)
+        answer = r.stdout.split()[0] if r.ok and r.stdout.split() else ""
+        out["resolution"] = {"lookup": f"getent hosts {v.server_name} (in {v.client.label})",
+                             "answer": answer, "resolves": bool(answer)}
+    if v.internal_port:
+        out["allowed"] = {"path": f"{v.client.label} -> {v.server.ip}:{v.internal_port}",
+                          "connects": measure.connects(v.client, v.server.ip, v.internal_port)}
+        if v.outsider is not None:
+            out["isolation"] = {"path": f"{v.outsider.label} -> {v.server.ip}:{v.internal_port}",
+                                "connects": measure.connects(v.outsider, v.server.ip, v.internal_port)}
+    if v.url:
+        root = measure.Place(host, "", f"{host.name} itself")
+        addr = v.url.split("//")[1].split("/")[0]
+        ip, port = addr.split(":")
+        out["ports"] = {"published": {"where": addr, "answers": measure.connects(root, ip, int(port))},
+                        "internal_on_node": {"where": f"{v.server.host.address}:{v.internal_port}",
+                                             "answers": measure.connects(root, v.server.host.address, v.internal_port)},
+                        "server_ip_from_its_node": {
+                            "where": f"{v.server.host.name} -> {v.server.ip}:{v.internal_port}",
+                            "answers": measure.connects(measure.Place(v.server.host, "", v.server.host.name),
+                                                        v.server.ip, v.internal_port)}}
+    out["path"] = measure.describe_path(host, measure.link_of(v.client), v.kind)
+    return out
+
+
+def _timings(chosen: List[Variant], results: List[Dict[str, Any]], runs: int, say: Say) -> None:
+    """Latency and throughput, in rounds that visit every variant in turn, so that a
+    burst of load on this machine falls on all of them rather than on one."""
+    rtt: Dict[str, list] = {v.key: [] for v in chosen}
+    thr: Dict[str, list] = {v.key: [] for v in chosen}
+    err: Dict[str, str] = {}
+    for i in range(measure.RTT_ROUNDS):
+        say(f"round trips, round {i + 1}/{measure.RTT_ROUNDS}" + (" (with a capture of the underlay)" if i == 0 else ""))
+        for v, r in zip(chosen, results):
+            marker = f"swlcmp{secrets.token_hex(5)}"
+            if i == 0:  # what leaves the node, captured while the first round runs
+                got, wire, werr = measure.capture_during(
+                    v.client.host, lambda: measure.rtt_samples(v.client, v.server, marker), marker)
+                # only frames carrying this exchange's marker count: health checks cross too
+                r["wire"] = ({"packets_on_underlay": wire.packets, "marker_frames": wire.canary_anywhere,
+                              "vxlan_frames": sum(wire.canary_in_vxlan.values()),
+                              "vnis": sorted(k for k, n in wire.canary_in_vxlan.items() if n),
+                              "esp_packets": wire.esp, "payload_in_clear": wire.canary_anywhere > 0}
+                             if wire else {"error": werr})
+            else:
+                got = measure.rtt_samples(v.client, v.server, marker)
+            if isinstance(got, str):
+                err[v.key] = got
+            else:
+                rtt[v.key] += got
+    for i in range(runs):
+        say(f"throughput (iperf3), round {i + 1}/{runs}")
+        for v in chosen:
+            for _attempt in range(2):  # one more try for a run that failed (its error is kept)
+                got = measure.iperf_once(v.client, v.server)
+                if not isinstance(got, str):
+                    thr[v.key].append(got)
+                    break
+                err[v.key + "/iperf"] = got
+    for v, r in zip(chosen, results):
+        r["rtt"] = measure.rtt_summary(rtt[v.key], measure.RTT_ROUNDS, err.get(v.key, ""), v.client, v.server)
+        r["throughput"] = measure.throughput_summary(thr[v.key], err.get(v.key + "/iperf", ""), v.client, v.server)
+        if err.get(v.key + "/iperf") and thr[v.key]:
+            r["throughput"]["retried_after"] = err[v.key + "/iperf"]
+        if v.url:
+            say(f"HTTP through web: {v.title}")
+            r["http"] = measure.http_latency(v.client.host, v.url)
+
+
+def _ratios(results: List[Dict[str, Any]]) -> None:
+    """Overhead of each variant against the user bridge and against the raw veth pair."""
+    ref = {r["key"]: r for r in results if r.get("measured")}
+
+    def num(r, what):
+        if what == "rtt":
+            return (r.get("rtt") or {}).get("p50_us")
+        return (r.get("throughput") or {}).get("median_gbps")
+
+    for r in results:
+        if not r.get("measured"):
+            continue
+        r["ratios"] = {}
+        for base in ("raw", "user-bridge"):
+            b = ref.get(base)
+            if not b:
+                continue
+            rt, brt = num(r, "rtt"), num(b, "rtt")
+            tp, btp = num(r, "tp"), num(b, "tp")
+            r["ratios"][base] = {"rtt_p50": round(rt / brt, 2) if rt and brt else None,
+                                 "throughput": round(tp / btp, 2) if tp and btp else None}
+
+
+def as_json(data: Dict[str, Any]) -> str:
+    return json.dumps(data, indent=2)
