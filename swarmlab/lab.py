@@ -51,6 +51,7 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
     try:
         with _step(ctx, "nodes", step):
             ctx.hosts = provider.provision(scenario, lab, ctx.plan, say)
+            _scale_down(ctx)
             swarm.probe_nodes(ctx)
             networks.decide(ctx, ctx.caps)
         # Images stream into the nodes while the swarm forms: neither waits for the other.
@@ -97,6 +98,19 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
                     "checks": [c.as_dict() for c in ctx.checks]}
     report["warnings"] = ctx.warnings
     return report
+
+
+def _scale_down(ctx: UpContext) -> None:
+    """Converging to fewer nodes: the nodes the scenario no longer has leave the swarm
+    (demoted first if managers) and are removed with their state."""
+    wanted = {n.name for n in ctx.scenario.nodes}
+    extra = [h for h in ctx.hosts if h.name not in wanted]
+    if not extra:
+        return
+    ctx.hosts = [h for h in ctx.hosts if h.name in wanted]
+    swarm.remove_nodes(ctx, extra)
+    ctx.provider.remove_nodes(ctx.lab, [h.name for h in extra])
+    ctx.say(f"removed {', '.join(h.name for h in extra)} (the scenario now has {len(wanted)} nodes)")
 
 
 def down(lab: str, provider: Provider, say: Say = lambda s: None) -> Dict[str, Any]:

@@ -58,6 +58,20 @@ def init_and_join(ctx: UpContext) -> None:
         ctx.say(f"joined {', '.join(h.name for h in joiners)}")
 
 
+def remove_nodes(ctx: UpContext, extra: list) -> None:
+    """Take nodes out of the swarm: demote managers, leave, and forget them on the leader."""
+    leader = ctx.leader
+    if swarm_state(leader) != "active":
+        return
+    names = " ".join(shlex.quote(h.name) for h in extra)
+    managers = " ".join(shlex.quote(h.name) for h in extra if h.role == "manager")
+    if managers:
+        leader.transport.run(f"docker node demote {managers}", timeout=60, warn=True)
+    run_on([h for h in extra if h.state == "running"],
+           lambda h: h.transport.run("docker swarm leave --force", timeout=60, warn=True))
+    leader.transport.run(f"docker node rm --force {names}", timeout=60, warn=True)
+
+
 def label_nodes(ctx: UpContext) -> None:
     for spec in ctx.scenario.nodes:
         if not spec.labels:

@@ -273,6 +273,18 @@ class DindProvider:
                                 hint=f"run `swarmlab down {lab}` again")
         return {"containers": len(conts), "volumes": len(vols), "networks": len(nets), "cgroups": cgroups}
 
+    def remove_nodes(self, lab: str, nodes: List[str]) -> None:
+        """Remove some nodes of a lab (containers, state volumes, cgroup trees)."""
+        conts = [c for c in self.client.containers.list(all=True, filters=L.lab_filter(lab, L.ROLE_NODE))
+                 if c.labels.get(L.NODE) in nodes]
+        parallel(conts, lambda c: c.remove(force=True))
+        self._remove_cgroups(lab, nodes)
+        for node in nodes:
+            try:
+                self.client.volumes.get(naming.state_volume(lab, node)).remove(force=True)
+            except NotFound:
+                pass
+
     def _remove_cgroups(self, lab: str, nodes: List[str]) -> int:
         """Remove the inner engines' --cgroup-parent trees from the host (in a helper
         container, so it works whatever host the engine runs on)."""

@@ -141,9 +141,10 @@ def test_nodes_share_image_layers_from_a_read_only_seed(engine, lab_up):
     assert seeds[seed_mount["Name"]]["images"] == "swarmlab.local/db:bookworm,swarmlab.local/redis:bookworm"
 
 
-def test_an_incomplete_seed_is_never_used(engine):
+def test_an_incomplete_seed_is_never_used_and_a_lab_scales(engine):
     """A seed without its completion mark (an interrupted run) is ignored: the node
-    starts empty and gets its images by docker load instead."""
+    starts empty and gets its images by docker load instead. Then the lab converges
+    to two nodes and back to one."""
     from swarmlab.images import image_ref
     from swarmlab.providers import seed
 
@@ -161,6 +162,20 @@ def test_an_incomplete_seed_is_never_used(engine):
         assert doc["data"]["up"]["images_loaded"]["node-1"]["loaded"] == refs
         logs = engine.containers.get("swarmlab-itest-seed-node-1").logs().decode()
         assert "linked from the seed" not in logs
+        # converging to more nodes, then back to fewer: no node is left behind
+        proc, doc = run_json("up", "tests/data/seed.yaml", "--nodes", "2")
+        assert proc.returncode == 0, proc.stderr
+        assert [(n["name"], n["swarm"]) for n in doc["data"]["nodes"]] == [("node-1", "ready"), ("node-2", "ready")]
+        proc, doc = run_json("up", "tests/data/seed.yaml")
+        assert proc.returncode == 0, proc.stderr
+        assert [n["name"] for n in doc["data"]["nodes"]] == ["node-1"]
+        got = labelled(engine, "itest-seed")
+        assert got["containers"] == ["swarmlab-itest-seed-node-1"]
+        assert got["volumes"] == ["swarmlab-itest-seed-node-1-docker"]
+        code, out = engine.containers.get("swarmlab-itest-seed-node-1").exec_run(
+            ["docker", "node", "ls", "--format", "{{.Hostname}}"])
+        assert out.decode().split() == ["node-1"]
+        assert not glob.glob("/sys/fs/cgroup/*/swarmlab-itest-seed-node-2")
     finally:
         assert run_cli("down", "itest-seed").returncode == 0
     proc, doc = run_json("images", "prune")
