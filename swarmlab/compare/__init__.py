@@ -2,7 +2,6 @@
 bridge and the lab's overlays, measured point by point (nothing here is asserted)."""
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from typing import Any, Callable, Dict, List, Optional
@@ -184,7 +183,3 @@ def _ratios(results: List[Dict[str, Any]]) -> None:
             tp, btp = num(r, "tp"), num(b, "tp")
             r["ratios"][base] = {"rtt_p50": round(rt / brt, 2) if rt and brt else None,
                                  "throughput": round(tp / btp, 2) if tp and btp else None}
-
-
-def as_json(data: Dict[str, Any]) -> str:
-    return json.dumps(data, indent=2)

@@ -42,7 +42,7 @@ def _node_host_config(api: docker.APIClient, volume: Optional[str], network: Opt
         # overlay), state survives a node restart, and images do not eat RAM.
         binds[volume] = {"bind": "/var/lib/docker", "mode": "rw"}
     if seed:
-        # Its images, loaded once for every node like it: copied in at first start (seed.py).
+        # Its images, loaded once for every node like it: linked at first start (seed.py).
         binds[seed] = {"bind": SEED_MOUNT, "mode": "ro"}
     hc = api.create_host_config(
         # --privileged fails on this kind of host ("unable to apply caps"); every cap
