@@ -51,10 +51,10 @@ class ConfigError(SwarmlabError):
 
     exit_code = EXIT_CONFIG
 
-    def __init__(self, problems: Sequence[Problem]):
+    def __init__(self, problems: Sequence[Problem], what: str = "the lab definition"):
         self.problems = list(problems)
         n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''} in the lab definition; nothing was created"
+        head = f"{n} problem{'s' if n != 1 else ''} in {what}; nothing was created"
         super().__init__(head)
 
     def lines(self) -> list[str]:

@@ -5,6 +5,7 @@ from .. import __version__
 from .compare import compare
 from .down import down
 from .images import images
+from .inventory import inventory
 from .status import ls, status
 from .up import up
 from .verify import verify
@@ -17,7 +18,7 @@ def cli():
     a web/db/redis stack, and proof of the traffic between hosts."""
 
 
-for command in (up, down, status, ls, verify, compare, images):
+for command in (up, down, status, ls, verify, compare, images, inventory):
     cli.add_command(command)
 
 

@@ -1,0 +1,224 @@
+"""SSH inventories (issue #5, first step): the hosts a lab runs on when they are not dind
+nodes. Two shapes are read:
+
+- swarmlab's own (`apiVersion: swarmlab/v1`, `kind: Inventory`): strict, unknown keys are
+  errors (see inventories/example.yaml, which documents every field);
+- an Ansible YAML inventory as ops teams already have it (`all: {hosts, vars, children}`,
+  groups `managers` and `workers`): Ansible's own variables (ansible_host, ansible_port,
+  ansible_user, ansible_ssh_private_key_file) and swarmlab_* ones are read, anything else
+  is left alone, as Ansible would.
+
+Every problem of a file is reported at once with its file, line and path. Host keys must
+be pinned (host_key, or a known_hosts file of the inventory's own): trust on first use only
+when the caller asks for it explicitly."""
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import jsonschema
+
+from ..errors import ConfigError, Problem
+from .schema import API_VERSION, humanise
+from .yamlfile import line_of, load
+
+KIND = "Inventory"
+KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa")
+
+_host_fields = {
+    "address": {"type": "string"},
+    "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+    "user": {"type": "string"},
+    "key_file": {"type": "string"},
+    "role": {"enum": ["manager", "worker"]},
+    "labels": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+    "advertise_addr": {"type": "string"},
+    "data_path_addr": {"type": "string"},
+    "host_key": {"type": "string"},
+}
+
+SCHEMA: dict = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["apiVersion", "kind", "hosts"],
+    "properties": {
+        "apiVersion": {"const": API_VERSION},
+        "kind": {"const": KIND},
+        "name": {"type": "string"},
+        "known_hosts": {"type": "string"},
+        "defaults": {"type": "object", "additionalProperties": False,
+                     "properties": {k: _host_fields[k] for k in ("port", "user", "key_file")}},
+        "hosts": {"type": "object", "minProperties": 1,
+                  "additionalProperties": {"type": "object", "additionalProperties": False,
+                                           "required": ["address", "role"], "properties": _host_fields}},
+    },
+}
+
+
+@dataclass(frozen=True)
+class InventoryHost:
+    name: str
+    address: str
+    role: str
+    port: int = 22
+    user: str = "root"
+    key_file: Optional[str] = None
+    labels: Tuple[Tuple[str, str], ...] = ()
+    advertise_addr: Optional[str] = None
+    data_path_addr: Optional[str] = None
+    host_key: Optional[str] = None       # "ssh-ed25519 AAAA..." pinned in the inventory
+
+
+@dataclass(frozen=True)
+class Inventory:
+    path: Path
+    hosts: Tuple[InventoryHost, ...]
+    known_hosts: Optional[str] = None    # a known_hosts file of the inventory's own
+    shape: str = "swarmlab"              # swarmlab | ansible
+    name: str = ""
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def managers(self) -> List[InventoryHost]:
+        return [h for h in self.hosts if h.role == "manager"]
+
+
+def load_inventory(path, trust_on_first_use: bool = False) -> Inventory:
+    path = Path(path)
+    data, lines = load(path, "inventory")
+    shown = str(path)
+    problems: List[Problem] = []
+
+    def problem(p: Tuple[str, ...], msg: str) -> None:
+        problems.append(Problem(shown, ".".join(p), msg, line_of(lines, p)))
+
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(shown, "", "an inventory is a mapping: swarmlab's (apiVersion: swarmlab/v1, "
+                                              "kind: Inventory) or Ansible's (all: {hosts: ...})")], "the inventory")
+    if "all" in data and "apiVersion" not in data:
+        hosts, known_hosts, where = _ansible(data, problem)
+        shape = "ansible"
+    else:
+        for p, msg in _validate(data):
+            problem(p, msg)
+        if problems:
+            raise ConfigError(problems, "the inventory")
+        hosts, known_hosts, where = _native(data)
+        shape = "swarmlab"
+    managers_at = ("all", "children", "managers") if shape == "ansible" else ("hosts",)
+    _check(hosts, where, known_hosts, path.parent, trust_on_first_use, problem, managers_at)
+    if problems:
+        raise ConfigError(problems, "the inventory")
+    return Inventory(path, tuple(hosts), known_hosts, shape, str(data.get("name") or path.stem))
+
+
+def _validate(data):
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        yield from humanise(err)
+
+
+def _labels(raw) -> Tuple[Tuple[str, str], ...]:
+    return tuple(sorted((str(k), str(v).lower() if isinstance(v, bool) else str(v)) for k, v in (raw or {}).items()))
+
+
+def _native(data) -> Tuple[List[InventoryHost], Optional[str], Dict[str, Tuple[str, ...]]]:
+    d = data.get("defaults") or {}
+    hosts, where = [], {}
+    for name, h in data["hosts"].items():
+        hosts.append(InventoryHost(str(name), h["address"], h["role"], h.get("port", d.get("port", 22)),
+                                   h.get("user", d.get("user", "root")), h.get("key_file", d.get("key_file")),
+                                   _labels(h.get("labels")), h.get("advertise_addr"), h.get("data_path_addr"),
+                                   h.get("host_key")))
+        where[str(name)] = ("hosts", str(name))
+    return hosts, data.get("known_hosts"), where
+
+
+def _ansible(data, problem):
+    """all: {vars, hosts, children: {managers: {hosts}, workers: {hosts}}}, as Ansible has it."""
+    top = data.get("all")
+    if not isinstance(top, dict):
+        problem(("all",), "must be a mapping with hosts, vars and children (an Ansible YAML inventory)")
+        return [], None, {}
+    gvars = top.get("vars") or {}
+    children = top.get("children") or {}
+    defs: Dict[str, Tuple[dict, Tuple[str, ...]]] = {}
+    for name, hv in (top.get("hosts") or {}).items():
+        defs[str(name)] = (hv or {}, ("all", "hosts", str(name)))
+    roles: Dict[str, str] = {}
+    for group, role in (("managers", "manager"), ("workers", "worker")):
+        g = children.get(group) or {}
+        for name, hv in (g.get("hosts") or {}).items():
+            name = str(name)
+            if name in roles and roles[name] != role:
+                problem(("all", "children", group, "hosts", name), "is in both managers and workers; keep it in one")
+            roles[name] = role
+            merged = {**(g.get("vars") or {}), **defs.get(name, ({}, ()))[0], **(hv or {})}
+            defs[name] = (merged, defs.get(name, (None, ("all", "children", group, "hosts", name)))[1])
+    if not children.get("managers"):
+        problem(("all", "children"), "no 'managers' group: put the swarm managers under all.children.managers.hosts")
+    hosts, where = [], {}
+    for name, (hv, p) in defs.items():
+        v = {**gvars, **hv}
+        if name not in roles:
+            problem(p, "is in neither the managers nor the workers group")
+            continue
+        port = v.get("ansible_port", 22)
+        if not isinstance(port, int) or not 1 <= port <= 65535:
+            problem(p + ("ansible_port",), f"must be a port number (1-65535), got {port!r}")
+            port = 22
+        hosts.append(InventoryHost(name, str(v.get("ansible_host", name)), roles[name], port,
+                                   str(v.get("ansible_user", "root")), v.get("ansible_ssh_private_key_file"),
+                                   _labels(v.get("swarmlab_labels")), v.get("swarmlab_advertise_addr"),
+                                   v.get("swarmlab_data_path_addr"), v.get("swarmlab_host_key")))
+        where[name] = p
+    return hosts, gvars.get("swarmlab_known_hosts"), where
+
+
+def _check(hosts, where, known_hosts, base: Path, tofu: bool, problem, managers_at) -> None:
+    """What a schema cannot say: managers odd, addresses usable, files present, keys pinned."""
+    managers = [h for h in hosts if h.role == "manager"]
+    if hosts and len(managers) % 2 == 0:
+        problem(managers_at, f"managers must be odd (1, 3, 5) for a quorum, got {len(managers)}")
+    if known_hosts and not (base / known_hosts).expanduser().is_file():
+        problem(("known_hosts",), f"file {known_hosts} not found (relative paths are from the inventory's folder)")
+    seen: Dict[Tuple[str, int], str] = {}
+    for h in hosts:
+        p = where[h.name]
+        other = seen.setdefault((h.address, h.port), h.name)
+        if other != h.name:
+            problem(p, f"has the same address and port as {other} ({h.address}:{h.port})")
+        for key in ("advertise_addr", "data_path_addr"):
+            value = getattr(h, key)
+            if value:
+                try:
+                    ipaddress.ip_address(value)
+                except ValueError:
+                    problem(p + (key,), f"must be an IP address of the host (Swarm advertises it), got {value!r}")
+        if h.key_file and not (base / h.key_file).expanduser().is_file():
+            problem(p + ("key_file",), f"file {h.key_file} not found (relative paths are from the inventory's folder)")
+        if h.host_key:
+            msg = _bad_host_key(h.host_key)
+            if msg:
+                problem(p + ("host_key",), msg)
+        elif not known_hosts and not tofu:
+            problem(p, "no pinned host key: add host_key: (ssh-keyscan HOST prints it; check it out of band) or "
+                       "known_hosts: for the inventory, or pass --trust-on-first-use to record it")
+
+
+def _bad_host_key(text: str) -> Optional[str]:
+    parts = text.split()
+    if len(parts) < 2 or parts[0] not in KEY_TYPES:
+        return f"must be '<type> <base64>' with type one of {', '.join(KEY_TYPES)}"
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+    except (binascii.Error, ValueError):
+        return "the key is not valid base64"
+    # the blob starts with its own type name (RFC 4253): a key pasted whole, not cut short
+    if len(blob) < 4 + len(parts[0]) or blob[4:4 + len(parts[0])] != parts[0].encode():
+        return f"the key does not hold a {parts[0]} key (cut short or pasted from another line?)"
+    return None

@@ -1,0 +1,55 @@
+"""Inventory loading, table-driven by swarmlab/config/testdata/inventory: every valid-*.yaml
+loads (swarmlab's shape and Ansible's), every invalid-*.yaml fails with exactly the
+problems its `# expect:` lines name, with file and line."""
+from pathlib import Path
+
+import pytest
+
+from swarmlab.config.inventory import load_inventory
+from swarmlab.errors import ConfigError
+
+from .test_config import assert_expected_problems
+
+DATA = Path(__file__).resolve().parents[2] / "swarmlab" / "config" / "testdata" / "inventory"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("path", sorted(DATA.glob("valid-*.yaml")), ids=lambda p: p.name)
+def test_valid_inventories_load(path):
+    inv = load_inventory(path)
+    assert [h.role for h in inv.hosts] == ["manager", "worker", "worker"]
+    assert inv.shape == ("ansible" if "ansible" in path.name else "swarmlab")
+
+
+@pytest.mark.parametrize("path", sorted(DATA.glob("invalid-*.yaml")), ids=lambda p: p.name)
+def test_invalid_inventories_report_every_problem(path):
+    assert_expected_problems(path, load_inventory)
+
+
+def test_both_shapes_give_the_same_hosts():
+    native = load_inventory(ROOT / "inventories" / "example.yaml")
+    ansible = load_inventory(ROOT / "inventories" / "ansible-example.yaml")
+    n = {h.name: h for h in native.hosts}
+    a = {h.name: h for h in ansible.hosts}
+    assert sorted(n) == sorted(a) == ["swarm-1", "swarm-2", "swarm-3"]
+    for name in n:
+        assert (n[name].address, n[name].role, n[name].port, n[name].labels) == \
+               (a[name].address, a[name].role, a[name].port, a[name].labels)
+    assert n["swarm-3"].user == "ops" and a["swarm-3"].data_path_addr == "198.51.100.13"
+    assert n["swarm-1"].host_key.startswith("ssh-ed25519 ") and ansible.known_hosts == "known_hosts"
+
+
+def test_trust_on_first_use_only_when_asked(tmp_path):
+    f = tmp_path / "inv.yaml"
+    f.write_text("apiVersion: swarmlab/v1\nkind: Inventory\nhosts:\n  a: {address: 10.0.0.1, role: manager}\n")
+    with pytest.raises(ConfigError, match="1 problem"):
+        load_inventory(f)
+    assert load_inventory(f, trust_on_first_use=True).hosts[0].host_key is None
+
+
+def test_not_a_mapping(tmp_path):
+    f = tmp_path / "inv.yaml"
+    f.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError) as info:
+        load_inventory(f)
+    assert "an inventory is a mapping" in str(info.value.problems[0])
