@@ -180,7 +180,7 @@ def link_of(place: Place) -> Dict[str, str]:
         name = line.split(":")[1].strip() if ":" in line else ""
         if name.split("@")[0] == dev:
             mtu = line.split(" mtu ")[1].split()[0] if " mtu " in line else "?"
-            kind = "veth" if " veth " in line or line.rstrip().endswith("veth") or "veth" in line else "?"
+            kind = "veth" if "veth" in line else "?"
             peer = name.split("@if")[1] if "@if" in name else ""
             return {"dev": dev, "kind": kind, "mtu": mtu, "peer_index": peer}
     return {"dev": dev, "kind": "?", "mtu": "?", "peer_index": ""}

@@ -55,9 +55,12 @@ def raw(host: Host) -> Variant:
                    Place(host, f"ip netns exec {b}", f"netns {b} on {host.name}", RAW_IPS[1]))
 
 
+def _labels(lab: str) -> str:
+    return f"--label {L.LAB}={lab} --label {L.ROLE}={ROLE_COMPARE}"
+
+
 def _run(host: Host, lab: str, name: str, image: str, args: str, cmd: str = "") -> str:
-    lbl = f"--label {L.LAB}={lab} --label {L.ROLE}={ROLE_COMPARE}"
-    host.transport.run(f"docker run -d --name {name} {lbl} {args} {image} {cmd}", timeout=60)
+    host.transport.run(f"docker run -d --name {name} {_labels(lab)} {args} {image} {cmd}", timeout=60)
     return name
 
 
@@ -70,7 +73,7 @@ def _ip(host: Host, container: str) -> str:
 def bridges(host: Host, lab: str, images: Dict[str, str], ids: Dict[str, str]) -> List[Variant]:
     """The stack twice on one node: on the default bridge, and on a user-defined bridge."""
     image_cache.load_missing(host.transport, sorted(images.values()), ids)
-    lbl = f"--label {L.LAB}={lab} --label {L.ROLE}={ROLE_COMPARE}"
+    lbl = _labels(lab)
     t = host.transport
     # a secret as Compose gives it without Swarm: a file bind-mounted read-only
     t.run(f"mkdir -p {SECRET_DIR} && head -c 18 /dev/urandom | base64 > {SECRET_DIR}/db_password", timeout=10)

@@ -107,7 +107,7 @@ class Seeds:
         """Remove seeds holding an image id no image has any more (unless a node uses them)."""
         live = {img.id for img in self.client.images.list()}
         removed = 0
-        for v in self.client.volumes.list(filters={"label": [f"{L.ROLE}={ROLE_SEED}"]}):
+        for v in _seed_volumes(self.client):
             held = set(((v.attrs.get("Labels") or {}).get(SEED_IDS) or "").split(","))
             if not held <= live:
                 removed += _remove_quietly(self.client, v.name)
@@ -120,7 +120,7 @@ def all_seeds(client) -> List[dict]:
             for m in c.attrs.get("Mounts") or []}
     return [{"volume": v.name, "images": (v.attrs.get("Labels") or {}).get(L.IMAGE_NAME, ""),
              "in_use": v.name in used}
-            for v in client.volumes.list(filters={"label": [f"{L.ROLE}={ROLE_SEED}"]})]
+            for v in _seed_volumes(client)]
 
 
 def remove_unused(client) -> int:
@@ -129,6 +129,10 @@ def remove_unused(client) -> int:
     for c in client.containers.list(all=True, filters={"label": [f"{L.ROLE}={ROLE_SEED}"]}):
         c.remove(force=True)
     return sum(_remove_quietly(client, s["volume"]) for s in all_seeds(client) if not s["in_use"])
+
+
+def _seed_volumes(client) -> list:
+    return client.volumes.list(filters={"label": [f"{L.ROLE}={ROLE_SEED}"]})
 
 
 def _remove_quietly(client, name: str) -> int:
