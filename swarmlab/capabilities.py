@@ -1,14 +1,18 @@
 """What a node's kernel offers the lab (IPVS, IPsec ESP), and what follows from it.
 
-The probe itself is a script in the node image (swarmlab-probe); it really tries:
-/proc/net/ip_vs for IPVS, and a throwaway xfrm state with rfc4106(gcm(aes)) in a
-throwaway network namespace for ESP."""
+The probe is a shell script (images/context/node/probe-capabilities.sh, also the node
+image's swarmlab-probe); it really tries: /proc/net/ip_vs for IPVS, and a throwaway xfrm
+state with rfc4106(gcm(aes)) in a throwaway network namespace for ESP. It is sent whole
+as the command, so a host reached over SSH needs nothing of ours installed."""
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, Optional, Sequence, Tuple
 
-PROBE_CMD = "swarmlab-probe"
+PROBE_SCRIPT = Path(__file__).parent / "images" / "context" / "node" / "probe-capabilities.sh"
+PROBE_CMD = "sh -c " + shlex.quote(PROBE_SCRIPT.read_text())
 
 
 @dataclass(frozen=True)

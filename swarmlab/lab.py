@@ -15,7 +15,7 @@ from .capabilities import endpoint_note
 from .config.model import Scenario
 from .errors import SwarmlabError
 from .images import ImageBuilder
-from .providers.base import Host, Provider
+from .providers.base import Host, Provider, name_of
 
 Say = Callable[[str], None]
 
@@ -79,6 +79,7 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
             raise SwarmlabError("the stack runs but the flow check failed:\n  " +
                                 "\n  ".join(f"{c.name}: expected {c.expected}, observed {c.observed}"
                                             for c in failed))
+        provider.record(ctx)
     except BaseException as exc:
         if ctx.created and not retain:
             say("up failed: removing what this run created (use --retain to keep it)")
@@ -131,7 +132,7 @@ def _leader(hosts: List[Host]) -> Optional[Host]:
 
 def status(lab: str, provider: Provider, caps=None) -> Dict[str, Any]:
     hosts = provider.hosts(lab)
-    if not hosts:
+    if not hosts or not provider.exists(lab):
         raise LabNotFound(f"no lab named {lab!r} on this engine", hint="swarmlab ls lists the labs")
     running = [h for h in hosts if h.state == "running"]
     if caps is None:
@@ -152,7 +153,7 @@ def status(lab: str, provider: Provider, caps=None) -> Dict[str, Any]:
         except SwarmlabError as exc:
             out["notes"].append(str(exc))
     for h in hosts:
-        sn = swarm_nodes.get(h.name, {})
+        sn = swarm_nodes.get(h.swarm_name, {})
         out["nodes"].append({"name": h.name, "role": h.role, "address": h.address, "container": h.state,
                              "swarm": sn.get("Status", "not in swarm").lower(),
                              "availability": sn.get("Availability", "").lower(),
@@ -185,11 +186,11 @@ def status(lab: str, provider: Provider, caps=None) -> Dict[str, Any]:
         out["services"].append({
             "name": name, "replicas": f"{len(ts)}/{want if want is not None else 'global'}",
             "endpoint_mode": mode, "image": spec["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].split("@")[0],
-            "tasks": [{"task": x["Name"], "node": x["Node"], "state": x["CurrentState"]} for x in ts],
+            "tasks": [{"task": x["Name"], "node": name_of(hosts, x["Node"]), "state": x["CurrentState"]} for x in ts],
             "ports": [f"{p.get('PublishedPort')}->{p.get('TargetPort')}/{p.get('Protocol', 'tcp')} "
                       f"({p.get('PublishMode', 'ingress')})" for p in ports]})
         for p in ports:
-            nodes = ({x["Node"] for x in ts} if p.get("PublishMode") == "host" else set(addr))
+            nodes = ({name_of(hosts, x["Node"]) for x in ts} if p.get("PublishMode") == "host" else set(addr))
             for n in sorted(nodes):
                 if n in addr:
                     out["urls"].append({"service": name, "node": n,

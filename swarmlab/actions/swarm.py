@@ -38,9 +38,9 @@ def init_and_join(ctx: UpContext) -> None:
     leader = ctx.leader
     states = {h.name: swarm_state(h) for h in ctx.hosts}
     if states[leader.name] != "active":
-        ip = leader.address
+        ip = leader.swarm_addr
         leader.transport.run(
-            f"docker swarm init --advertise-addr {ip} --listen-addr {ip}:2377 --data-path-addr {ip} "
+            f"docker swarm init --advertise-addr {ip} --listen-addr {ip}:2377 --data-path-addr {leader.data_addr} "
             f"--default-addr-pool {ctx.plan.overlay_pool} --default-addr-pool-mask-length 24", timeout=60)
         ctx.say(f"swarm initialised on {leader.name} ({ip}), overlay pool {ctx.plan.overlay_pool}")
     tokens = {role: leader.transport.run(f"docker swarm join-token -q {role}").stdout.strip()
@@ -49,8 +49,8 @@ def init_and_join(ctx: UpContext) -> None:
 
     def join(h: Host):
         return h.transport.run(
-            f"docker swarm join --token {tokens[h.role]} --advertise-addr {h.address} "
-            f"--listen-addr {h.address}:2377 --data-path-addr {h.address} {leader.address}:2377",
+            f"docker swarm join --token {tokens[h.role]} --advertise-addr {h.swarm_addr} "
+            f"--listen-addr {h.swarm_addr}:2377 --data-path-addr {h.data_addr} {leader.swarm_addr}:2377",
             timeout=90, warn=True)
 
     run_on(joiners, join).check("swarm join")
@@ -63,8 +63,8 @@ def remove_nodes(ctx: UpContext, extra: list) -> None:
     leader = ctx.leader
     if swarm_state(leader) != "active":
         return
-    names = " ".join(shlex.quote(h.name) for h in extra)
-    managers = " ".join(shlex.quote(h.name) for h in extra if h.role == "manager")
+    names = " ".join(shlex.quote(h.swarm_name) for h in extra)
+    managers = " ".join(shlex.quote(h.swarm_name) for h in extra if h.role == "manager")
     if managers:
         leader.transport.run(f"docker node demote {managers}", timeout=60, warn=True)
     run_on([h for h in extra if h.state == "running"],
@@ -73,11 +73,12 @@ def remove_nodes(ctx: UpContext, extra: list) -> None:
 
 
 def label_nodes(ctx: UpContext) -> None:
+    hosts = {h.name: h for h in ctx.hosts}
     for spec in ctx.scenario.nodes:
-        if not spec.labels:
+        if not spec.labels or spec.name not in hosts:
             continue
         adds = " ".join(f"--label-add {shlex.quote(f'{k}={v}')}" for k, v in spec.labels)
-        ctx.leader.transport.run(f"docker node update {adds} {spec.name}", timeout=30)
+        ctx.leader.transport.run(f"docker node update {adds} {shlex.quote(hosts[spec.name].swarm_name)}", timeout=30)
 
 
 def node_table(leader: Host) -> list[dict]:

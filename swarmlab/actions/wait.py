@@ -86,7 +86,7 @@ def http_targets(ctx: UpContext) -> List[Tuple[str, str]]:
         nodes = ctx.hosts
     else:
         running = {t["Node"] for t in tasks(ctx.leader, svc) if t.get("CurrentState", "").startswith("Running")}
-        nodes = [h for h in ctx.hosts if h.name in running]
+        nodes = [h for h in ctx.hosts if h.swarm_name in running]
     return [(h.name, f"http://{h.address}:{w.http_port}") for h in nodes]
 
 

@@ -64,3 +64,26 @@ def resolve_lab(name):
         return data.get("name") or "lab"
     except Exception:
         return "lab"
+
+
+def inventory_options(f):
+    """--inventory FILE (hosts reached over SSH instead of dind nodes) and --trust-on-first-use."""
+    f = click.option("--trust-on-first-use", "tofu", is_flag=True,
+                     help="Accept host keys not pinned in the inventory and record them in its known_hosts.")(f)
+    return click.option("--inventory", "-i", type=click.Path(dir_okay=False),
+                        help="Run on the hosts of this SSH inventory (inventories/example.yaml) "
+                             "instead of dind nodes.")(f)
+
+
+def provider_for(inventory=None, tofu: bool = False):
+    """The dind provider, or the SSH provider of an inventory (checked first, every problem at once)."""
+    from ..providers import get_provider
+
+    if not inventory:
+        if tofu:
+            raise click.UsageError("--trust-on-first-use goes with --inventory")
+        return get_provider("dind")
+    from ..config.inventory import load_inventory
+    from ..providers.ssh import SSHProvider
+
+    return SSHProvider(load_inventory(inventory, trust_on_first_use=tofu), trust_on_first_use=tofu)

@@ -2,17 +2,17 @@ import click
 
 from .. import lab as labapi
 from .. import output
-from ..providers import get_provider
-from .common import handle_errors, json_option, resolve_lab
+from .common import handle_errors, inventory_options, json_option, provider_for, resolve_lab
 
 
 @click.command()
 @click.argument("name", required=False)
+@inventory_options
 @json_option
 @handle_errors("status")
-def status(name, as_json):
+def status(name, inventory, tofu, as_json):
     """Nodes, networks (encryption, VXLAN id), services and where they run, URLs."""
-    report = labapi.status(resolve_lab(name), get_provider("dind"))
+    report = labapi.status(resolve_lab(name), provider_for(inventory, tofu))
     if as_json:
         output.write(output.envelope("status", True, report, warnings=report.get("notes")))
     else:
@@ -20,11 +20,12 @@ def status(name, as_json):
 
 
 @click.command(name="ls")
+@inventory_options
 @json_option
 @handle_errors("ls")
-def ls(as_json):
-    """The labs on this engine."""
-    labs = labapi.list_labs(get_provider("dind"))
+def ls(inventory, tofu, as_json):
+    """The labs on this engine (or on an inventory's swarm)."""
+    labs = labapi.list_labs(provider_for(inventory, tofu))
     if as_json:
         output.write(output.envelope("ls", True, labs))
     else:

@@ -3,8 +3,7 @@ import click
 from .. import lab as labapi
 from .. import output
 from ..config import load_scenario
-from ..providers import get_provider
-from .common import default_scenario, handle_errors, json_option
+from .common import default_scenario, handle_errors, inventory_options, json_option, provider_for
 
 
 @click.command()
@@ -15,13 +14,24 @@ from .common import default_scenario, handle_errors, json_option
 @click.option("--pool", help="The lab's private /16 (default: auto, a free one of 10.96.0.0/12).")
 @click.option("--force", is_flag=True, help="Create encrypted: true networks even without ESP (they fail closed).")
 @click.option("--retain", is_flag=True, help="On failure keep what was made, for inspection.")
+@inventory_options
 @json_option
 @handle_errors("up")
-def up(scenario, name, nodes, managers, pool, force, retain, as_json):
-    """Bring a lab up (or converge a running one) and check that its stack answers."""
+def up(scenario, name, nodes, managers, pool, force, retain, inventory, tofu, as_json):
+    """Bring a lab up (or converge a running one) and check that its stack answers.
+
+    With --inventory the lab runs on those hosts over SSH (the scenario gives the stack
+    and networks, the inventory the nodes); `down --inventory` removes only what it made."""
+    if inventory and (nodes or managers):
+        raise click.UsageError("--nodes/--managers do not go with --inventory: the inventory lists the hosts")
     spec = load_scenario(scenario or default_scenario(), name=name, nodes=nodes, managers=managers, pool=pool)
+    provider = provider_for(inventory, tofu)
+    if inventory:
+        from ..config.inventory import apply_inventory
+
+        spec = apply_inventory(spec, provider.inventory)
     progress = output.Progress()
-    report = labapi.up(spec, get_provider("dind"), force=force, retain=retain,
+    report = labapi.up(spec, provider, force=force, retain=retain,
                        say=progress.say, step=progress.step)
     progress.done()
     if as_json:
@@ -33,5 +43,5 @@ def up(scenario, name, nodes, managers, pool, force, retain, as_json):
         if w in report.get("notes", []):
             continue  # already printed under the tables
         output.out.print(f"[yellow]warning:[/] {w}")
-    output.out.print(f"lab [bold]{report['lab']}[/] is up in {report['up']['seconds']}s; "
-                     f"`swarmlab down {report['lab']}` removes it")
+    how = f"swarmlab down --inventory {inventory} {report['lab']}" if inventory else f"swarmlab down {report['lab']}"
+    output.out.print(f"lab [bold]{report['lab']}[/] is up in {report['up']['seconds']}s; `{how}` removes it")

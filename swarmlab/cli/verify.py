@@ -4,20 +4,20 @@ from rich.table import Table
 from .. import output
 from .. import verify as verifyapi
 from ..errors import EXIT_FAILURE
-from ..providers import get_provider
-from .common import handle_errors, json_option, resolve_lab
+from .common import handle_errors, inventory_options, json_option, provider_for, resolve_lab
 
 
 @click.command()
 @click.argument("name", required=False)
 @click.option("--capture", "capture_dir", type=click.Path(file_okay=False),
               help="Keep the packet captures here (pcap, opens in Wireshark).")
+@inventory_options
 @json_option
 @handle_errors("verify")
-def verify(name, capture_dir, as_json):
+def verify(name, capture_dir, inventory, tofu, as_json):
     """Prove the lab's traffic: DNS, reachability and isolation, ports, the data flow, the wire, MTU.
     Exit 0 only when every check passed (or cannot apply on this kernel, with the reason)."""
-    report = verifyapi.run(resolve_lab(name), get_provider("dind"), capture_dir)
+    report = verifyapi.run(resolve_lab(name), provider_for(inventory, tofu), capture_dir)
     if as_json:
         output.write(output.envelope("verify", report["passed"], report))
     else:

@@ -109,6 +109,8 @@ def load_inventory(path, trust_on_first_use: bool = False) -> Inventory:
             raise ConfigError(problems, "the inventory")
         hosts, known_hosts, where = _native(data)
         shape = "swarmlab"
+    if not known_hosts and path.with_suffix(".known_hosts").is_file():
+        known_hosts = path.with_suffix(".known_hosts").name   # keys recorded on first use
     managers_at = ("all", "children", "managers") if shape == "ansible" else ("hosts",)
     _check(hosts, where, known_hosts, path.parent, trust_on_first_use, problem, managers_at)
     if problems:
@@ -222,3 +224,23 @@ def _bad_host_key(text: str) -> Optional[str]:
     if len(blob) < 4 + len(parts[0]) or blob[4:4 + len(parts[0])] != parts[0].encode():
         return f"the key does not hold a {parts[0]} key (cut short or pasted from another line?)"
     return None
+
+
+def apply_inventory(scenario, inventory: Inventory):
+    """The scenario with its nodes taken from the inventory (names, roles, labels): the
+    stack, networks and waits stay the scenario's. The stack's placement constraints are
+    checked again against the inventory's labels."""
+    import dataclasses
+
+    from . import stack as stackmod
+    from .model import NodeSpec
+
+    nodes = tuple(NodeSpec(h.name, i + 1, h.role, h.labels)
+                  for i, h in enumerate(sorted(inventory.hosts, key=lambda h: h.role != "manager")))
+    view = [(n.name, n.role, dict(n.labels)) for n in nodes]
+    problems = [Problem(str(scenario.stack_file), ".".join(p),
+                        msg.replace("the scenario's nodes.labels", f"the labels in {inventory.path}"))
+                for p, msg in stackmod.check(scenario.stack, [n.name for n in scenario.networks], view)]
+    if problems:
+        raise ConfigError(problems, f"the stack against {inventory.path}")
+    return dataclasses.replace(scenario, nodes=nodes)

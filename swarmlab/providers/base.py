@@ -20,6 +20,26 @@ class Host:
     transport: Transport
     state: str = "running"
     labels: Dict[str, str] = field(default_factory=dict)
+    hostname: str = ""   # its name in the swarm (`docker node ls`) when not `name`
+    advertise: str = ""  # the address Swarm advertises, when not `address` (which the controller reaches)
+    data_path: str = ""  # the address VXLAN traffic uses, when not the advertised one
+
+    @property
+    def swarm_addr(self) -> str:
+        return self.advertise or self.address
+
+    @property
+    def data_addr(self) -> str:
+        return self.data_path or self.swarm_addr
+
+    @property
+    def swarm_name(self) -> str:
+        return self.hostname or self.name
+
+
+def name_of(hosts, swarm_name: str) -> str:
+    """The lab's name for the host the swarm calls `swarm_name` (tasks name their node so)."""
+    return next((h.name for h in hosts if h.swarm_name == swarm_name), swarm_name)
 
 
 @dataclass
@@ -44,6 +64,7 @@ class Provider(Protocol):
     def plan(self, lab: str) -> Optional[AddressPlan]: ...
     def list_labs(self) -> List[LabInfo]: ...
     def remove_nodes(self, lab: str, nodes: List[str]) -> None: ...
+    def record(self, ctx) -> None: ...
     def destroy(self, lab: str, say) -> Dict[str, int]: ...
     def collect_logs(self, lab: str, dest: Path) -> List[Path]: ...
 

@@ -242,6 +242,9 @@ class DindProvider:
             info.running += c.status == "running"
         return sorted(labs.values(), key=lambda i: i.name)
 
+    def record(self, ctx) -> None:
+        """Nothing to write down: the lab's containers, volumes and networks are its state."""
+
     # -- teardown --------------------------------------------------------
     def destroy(self, lab: str, say=lambda s: None) -> Dict[str, int]:
         f = L.lab_filter(lab)

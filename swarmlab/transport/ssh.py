@@ -7,8 +7,13 @@ tar can be streamed into `docker load` on stdin exactly as with the docker-exec 
 from __future__ import annotations
 
 import base64
+import hashlib
+import shlex
 import shutil
+import os
+import select
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -20,6 +25,7 @@ from ..errors import PreflightError, SwarmlabError
 from ..result import CommandResult
 from .base import Stdin
 
+_TRACE = os.environ.get("SWARMLAB_TRACE") == "1"   # as in docker_exec
 _KEY_CLASSES = {"ssh-ed25519": paramiko.Ed25519Key, "ssh-rsa": paramiko.RSAKey,
                 "ecdsa-sha2-nistp256": paramiko.ECDSAKey, "ecdsa-sha2-nistp384": paramiko.ECDSAKey,
                 "ecdsa-sha2-nistp521": paramiko.ECDSAKey}
@@ -28,12 +34,19 @@ _KEY_CLASSES = {"ssh-ed25519": paramiko.Ed25519Key, "ssh-rsa": paramiko.RSAKey,
 class SSHTransport:
     def __init__(self, host: str, address: str, *, port: int = 22, user: str = "root",
                  key_file: Optional[str] = None, host_key: Optional[str] = None,
-                 known_hosts: Optional[str] = None, connect_timeout: float = 10):
-        if not host_key and not known_hosts:
+                 known_hosts: Optional[str] = None, connect_timeout: float = 10,
+                 record_to: Optional[str] = None, become: Optional[bool] = None):
+        """record_to: trust on first use: accept a host key not pinned yet and append it
+        to this known_hosts file (the caller asked for it explicitly).
+        become: run every command as root through `sudo -n` (default: when user is not root)."""
+        if not host_key and not known_hosts and not record_to:
             raise SwarmlabError(f"{host}: no pinned host key", hint="add host_key: or known_hosts: to the inventory")
         self.host, self.address, self.port, self.user = host, address, port, user
         self.key_file, self.host_key, self.known_hosts = key_file, host_key, known_hosts
         self.connect_timeout = connect_timeout
+        self.record_to = record_to
+        self.become = user != "root" if become is None else become
+        self.recorded: Optional[str] = None   # the key trusted on first use, if one was
         self._conn: Optional[Connection] = None
 
     def __repr__(self) -> str:
@@ -50,9 +63,9 @@ class SSHTransport:
                           connect_kwargs={"key_filename": self.key_file, "look_for_keys": False,
                                           "allow_agent": False})
         client = conn.client
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.set_missing_host_key_policy(_Record(self) if self.record_to else paramiko.RejectPolicy())
         keys = client.get_host_keys()
-        if self.known_hosts:
+        if self.known_hosts and Path(self.known_hosts).expanduser().exists():
             keys.load(str(Path(self.known_hosts).expanduser()))
         if self.host_key:
             kind, blob = self.host_key.split()[:2]
@@ -62,7 +75,7 @@ class SSHTransport:
             conn.open()
         except paramiko.BadHostKeyException as exc:
             raise PreflightError(f"{self.host} ({self.where}): its host key does not match the pinned one "
-                                 f"(offered {exc.key.get_name()} {exc.key.get_base64()[:24]}...)",
+                                 f"(it offered {exc.key.get_name()} {fingerprint(exc.key)})",
                                  hint="check the host out of band; if it was rebuilt, pin its new key") from None
         except paramiko.AuthenticationException as exc:
             raise PreflightError(f"{self.host} ({self.where}): authentication failed: {exc}",
@@ -84,7 +97,8 @@ class SSHTransport:
         chan.settimeout(timeout)
         out, err = bytearray(), bytearray()
         try:
-            chan.exec_command(cmd)
+            # as root: the probes enter network namespaces and capture on interfaces
+            chan.exec_command(f"sudo -n -- sh -c {shlex.quote(cmd)}" if self.become else cmd)
             if stdin is not None:
                 if isinstance(stdin, bytes):
                     chan.sendall(stdin)
@@ -92,15 +106,19 @@ class SSHTransport:
                     shutil.copyfileobj(stdin, _ChannelWriter(chan), 1 << 20)
                 chan.shutdown_write()
             deadline = started + timeout
-            while not (chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready()):
+            # Until EOF, not only the exit status: sshd may send the status before the
+            # last of the output (seen here: an empty `docker info` while a load streamed).
+            while True:
                 if chan.recv_ready():
                     out += chan.recv(1 << 16)
                 elif chan.recv_stderr_ready():
                     err += chan.recv_stderr(1 << 16)
+                elif chan.eof_received and chan.exit_status_ready():
+                    break
                 elif time.monotonic() > deadline:
                     raise socket.timeout()
                 else:
-                    time.sleep(0.005)
+                    select.select([chan], [], [], 0.05)
             code = chan.recv_exit_status()
             res = CommandResult(self.host, cmd, code, out.decode(errors="replace"), err.decode(errors="replace"),
                                 time.monotonic() - started)
@@ -109,12 +127,36 @@ class SSHTransport:
                                 f"timed out after {timeout:.0f}s", time.monotonic() - started)
         finally:
             chan.close()
+        if _TRACE:
+            sys.stderr.write(f"trace {time.strftime('%H:%M:%S')} {res.duration:6.2f}s rc={res.exited} "
+                             f"{self.host}: {cmd[:110]}\n")
         return res if warn else res.check()
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """SHA256:... as `ssh-keygen -lf` prints it."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
+
+
+class _Record(paramiko.MissingHostKeyPolicy):
+    """Trust on first use, asked for explicitly: accept the key and append it to the file."""
+
+    def __init__(self, transport: "SSHTransport"):
+        self.t = transport
+
+    def missing_host_key(self, client, hostname, key):
+        line = f"{hostname} {key.get_name()} {key.get_base64()}\n"
+        path = Path(self.t.record_to).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as f:
+            f.write(line)
+        client.get_host_keys().add(hostname, key.get_name(), key)
+        self.t.recorded = f"{key.get_name()} {key.get_base64()}"
 
 
 class _ChannelWriter:

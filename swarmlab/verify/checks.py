@@ -19,7 +19,7 @@ from ..actions.smoke import flow_checks
 from ..capabilities import Capabilities
 from ..result import CheckResult
 from . import wire
-from .netns import carry, connect_cmd, dns_cmd, in_task
+from .netns import carry, connect_cmd, dns_cmd, in_task, underlay_dev
 from .topology import Service, Task, Topology
 
 MTU_PLAIN, MTU_ENCRYPTED = 1450, 1424
@@ -186,7 +186,9 @@ def _outsiders(ctx: VerifyContext) -> List[CheckResult]:
     """A throwaway probe container on each network: what a newcomer on it can reach."""
     leader = ctx.topo.leader()
     t = leader.transport
-    image = t.run("docker images --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>' | head -n1", warn=True).stdout.strip()
+    # one of the lab's own images (it only has to `sleep`): a real host may hold anything else
+    image = t.run("f='{{.Repository}}:{{.Tag}}'; { docker images --format \"$f\" | grep '^swarmlab\\.local/'; "
+                  "docker images --format \"$f\"; } | grep -v '<none>' | head -n1", warn=True).stdout.strip()
     if not image:
         return [CheckResult("reach: outsiders", False, "an image on the manager to probe from",
                             "none", status="unsupported")]
@@ -300,7 +302,7 @@ def _wire_one(ctx: VerifyContext, net) -> CheckResult:
     node = ctx.topo.hosts[a.node]
     # capture on the node's underlay while the canary goes from task a to task b (UDP
     # port 9, discard: no listener is needed for the datagram to cross the wire)
-    cmd = (f"f=$(mktemp /tmp/cap.XXXXXX); tcpdump -i eth0 -U -n -w $f "
+    cmd = (f"f=$(mktemp /tmp/cap.XXXXXX); dev={underlay_dev(node)}; tcpdump -i $dev -U -n -w $f "
            f"'udp port {wire.VXLAN_PORT} or ip proto 50' 2>/dev/null & t=$!; sleep 1; "
            f"pid=$(docker inspect --format '{{{{.State.Pid}}}}' {shlex.quote(a.name)}); "
            f"nsenter -n -t $pid python3 -c {shlex.quote(_SEND.format(canary=canary, ip=b.ips[net.name]))} "
@@ -315,7 +317,7 @@ def _wire_one(ctx: VerifyContext, net) -> CheckResult:
         return CheckResult(f"wire: {net.name}", False, "a capture", f"capture failed: {exc}; {r.stderr[-200:]}")
     reason = net.reason if net.requested == "auto" and not net.encrypted else ""
     return wire.verdict(net.name, net.vni, net.encrypted, ctx.esp_everywhere, summary,
-                        evidence=f"{path} (eth0 of {a.node}; {_short(a.name)} -> {_short(b.name)} on {b.node}, "
+                        evidence=f"{path} (underlay of {a.node}; {_short(a.name)} -> {_short(b.name)} on {b.node}, "
                                  f"canary {canary})", reason=reason)
 
 

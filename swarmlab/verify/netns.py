@@ -48,6 +48,11 @@ def in_task(topo: Topology, task: Task, cmd: str, timeout: float = 20) -> Comman
     return r
 
 
+def underlay_dev(host) -> str:
+    """A shell expression: the host's interface holding its data-path address (VXLAN goes out there)."""
+    return (f"$(ip -o -4 addr show | awk '$4 ~ /^{host.data_addr}\\// {{print $2; exit}}')")
+
+
 def dns_cmd(name: str) -> str:
     # the task's resolver is Docker's embedded DNS at 127.0.0.11 inside its namespace
     return f"dig +short +time=2 +tries=1 @127.0.0.11 {shlex.quote(name)} A"

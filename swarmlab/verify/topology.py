@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from .. import labels as L
-from ..providers.base import Host
+from ..providers.base import Host, name_of
 
 
 @dataclass
@@ -87,7 +87,7 @@ def read(lab: str, hosts: List[Host], intended: Optional[Dict[str, List[str]]] =
                                  lbl.get(L.ENCRYPTION_REASON, ""), cfg[0].get("Subnet", ""))
         for svc, data in (info.get("Services") or {}).items():
             for tk in data.get("Tasks") or []:
-                node = next((h.name for h in hosts if h.address == tk.get("Info", {}).get("Host IP")), "?")
+                node = next((h.name for h in hosts if tk.get("Info", {}).get("Host IP") in (h.data_addr, h.swarm_addr)), "?")
                 task = tasks.setdefault(tk["Name"], Task(tk["Name"], svc, node))
                 task.ips[name] = tk["EndpointIP"]
     svc_names = t.run(f"docker service ls --filter label={L.LAB}={lab} --format '{{{{.Name}}}}'").stdout.split()
@@ -120,7 +120,7 @@ def read(lab: str, hosts: List[Host], intended: Optional[Dict[str, List[str]]] =
         for line in r.stdout.splitlines():
             parts = line.split()
             if len(parts) >= 3 and parts[2] == "Running":
-                svc.tasks.append(tasks.get(parts[0]) or Task(parts[0], svc.name, parts[1]))
+                svc.tasks.append(tasks.get(parts[0]) or Task(parts[0], svc.name, name_of(hosts, parts[1])))
     _exposed_ports(services, by_name)
     return Topology(lab, stack, by_name, services, networks, nodes)
 

@@ -364,11 +364,12 @@ def test_verify_catches_a_service_moved_off_its_network(engine, lab_up):
     code, out = node_exec(engine, "node-1", "docker service update -q --network-rm backend app_redis")
     assert code == 0, out
     proc, doc = run_json("verify", LAB)
-    assert proc.returncode == 1
+    assert proc.returncode == 1 and doc["data"], doc
     failed = {c["name"]: c for c in doc["data"]["checks"] if c["status"] == "failed"}
-    assert "reach web -> redis" in failed and "expected-open-but-blocked" in failed["reach web -> redis"]["observed"]
+    assert "reach web -> redis" in failed, {k: v["observed"] for k, v in failed.items()}
+    assert "expected-open-but-blocked" in failed["reach web -> redis"]["observed"]
     assert "dns from web" in failed and "redis" in failed["dns from web"]["observed"]
-    assert "reach web -> db" not in failed and "wire: frontend" not in failed
+    assert "reach web -> db" not in failed and "wire: frontend" not in failed, {k: v["observed"] for k, v in failed.items()}
     proc, doc = run_json("up", "--name", LAB)  # converging puts it back
     assert proc.returncode == 0, proc.stderr
     proc, doc = run_json("verify", LAB)

@@ -1,6 +1,7 @@
 """The SSH transport against a real sshd (a container of the node image on this engine):
 pinned host key accepted, a wrong one refused, binary stdin streamed, exit codes and both
 streams kept; a wrong user and an unreachable port each give one clear error."""
+import socket
 import subprocess
 import time
 
@@ -36,6 +37,12 @@ def sshd(engine, tmp_path_factory):
             time.sleep(0.1)
         host_key = " ".join(out.decode().split()[:2])
         ip = cont.attrs["NetworkSettings"]["IPAddress"]
+        for _ in range(100):   # sshd's pid exists a moment before it listens
+            try:
+                socket.create_connection((ip, 22), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
         yield {"ip": ip, "key_file": str(d / "id"), "host_key": host_key, "dir": d}
     finally:
         cont.remove(force=True)
@@ -77,3 +84,39 @@ def test_wrong_user_and_unreachable_port_are_clear_errors(sshd):
                      connect_timeout=3)
     with pytest.raises(PreflightError, match="unreachable"):
         t.run("true")
+
+
+def test_trust_on_first_use_records_the_key_and_then_pins_it(sshd):
+    """Only when asked: the offered key is accepted once, written down, and from then on
+    it is the pinned one (a different key is refused)."""
+    kh = sshd["dir"] / "tofu_known_hosts"
+    t = SSHTransport("sshd", sshd["ip"], key_file=sshd["key_file"], record_to=str(kh))
+    assert t.run("echo hi").stdout == "hi\n"
+    assert t.recorded == sshd["host_key"]
+    assert kh.read_text() == f"{sshd['ip']} {sshd['host_key']}\n"
+    t.close()
+    pinned = SSHTransport("sshd", sshd["ip"], key_file=sshd["key_file"], known_hosts=str(kh))
+    assert pinned.run("true").ok
+    d = sshd["dir"]
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "third")], check=True)
+    kh.write_text(f"{sshd['ip']} " + " ".join((d / "third.pub").read_text().split()[:2]) + "\n")
+    again = SSHTransport("sshd", sshd["ip"], key_file=sshd["key_file"], known_hosts=str(kh), record_to=str(kh))
+    with pytest.raises(PreflightError, match="does not match the pinned one"):
+        again.run("true")
+
+
+def test_a_non_root_user_runs_through_sudo_or_says_why_not(sshd):
+    """A user who is not root: every command goes through `sudo -n`; without sudo the
+    error says so (the node image has no sudo: the failure is the one a user would see)."""
+    cont_cmd = "id -u nobody2 >/dev/null 2>&1 || useradd -m nobody2"
+    root = SSHTransport("sshd", sshd["ip"], key_file=sshd["key_file"], host_key=sshd["host_key"])
+    root.run(cont_cmd)
+    root.run("mkdir -p /home/nobody2/.ssh && cp /root/.ssh/authorized_keys /home/nobody2/.ssh/ && "
+             "chown -R nobody2 /home/nobody2/.ssh")
+    t = SSHTransport("sshd", sshd["ip"], user="nobody2", key_file=sshd["key_file"], host_key=sshd["host_key"])
+    assert t.become
+    r = t.run("id -u", warn=True)
+    assert not r.ok and "sudo" in r.stderr
+    plain = SSHTransport("sshd", sshd["ip"], user="nobody2", key_file=sshd["key_file"], host_key=sshd["host_key"],
+                         become=False)
+    assert plain.run("id -un").stdout.strip() == "nobody2"

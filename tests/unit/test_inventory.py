@@ -53,3 +53,26 @@ def test_not_a_mapping(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_inventory(f)
     assert "an inventory is a mapping" in str(info.value.problems[0])
+
+
+def test_an_inventory_gives_the_scenario_its_nodes_and_the_stack_is_checked_against_them(tmp_path):
+    from swarmlab.config import load_scenario
+    from swarmlab.config.inventory import apply_inventory
+
+    scenario = load_scenario(ROOT / "scenarios" / "default.yaml")
+    inv = load_inventory(ROOT / "inventories" / "example.yaml")
+    lab = apply_inventory(scenario, inv)
+    assert [(n.name, n.role, dict(n.labels)) for n in lab.nodes] == [
+        ("swarm-1", "manager", {"tier": "app"}), ("swarm-2", "worker", {"tier": "app"}),
+        ("swarm-3", "worker", {"tier": "data"})]
+    assert lab.stack_name == scenario.stack_name and lab.networks == scenario.networks
+    # no host labelled tier=data: db and redis could run nowhere, and the error names the inventory
+    text = (ROOT / "inventories" / "example.yaml").read_text().replace("{tier: data}", "{tier: app}")
+    (tmp_path / "id_ed25519").write_text("")
+    bad = tmp_path / "no-data.yaml"
+    bad.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        apply_inventory(scenario, load_inventory(bad))
+    lines = "\n".join(err.value.lines())
+    assert "services.db.deploy.placement.constraints" in lines and str(bad) in lines
+    assert "services.web" not in lines

@@ -5,13 +5,18 @@ GET /        -> reads an answer from db (PostgreSQL), caches it in redis with a 
                 answer came from the cache, and which db and redis task it talked to.
 GET /?cache=skip -> the same, but always asks db (a sure cache miss) and refreshes the cache.
 GET /healthz -> 200 when db and redis both answer, 503 otherwise (readiness).
+GET /livez   -> 200 while the process serves (liveness: the container's health check).
+A health check that asked db and redis would have Swarm kill every web task whenever
+redis or db is away — a restart cascade, not a recovery.
 
 Configuration (environment): DB_HOST, DB_NAME, DB_USER, DB_PASSWORD_FILE,
 REDIS_HOST, CACHE_TTL, TASK_NAME, NODE_NAME, PORT.
 """
 import json
 import os
+import signal
 import socket
+import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -105,6 +110,8 @@ class Handler(BaseHTTPRequestHandler):
             problems = health()
             self._send(503 if problems else 200,
                        {"ok": not problems, "problems": problems, "task": TASK, "node": NODE})
+        elif self.path == "/livez":
+            self._send(200, {"ok": True, "task": TASK, "node": NODE})
         elif self.path in ("/", "/?cache=skip"):
             # /?cache=skip always asks db (and refreshes the cache): a sure miss
             try:
@@ -114,13 +121,16 @@ class Handler(BaseHTTPRequestHandler):
             except Exception as exc:
                 self._send(502, {"error": str(exc), "served_by": {"task": TASK, "node": NODE}})
         else:
-            self._send(404, {"error": "not found", "paths": ["/", "/healthz"]})
+            self._send(404, {"error": "not found", "paths": ["/", "/healthz", "/livez"]})
 
     def log_message(self, fmt, *args):
         print("%s %s" % (self.address_string(), fmt % args), flush=True)
 
 
 if __name__ == "__main__":
+    # As PID 1, Python ignores SIGTERM unless it handles it: every stop, drain or `down`
+    # then waited the 10 s grace period and a SIGKILL. Exit at once instead.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     ThreadingHTTPServer.daemon_threads = True
     print(f"web {TASK} on {NODE} listening on :{PORT}", flush=True)
     ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()

@@ -1,0 +1,611 @@
+"""Hosts that already exist, listed in an inventory and reached over SSH (issue #5).
+
+The provider never makes or destroys a host. It checks them (preflight, every host's
+problems at once), hands them to the same swarm/network/stack/verify code as dind nodes,
+and on `down` removes only what the lab made: its stack, networks, secrets, volumes, the
+images it loaded and the node labels it added — and leaves the swarm only if the lab
+created it.
+
+State lives on the swarm, as kind keeps it on the engine: a swarm config
+`swarmlab-<lab>-state` (labelled with the lab) records what the lab made there."""
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import shlex
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from .. import labels as L
+from ..addressing import DEFAULT_PARENT, AddressPlan, choose_pool, parse_pool
+from ..capabilities import PROBE_CMD, Capabilities, parse_probe
+from ..config.inventory import Inventory, InventoryHost
+from ..config.model import Scenario
+from ..engine import local_client
+from ..errors import ConfigError, PreflightError, Problem, SwarmlabError
+from ..transport.group import parallel
+from ..transport.ssh import SSHTransport
+from .base import Host, LabInfo
+
+ROLE_STATE = "state"
+
+# what verify runs on a host, and the Debian package that has it
+TOOLS = {"ip": "iproute2", "nsenter": "util-linux", "tcpdump": "tcpdump", "ping": "iputils-ping",
+         "dig": "dnsutils", "nc": "netcat-openbsd", "python3": "python3"}
+SKEW_WARN, SKEW_MAX = 1.0, 30.0     # seconds; Swarm's TLS certificates do not survive much more
+MIN_DOCKER = (19, 3)                # --data-path-addr
+
+FACTS_CMD = r"""
+for t in docker TOOLS; do command -v $t >/dev/null 2>&1 || echo "missing=$t"; done
+if command -v docker >/dev/null 2>&1; then
+  if v=$(docker version --format '{{.Server.Version}}' 2>&1); then echo "docker=$v"
+  else echo "docker_error=$(echo "$v" | tr '\n' ' ')"; fi
+  docker info --format 'hostname={{.Name}}
+swarm={{.Swarm.LocalNodeState}}
+cluster={{if .Swarm.Cluster}}{{.Swarm.Cluster.ID}}{{end}}
+control={{.Swarm.ControlAvailable}}' 2>/dev/null
+fi
+ip -o -4 addr show 2>/dev/null | awk '{print "addr=" $4}'
+ip -4 route show 2>/dev/null | awk '$1 != "default" {print "route=" $1}'
+""".replace("TOOLS", " ".join(TOOLS))
+
+# The port check: every host listens on Swarm's ports for a few seconds (those not
+# already taken by a running engine), every host connects or sends to every other.
+LISTEN = r"""
+import json, select, socket, sys, time
+socks, busy, seen = {}, [], []
+for spec in sys.argv[2].split(","):
+    port, proto = spec.split("/")
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+    if proto == "tcp":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("0.0.0.0", int(port)))
+    except OSError:
+        busy.append(spec)
+        continue
+    if proto == "tcp":
+        s.listen(16)
+    socks[s] = spec
+end = time.time() + float(sys.argv[1])
+print("listening", flush=True)
+while time.time() < end and socks:
+    for s in select.select(list(socks), [], [], 0.1)[0]:
+        if s.type == socket.SOCK_STREAM:
+            c, _ = s.accept()
+            c.settimeout(1)
+            try:
+                data = c.recv(64)
+            except OSError:
+                data = b""
+            c.close()
+        else:
+            data, _ = s.recvfrom(64)
+        seen.append([socks[s], data.decode(errors="replace")])
+print(json.dumps({"busy": busy, "seen": seen}))
+"""
+
+SEND = r"""
+import json, socket, sys, time
+me, out = sys.argv[1], {}
+targets = json.loads(sys.argv[2])
+for _ in range(3):
+    for peer, addr, spec in targets:
+        port, proto = spec.split("/")
+        key = peer + " " + spec
+        if proto == "tcp":
+            if out.get(key) == "ok":
+                continue
+            try:
+                c = socket.create_connection((addr, int(port)), timeout=2)
+                c.sendall(me.encode())
+                c.close()
+                out[key] = "ok"
+            except OSError as exc:
+                out[key] = exc.strerror or str(exc)
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.sendto(me.encode(), (addr, int(port)))
+            s.close()
+            out[key] = "sent"
+    time.sleep(0.2)
+print(json.dumps(out))
+"""
+
+
+@dataclass
+class Facts:
+    """What preflight learnt about one host."""
+    host: str
+    problems: List[str] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    docker: str = ""
+    hostname: str = ""
+    swarm: str = ""
+    cluster: str = ""
+    control: bool = False
+    addrs: List[str] = field(default_factory=list)
+    routes: List[str] = field(default_factory=list)
+    skew: Optional[float] = None
+    caps: Optional[Capabilities] = None
+
+    @property
+    def reachable(self) -> bool:
+        return bool(self.docker)
+
+
+def _kv(text: str) -> List[Tuple[str, str]]:
+    return [tuple(line.split("=", 1)) for line in text.splitlines() if "=" in line]  # type: ignore[misc]
+
+
+class SSHProvider:
+    name = "ssh"
+
+    def __init__(self, inventory: Inventory, client=None, trust_on_first_use: bool = False,
+                 connect_timeout: float = 10):
+        self.inventory = inventory
+        self._client = client
+        self.tofu = trust_on_first_use
+        base = inventory.path.parent
+        known = str(base / inventory.known_hosts) if inventory.known_hosts else None
+        # trust on first use records into the inventory's known_hosts (made beside it if it has none)
+        record = (known or str(inventory.path.with_suffix(".known_hosts"))) if trust_on_first_use else None
+        known = known or record   # what was recorded before is pinned now
+        self.transports: Dict[str, SSHTransport] = {
+            h.name: SSHTransport(h.name, h.address, port=h.port, user=h.user,
+                                 key_file=str((base / h.key_file).expanduser()) if h.key_file else None,
+                                 host_key=h.host_key, known_hosts=known, record_to=record,
+                                 connect_timeout=connect_timeout)
+            for h in inventory.hosts}
+        self.facts: Dict[str, Facts] = {}
+        self._swarm_before: Optional[bool] = None   # was any host in a swarm before this `up`?
+        self._lock = threading.Lock()
+
+    @property
+    def client(self):
+        """The controller's own engine: images are built there and streamed to the hosts."""
+        if self._client is None:
+            self._client = local_client()
+        return self._client
+
+    def close(self) -> None:
+        for t in self.transports.values():
+            t.close()
+
+    # -- preflight -------------------------------------------------------
+    def preflight(self) -> None:
+        """SSH, sudo, Docker and its version, the tools verify needs, addresses, swarm
+        membership, clock skew, IPVS/ESP, and Swarm's ports between every pair of hosts.
+        Every host's problems are reported together."""
+        results = parallel(list(self.inventory.hosts), self._facts_of)
+        self.facts = {h.name: results[i] if isinstance(results[i], Facts) else
+                      Facts(h.name, problems=[getattr(results[i], "message", str(results[i]))])
+                      for i, h in enumerate(self.inventory.hosts)}
+        problems = {name: list(f.problems) for name, f in self.facts.items()}
+        clusters = {f.cluster for f in self.facts.values() if f.swarm == "active" and f.cluster}
+        if len(clusters) > 1:
+            for name, f in self.facts.items():
+                if f.swarm == "active":
+                    problems[name].append(f"is in swarm {f.cluster[:12]}, but the other hosts are in another "
+                                          "one; make them leave (docker swarm leave) or use one swarm's hosts")
+        names: Dict[str, str] = {}
+        for name, f in self.facts.items():
+            if f.hostname and f.hostname in names:
+                problems[name].append(f"its hostname {f.hostname!r} is also {names[f.hostname]}'s; the swarm "
+                                      "names nodes by hostname: give each host its own")
+            names.setdefault(f.hostname, name)
+        lead = self.inventory.managers[0].name if self.inventory.managers else None
+        if lead and clusters and self.facts[lead].swarm == "active" and not self.facts[lead].control:
+            problems[lead].append("is a worker of its swarm, but the inventory makes it the first manager; "
+                                  "promote it (docker node promote) or list a manager of that swarm first")
+        if all(f.reachable and "python3" not in " ".join(f.problems) for f in self.facts.values()):
+            for name, msg in self._port_problems().items():
+                problems[name].append(msg)
+        bad = {n: p for n, p in problems.items() if p}
+        if bad:
+            lines = [f"{n} ({self.transports[n].where}): {p}" for n, ps in bad.items() for p in ps]
+            raise PreflightError(f"{len(bad)} of {len(self.facts)} hosts of {self.inventory.path} are not ready; "
+                                 "nothing was changed on any host:\n  " + "\n  ".join(lines))
+        self._swarm_before = any(f.swarm == "active" for f in self.facts.values())
+
+    def warnings(self) -> List[str]:
+        return [f"{n}: {w}" for n, f in self.facts.items() for w in f.warnings]
+
+    def _facts_of(self, h: InventoryHost) -> Facts:
+        f = Facts(h.name)
+        t = self.transports[h.name]
+        try:
+            t0 = time.time()
+            r = t.run("date +%s.%N", warn=True, timeout=20)
+            t1 = time.time()
+        except PreflightError as exc:
+            f.problems.append(exc.message.split(": ", 1)[-1] + (f" ({exc.hint})" if exc.hint else ""))
+            return f
+        if not r.ok:
+            why = (r.stderr or r.stdout).strip().splitlines()[-1:] or ["?"]
+            if t.become:
+                f.problems.append(f"user {h.user} is not root and `sudo -n` failed ({why[0]}); verify enters "
+                                  f"network namespaces and captures packets as root: log in as root or give "
+                                  f"{h.user} passwordless sudo")
+            else:
+                f.problems.append(f"a plain command failed: {why[0]}")
+            return f
+        if t.recorded:
+            f.warnings.append(f"host key trusted on first use and recorded: {t.recorded[:40]}...")
+        try:
+            f.skew = float(r.stdout.strip()) - (t0 + t1) / 2
+        except ValueError:
+            pass
+        if f.skew is not None and abs(f.skew) > SKEW_MAX:
+            f.problems.append(f"its clock is {f.skew:+.1f} s off the controller's; Swarm's certificates need "
+                              "synchronised clocks: run NTP (chrony, systemd-timesyncd)")
+        elif f.skew is not None and abs(f.skew) > SKEW_WARN:
+            f.warnings.append(f"clock {f.skew:+.1f} s off the controller's")
+        kv = _kv(t.run(FACTS_CMD, warn=True, timeout=60).stdout)
+        missing = [v for k, v in kv if k == "missing"]
+        values = dict(kv)
+        f.addrs = [v.split("/")[0] for k, v in kv if k == "addr"]
+        f.routes = [v for k, v in kv if k == "route"]
+        if "docker" in missing:
+            f.problems.append("docker is not installed: apt-get install docker.io (or Docker's own packages)")
+        elif "docker_error" in values:
+            err = values["docker_error"]
+            if "permission denied" in err.lower():
+                f.problems.append(f"user {h.user} may not use the Docker engine ({err.strip()[-120:]}): "
+                                  f"add it to the docker group or log in as root")
+            else:
+                f.problems.append(f"the Docker engine does not answer ({err.strip()[-160:]}): start it "
+                                  "(systemctl start docker, or dockerd)")
+        else:
+            f.docker = values.get("docker", "")
+            f.hostname = values.get("hostname", "")
+            f.swarm, f.cluster = values.get("swarm", ""), values.get("cluster", "")
+            f.control = values.get("control") == "true"
+            try:
+                if tuple(int(x) for x in f.docker.split(".")[:2]) < MIN_DOCKER:
+                    f.problems.append(f"Docker {f.docker} is too old: Swarm's --data-path-addr needs 19.03 or later")
+            except ValueError:
+                pass
+            if f.swarm not in ("inactive", "active"):
+                f.problems.append(f"its swarm state is {f.swarm!r}: repair it or leave (docker swarm leave --force)")
+        tools = [m for m in missing if m != "docker"]
+        if tools:
+            pkgs = " ".join(sorted({TOOLS[m] for m in tools}))
+            f.problems.append(f"missing {', '.join(tools)} (verify runs them on the host): apt-get install {pkgs}")
+        for key in ("advertise_addr", "data_path_addr"):
+            want = getattr(h, key)
+            if want and f.addrs and want not in f.addrs:
+                f.problems.append(f"{key} {want} is not an address of the host (it has {', '.join(f.addrs)})")
+        if "ip" not in missing:
+            probe = t.run(PROBE_CMD, warn=True, timeout=60)
+            f.caps = parse_probe(h.name, probe.stdout)
+        return f
+
+    def _port_problems(self) -> Dict[str, str]:
+        """host -> what of Swarm's ports the other hosts could not reach on it."""
+        hosts = list(self.inventory.hosts)
+        if len(hosts) < 2:
+            return {}
+        wanted = {h.name: (["2377/tcp"] if h.role == "manager" else []) + ["7946/tcp", "7946/udp", "4789/udp"]
+                  for h in hosts}
+        addr = {h.name: (h.advertise_addr or h.address, h.data_path_addr or h.advertise_addr or h.address)
+                for h in hosts}
+        listeners: Dict[str, dict] = {}
+
+        def listen(h):
+            r = self.transports[h.name].run(f"python3 -c {shlex.quote(LISTEN)} 4 {','.join(wanted[h.name])}",
+                                            warn=True, timeout=30)
+            listeners[h.name] = json.loads(r.stdout.splitlines()[-1]) if r.ok else {"error": r.stderr[-200:]}
+
+        def send(h):
+            targets = [[p.name, addr[p.name][1] if spec == "4789/udp" else addr[p.name][0], spec]
+                       for p in hosts if p is not h for spec in wanted[p.name]]
+            r = self.transports[h.name].run(f"python3 -c {shlex.quote(SEND)} {shlex.quote(h.name)} "
+                                            f"{shlex.quote(json.dumps(targets))}", warn=True, timeout=60)
+            return json.loads(r.stdout) if r.ok else {}
+
+        threads = [threading.Thread(target=listen, args=(h,)) for h in hosts]
+        for th in threads:
+            th.start()
+        time.sleep(1.5)   # the listeners bind within a few hundred ms of the command
+        sent = {hosts[i].name: r if isinstance(r, dict) else {} for i, r in parallel(hosts, send).items()}
+        for th in threads:
+            th.join()
+        out: Dict[str, str] = {}
+        for h in hosts:
+            got = listeners.get(h.name) or {}
+            if "error" in got:
+                out[h.name] = f"the port check could not listen: {got['error']}"
+                continue
+            seen = {(spec, who) for spec, who in got.get("seen", [])}
+            busy = set(got.get("busy", []))
+            blocked = []
+            for p in hosts:
+                if p is h:
+                    continue
+                for spec in wanted[h.name]:
+                    said = sent.get(p.name, {}).get(f"{h.name} {spec}", "not tried")
+                    if spec in busy:   # a running engine holds it: a TCP connect is the test
+                        ok = spec.endswith("/udp") or said == "ok"
+                    else:
+                        ok = (spec, p.name) in seen
+                    if not ok:
+                        blocked.append(f"{spec} from {p.name}" + (f" ({said})" if said not in ("ok", "sent") else ""))
+            if blocked:
+                out[h.name] = (f"Swarm's ports are not reachable: {', '.join(blocked)}; open 2377/tcp (managers), "
+                               "7946/tcp+udp and 4789/udp between the hosts (and IP protocol 50 for encrypted "
+                               "networks)")
+        return out
+
+    def probe_kernel(self, lab: str = "") -> Capabilities:
+        """What every host offers (preflight probed each): IPVS/ESP only if all have it."""
+        caps = [f.caps for f in self.facts.values() if f.caps]
+        reasons = tuple((k, f"{c.host}: {v}") for c in caps for k, v in c.reasons)
+        return Capabilities("inventory hosts", bool(caps) and all(c.ipvs for c in caps),
+                            bool(caps) and all(c.esp for c in caps),
+                            ", ".join(sorted({c.kernel for c in caps})), reasons)
+
+    # -- addresses -------------------------------------------------------
+    def plan(self, lab: str) -> Optional[AddressPlan]:
+        state = self._state(lab)
+        return AddressPlan(ipaddress.IPv4Network(state["pool"])) if state.get("pool") else None
+
+    def allocate_pool(self, lab: str, wanted: str = "auto", source: str = "") -> AddressPlan:
+        """The /16 whose upper half the swarm's overlay networks come from, clear of every
+        network the hosts route to (used only when this lab creates the swarm)."""
+        known = self.plan(lab)
+        if known:
+            return known
+        used = []
+        for f in self.facts.values():
+            for r in f.routes:
+                try:
+                    used.append(ipaddress.IPv4Network(r, strict=False))
+                except ValueError:
+                    pass
+        if wanted != "auto":
+            pool = parse_pool(wanted)
+            clash = sorted({str(u) for u in used if pool.overlaps(u)})
+            if clash:
+                raise ConfigError([Problem(source or "--pool", "network.pool",
+                                           f"{pool} overlaps {', '.join(clash)}, routed on the inventory's hosts; "
+                                           "choose another /16 or write 'auto'")])
+            return AddressPlan(pool)
+        pool = choose_pool(used, DEFAULT_PARENT)
+        if pool is None:
+            raise PreflightError(f"every /16 of {DEFAULT_PARENT} is routed on the hosts", hint="set network.pool")
+        return AddressPlan(pool)
+
+    # -- hosts -----------------------------------------------------------
+    def _host(self, h: InventoryHost, state: str = "running", hostname: str = "") -> Host:
+        return Host(h.name, h.address, h.role, self.transports[h.name], state,
+                    {L.NODE: h.name, L.SWARM_ROLE: h.role, **dict(h.labels)}, hostname,
+                    h.advertise_addr or "", h.data_path_addr or "")
+
+    def provision(self, scenario: Scenario, lab: str, plan: AddressPlan, say) -> List[Host]:
+        """The hosts exist already: nothing is made, they are only handed over."""
+        if not self.facts:
+            self.preflight()
+        for w in self.warnings():
+            say(f"warning: {w}")
+        say(f"{len(self.inventory.hosts)} hosts from {self.inventory.path}: " +
+            ", ".join(f"{h.name} ({h.role}, {self.transports[h.name].where}, Docker {self.facts[h.name].docker})"
+                      for h in self.inventory.hosts))
+        return [self._host(h, hostname=self.facts[h.name].hostname) for h in self._ordered()]
+
+    def _ordered(self) -> List[InventoryHost]:
+        return sorted(self.inventory.hosts, key=lambda h: h.role != "manager")
+
+    def hosts(self, lab: str) -> List[Host]:
+        """Every inventory host, "running" when its engine answers over SSH."""
+        def look(h):
+            r = self.transports[h.name].run("docker info --format '{{.Name}}'", warn=True, timeout=30)
+            return r.stdout.strip() if r.ok else None
+
+        got = parallel(self._ordered(), look)
+        out = []
+        for i, h in enumerate(self._ordered()):
+            name = got[i]
+            if isinstance(name, Exception) or not name:
+                out.append(self._host(h, "unreachable"))
+            else:
+                out.append(self._host(h, "running", name))
+        return out
+
+    def _leader(self) -> Optional[SSHTransport]:
+        """A reachable manager of an active swarm, or None."""
+        for h in self.inventory.managers:
+            t = self.transports[h.name]
+            try:
+                r = t.run("docker info --format '{{.Swarm.ControlAvailable}}'", warn=True, timeout=30)
+            except PreflightError:
+                continue
+            if r.ok and r.stdout.strip() == "true":
+                return t
+        return None
+
+    # -- state -----------------------------------------------------------
+    def _configs(self, leader: SSHTransport, lab: Optional[str] = None) -> List[dict]:
+        sel = f"{L.LAB}={lab}" if lab else L.LAB
+        r = leader.run(f"docker config ls -q --filter label={sel} --filter label={L.ROLE}={ROLE_STATE}", warn=True)
+        ids = r.stdout.split() if r.ok else []
+        if not ids:
+            return []
+        return json.loads(leader.run("docker config inspect " + " ".join(ids)).stdout)
+
+    def _state(self, lab: str, leader: Optional[SSHTransport] = None) -> dict:
+        leader = leader or self._leader()
+        if leader is None:
+            return {}
+        for cfg in self._configs(leader, lab):
+            return json.loads(base64.b64decode(cfg["Spec"].get("Data") or b"e30="))
+        return {}
+
+    def record(self, ctx) -> None:
+        """After a good `up`: what the lab made on these hosts, merged with earlier runs."""
+        leader = ctx.leader.transport
+        old = self._state(ctx.lab, leader)
+        loaded = {k: set(v) for k, v in (old.get("loaded") or {}).items()}
+        for host, info in ctx.transfers.items():
+            loaded.setdefault(host, set()).update(info.get("loaded") or [])
+        labels = {k: set(v) for k, v in (old.get("node_labels") or {}).items()}
+        for spec in ctx.scenario.nodes:
+            host = next((h for h in ctx.hosts if h.name == spec.name), None)
+            if host and spec.labels:
+                labels.setdefault(host.swarm_name, set()).update(k for k, _ in spec.labels)
+        state = {"lab": ctx.lab, "inventory": str(self.inventory.path), "scenario": str(ctx.scenario.path),
+                 "stack": ctx.scenario.stack_name, "pool": str(ctx.plan.pool) if ctx.plan else "",
+                 "created_swarm": bool(old.get("created_swarm")) or self._swarm_before is False,
+                 "loaded": {k: sorted(v) for k, v in loaded.items()},
+                 "node_labels": {k: sorted(v) for k, v in labels.items()}}
+        name = f"swarmlab-{ctx.lab}-state"
+        leader.run(f"docker config rm {name}", warn=True)
+        leader.run(f"docker config create --label {L.LAB}={ctx.lab} --label {L.ROLE}={ROLE_STATE} "
+                   f"--label {L.SCENARIO}={shlex.quote(str(ctx.scenario.path))} "
+                   f"--label {L.POOL}={state['pool']} {name} -", stdin=json.dumps(state).encode())
+
+    def exists(self, lab: str) -> bool:
+        leader = self._leader()
+        if leader is None:
+            return False
+        r = leader.run(f"docker config ls -q --filter label={L.LAB}={lab}; "
+                       f"docker network ls -q --filter label={L.LAB}={lab}; "
+                       f"docker service ls -q --filter label={L.LAB}={lab}", warn=True)
+        return bool(r.stdout.split())
+
+    def list_labs(self) -> List[LabInfo]:
+        leader = self._leader()
+        if leader is None:
+            return []
+        out = []
+        for cfg in self._configs(leader):
+            lbl = cfg["Spec"].get("Labels") or {}
+            state = json.loads(base64.b64decode(cfg["Spec"].get("Data") or b"e30="))
+            out.append(LabInfo(lbl.get(L.LAB, "?"), self.name, state.get("pool", ""),
+                               len(self.inventory.hosts), len(self.inventory.hosts), state.get("scenario", "")))
+        return sorted(out, key=lambda i: i.name)
+
+    # -- teardown --------------------------------------------------------
+    def remove_nodes(self, lab: str, nodes: List[str]) -> None:
+        """Never: an inventory's hosts are not the lab's to remove."""
+
+    def destroy(self, lab: str, say=lambda s: None) -> Dict[str, int]:
+        """Remove what the lab made; leave the swarm only if the lab created it and no
+        other lab uses it. The hosts themselves stay as they were before the lab."""
+        leader = self._leader()
+        hosts = list(self.inventory.hosts)
+        counts = {"services": 0, "networks": 0, "secrets": 0, "volumes": 0, "images": 0, "hosts left the swarm": 0}
+        state = self._state(lab, leader) if leader else {}
+        created = state.get("created_swarm", self._swarm_before is False)
+        failed: List[str] = []
+        if leader is not None:
+            svcs = leader.run(f"docker service ls -q --filter label={L.LAB}={lab}", warn=True).stdout.split()
+            counts["services"] = len(svcs)
+            if svcs:
+                leader.run("docker service rm " + " ".join(svcs), warn=True, timeout=60)
+            self._wait_tasks_gone(lab, state.get("stack", ""), say)
+            counts["networks"] = self._remove_until_gone(
+                leader, f"docker network ls -q --filter label={L.LAB}={lab}", "docker network rm", failed)
+            counts["secrets"] = self._remove_until_gone(
+                leader, f"docker secret ls -q --filter label={L.LAB}={lab}", "docker secret rm", failed)
+            others = [c for c in self._configs(leader) if (c["Spec"].get("Labels") or {}).get(L.LAB) != lab]
+            if not created:
+                for node, keys in (state.get("node_labels") or {}).items():
+                    rm = " ".join(f"--label-rm {shlex.quote(k)}" for k in keys)
+                    leader.run(f"docker node update {rm} {shlex.quote(node)}", warn=True, timeout=30)
+        else:
+            others = []
+
+        def clean(h):
+            t = self.transports[h.name]
+            sel = f"label={L.LAB}={lab}"
+            t.run(f"docker ps -aq --filter {sel} | xargs -r docker rm -f", warn=True, timeout=60)
+            vols = t.run(f"docker volume ls -q --filter {sel}", warn=True).stdout.split()
+            if vols:
+                t.run("docker volume rm -f " + " ".join(vols), warn=True, timeout=60)
+            imgs = (state.get("loaded") or {}).get(h.name) or []
+            claimed = {r for c in others for r in _loaded_by(c).get(h.name, [])}
+            imgs = [i for i in imgs if i not in claimed]
+            gone = 0
+            if imgs:
+                before = set(t.run("docker images -q", warn=True).stdout.split())
+                t.run("docker image rm " + " ".join(shlex.quote(i) for i in imgs), warn=True, timeout=120)
+                gone = len(before - set(t.run("docker images -q", warn=True).stdout.split()))
+            return len(vols), gone
+
+        res = parallel(hosts, clean)
+        for i, r in res.items():
+            if isinstance(r, Exception):
+                failed.append(f"{hosts[i].name}: {r}")
+            else:
+                counts["volumes"] += r[0]
+                counts["images"] += r[1]
+        if leader is not None:
+            leader.run(f"docker config rm swarmlab-{lab}-state", warn=True)
+        if created and not others:
+            # workers first: a manager that leaves first may take the quorum with it
+            for group in ([h for h in hosts if h.role == "worker"], [h for h in hosts if h.role == "manager"]):
+                left = parallel(group, lambda h: self.transports[h.name].run(
+                    "docker swarm leave --force", warn=True, timeout=60))
+                counts["hosts left the swarm"] += sum(1 for r in left.values() if not isinstance(r, Exception) and r.ok)
+        elif created:
+            say(f"the swarm stays: lab(s) {', '.join(_lab_of(c) for c in others)} still use it")
+        if failed:
+            raise SwarmlabError(f"lab {lab}: some resources could not be removed:\n  " + "\n  ".join(failed),
+                                hint=f"run `swarmlab down --inventory {self.inventory.path} {lab}` again")
+        return counts
+
+    def _wait_tasks_gone(self, lab: str, stack: str, say, timeout: float = 90) -> None:
+        """Removing a service stops its tasks a little later on every host: wait for them."""
+        sel = f"label=com.docker.stack.namespace={stack}" if stack else f"label={L.LAB}={lab}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            left = parallel(list(self.inventory.hosts), lambda h: self.transports[h.name].run(
+                f"docker ps -q --filter {sel}", warn=True).stdout.split())
+            if not any(v for v in left.values() if not isinstance(v, Exception)):
+                return
+            time.sleep(0.5)
+        say(f"some tasks of {stack or lab} were still stopping after {timeout:.0f}s")
+
+    @staticmethod
+    def _remove_until_gone(leader: SSHTransport, ls: str, rm: str, failed: List[str], timeout: float = 30) -> int:
+        ids = leader.run(ls, warn=True).stdout.split()
+        deadline = time.monotonic() + timeout
+        left = list(ids)
+        while left:
+            r = leader.run(f"{rm} {' '.join(left)}", warn=True, timeout=60)
+            left = leader.run(ls, warn=True).stdout.split()
+            if not left:
+                break
+            if time.monotonic() > deadline:
+                failed.append(f"{rm} {' '.join(left)}: {r.stderr.strip()[-200:]}")
+                break
+            time.sleep(0.5)
+        return len(ids) - len(left)
+
+    def collect_logs(self, lab: str, dest: Path) -> List[Path]:
+        dest.mkdir(parents=True, exist_ok=True)
+        out = []
+        for h in self.inventory.hosts:
+            r = self.transports[h.name].run(
+                f"for c in $(docker ps -aq --filter label={L.LAB}={lab}); do "
+                "echo \"== $c\"; docker logs --tail 200 $c 2>&1; done", warn=True, timeout=60)
+            p = dest / f"{h.name}.log"
+            p.write_text(r.stdout + r.stderr)
+            out.append(p)
+        return out
+
+
+def _loaded_by(cfg: dict) -> Dict[str, List[str]]:
+    try:
+        return json.loads(base64.b64decode(cfg["Spec"].get("Data") or b"e30=")).get("loaded") or {}
+    except ValueError:
+        return {}
+
+
+def _lab_of(cfg: dict) -> str:
+    return (cfg["Spec"].get("Labels") or {}).get(L.LAB, "?")

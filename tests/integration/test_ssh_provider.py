@@ -1,0 +1,204 @@
+"""The SSH inventory provider for real: three dind nodes run sshd (host keys made per node
+at start and read back to pin them) and the full `up / verify / status / down` runs
+through SSH, as it would on servers. Bad hosts (wrong host key, wrong user, unreachable,
+no engine, no docker) and a blocked Swarm port each give one clear line, all at once."""
+import time
+
+import pytest
+import yaml
+
+from swarmlab import labels as L
+from swarmlab import naming
+from swarmlab.images import image_ref
+from swarmlab.providers.dind import DindProvider
+
+from ..conftest import run_cli, run_json
+from ..sshhosts import exec_in as _exec, make_servers, wait_port
+
+pytestmark = pytest.mark.integration
+HOSTS = "itest-sshhosts"        # the "servers": dind nodes with sshd, made by this test
+LAB = "itest-sshlab"            # the lab the SSH provider brings up on them
+NAMES = {"alpha": ("manager", "app"), "beta": ("worker", "app"), "gamma": ("worker", "data")}
+
+
+@pytest.fixture(scope="module")
+def servers(engine, tmp_path_factory):
+    d = tmp_path_factory.mktemp("inv")
+    try:
+        yield make_servers(engine, HOSTS, NAMES, d)
+    finally:
+        run_cli("down", "--inventory", str(d / "servers.yaml"), LAB, timeout=300)
+        DindProvider(engine).destroy(HOSTS)
+
+
+def _swarm_state(engine, servers, name):
+    return _exec(engine, servers["hosts"][name]["container"],
+                 "docker info --format '{{.Swarm.LocalNodeState}}'")[1].strip()
+
+
+def test_bad_hosts_are_all_reported_at_once_and_nothing_changes(engine, servers, tmp_path):
+    """Five broken hosts, one error naming each with its fix; exit 3; no host touched."""
+    h = servers["hosts"]
+    # two more "servers": sshd without an engine, and sshd without docker at all
+    extra = {}
+    for name, prep in (("noengine", "true"), ("nodocker", "rm -f /usr/bin/docker")):
+        cont = engine.containers.run(
+            image_ref("node"), detach=True, name=f"swarmlab-{HOSTS}-{name}", labels=L.stamp(HOSTS, L.ROLE_NODE, node=name),
+            network=naming.underlay_network(HOSTS),
+            entrypoint=["sh", "-c", f"{prep}; ssh-keygen -A >/dev/null && mkdir -p /run/sshd /root/.ssh && "
+                                    f"echo '{(servers['dir'] / 'id.pub').read_text().strip()}' "
+                                    "> /root/.ssh/authorized_keys && exec /usr/sbin/sshd -D -e"])
+        for _ in range(100):
+            code, out = _exec(engine, cont.name, "cat /etc/ssh/ssh_host_ed25519_key.pub && pidof sshd")
+            if code == 0:
+                break
+            time.sleep(0.1)
+        cont.reload()
+        extra[name] = {"ip": cont.attrs["NetworkSettings"]["Networks"][naming.underlay_network(HOSTS)]["IPAddress"],
+                       "host_key": " ".join(out.split()[:2])}
+        wait_port(extra[name]["ip"])
+    other_key = h["beta"]["host_key"]
+    (tmp_path / "id").write_bytes((servers["dir"] / "id").read_bytes())
+    (tmp_path / "id").chmod(0o600)
+    inv = {"apiVersion": "swarmlab/v1", "kind": "Inventory", "defaults": {"key_file": "id"}, "hosts": {
+        "alpha": {"address": h["alpha"]["ip"], "role": "manager", "host_key": other_key},          # wrong key
+        "beta": {"address": h["beta"]["ip"], "role": "worker", "user": "nobody",
+                 "host_key": h["beta"]["host_key"]},                                                  # wrong user
+        "gamma": {"address": h["gamma"]["ip"], "port": 2299, "role": "worker",
+                  "host_key": h["gamma"]["host_key"]},                                                # nothing there
+        "noengine": {"address": extra["noengine"]["ip"], "role": "worker", "host_key": extra["noengine"]["host_key"]},
+        "nodocker": {"address": extra["nodocker"]["ip"], "role": "worker", "host_key": extra["nodocker"]["host_key"]},
+    }}
+    for name, host in inv["hosts"].items():
+        host["labels"] = {"tier": "data" if name == "gamma" else "app"}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(inv))
+    proc = run_cli("up", "--inventory", str(path), "--name", LAB, timeout=300)
+    err = proc.stderr
+    assert proc.returncode == 3, err
+    assert "5 of 5 hosts" in err and "nothing was changed" in err, err
+    assert "alpha" in err and "host key does not match the pinned one" in err, err
+    assert "beta" in err and "authentication failed" in err, err
+    assert "gamma" in err and "unreachable" in err, err
+    assert "noengine" in err and "Docker engine does not answer" in err, err
+    assert "nodocker" in err and "docker is not installed" in err, err
+    assert "Traceback" not in err and "unexpected" not in err, err
+    for name in NAMES:
+        assert _swarm_state(engine, servers, name) == "inactive"
+
+
+def test_a_blocked_swarm_port_is_found_before_anything_is_made(engine, servers):
+    gamma = servers["hosts"]["gamma"]["container"]
+    rule = "INPUT -p udp --dport 4789 -s {} -j DROP".format(servers["hosts"]["alpha"]["ip"])
+    assert _exec(engine, gamma, f"iptables -I {rule}")[0] == 0
+    try:
+        proc = run_cli("up", "--inventory", str(servers["inventory"]), "--name", LAB, timeout=300)
+    finally:
+        _exec(engine, gamma, f"iptables -D {rule}")
+    assert proc.returncode == 3, proc.stderr
+    assert "1 of 3 hosts" in proc.stderr and "4789/udp from alpha" in proc.stderr, proc.stderr
+    assert "from beta" not in proc.stderr, proc.stderr
+    assert _swarm_state(engine, servers, "alpha") == "inactive"
+
+
+def test_up_verify_down_over_ssh(engine, servers, tmp_path):
+    inv = str(servers["inventory"])
+    proc, doc = run_json("up", "--inventory", inv, "--name", LAB, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    rep = doc["data"]
+    assert rep["provider"] == "ssh"
+    assert sorted(n["name"] for n in rep["nodes"]) == ["alpha", "beta", "gamma"]
+    assert {n["name"]: n["swarm"] for n in rep["nodes"]} == {"alpha": "ready", "beta": "ready", "gamma": "ready"}
+    # images went over SSH to the hosts that may run them: web to the app hosts, db+redis to the data host
+    loaded = rep["up"]["images_loaded"]
+    assert any("web" in r for r in loaded["alpha"]["loaded"]) and any("db" in r for r in loaded["gamma"]["loaded"])
+    tasks = {s["name"]: {t["node"] for t in s["tasks"]} for s in rep["services"]}
+    assert tasks["app_db"] == {"gamma"} and tasks["app_web"] <= {"alpha", "beta"}
+    assert [c for c in rep["up"]["checks"] if c["status"] != "passed"] == []
+
+    proc, doc = run_json("verify", "--inventory", inv, LAB, "--capture", str(tmp_path / "pcap"), timeout=300)
+    failed = [c for c in doc["data"]["checks"] if c["status"] == "failed"]
+    assert proc.returncode == 0 and not failed, failed or proc.stderr
+    status = {c["name"]: c["status"] for c in doc["data"]["checks"]}
+    assert status["wire: backend"] == status["wire: frontend"] == "passed", status
+    assert any(n.startswith("cross-host via") and s == "passed" for n, s in status.items()), status
+    assert list((tmp_path / "pcap").glob("*.pcap"))
+
+    # a second up converges: nothing is loaded again, the swarm is the same
+    proc, doc = run_json("up", "--inventory", inv, "--name", LAB, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert all(not v["loaded"] for v in doc["data"]["up"]["images_loaded"].values())
+
+    proc, doc = run_json("ls", "--inventory", inv)
+    assert [lab["name"] for lab in doc["data"]] == [LAB]
+
+    proc, doc = run_json("down", "--inventory", inv, LAB, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    removed = doc["data"]["removed"]
+    assert removed["services"] == 3 and removed["networks"] == 2 and removed["hosts left the swarm"] == 3
+    for name, h in servers["hosts"].items():
+        assert engine.containers.get(h["container"]).status == "running"       # the host stays
+        assert _swarm_state(engine, servers, name) == "inactive"               # the lab made the swarm
+        code, out = _exec(engine, h["container"], "docker images --format '{{.Repository}}'; "
+                                                  f"docker volume ls -q --filter label={L.LAB}={LAB}; docker ps -aq")
+        assert out.strip() == "", f"{name} keeps: {out}"
+
+
+def test_down_leaves_a_swarm_the_lab_did_not_make(engine, servers):
+    """A swarm that was there before the lab stays, with its own node labels; only the lab goes."""
+    h = servers["hosts"]
+    alpha, beta = h["alpha"]["container"], h["beta"]["container"]
+    assert _exec(engine, alpha, f"docker swarm init --advertise-addr {h['alpha']['ip']}")[0] == 0
+    token = _exec(engine, alpha, "docker swarm join-token -q worker")[1].strip()
+    for name in ("beta", "gamma"):
+        code, out = _exec(engine, h[name]["container"], f"docker swarm join --token {token} {h['alpha']['ip']}:2377")
+        assert code == 0, out
+    _exec(engine, alpha, "docker node update --label-add team=ops server-2")
+    try:
+        inv = str(servers["inventory"])
+        proc, doc = run_json("up", "--inventory", inv, "--name", LAB, timeout=900)
+        assert proc.returncode == 0, proc.stderr
+        proc, doc = run_json("down", "--inventory", inv, LAB, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert doc["data"]["removed"]["hosts left the swarm"] == 0
+        for name in NAMES:
+            assert _swarm_state(engine, servers, name) == "active"
+        labels = _exec(engine, alpha, "docker node inspect server-2 --format '{{json .Spec.Labels}}'")[1]
+        assert '"team":"ops"' in labels and "tier" not in labels, labels
+        assert _exec(engine, alpha, f"docker network ls -q --filter label={L.LAB}={LAB}")[1].strip() == ""
+    finally:
+        for c in (beta, h["gamma"]["container"], alpha):
+            _exec(engine, c, "docker swarm leave --force")
+
+
+def test_trust_on_first_use_records_the_keys_beside_the_inventory(servers, tmp_path):
+    from swarmlab.config.inventory import load_inventory
+    from swarmlab.errors import ConfigError, PreflightError
+    from swarmlab.providers.ssh import SSHProvider
+
+    doc = yaml.safe_load(yaml.safe_dump(servers["doc"]))
+    for host in doc["hosts"].values():
+        del host["host_key"]
+    (tmp_path / "id").write_bytes((servers["dir"] / "id").read_bytes())
+    (tmp_path / "id").chmod(0o600)
+    path = tmp_path / "unpinned.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(ConfigError, match="problem"):
+        load_inventory(path)                       # not without the flag
+    p = SSHProvider(load_inventory(path, trust_on_first_use=True), trust_on_first_use=True)
+    p.preflight()
+    assert all("trusted on first use" in " ".join(f.warnings) for f in p.facts.values())
+    recorded = (tmp_path / "unpinned.known_hosts").read_text().splitlines()
+    assert sorted(recorded) == sorted(f"{h['ip']} {h['host_key']}" for h in servers["hosts"].values())
+    p.close()
+    # from now on the recorded keys are the pinned ones, flag or not
+    p = SSHProvider(load_inventory(path))
+    p.preflight()
+    p.close()
+    alpha = servers["hosts"]["alpha"]
+    (tmp_path / "unpinned.known_hosts").write_text("\n".join(
+        line.replace(alpha["host_key"], servers["hosts"]["beta"]["host_key"]) for line in recorded) + "\n")
+    p = SSHProvider(load_inventory(path, trust_on_first_use=True), trust_on_first_use=True)
+    with pytest.raises(PreflightError, match="alpha .*does not match the pinned one"):
+        p.preflight()
+    p.close()
