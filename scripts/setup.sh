@@ -3,6 +3,8 @@
 #   - Debian's docker.io when no Docker engine answers and none is installed,
 #     and dockerd started in the background when none runs (no systemd needed);
 #   - debootstrap, to build the offline base image;
+#   - vagrant and vagrant-libvirt (no recommends: enough for `vagrant validate` of
+#     vagrant/Vagrantfile; scripts/setup-vagrant.sh adds libvirt and QEMU to run VMs);
 #   - the swarmlab Python package with its test extras.
 # It says what it does, and does nothing that is already done.
 set -euo pipefail
@@ -14,13 +16,15 @@ if ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null 2>&1; then
   missing+=(docker.io)
 fi
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+command -v vagrant >/dev/null 2>&1 || missing+=(vagrant)
+dpkg -s vagrant-libvirt >/dev/null 2>&1 || missing+=(vagrant-libvirt)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     say "need root to install ${missing[*]} (run: sudo $0)"; exit 1
   fi
   say "installing ${missing[*]} from Debian's packages"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 if ! docker info >/dev/null 2>&1; then

@@ -16,6 +16,7 @@ ENCRYPTION_REQUESTED = f"{PREFIX}.encrypted-requested"  # auto / true / false
 ENCRYPTION_REASON = f"{PREFIX}.encryption-reason"
 IMAGE_HASH = f"{PREFIX}.image-hash"   # content hash an image was built from
 IMAGE_NAME = f"{PREFIX}.image"        # the swarmlab image name (node, web, ...)
+IMAGE_ID = f"{PREFIX}.image-id"       # on a task: the id of the image it must run
 
 ROLE_NODE = "node"
 ROLE_UNDERLAY = "underlay"

@@ -79,7 +79,15 @@ def ensure_secrets(ctx: UpContext) -> None:
 
 
 def rendered_stack(ctx: UpContext) -> dict:
-    return stackmod.render(ctx.scenario.stack, ctx.lab, [n.name for n in ctx.scenario.networks], ctx.ipvs)
+    out = stackmod.render(ctx.scenario.stack, ctx.lab, [n.name for n in ctx.scenario.networks], ctx.ipvs)
+    # A rebuilt image keeps its tag, and with no registry there is no digest to pin: the
+    # image id as a container label makes the task spec change, so Swarm rolls the tasks
+    # onto the new image (without it, a converging `up` kept running the old one).
+    for svc in out["services"].values():
+        image_id = ctx.images.get(svc.get("image", ""))
+        if image_id:
+            svc["labels"] = {**(svc.get("labels") or {}), L.IMAGE_ID: image_id}
+    return out
 
 
 def deploy_stack(ctx: UpContext) -> None:

@@ -67,22 +67,29 @@ def resolve_lab(name):
 
 
 def inventory_options(f):
-    """--inventory FILE (hosts reached over SSH instead of dind nodes) and --trust-on-first-use."""
+    """Where the lab's hosts come from: --provider dind (default) or vagrant, or --inventory
+    FILE (hosts reached over SSH), with --trust-on-first-use."""
     f = click.option("--trust-on-first-use", "tofu", is_flag=True,
                      help="Accept host keys not pinned in the inventory and record them in its known_hosts.")(f)
+    f = click.option("--provider", "provider", type=click.Choice(["dind", "vagrant"]), default="dind",
+                     show_default=True, help="dind: containers on this engine; vagrant: the VMs of "
+                     "vagrant/Vagrantfile (libvirt, or SWARMLAB_VAGRANT_PROVIDER=virtualbox).")(f)
     return click.option("--inventory", "-i", type=click.Path(dir_okay=False),
                         help="Run on the hosts of this SSH inventory (inventories/example.yaml) "
                              "instead of dind nodes.")(f)
 
 
-def provider_for(inventory=None, tofu: bool = False):
-    """The dind provider, or the SSH provider of an inventory (checked first, every problem at once)."""
+def provider_for(inventory=None, tofu: bool = False, provider: str = "dind"):
+    """The dind or vagrant provider, or the SSH provider of an inventory (checked first,
+    every problem at once)."""
     from ..providers import get_provider
 
+    if inventory and provider != "dind":
+        raise click.UsageError("--inventory and --provider vagrant do not go together: the inventory lists the hosts")
     if not inventory:
         if tofu:
             raise click.UsageError("--trust-on-first-use goes with --inventory")
-        return get_provider("dind")
+        return get_provider(provider)
     from ..config.inventory import load_inventory
     from ..providers.ssh import SSHProvider
 

@@ -10,11 +10,11 @@ from .common import handle_errors, inventory_options, json_option, provider_for,
 @inventory_options
 @json_option
 @handle_errors("down")
-def down(name, inventory, tofu, as_json):
+def down(name, inventory, provider, tofu, as_json):
     """Remove a lab: stack, nodes, networks, volumes, cgroups. A missing lab is fine.
     With --inventory: only what the lab made on those hosts; the hosts stay."""
     progress = output.Progress(quiet=as_json)
-    result = labapi.down(resolve_lab(name), provider_for(inventory, tofu), say=progress.say)
+    result = labapi.down(resolve_lab(name), provider_for(inventory, tofu, provider), say=progress.say)
     if as_json:
         output.write(output.envelope("down", True, result))
     elif result["existed"]:

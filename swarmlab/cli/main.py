@@ -6,6 +6,7 @@ from .compare import compare
 from .down import down
 from .images import images
 from .inventory import inventory
+from .vagrant import vagrant
 from .status import ls, status
 from .up import up
 from .verify import verify
@@ -18,7 +19,7 @@ def cli():
     a web/db/redis stack, and proof of the traffic between hosts."""
 
 
-for command in (up, down, status, ls, verify, compare, images, inventory):
+for command in (up, down, status, ls, verify, compare, images, inventory, vagrant):
     cli.add_command(command)
 
 

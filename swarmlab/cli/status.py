@@ -10,9 +10,9 @@ from .common import handle_errors, inventory_options, json_option, provider_for,
 @inventory_options
 @json_option
 @handle_errors("status")
-def status(name, inventory, tofu, as_json):
+def status(name, inventory, provider, tofu, as_json):
     """Nodes, networks (encryption, VXLAN id), services and where they run, URLs."""
-    report = labapi.status(resolve_lab(name), provider_for(inventory, tofu))
+    report = labapi.status(resolve_lab(name), provider_for(inventory, tofu, provider))
     if as_json:
         output.write(output.envelope("status", True, report, warnings=report.get("notes")))
     else:
@@ -23,9 +23,9 @@ def status(name, inventory, tofu, as_json):
 @inventory_options
 @json_option
 @handle_errors("ls")
-def ls(inventory, tofu, as_json):
+def ls(inventory, provider, tofu, as_json):
     """The labs on this engine (or on an inventory's swarm)."""
-    labs = labapi.list_labs(provider_for(inventory, tofu))
+    labs = labapi.list_labs(provider_for(inventory, tofu, provider))
     if as_json:
         output.write(output.envelope("ls", True, labs))
     else:

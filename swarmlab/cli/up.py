@@ -17,19 +17,21 @@ from .common import default_scenario, handle_errors, inventory_options, json_opt
 @inventory_options
 @json_option
 @handle_errors("up")
-def up(scenario, name, nodes, managers, pool, force, retain, inventory, tofu, as_json):
+def up(scenario, name, nodes, managers, pool, force, retain, inventory, provider, tofu, as_json):
     """Bring a lab up (or converge a running one) and check that its stack answers.
 
     With --inventory the lab runs on those hosts over SSH (the scenario gives the stack
     and networks, the inventory the nodes); `down --inventory` removes only what it made."""
-    if inventory and (nodes or managers):
-        raise click.UsageError("--nodes/--managers do not go with --inventory: the inventory lists the hosts")
-    spec = load_scenario(scenario or default_scenario(), name=name, nodes=nodes, managers=managers, pool=pool)
-    provider = provider_for(inventory, tofu)
-    if inventory:
+    if (inventory or provider == "vagrant") and (nodes or managers):
+        raise click.UsageError("--nodes/--managers go with dind nodes only: an inventory lists its hosts, "
+                               "vagrant/lab.yaml its VMs")
+    spec = load_scenario(scenario or default_scenario(), name=name, nodes=nodes, managers=managers, pool=pool,
+                         own_nodes=not (inventory or provider == "vagrant"))
+    provider = provider_for(inventory, tofu, provider)
+    if inventory or provider.name == "vagrant":
         from ..config.inventory import apply_inventory
 
-        spec = apply_inventory(spec, provider.inventory)
+        spec = apply_inventory(spec, provider.inventory) if inventory else provider.apply(spec)
     progress = output.Progress()
     report = labapi.up(spec, provider, force=force, retain=retain,
                        say=progress.say, step=progress.step)
@@ -43,5 +45,7 @@ def up(scenario, name, nodes, managers, pool, force, retain, inventory, tofu, as
         if w in report.get("notes", []):
             continue  # already printed under the tables
         output.out.print(f"[yellow]warning:[/] {w}")
-    how = f"swarmlab down --inventory {inventory} {report['lab']}" if inventory else f"swarmlab down {report['lab']}"
+    how = (f"swarmlab down --inventory {inventory} {report['lab']}" if inventory else
+           f"swarmlab down --provider vagrant {report['lab']}" if provider.name == "vagrant" else
+           f"swarmlab down {report['lab']}")
     output.out.print(f"lab [bold]{report['lab']}[/] is up in {report['up']['seconds']}s; `{how}` removes it")

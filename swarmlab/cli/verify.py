@@ -14,10 +14,10 @@ from .common import handle_errors, inventory_options, json_option, provider_for,
 @inventory_options
 @json_option
 @handle_errors("verify")
-def verify(name, capture_dir, inventory, tofu, as_json):
+def verify(name, capture_dir, inventory, provider, tofu, as_json):
     """Prove the lab's traffic: DNS, reachability and isolation, ports, the data flow, the wire, MTU.
     Exit 0 only when every check passed (or cannot apply on this kernel, with the reason)."""
-    report = verifyapi.run(resolve_lab(name), provider_for(inventory, tofu), capture_dir)
+    report = verifyapi.run(resolve_lab(name), provider_for(inventory, tofu, provider), capture_dir)
     if as_json:
         output.write(output.envelope("verify", report["passed"], report))
     else:

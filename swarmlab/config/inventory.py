@@ -230,17 +230,22 @@ def apply_inventory(scenario, inventory: Inventory):
     """The scenario with its nodes taken from the inventory (names, roles, labels): the
     stack, networks and waits stay the scenario's. The stack's placement constraints are
     checked again against the inventory's labels."""
+    return apply_nodes(scenario, [(h.name, h.role, h.labels) for h in inventory.hosts], str(inventory.path))
+
+
+def apply_nodes(scenario, hosts, source: str):
+    """hosts: (name, role, labels) of the machines the lab gets from `source`."""
     import dataclasses
 
     from . import stack as stackmod
     from .model import NodeSpec
 
-    nodes = tuple(NodeSpec(h.name, i + 1, h.role, h.labels)
-                  for i, h in enumerate(sorted(inventory.hosts, key=lambda h: h.role != "manager")))
+    nodes = tuple(NodeSpec(name, i + 1, role, tuple(labels))
+                  for i, (name, role, labels) in enumerate(sorted(hosts, key=lambda h: h[1] != "manager")))
     view = [(n.name, n.role, dict(n.labels)) for n in nodes]
     problems = [Problem(str(scenario.stack_file), ".".join(p),
-                        msg.replace("the scenario's nodes.labels", f"the labels in {inventory.path}"))
+                        msg.replace("the scenario's nodes.labels", f"the labels in {source}"))
                 for p, msg in stackmod.check(scenario.stack, [n.name for n in scenario.networks], view)]
     if problems:
-        raise ConfigError(problems, f"the stack against {inventory.path}")
+        raise ConfigError(problems, f"the stack against {source}")
     return dataclasses.replace(scenario, nodes=nodes)

@@ -24,8 +24,11 @@ def _encrypted(value: Any) -> str:
 
 
 def load_scenario(path: str | Path, *, name: Optional[str] = None, nodes: Optional[int] = None,
-                  managers: Optional[int] = None, pool: Optional[str] = None) -> Scenario:
-    """Load and check a scenario. Flags (name, nodes, managers, pool) override the file."""
+                  managers: Optional[int] = None, pool: Optional[str] = None,
+                  own_nodes: bool = True) -> Scenario:
+    """Load and check a scenario. Flags (name, nodes, managers, pool) override the file.
+    own_nodes=False: the lab's nodes come from elsewhere (an inventory, Vagrant), so the
+    stack's placement is checked against those later (config.inventory.apply_nodes)."""
     path = Path(path)
     shown = str(path)
     data, lines = yamlfile.load(path, "scenario file")
@@ -103,7 +106,7 @@ def load_scenario(path: str | Path, *, name: Optional[str] = None, nodes: Option
         add(("stack", "file"), f"{exc.problems[0].message}: {stack_path}"
             + ("" if stack_path.exists() else "; the path is relative to the scenario file"))
     else:
-        node_view = [(n.name, n.role, dict(n.labels)) for n in node_specs]
+        node_view = [(n.name, n.role, dict(n.labels)) for n in node_specs] if own_nodes else None
         for p, msg in stackmod.check(stack_data, [n.name for n in net_specs], node_view):
             add(p, msg, file=str(stack_path), where=stack_lines)
 

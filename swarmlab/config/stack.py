@@ -75,10 +75,11 @@ def is_qualified(image: str) -> bool:
 
 
 def check(stack: Any, networks: Sequence[str],
-          nodes: Sequence[Tuple[str, str, Mapping[str, str]]]) -> Iterator[Tuple[Tuple[str, ...], str]]:
+          nodes: Optional[Sequence[Tuple[str, str, Mapping[str, str]]]]) -> Iterator[Tuple[Tuple[str, ...], str]]:
     """(path, message) for every problem of the stack against the scenario.
 
-    nodes: (name, role, labels) of every node the lab will have."""
+    nodes: (name, role, labels) of every node the lab will have; None when they come from
+    elsewhere (an inventory, Vagrant's lab.yaml) and placement is checked against those."""
     if not isinstance(stack, Mapping):
         yield (), "must be a compose mapping with 'services'"
         return
@@ -123,6 +124,8 @@ def check(stack: Any, networks: Sequence[str],
             continue
         placement = deploy.get("placement") or {}
         constraints = placement.get("constraints") or [] if isinstance(placement, Mapping) else []
+        if nodes is None:
+            continue
         eligible = [n for n in nodes
                     if all(eval_constraint(c, n[0], n[1], n[2]) is not False for c in constraints)]
         if constraints and not eligible:

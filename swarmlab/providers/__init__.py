@@ -7,9 +7,15 @@ def get_provider(name: str, client=None) -> Provider:
         from .dind import DindProvider
 
         return DindProvider(client)
+    if name == "vagrant":
+        import os
+
+        from .vagrant import VagrantProvider
+
+        return VagrantProvider(vm_provider=os.environ.get("SWARMLAB_VAGRANT_PROVIDER", "libvirt"), client=client)
     from ..errors import SwarmlabError
 
-    raise SwarmlabError(f"unknown provider {name!r}", exit_code=2, hint="known providers: dind")
+    raise SwarmlabError(f"unknown provider {name!r}", exit_code=2, hint="known providers: dind, vagrant")
 
 
 __all__ = ["Host", "LabInfo", "Provider", "get_provider"]

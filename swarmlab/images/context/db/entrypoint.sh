@@ -9,13 +9,17 @@ as_pg() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
 mkdir -p "$PGDATA" /run/postgresql
 chown -R postgres:postgres "$PGDATA" /run/postgresql
 chmod 0700 "$PGDATA"
-if [ ! -s "$PGDATA/PG_VERSION" ]; then
+# The mark is written last: a task killed half-way through (a slow host, a failed health
+# check) leaves a cluster without its pg_hba line, which is wiped and made again, never used.
+if [ ! -e "$PGDATA/.swarmlab-initialised" ]; then
   [ -r "$PW_FILE" ] || { echo "db: no password secret at $PW_FILE" >&2; exit 1; }
+  find "$PGDATA" -mindepth 1 -delete
   cp "$PW_FILE" /tmp/pw && chown postgres /tmp/pw
   as_pg "$BIN/initdb" -D "$PGDATA" -U postgres --pwfile=/tmp/pw \
         --auth-local=trust --auth-host=scram-sha-256 >/dev/null
   rm -f /tmp/pw
   echo "host all all 0.0.0.0/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
+  touch "$PGDATA/.swarmlab-initialised"
 fi
 ident="${TASK_NAME:-$(hostname)}@${NODE_NAME:-unknown}"
 exec setpriv --reuid=postgres --regid=postgres --init-groups \

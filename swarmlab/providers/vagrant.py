@@ -1,0 +1,381 @@
+"""VMs made by Vagrant (issue #5): `vagrant up` on vagrant/Vagrantfile, then the SSH
+provider on them. The inventory is generated: users, keys and names from `vagrant
+ssh-config`, the addresses from the private network (the one Swarm advertises, never the
+NAT interface), and the host keys collected and pinned by swarmlab — Vagrant's own
+ssh-config turns checking off (StrictHostKeyChecking no, UserKnownHostsFile /dev/null).
+
+One lab per Vagrant folder: its name is kept in <folder>/.swarmlab/lab."""
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+import yaml
+
+from ..addressing import DEFAULT_PARENT, AddressPlan, choose_pool
+from ..capabilities import Capabilities
+from ..config.inventory import load_inventory
+from ..config.model import Scenario
+from ..errors import ConfigError, PreflightError, Problem, SwarmlabError
+from .base import Host, LabInfo
+
+VAGRANT_DIR = Path(__file__).resolve().parents[2] / "vagrant"
+PROVIDERS = ("libvirt", "virtualbox")
+LIBVIRT_BOOT = Path("/var/lib/libvirt/boot")
+SOFT_EMULATION_MINUTES = 5        # per VM, measured here (DESIGN.md); KVM: well under one
+
+
+@dataclass(frozen=True)
+class VagrantConfig:
+    count: int = 3
+    managers: int = 1
+    memory: int = 1024
+    cpus: int = 1
+    box: str = "swarmlab/bookworm"
+    subnet: str = "192.168.56"
+    labels: Tuple[Tuple[str, Tuple[Tuple[str, str], ...]], ...] = ()
+
+    def names(self) -> List[str]:
+        return [f"swarm-{i}" for i in range(1, self.count + 1)]
+
+    def ip(self, name: str) -> str:
+        return f"{self.subnet}.{10 + int(name.rsplit('-', 1)[1])}"
+
+    def role(self, name: str) -> str:
+        return "manager" if int(name.rsplit("-", 1)[1]) <= self.managers else "worker"
+
+
+def load_config(folder: Path = VAGRANT_DIR, environ=os.environ) -> VagrantConfig:
+    """lab.yaml (or the file SWARMLAB_VAGRANT_LAB names) with the SWARMLAB_VAGRANT_*
+    overrides, as the Vagrantfile reads them."""
+    path = Path(environ["SWARMLAB_VAGRANT_LAB"]) if environ.get("SWARMLAB_VAGRANT_LAB") else folder / "lab.yaml"
+    data = yaml.safe_load(path.read_text()) or {}
+    problems = []
+    vals = {}
+    for key, kind in (("count", int), ("managers", int), ("memory", int), ("cpus", int), ("box", str),
+                      ("subnet", str)):
+        raw = environ.get(f"SWARMLAB_VAGRANT_{key.upper()}", data.get(key, getattr(VagrantConfig, key)))
+        try:
+            vals[key] = kind(raw)
+        except (TypeError, ValueError):
+            problems.append(Problem(str(path), key, f"must be {'a number' if kind is int else 'text'}, got {raw!r}"))
+    if not problems:
+        if not 1 <= vals["count"] <= 20:
+            problems.append(Problem(str(path), "count", f"must be 1..20, got {vals['count']}"))
+        if vals["managers"] % 2 == 0 or vals["managers"] > vals["count"]:
+            problems.append(Problem(str(path), "managers", f"must be odd and at most count, got {vals['managers']}"))
+        try:
+            ipaddress.IPv4Network(vals["subnet"] + ".0/24")
+        except ValueError:
+            problems.append(Problem(str(path), "subnet", f"must be the first three octets (192.168.56), "
+                                                         f"got {vals['subnet']!r}"))
+    if problems:
+        raise ConfigError(problems, "the Vagrant lab")
+    labels = tuple(sorted((str(n), tuple(sorted((str(k), str(v)) for k, v in (lbl or {}).items())))
+                          for n, lbl in (data.get("labels") or {}).items()))
+    return VagrantConfig(labels=labels, **vals)
+
+
+def parse_ssh_config(text: str) -> Dict[str, Dict[str, str]]:
+    """`vagrant ssh-config` -> {host: {option (lower case): value}}; as in ssh_config, the
+    first value of an option wins (Vagrant may list several IdentityFile lines)."""
+    out: Dict[str, Dict[str, str]] = {}
+    current: Optional[Dict[str, str]] = None
+    for line in text.splitlines():
+        parts = line.strip().split(None, 1)
+        if len(parts) < 2 or parts[0].startswith("#"):
+            continue
+        key, value = parts[0].lower(), parts[1].strip().strip('"')
+        if key == "host":
+            current = out.setdefault(value, {})
+        elif current is not None:
+            current.setdefault(key, value)
+    return out
+
+
+def inventory_doc(cfg: VagrantConfig, ssh: Dict[str, Dict[str, str]], host_keys: Dict[str, str]) -> dict:
+    """The inventory of the VMs: SSH to the private address (port 22) with Vagrant's user
+    and key, the host key pinned; Swarm advertises the private address too."""
+    labels = dict(cfg.labels)
+    hosts = {}
+    missing = [n for n in cfg.names() if n not in ssh]
+    if missing:
+        raise SwarmlabError(f"vagrant ssh-config has no entry for {', '.join(missing)}",
+                            hint="is every VM up? vagrant status (in vagrant/)")
+    for name in cfg.names():
+        entry = ssh[name]
+        ip = cfg.ip(name)
+        hosts[name] = {"address": ip, "port": 22, "user": entry.get("user", "vagrant"),
+                       "key_file": entry.get("identityfile", ""),
+                       "role": cfg.role(name), "labels": dict(labels.get(name, ())),
+                       "advertise_addr": ip, "data_path_addr": ip, "host_key": host_keys[name]}
+    return {"apiVersion": "swarmlab/v1", "kind": "Inventory", "name": "vagrant", "hosts": hosts}
+
+
+# -- KVM, or software emulation ---------------------------------------------------
+def boot_test(kernel: Path, accel: str = "kvm", timeout: float = 20.0, qemu: str = "qemu-system-x86_64") -> Tuple[bool, str]:
+    """Boot `kernel` with no disk for a few seconds: it works when the kernel gets as far as
+    looking for its root file system (or panics for want of one). Returns (ok, what was seen)."""
+    if not shutil.which(qemu):
+        return False, f"{qemu} not found"
+    argv = [qemu, "-machine", f"accel={accel}", "-m", "256", "-nographic", "-no-reboot", "-kernel", str(kernel),
+            "-append", "console=ttyS0 panic=-1 root=/dev/nonexistent rootwait=0"]
+    try:
+        proc = subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        text = (proc.stdout + proc.stderr).decode(errors="replace")
+    except subprocess.TimeoutExpired as exc:
+        text = ((exc.stdout or b"") + (exc.stderr or b"")).decode(errors="replace")
+    booted = "Linux version" in text and any(m in text for m in ("VFS:", "Kernel panic", "Run /init", "Freeing unused"))
+    if booted:
+        return True, "the kernel booted"
+    text = re.sub(r"\x1b(\[[0-9;?]*[A-Za-z]|c)", "", text)   # the firmware's terminal resets
+    kernel_said = [line for line in text.splitlines() if line.startswith("[")]
+    return False, (f"the kernel stopped after: {kernel_said[-1][-120:]}" if kernel_said
+                   else f"no kernel output within {timeout:.0f}s")
+
+
+def choose_driver(kernel: Optional[Path], say: Callable[[str], None], count: int) -> str:
+    """kvm when a kernel boots under KVM here, else qemu (software emulation) with a warning."""
+    if kernel is None or not kernel.exists():
+        return "kvm"
+    if os.path.exists("/dev/kvm"):
+        ok, seen = boot_test(kernel, "kvm", timeout=10)
+        if ok:
+            return "kvm"
+        why = f"a test boot under KVM failed ({seen})"
+    else:
+        why = "no /dev/kvm"
+    say(f"warning: {why}: the VMs run under QEMU software emulation, about {SOFT_EMULATION_MINUTES} "
+        f"minutes per VM to boot ({count} VMs: allow {SOFT_EMULATION_MINUTES * count} minutes)")
+    return "qemu"
+
+
+# -- the provider ------------------------------------------------------------------
+class VagrantProvider:
+    name = "vagrant"
+
+    def __init__(self, folder: Path = VAGRANT_DIR, vm_provider: str = "libvirt", client=None):
+        self.folder = Path(folder)
+        self.vm_provider = vm_provider
+        self._client = client
+        self.state_dir = self.folder / ".swarmlab"
+        self.env = dict(os.environ)
+        if self.env.get("SWARMLAB_VAGRANT_LAB"):   # vagrant runs in the folder: make it absolute
+            self.env["SWARMLAB_VAGRANT_LAB"] = str(Path(self.env["SWARMLAB_VAGRANT_LAB"]).resolve())
+        self._ssh = None
+
+    def apply(self, scenario: Scenario) -> Scenario:
+        """The scenario on the VMs of lab.yaml (names, roles, labels)."""
+        from ..config.inventory import apply_nodes
+
+        cfg = load_config(self.folder, self.env)
+        labels = dict(cfg.labels)
+        return apply_nodes(scenario, [(n, cfg.role(n), labels.get(n, ())) for n in cfg.names()],
+                           str(self.env.get("SWARMLAB_VAGRANT_LAB") or self.folder / "lab.yaml"))
+
+    # state: which lab the folder's VMs hold, and the inventory made for them
+    @property
+    def inventory_path(self) -> Path:
+        return self.state_dir / "inventory.yaml"
+
+    def _lab(self) -> Optional[str]:
+        p = self.state_dir / "lab"
+        return p.read_text().strip() if p.exists() else None
+
+    @property
+    def client(self):
+        from ..engine import local_client
+
+        if self._client is None:
+            self._client = local_client()
+        return self._client
+
+    def ssh(self):
+        """The SSH provider over the generated inventory (None before the VMs exist)."""
+        if self._ssh is None and self.inventory_path.exists():
+            from .ssh import SSHProvider
+
+            self._ssh = SSHProvider(load_inventory(self.inventory_path), client=self._client)
+        return self._ssh
+
+    def vagrant(self, *args: str, timeout: float = 3600, check: bool = True,
+                say: Optional[Callable[[str], None]] = None) -> subprocess.CompletedProcess:
+        """Run vagrant in the folder; with `say`, its progress lines (==> swarm-1: ...) are
+        passed on as they come (a `vagrant up` under emulation takes minutes)."""
+        if say is None:
+            proc = subprocess.run(["vagrant", *args], cwd=self.folder, env=self.env, capture_output=True, text=True,
+                                  timeout=timeout)
+        else:
+            out: List[str] = []
+            deadline = time.monotonic() + timeout
+            with subprocess.Popen(["vagrant", *args], cwd=self.folder, env=self.env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True) as p:
+                for line in p.stdout:
+                    out.append(line)
+                    if line.startswith("==> ") and "  -- " not in line:
+                        say(line.rstrip()[4:])
+                    if time.monotonic() > deadline:
+                        p.kill()
+                        break
+                code = p.wait()
+            proc = subprocess.CompletedProcess(p.args, code, "".join(out), "")
+        if check and proc.returncode != 0:
+            raise SwarmlabError(f"vagrant {' '.join(args)} failed (exit {proc.returncode}):\n  "
+                                + "\n  ".join((proc.stderr or proc.stdout).strip().splitlines()[-12:]),
+                                hint=f"look in {self.folder} (vagrant status); swarmlab down --provider vagrant "
+                                     "removes the VMs")
+        return proc
+
+    def preflight(self) -> None:
+        problems = []
+        if not shutil.which("vagrant"):
+            problems.append("vagrant is not installed: apt-get install vagrant vagrant-libvirt "
+                            "(or scripts/setup-vagrant.sh)")
+        else:
+            if self.vm_provider == "libvirt":
+                plugins = self.vagrant("plugin", "list", check=False).stdout
+                if "vagrant-libvirt" not in plugins:
+                    problems.append("the vagrant-libvirt plugin is missing: apt-get install vagrant-libvirt")
+                virsh = subprocess.run(["virsh", "-c", "qemu:///system", "version"], capture_output=True, text=True) \
+                    if shutil.which("virsh") else None
+                if virsh is None or virsh.returncode != 0:
+                    problems.append("libvirt does not answer (virsh -c qemu:///system version): install "
+                                    "libvirt-daemon-system qemu-system-x86 and start libvirtd "
+                                    "(scripts/setup-vagrant.sh does both)")
+            cfg = load_config(self.folder, self.env)
+            boxes = self.vagrant("box", "list", check=False).stdout
+            if cfg.box not in {line.split()[0] for line in boxes.splitlines() if line.strip()}:
+                problems.append(f"box {cfg.box} is not installed and none can be downloaded here: "
+                                "swarmlab vagrant box build (or set box: in vagrant/lab.yaml)")
+        held = self._lab()
+        if problems:
+            raise PreflightError("the Vagrant provider cannot start:\n  " + "\n  ".join(problems))
+        self._held = held
+
+    def probe_kernel(self, lab: str = "") -> Capabilities:
+        # the VMs do not exist yet: the decision is made again on their probes after `vagrant up`
+        return Capabilities("vagrant VMs (not yet probed)", True, True)
+
+    def allocate_pool(self, lab: str, wanted: str = "auto", source: str = "") -> AddressPlan:
+        cfg = load_config(self.folder, self.env)
+        avoid = [ipaddress.IPv4Network(cfg.subnet + ".0/24"), ipaddress.IPv4Network("192.168.121.0/24")]
+        pool = choose_pool(avoid, DEFAULT_PARENT) if wanted == "auto" else ipaddress.IPv4Network(wanted)
+        return AddressPlan(pool)
+
+    def provision(self, scenario: Scenario, lab: str, plan: AddressPlan, say) -> List[Host]:
+        held = self._lab()
+        if held and held != lab:
+            raise SwarmlabError(f"the VMs of {self.folder} hold lab {held}", hint=f"swarmlab down --provider vagrant {held}")
+        cfg = load_config(self.folder, self.env)
+        box_dir = self._box_dir(cfg.box)
+        kernel = box_dir / "vmlinuz" if box_dir else None
+        if kernel and kernel.exists() and self.vm_provider == "libvirt":
+            self._kernel_for_libvirt(box_dir)
+        self.env["SWARMLAB_VAGRANT_DRIVER"] = self.env.get("SWARMLAB_VAGRANT_DRIVER") or \
+            choose_driver(kernel, say, cfg.count)
+        self.state_dir.mkdir(exist_ok=True)
+        (self.state_dir / "lab").write_text(lab)
+        started = time.monotonic()
+        say(f"vagrant up --provider {self.vm_provider}: {cfg.count} VMs ({cfg.memory} MiB, {cfg.cpus} CPU, "
+            f"box {cfg.box}, driver {self.env['SWARMLAB_VAGRANT_DRIVER']})")
+        self.vagrant("up", "--provider", self.vm_provider, say=say)
+        say(f"VMs up in {time.monotonic() - started:.0f}s")
+        self.write_inventory(cfg)
+        self._ssh = None
+        ssh = self.ssh()
+        ssh.preflight()
+        return ssh.provision(scenario, lab, plan, say)
+
+    def _kernel_for_libvirt(self, box_dir: Path) -> None:
+        """A box of `swarmlab vagrant box build` boots the kernel it carries; QEMU runs as
+        libvirt-qemu and may not read ~/.vagrant.d, so the kernel and initrd are copied
+        where libvirt keeps boot files, and the Vagrantfile points the VMs at the copies."""
+        dest = LIBVIRT_BOOT / box_dir.parent.parent.name.replace("-VAGRANTSLASH-", "-") / box_dir.parent.name
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in ("vmlinuz", "initrd.img"):
+            src, dst = box_dir / f, dest / f
+            if src.exists() and (not dst.exists() or dst.stat().st_size != src.stat().st_size):
+                shutil.copyfile(src, dst)
+                dst.chmod(0o644)
+        self.env.setdefault("SWARMLAB_VAGRANT_KERNEL", str(dest / "vmlinuz"))
+        if (dest / "initrd.img").exists():
+            self.env.setdefault("SWARMLAB_VAGRANT_INITRD", str(dest / "initrd.img"))
+
+    def write_inventory(self, cfg: VagrantConfig) -> Path:
+        """Inventory from `vagrant ssh-config`, with each VM's host key read over Vagrant's
+        own session right after it was made, then pinned for every later connection."""
+        ssh = parse_ssh_config(self.vagrant("ssh-config").stdout)
+        keys = {}
+        for name in cfg.names():
+            out = self.vagrant("ssh", name, "-c", "cat /etc/ssh/ssh_host_ed25519_key.pub", timeout=120).stdout
+            keys[name] = " ".join(out.split()[:2])
+        doc = inventory_doc(cfg, ssh, keys)
+        self.inventory_path.write_text("# made by swarmlab from `vagrant ssh-config`; host keys pinned by swarmlab\n"
+                                       + yaml.safe_dump(doc, sort_keys=False))
+        return self.inventory_path
+
+    def _box_dir(self, box: str) -> Optional[Path]:
+        home = Path(self.env.get("VAGRANT_HOME", Path.home() / ".vagrant.d"))
+        found = sorted((home / "boxes" / box.replace("/", "-VAGRANTSLASH-")).glob("*/libvirt"))
+        return found[-1] if found else None
+
+    # everything else is the SSH provider's, on the generated inventory
+    def exists(self, lab: str) -> bool:
+        return self._lab() == lab
+
+    def hosts(self, lab: str) -> List[Host]:
+        return self.ssh().hosts(lab) if self.ssh() and self._lab() == lab else []
+
+    def plan(self, lab: str) -> Optional[AddressPlan]:
+        return self.ssh().plan(lab) if self.ssh() else None
+
+    def list_labs(self) -> List[LabInfo]:
+        lab = self._lab()
+        if not lab:
+            return []
+        cfg = load_config(self.folder, self.env)
+        return [LabInfo(lab, self.name, "", cfg.count, cfg.count)]
+
+    def record(self, ctx) -> None:
+        self.ssh().record(ctx)
+
+    def remove_nodes(self, lab: str, nodes: List[str]) -> None:
+        """The VM count comes from lab.yaml: change it there."""
+
+    def destroy(self, lab: str, say=lambda s: None) -> Dict[str, int]:
+        """`vagrant destroy -f`, then what libvirt may leave behind: the private network and
+        the VMs' disk volumes."""
+        held = self._lab()
+        if held and held != lab:
+            raise SwarmlabError(f"the VMs of {self.folder} hold lab {held}, not {lab}")
+        self.vagrant("destroy", "-f", timeout=1800, say=say)
+        left = 0
+        if self.vm_provider == "libvirt" and shutil.which("virsh"):
+            cfg = load_config(self.folder, self.env)
+            net = f"swarmlab-{cfg.subnet.replace('.', '-')}"
+            virsh = ["virsh", "-c", "qemu:///system"]
+            for cmd in ([*virsh, "net-destroy", net], [*virsh, "net-undefine", net]):
+                left += subprocess.run(cmd, capture_output=True).returncode == 0
+            vols = subprocess.run([*virsh, "vol-list", "default"], capture_output=True, text=True).stdout
+            for line in vols.splitlines():
+                name = line.split()[0] if line.split() else ""
+                if name.startswith("swarmlab_swarm-"):
+                    left += subprocess.run([*virsh, "vol-delete", "--pool", "default", name],
+                                           capture_output=True).returncode == 0
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+        return {"vms": load_config(self.folder, self.env).count, "libvirt leftovers": left}
+
+    def collect_logs(self, lab: str, dest: Path) -> List[Path]:
+        return self.ssh().collect_logs(lab, dest) if self.ssh() else []
+
+
+def quote(args: List[str]) -> str:
+    return " ".join(shlex.quote(a) for a in args)
