@@ -11,13 +11,16 @@ from .common import handle_errors, inventory_options, json_option, provider_for,
 @click.argument("name", required=False)
 @click.option("--capture", "capture_dir", type=click.Path(file_okay=False),
               help="Keep the packet captures here (pcap, opens in Wireshark).")
+@click.option("--timeout", default=60, show_default=True, type=click.IntRange(10, 3600),
+              help="Seconds each check may take (commands inside it get proportionally longer): "
+                   "raise it for slow hosts, e.g. VMs under software emulation.")
 @inventory_options
 @json_option
 @handle_errors("verify")
-def verify(name, capture_dir, inventory, provider, tofu, as_json):
+def verify(name, capture_dir, timeout, inventory, provider, tofu, as_json):
     """Prove the lab's traffic: DNS, reachability and isolation, ports, the data flow, the wire, MTU.
     Exit 0 only when every check passed (or cannot apply on this kernel, with the reason)."""
-    report = verifyapi.run(resolve_lab(name), provider_for(inventory, tofu, provider), capture_dir)
+    report = verifyapi.run(resolve_lab(name), provider_for(inventory, tofu, provider), capture_dir, timeout=timeout)
     if as_json:
         output.write(output.envelope("verify", report["passed"], report))
     else:

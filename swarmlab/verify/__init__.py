@@ -21,6 +21,8 @@ def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
         timeout: float = CHECK_TIMEOUT, only: Optional[list] = None) -> Dict[str, Any]:
     """Run every check (or those named in `only`) and gather their results."""
     started = time.monotonic()
+    # each command may take as much longer as the checks are given (slow hosts)
+    netns.SCALE = max(1.0, timeout / CHECK_TIMEOUT)
     hosts = provider.hosts(lab)
     if not hosts:
         raise SwarmlabError(f"no lab named {lab!r} on this engine", hint="swarmlab ls lists the labs")

@@ -18,7 +18,7 @@ from ..naming import short_task as _short
 from ..actions.smoke import flow_checks
 from ..capabilities import Capabilities
 from ..result import CheckResult
-from . import wire
+from . import netns, wire
 from .netns import carry, connect_cmd, dns_cmd, in_task, underlay_dev
 from .topology import Service, Task, Topology
 
@@ -201,7 +201,8 @@ def _outsider(ctx: VerifyContext, leader, image: str, net: str) -> CheckResult:
     name = f"swarmlab-probe-{net}-{secrets.token_hex(3)}"
     run = t.run(f"docker run -d --rm --name {name} --network {shlex.quote(net)} "
                 f"--label {L.LAB}={ctx.topo.lab} --label {L.ROLE}={L.ROLE_PROBE} "
-                f"--entrypoint sleep {shlex.quote(image)} 60", warn=True, timeout=60)
+                f"--entrypoint sleep {shlex.quote(image)} {int(60 * netns.SCALE)}", warn=True,
+                timeout=60 * netns.SCALE)
     if not run.ok:
         return CheckResult(f"reach from outsider on {net}", False, "a probe container on the network",
                            run.stderr.strip()[-300:])
@@ -302,12 +303,13 @@ def _wire_one(ctx: VerifyContext, net) -> CheckResult:
     node = ctx.topo.hosts[a.node]
     # capture on the node's underlay while the canary goes from task a to task b (UDP
     # port 9, discard: no listener is needed for the datagram to cross the wire)
+    wait = max(1, round(netns.SCALE))   # tcpdump must be capturing before the canary goes
     cmd = (f"f=$(mktemp /tmp/cap.XXXXXX); dev={underlay_dev(node)}; tcpdump -i $dev -U -n -w $f "
-           f"'udp port {wire.VXLAN_PORT} or ip proto 50' 2>/dev/null & t=$!; sleep 1; "
+           f"'udp port {wire.VXLAN_PORT} or ip proto 50' 2>/dev/null & t=$!; sleep {wait}; "
            f"pid=$(docker inspect --format '{{{{.State.Pid}}}}' {shlex.quote(a.name)}); "
            f"nsenter -n -t $pid python3 -c {shlex.quote(_SEND.format(canary=canary, ip=b.ips[net.name]))} "
-           f">/dev/null 2>&1; sleep 1; kill $t; wait $t; base64 $f; rm -f $f")
-    r = node.transport.run(cmd, timeout=30, warn=True)
+           f">/dev/null 2>&1; sleep {wait}; kill $t; wait $t; base64 $f; rm -f $f")
+    r = node.transport.run(cmd, timeout=30 * netns.SCALE, warn=True)
     ctx.capture_dir.mkdir(parents=True, exist_ok=True)
     path = ctx.capture_dir / f"{net.name}-{a.node}.pcap"
     try:

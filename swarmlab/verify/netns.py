@@ -10,6 +10,10 @@ from ..result import CommandResult
 from .topology import Task, Topology
 
 
+# How much longer than on dind nodes every command may take: `verify --timeout` raises it
+# for slow hosts (a VM under emulation takes seconds to exec anything). 1 = the defaults.
+SCALE = 1.0
+
 # What each check last did, so a check that times out can say what it last saw.
 LAST_SEEN: Dict[str, str] = {}
 _current = threading.local()
@@ -38,6 +42,7 @@ def saw(text: str) -> None:
 
 
 def in_task(topo: Topology, task: Task, cmd: str, timeout: float = 20) -> CommandResult:
+    timeout *= SCALE
     host = topo.hosts[task.node]
     name = shlex.quote(task.name)
     saw(f"running `{cmd}` in {task.name} on {task.node}")

@@ -59,7 +59,8 @@ def test_two_vms_up_verify_down(tmp_path):
         assert sorted(n["name"] for n in rep["nodes"]) == ["swarm-1", "swarm-2"]
         assert {n["address"] for n in rep["nodes"]} == {"192.168.57.11", "192.168.57.12"}
         assert rep["provider"] == "vagrant"
-        proc, doc = run_json("verify", "itest-vagrant", "--provider", "vagrant", timeout=900)
+        # under QEMU software emulation every exec takes seconds: give each check 10 minutes
+        proc, doc = run_json("verify", "itest-vagrant", "--provider", "vagrant", "--timeout", "600", timeout=3600)
         failed = [c for c in doc["data"]["checks"] if c["status"] == "failed"]
         assert proc.returncode == 0 and not failed, failed or proc.stderr
     finally:
