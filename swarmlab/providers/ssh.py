@@ -61,8 +61,17 @@ ip -4 route show 2>/dev/null | awk '$1 != "default" {print "route=" $1}'
 LISTEN = r"""
 import json, select, socket, sys, time
 socks, busy, seen = {}, [], []
+MARK = b"swarmlab-preflight "
 for spec in sys.argv[2].split(","):
     port, proto = spec.split("/")
+    if proto == "esp":   # IP protocol 50: a raw socket sees every ESP packet, ours carry MARK
+        try:
+            s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
+        except OSError:
+            busy.append(spec)
+            continue
+        socks[s] = spec
+        continue
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
     if proto == "tcp":
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -86,6 +95,12 @@ while time.time() < end and socks:
             except OSError:
                 data = b""
             c.close()
+        elif s.type == socket.SOCK_RAW:
+            data, _ = s.recvfrom(2048)
+            body = data[(data[0] & 15) * 4 + 8:]   # past the IP header, the SPI and the sequence number
+            if not body.startswith(MARK):
+                continue   # someone's real ESP
+            data = body[len(MARK):]
         else:
             data, _ = s.recvfrom(64)
         seen.append([socks[s], data.decode(errors="replace")])
@@ -93,14 +108,22 @@ print(json.dumps({"busy": busy, "seen": seen}))
 """
 
 SEND = r"""
-import json, socket, sys, time
+import json, socket, struct, sys, time
 me, out = sys.argv[1], {}
 targets = json.loads(sys.argv[2])
 for _ in range(3):
     for peer, addr, spec in targets:
         port, proto = spec.split("/")
         key = peer + " " + spec
-        if proto == "tcp":
+        if proto == "esp":   # an ESP header with an SPI no host holds: the kernel drops it after a raw socket saw it
+            try:
+                s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
+                s.sendto(struct.pack("!II", 0x5a4d0001, 1) + b"swarmlab-preflight " + me.encode(), (addr, 0))
+                s.close()
+                out[key] = "sent"
+            except OSError as exc:
+                out[key] = exc.strerror or str(exc)
+        elif proto == "tcp":
             if out.get(key) == "ok":
                 continue
             try:
@@ -165,6 +188,7 @@ class SSHProvider:
                                  connect_timeout=connect_timeout)
             for h in inventory.hosts}
         self.facts: Dict[str, Facts] = {}
+        self.esp_blocked: Dict[str, List[str]] = {}   # host -> the hosts whose ESP does not reach it
         self._swarm_before: Optional[bool] = None   # was any host in a swarm before this `up`?
         self._lock = threading.Lock()
 
@@ -299,7 +323,8 @@ class SSHProvider:
         hosts = list(self.inventory.hosts)
         if len(hosts) < 2:
             return {}
-        wanted = {h.name: (["2377/tcp"] if h.role == "manager" else []) + ["7946/tcp", "7946/udp", "4789/udp"]
+        wanted = {h.name: (["2377/tcp"] if h.role == "manager" else []) + ["7946/tcp", "7946/udp", "4789/udp",
+                                                                         "50/esp"]
                   for h in hosts}
         addr = {h.name: (h.advertise_addr or h.address, h.data_path_addr or h.advertise_addr or h.address)
                 for h in hosts}
@@ -311,7 +336,7 @@ class SSHProvider:
             listeners[h.name] = json.loads(r.stdout.splitlines()[-1]) if r.ok else {"error": r.stderr[-200:]}
 
         def send(h):
-            targets = [[p.name, addr[p.name][1] if spec == "4789/udp" else addr[p.name][0], spec]
+            targets = [[p.name, addr[p.name][1] if spec in ("4789/udp", "50/esp") else addr[p.name][0], spec]
                        for p in hosts if p is not h for spec in wanted[p.name]]
             r = self.transports[h.name].run(f"python3 -c {shlex.quote(SEND)} {shlex.quote(h.name)} "
                                             f"{shlex.quote(json.dumps(targets))}", warn=True, timeout=60)
@@ -332,18 +357,29 @@ class SSHProvider:
                 continue
             seen = {(spec, who) for spec, who in got.get("seen", [])}
             busy = set(got.get("busy", []))
-            blocked = []
+            blocked, no_esp = [], []
             for p in hosts:
                 if p is h:
                     continue
                 for spec in wanted[h.name]:
                     said = sent.get(p.name, {}).get(f"{h.name} {spec}", "not tried")
                     if spec in busy:   # a running engine holds it: a TCP connect is the test
-                        ok = spec.endswith("/udp") or said == "ok"
+                        ok = spec.endswith("/udp") or spec.endswith("/esp") or said == "ok"
                     else:
                         ok = (spec, p.name) in seen
                     if not ok:
-                        blocked.append(f"{spec} from {p.name}" + (f" ({said})" if said not in ("ok", "sent") else ""))
+                        why = f" ({said})" if said not in ("ok", "sent") else ""
+                        if spec == "50/esp":
+                            no_esp.append(f"{p.name}{why}")
+                        else:
+                            blocked.append(f"{spec} from {p.name}{why}")
+            if no_esp:
+                # not an error: only encrypted overlays need it, and they then fall back or are refused
+                self.esp_blocked[h.name] = no_esp
+                self.facts[h.name].warnings.append(
+                    f"ESP (IP protocol 50) from {', '.join(no_esp)} does not arrive: encrypted overlays would carry "
+                    "nothing between these hosts, so they are treated as having no ESP; allow IP protocol 50 "
+                    "between the data-path addresses")
             if blocked:
                 out[h.name] = (f"Swarm's ports are not reachable: {', '.join(blocked)}; open 2377/tcp (managers), "
                                "7946/tcp+udp and 4789/udp between the hosts (and IP protocol 50 for encrypted "
@@ -354,8 +390,12 @@ class SSHProvider:
         """What every host offers (preflight probed each): IPVS/ESP only if all have it."""
         caps = [f.caps for f in self.facts.values() if f.caps]
         reasons = tuple((k, f"{c.host}: {v}") for c in caps for k, v in c.reasons)
-        return Capabilities("inventory hosts", bool(caps) and all(c.ipvs for c in caps),
-                            bool(caps) and all(c.esp for c in caps),
+        if self.esp_blocked:
+            reasons += (("esp", "IP protocol 50 does not pass between the hosts: " + "; ".join(
+                f"{', '.join(v)} to {k}" for k, v in sorted(self.esp_blocked.items()))),)
+        who = "inventory hosts" + (" (IP protocol 50 blocked between them)" if self.esp_blocked else "")
+        return Capabilities(who, bool(caps) and all(c.ipvs for c in caps),
+                            bool(caps) and all(c.esp for c in caps) and not self.esp_blocked,
                             ", ".join(sorted({c.kernel for c in caps})), reasons)
 
     # -- addresses -------------------------------------------------------

@@ -19,7 +19,7 @@ from ..actions.smoke import flow_checks
 from ..capabilities import Capabilities
 from ..result import CheckResult
 from . import netns, wire
-from .netns import carry, connect_cmd, dns_cmd, in_task, underlay_dev
+from .netns import carry, connect_cmd, dns_cmd, in_task, leaves_lab, underlay_dev
 from .topology import Service, Task, Topology
 
 MTU_PLAIN, MTU_ENCRYPTED = 1450, 1424
@@ -166,20 +166,26 @@ def _reach_pair(ctx: VerifyContext, src: Service, dst: Service) -> Tuple[CheckRe
     results = []
     crossing = False
     for ip, port, node in _probe_targets(dst, shared if shared else None):
-        r = in_task(ctx.topo, task, connect_cmd(ip, port))
-        results.append((ip, port, node, r.ok))
-        crossing |= bool(shared) and r.ok and node != task.node
+        away = None if shared else leaves_lab(ctx.topo, task, ip)
+        ok = False if away else in_task(ctx.topo, task, connect_cmd(ip, port)).ok
+        results.append((ip, port, node, ok, away))
+        crossing |= bool(shared) and ok and node != task.node
     opened = [x for x in results if x[3]]
     if shared:
         state = "ok" if results and len(opened) == len(results) else "expected-open-but-blocked"
     else:
         state = "blocked" if not opened else "expected-blocked-but-open"
     ctx.matrix[(src.short, dst.short)] = state
-    seen = ", ".join(f"{ip}:{p} on {n} {'open' if o else 'closed'}" for ip, p, n, o in results) or \
+    seen = ", ".join(f"{ip}:{p} on {n} " + (_not_sent(away) if away else 'open' if o else 'closed')
+                     for ip, p, n, o, away in results) or \
         f"{dst.short} has no address on {', '.join(sorted(shared)) or 'any network'}"
     return CheckResult(f"reach {src.short} -> {dst.short}", state in ("ok", "blocked"),
                        f"connects (shared network {', '.join(sorted(shared))})" if shared
                        else "blocked (no shared network)", f"{state}: {seen}"), crossing
+
+
+def _not_sent(why: str) -> str:
+    return f"not on the lab's networks: {why}, so nothing was sent"
 
 
 def _outsiders(ctx: VerifyContext) -> List[CheckResult]:
@@ -214,13 +220,16 @@ def _outsider(ctx: VerifyContext, leader, image: str, net: str) -> CheckResult:
                 continue
             on_net = net in dst.networks
             targets = _probe_targets(dst, {net} if on_net else None)
+            away = {} if on_net else {ip: leaves_lab(ctx.topo, probe, ip) for ip, _, _ in targets}
             opened = [f"{ip}:{p}" for ip, p, _ in targets
-                      if in_task(ctx.topo, probe, connect_cmd(ip, p)).ok]
+                      if not away.get(ip) and in_task(ctx.topo, probe, connect_cmd(ip, p)).ok]
             state = ("ok" if len(opened) == len(targets) else "expected-open-but-blocked") if on_net \
                 else ("blocked" if not opened else "expected-blocked-but-open")
             ctx.matrix[(f"outsider@{net}", dst.short)] = state
             names = _answer(ctx, probe, dst.short)  # resolves only on a network it shares
-            cells.append(f"{dst.short}: {state}, name {'resolves' if names else 'does not resolve'}")
+            unsent = "; ".join(f"{ip} {_not_sent(why)}" for ip, why in away.items() if why)
+            cells.append(f"{dst.short}: {state}" + (f" ({unsent})" if unsent else "")
+                         + f", name {'resolves' if names else 'does not resolve'}")
             if state not in ("ok", "blocked"):
                 problems.append(f"{dst.short}: {state} ({', '.join(opened) or 'nothing open'})")
             if bool(names) != on_net:

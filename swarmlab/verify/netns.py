@@ -2,9 +2,10 @@
 node's own tools: nothing is ever installed into a service container."""
 from __future__ import annotations
 
+import re
 import shlex
 import threading
-from typing import Dict
+from typing import Dict, Optional, Tuple
 
 from ..result import CommandResult
 from .topology import Task, Topology
@@ -65,3 +66,38 @@ def dns_cmd(name: str) -> str:
 
 def connect_cmd(ip: str, port: int) -> str:
     return f"nc -z -w 2 {ip} {port}"
+
+
+def parse_route(text: str) -> Optional[Tuple[Optional[str], str]]:
+    """(gateway or None when on-link, device) from `ip -o -4 route get` output; None when
+    there is no usable route (unreachable, blackhole, prohibit or an error)."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    if not line or re.match(r"(unreachable|blackhole|prohibit|throw)\b", line):
+        return None
+    dev = re.search(r"\bdev (\S+)", line)
+    if not dev:
+        return None
+    via = re.search(r"\bvia (\S+)", line)
+    return (via.group(1) if via else None), dev.group(1)
+
+
+def leaves_lab(topo: Topology, task: Task, ip: str) -> Optional[str]:
+    """Why a packet from `task` to `ip` would leave the lab, or None when it cannot.
+
+    It stays when the task has the address on one of its own networks (on-link), or when
+    the task's node has no route for it (the kernel refuses it). Otherwise the task's
+    gateway (docker_gwbridge) hands it to the node, and the node forwards it out of its
+    uplink: on a real host or VM that is the outside world, where something else may
+    answer for an overlay address. Such a probe is not sent: it would prove nothing about
+    the lab and send traffic off the machine."""
+    r = in_task(topo, task, f"ip -o -4 route get {shlex.quote(ip)}", timeout=10)
+    route = parse_route(r.stdout) if r.ok else None
+    if route is None or route[0] is None:
+        return None
+    host = topo.hosts[task.node]
+    n = host.transport.run(f"ip -o -4 route get {shlex.quote(ip)}", warn=True, timeout=10 * SCALE)
+    out = parse_route(n.stdout) if n.ok else None
+    if out is None:
+        return None
+    gw, dev = out
+    return f"{task.node} would forward it out of {dev}" + (f" via {gw}" if gw else "")

@@ -101,6 +101,30 @@ def test_a_blocked_swarm_port_is_found_before_anything_is_made(engine, servers):
     assert _swarm_state(engine, servers, "alpha") == "inactive"
 
 
+def test_inventory_check_connect_finds_esp_blocked_between_two_hosts(engine, servers):
+    """`inventory check --connect` runs the preflight alone. IP protocol 50 is sent for real
+    (raw sockets) between every pair of hosts: dropped from beta to gamma, it is named."""
+    inv = str(servers["inventory"])
+    proc, doc = run_json("inventory", "check", inv, "--connect", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = doc["data"]
+    assert sorted(r["host"] for r in data["hosts"]) == ["alpha", "beta", "gamma"]
+    assert all(r["docker"] and r["swarm"] == "inactive" for r in data["hosts"]), data["hosts"]
+    assert data["esp_blocked"] == {}, data
+    gamma = servers["hosts"]["gamma"]["container"]
+    rule = "INPUT -p esp -s {} -j DROP".format(servers["hosts"]["beta"]["ip"])
+    assert _exec(engine, gamma, f"iptables -I {rule}")[0] == 0
+    try:
+        proc, doc = run_json("inventory", "check", inv, "--connect", timeout=300)
+    finally:
+        _exec(engine, gamma, f"iptables -D {rule}")
+    assert proc.returncode == 0, proc.stderr
+    assert doc["data"]["esp_blocked"] == {"gamma": ["beta"]}, doc["data"]
+    assert doc["data"]["esp"] is False
+    assert any(w.startswith("gamma: ESP (IP protocol 50) from beta does not arrive") for w in doc["warnings"]), doc
+    assert _swarm_state(engine, servers, "alpha") == "inactive"
+
+
 def test_up_verify_down_over_ssh(engine, servers, tmp_path):
     inv = str(servers["inventory"])
     proc, doc = run_json("up", "--inventory", inv, "--name", LAB, timeout=900)

@@ -59,10 +59,18 @@ def test_two_vms_up_verify_down(tmp_path):
         assert sorted(n["name"] for n in rep["nodes"]) == ["swarm-1", "swarm-2"]
         assert {n["address"] for n in rep["nodes"]} == {"192.168.57.11", "192.168.57.12"}
         assert rep["provider"] == "vagrant"
+        # the box's kernel (Debian 6.1) has IPVS and ESP, and the VMs' private network passes
+        # IP protocol 50: the branch this machine's own kernel cannot run, for real
+        nets = {n["name"]: n for n in rep["networks"]}
+        assert nets["backend"]["encrypted"] and not nets["frontend"]["encrypted"], nets
+        assert {s["endpoint_mode"] for s in rep["services"]} == {"vip"}, rep["services"]
         # under QEMU software emulation every exec takes seconds: give each check 10 minutes
         proc, doc = run_json("verify", "itest-vagrant", "--provider", "vagrant", "--timeout", "600", timeout=3600)
         failed = [c for c in doc["data"]["checks"] if c["status"] == "failed"]
         assert proc.returncode == 0 and not failed, failed or proc.stderr
+        wire = next(c for c in doc["data"]["checks"] if c["name"] == "wire: backend")
+        assert wire["status"] == "passed" and "ESP: 0" not in wire["observed"], wire
+        assert "ESP:" in wire["observed"] and "canary in 0" in wire["observed"], wire
     finally:
         proc = run_cli("down", "itest-vagrant", "--provider", "vagrant", timeout=1800)
         for k in env:
