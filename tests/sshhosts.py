@@ -2,9 +2,13 @@
 per node at start and read back to pin them, and an inventory of them (used by the SSH
 provider's tests and bench/bench_ssh.py). Everything carries the labels of lab `lab`, so
 `DindProvider.destroy(lab)` (or the test session's sweep) removes it."""
+import contextlib
+import json
 import socket
 import subprocess
+import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import yaml
@@ -14,6 +18,8 @@ from swarmlab import labels as L
 from swarmlab import naming
 from swarmlab.images import ImageBuilder, image_ref
 from swarmlab.providers.dind import DindProvider, _node_env, _node_host_config
+
+REGISTRY_IMAGE = "swarmlab.local/test-registry:bookworm"
 
 
 def wait_port(ip: str, port: int = 22, tries: int = 100) -> None:
@@ -30,6 +36,15 @@ def wait_port(ip: str, port: int = 22, tries: int = 100) -> None:
 def exec_in(engine, cont, cmd):
     code, out = engine.containers.get(cont).exec_run(["sh", "-c", cmd])
     return code, out.decode(errors="replace")
+
+
+def on_host(engine, servers: dict, name: str, cmd: str) -> str:
+    """What `cmd` prints on the server `name` (run there directly, not over SSH)."""
+    return exec_in(engine, servers["hosts"][name]["container"], cmd)[1]
+
+
+def swarm_state(engine, servers: dict, name: str) -> str:
+    return on_host(engine, servers, name, "docker info --format '{{.Swarm.LocalNodeState}}'").strip()
 
 
 def make_servers(engine, lab: str, names: dict, d: Path) -> dict:
@@ -75,3 +90,65 @@ def make_servers(engine, lab: str, names: dict, d: Path) -> dict:
     path = d / "servers.yaml"
     path.write_text(yaml.safe_dump(inv, sort_keys=False))
     return {"dir": d, "inventory": path, "hosts": info, "doc": inv, "plan": plan}
+
+
+def start_registry(engine, lab: str, servers: dict) -> tuple:
+    """Debian's docker-registry (tests/data/registry) on the servers' network for pulls, and
+    on 127.0.0.1 for the controller's push. (address the hosts pull from, push address)."""
+    engine.images.build(path=str(Path(__file__).parent / "data" / "registry"), tag=REGISTRY_IMAGE,
+                        buildargs={"BASE": image_ref("base")}, rm=True, labels={L.ROLE: "test-registry"})
+    push_net = engine.networks.create(f"swarmlab-{lab}-push", driver="bridge",
+                                      labels=L.stamp(lab, L.ROLE_UNDERLAY, provider="test"))
+    cont = engine.containers.create(REGISTRY_IMAGE, name=f"swarmlab-{lab}-registry", network=push_net.name,
+                                    ports={"5000/tcp": ("127.0.0.1", None)},
+                                    labels=L.stamp(lab, "test-registry"))
+    ip = servers["plan"].node_ip(40)
+    engine.networks.get(naming.underlay_network(lab)).connect(cont, ipv4_address=ip)
+    cont.start()
+    cont.reload()
+    port = cont.attrs["NetworkSettings"]["Ports"]["5000/tcp"][0]["HostPort"]
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return f"{ip}:5000", f"127.0.0.1:{port}"
+
+
+def trust_plain_http(engine, container, subnet):
+    """insecure-registries for the hosts' network, reloaded by SIGHUP (no restart)."""
+    code, out = exec_in(engine, container, f"echo '{json.dumps({'insecure-registries': [subnet]})}' "
+                                           "> /etc/docker/daemon.json && kill -HUP $(pidof dockerd)")
+    assert code == 0, out
+    for _ in range(50):
+        code, out = exec_in(engine, container, "docker info --format '{{json .RegistryConfig.InsecureRegistryCIDRs}}'")
+        if subnet in out:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{container}: insecure-registries not reloaded: {out}")
+
+
+def add_registry(engine, lab: str, servers: dict) -> dict:
+    """A registry for the servers of make_servers, trusted by their engines and named in
+    their inventory (registry: {address, push})."""
+    address, push = start_registry(engine, lab, servers)
+    for h in servers["hosts"].values():
+        trust_plain_http(engine, h["container"], str(servers["plan"].underlay))
+    servers["doc"] = dict(servers["doc"], registry={"address": address, "push": push})
+    servers["inventory"].write_text(yaml.safe_dump(servers["doc"], sort_keys=False))
+    servers["registry"] = address
+    return servers
+
+
+@contextlib.contextmanager
+def servers_for(engine, hosts_lab: str, lab: str, names: dict, d: Path, registry: bool = False):
+    """make_servers (and a registry), then at the end: `down` of `lab` on them, and the
+    servers destroyed, whatever happened."""
+    try:
+        s = make_servers(engine, hosts_lab, names, d)
+        yield add_registry(engine, hosts_lab, s) if registry else s
+    finally:
+        subprocess.run([sys.executable, "-m", "swarmlab", "down", "--inventory", str(d / "servers.yaml"), lab],
+                       cwd=Path(__file__).resolve().parents[1], capture_output=True, timeout=300)
+        DindProvider(engine).destroy(hosts_lab)

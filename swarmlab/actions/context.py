@@ -25,6 +25,7 @@ class UpContext:
     encryption: Dict[str, EncryptionDecision] = field(default_factory=dict)
     warnings: List[str] = field(default_factory=list)
     images: Dict[str, str] = field(default_factory=dict)      # ref -> id on the controller
+    pinned: Dict[str, str] = field(default_factory=dict)      # ref -> registry ref @digest (a registry's)
     transfers: Dict[str, dict] = field(default_factory=dict)  # node -> {loaded: [refs], seconds}
     checks: List[CheckResult] = field(default_factory=list)
     created: bool = False        # this `up` made the lab (so a failure removes it)

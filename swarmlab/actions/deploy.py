@@ -43,8 +43,11 @@ def distribute_images(ctx: UpContext, client) -> None:
             ids[ref] = client.images.get(ref).id
         except Exception:
             raise PreflightError(f"image {ref} (used by the stack) is not on the engine",
-                                 hint="swarmlab images build, or docker build/load it; no registry is used") from None
+                                 hint="swarmlab images build, or docker build/load it") from None
     ctx.images = ids
+    registry = getattr(ctx.provider, "registry", None)
+    if registry is not None:
+        return _through_registry(ctx, client, registry, wanted)
 
     # Each set of images is saved once (cached by id) and fed to every node lacking it.
     gate = threading.Semaphore(LOAD_CONCURRENCY or len(ctx.hosts) or 1)
@@ -64,6 +67,70 @@ def distribute_images(ctx: UpContext, client) -> None:
     sent = {h: r for h, r in ctx.transfers.items() if r["loaded"]}
     ctx.say("images: " + ("; ".join(f"{h} <- {', '.join(r['loaded'])} ({r['seconds']:.1f}s)" for h, r in sent.items())
                           if sent else "every node already has them"))
+
+
+def _push(client, registry, ref: str) -> str:
+    """Push `ref` from the controller's engine; the digest the registry gave it."""
+    repo, tag = registry.repo(ref, registry.push), ref.rsplit(":", 1)[1]
+    client.images.get(ref).tag(repo, tag)
+    try:
+        digest, errors = None, []
+        for line in client.api.push(repo, tag, stream=True, decode=True):
+            if line.get("error"):
+                errors.append(line["error"])
+            digest = (line.get("aux") or {}).get("Digest") or digest
+    except Exception as exc:   # the registry does not answer at all
+        errors = [str(exc)]
+    finally:
+        client.api.remove_image(f"{repo}:{tag}", noprune=True)   # the push name only: the image stays
+    if errors or not digest:
+        raise PreflightError(f"pushing {ref} to the registry {registry.push} failed: "
+                             f"{'; '.join(errors)[-300:] or 'no digest came back'}",
+                             hint="the controller's engine must reach it: docker login for a private one, "
+                                  "insecure-registries in /etc/docker/daemon.json for plain HTTP (127.0.0.1 "
+                                  "needs none), or registry.push: an address it does reach")
+    return digest
+
+
+def _through_registry(ctx: UpContext, client, registry, wanted: dict) -> None:
+    """Each image pushed once from the controller; every host pulls what it may run (by
+    tag, then its digest is checked) unless it has it. The stack names images by digest."""
+    started = time.monotonic()
+    refs = sorted({r for rs in wanted.values() for r in rs})
+    digests = {r: _push(client, registry, r) for r in refs}   # one engine: one push after another
+    ctx.say(f"images: pushed {', '.join(refs)} to {registry.push} in {time.monotonic() - started:.1f}s")
+    pulled = {r: f"{registry.repo(r, registry.address)}:{r.rsplit(':', 1)[1]}" for r in refs}
+    ctx.pinned = {r: f"{registry.repo(r, registry.address)}@{digests[r]}" for r in refs}
+
+    def pull(host):
+        t0 = time.monotonic()
+        got = []
+        for ref in wanted[host.name]:
+            have = host.transport.run(f"docker image inspect --format '{{{{json .RepoDigests}}}}' "
+                                      f"{shlex.quote(pulled[ref])}", warn=True)
+            if have.ok and ctx.pinned[ref] in have.stdout:
+                continue
+            r = host.transport.run(f"docker pull -q {shlex.quote(pulled[ref])}", warn=True, timeout=900)
+            if not r.ok:
+                raise SwarmlabError(f"docker pull {pulled[ref]}: {(r.stderr or r.stdout).strip()[-300:]} "
+                                    "(a plain-HTTP registry must be in the host's insecure-registries, "
+                                    "/etc/docker/daemon.json, and the engine reloaded)")
+            have = host.transport.run(f"docker image inspect --format '{{{{json .RepoDigests}}}}' "
+                                      f"{shlex.quote(pulled[ref])}", warn=True)
+            if ctx.pinned[ref] not in have.stdout:
+                raise SwarmlabError(f"{pulled[ref]} on the registry is no longer what was pushed "
+                                    f"({digests[ref]}): another push raced this one; run up again")
+            got.append(pulled[ref])
+        return {"loaded": got, "seconds": round(time.monotonic() - t0, 2), "via": registry.address}
+
+    res = parallel(ctx.hosts, pull)
+    errors = [f"{ctx.hosts[i].name}: {r}" for i, r in res.items() if isinstance(r, Exception)]
+    if errors:
+        raise SwarmlabError(f"pulling the images from {registry.address} failed:\n  " + "\n  ".join(errors))
+    ctx.transfers = {ctx.hosts[i].name: r for i, r in res.items()}
+    sent = {h: r for h, r in ctx.transfers.items() if r["loaded"]}
+    ctx.say("images: " + ("; ".join(f"{h} pulled {', '.join(r['loaded'])} ({r['seconds']:.1f}s)"
+                                    for h, r in sent.items()) if sent else "every host already has them"))
 
 
 def ensure_secrets(ctx: UpContext) -> None:
@@ -87,12 +154,15 @@ def rendered_stack(ctx: UpContext) -> dict:
         image_id = ctx.images.get(svc.get("image", ""))
         if image_id:
             svc["labels"] = {**(svc.get("labels") or {}), L.IMAGE_ID: image_id}
+        if svc.get("image") in ctx.pinned:   # through a registry: the digest pushed, which each host pulled
+            svc["image"] = ctx.pinned[svc["image"]]
     return out
 
 
 def deploy_stack(ctx: UpContext) -> None:
     text = yaml.safe_dump(rendered_stack(ctx), sort_keys=False).encode()
-    # --resolve-image never: the images are already in every node, no registry is asked.
+    # --resolve-image never: the images are already in every node (loaded, or pulled by
+    # digest from the inventory's registry), so no registry is asked again.
     ctx.leader.transport.run(
         f"docker stack deploy --resolve-image never --prune -c - {ctx.scenario.stack_name}",
         stdin=text, timeout=120)

@@ -29,8 +29,10 @@ def check(file, trust_on_first_use, connect, as_json):
              "labels": dict(h.labels),
              "host_key": (h.host_key.split()[0] + " pinned") if h.host_key else
              ("known_hosts " + inv.known_hosts if inv.known_hosts else "trust on first use")} for h in inv.hosts]
+    registry = {"address": inv.registry.address, "push": inv.registry.push} if inv.registry else None
     if as_json:
-        output.write(output.envelope("inventory check", True, {"file": str(inv.path), "shape": inv.shape, "hosts": rows}))
+        output.write(output.envelope("inventory check", True, {"file": str(inv.path), "shape": inv.shape,
+                                                               "hosts": rows, "registry": registry}))
         return
     t = Table(title=f"{inv.path} ({inv.shape} inventory): valid", title_justify="left")
     for col in ("host", "role", "ssh", "advertise", "data path", "labels", "host key"):
@@ -39,6 +41,8 @@ def check(file, trust_on_first_use, connect, as_json):
         t.add_row(r["host"], r["role"], r["ssh"], r["advertise"], r["data_path"],
                   ", ".join(f"{k}={v}" for k, v in r["labels"].items()), r["host_key"])
     output.out.print(t)
+    output.out.print(f"images: pushed to {registry['push']}, pulled by the hosts from {registry['address']}"
+                     if registry else "images: streamed to the hosts over SSH (docker save | docker load)")
 
 
 def _connect(inv, tofu: bool, as_json: bool) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -50,6 +51,9 @@ SCHEMA: dict = {
         "kind": {"const": KIND},
         "name": {"type": "string"},
         "known_hosts": {"type": "string"},
+        # where the hosts pull the lab's images from: "host:port", or {address, push}
+        "registry": {"type": ["string", "object"], "additionalProperties": False, "required": ["address"],
+                     "properties": {"address": {"type": "string"}, "push": {"type": "string"}}},
         "defaults": {"type": "object", "additionalProperties": False,
                      "properties": {k: _host_fields[k] for k in ("port", "user", "key_file")}},
         "hosts": {"type": "object", "minProperties": 1,
@@ -74,6 +78,20 @@ class InventoryHost:
 
 
 @dataclass(frozen=True)
+class Registry:
+    """Images go through a registry instead of over SSH: the controller pushes to `push`,
+    the hosts pull from `address` (the same place, unless the controller reaches it
+    another way: a tunnel, a published port)."""
+    address: str
+    push: str
+
+    def repo(self, ref: str, at: str) -> str:
+        """swarmlab.local/web:bookworm -> <at>/swarmlab/web (the tag and digest go apart)."""
+        name = ref.rsplit("/", 1)[-1].split(":", 1)[0]
+        return f"{at}/swarmlab/{name}"
+
+
+@dataclass(frozen=True)
 class Inventory:
     path: Path
     hosts: Tuple[InventoryHost, ...]
@@ -81,6 +99,7 @@ class Inventory:
     shape: str = "swarmlab"              # swarmlab | ansible
     name: str = ""
     extra: Dict[str, Any] = field(default_factory=dict)
+    registry: Optional[Registry] = None
 
     @property
     def managers(self) -> List[InventoryHost]:
@@ -113,9 +132,39 @@ def load_inventory(path, trust_on_first_use: bool = False) -> Inventory:
         known_hosts = path.with_suffix(".known_hosts").name   # keys recorded on first use
     managers_at = ("all", "children", "managers") if shape == "ansible" else ("hosts",)
     _check(hosts, where, known_hosts, path.parent, trust_on_first_use, problem, managers_at)
+    reg_at = ("all", "vars", "swarmlab_registry") if shape == "ansible" else ("registry",)
+    raw = ((data.get("all") or {}).get("vars") or {}).get("swarmlab_registry") if shape == "ansible" \
+        else data.get("registry")
+    registry = _registry(raw, reg_at, problem)
     if problems:
         raise ConfigError(problems, "the inventory")
-    return Inventory(path, tuple(hosts), known_hosts, shape, str(data.get("name") or path.stem))
+    return Inventory(path, tuple(hosts), known_hosts, shape, str(data.get("name") or path.stem),
+                     registry=registry)
+
+
+_REGISTRY_ADDR = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$")
+
+
+def _registry(raw, at: Tuple[str, ...], problem) -> Optional[Registry]:
+    if raw is None:
+        return None
+    short = isinstance(raw, str)
+    if short:
+        raw = {"address": raw}
+    if not isinstance(raw, dict) or not isinstance(raw.get("address"), str) or \
+            set(raw) - {"address", "push"} or not isinstance(raw.get("push", ""), str):
+        problem(at, "must be host:port, or a mapping with address (the hosts pull from it) and optionally "
+                    "push (where the controller pushes, when it reaches the registry another way)")
+        return None
+    bad = False
+    for key in ("address", "push"):
+        value = raw.get(key)
+        if value is not None and not _REGISTRY_ADDR.match(value):
+            problem(at if short else at + (key,),
+                    f"must be a registry's host[:port], like registry.example.com:5000 (no scheme, no path), "
+                    f"got {value!r}")
+            bad = True
+    return None if bad else Registry(raw["address"], raw.get("push") or raw["address"])
 
 
 def _validate(data):

@@ -193,6 +193,11 @@ class SSHProvider:
         self._lock = threading.Lock()
 
     @property
+    def registry(self):
+        """The inventory's registry, if it names one: images go through it instead of SSH."""
+        return self.inventory.registry
+
+    @property
     def client(self):
         """The controller's own engine: images are built there and streamed to the hosts."""
         if self._client is None:
@@ -231,6 +236,8 @@ class SSHProvider:
                                   "promote it (docker node promote) or list a manager of that swarm first")
         if all(f.reachable and "python3" not in " ".join(f.problems) for f in self.facts.values()):
             for name, msg in self._port_problems().items():
+                problems[name].append(msg)
+            for name, msg in self._registry_problems().items():
                 problems[name].append(msg)
         bad = {n: p for n, p in problems.items() if p}
         if bad:
@@ -384,6 +391,25 @@ class SSHProvider:
                 out[h.name] = (f"Swarm's ports are not reachable: {', '.join(blocked)}; open 2377/tcp (managers), "
                                "7946/tcp+udp and 4789/udp between the hosts (and IP protocol 50 for encrypted "
                                "networks)")
+        return out
+
+    def _registry_problems(self) -> Dict[str, str]:
+        """host -> why it cannot reach the inventory's registry (a TCP connect to it)."""
+        reg = self.inventory.registry
+        if reg is None:
+            return {}
+        host, _, port = reg.address.partition(":")
+        probe = ("import socket, sys\ntry:\n    socket.create_connection((sys.argv[1], int(sys.argv[2])), "
+                 "timeout=5).close()\nexcept OSError as e:\n    sys.exit(e.strerror or str(e))")
+        cmd = f"python3 -c {shlex.quote(probe)} {shlex.quote(host)} {port or 443}"
+        res = parallel(list(self.inventory.hosts), lambda h: self.transports[h.name].run(cmd, warn=True, timeout=30))
+        out = {}
+        for i, h in enumerate(self.inventory.hosts):
+            r = res[i]
+            if isinstance(r, Exception) or not r.ok:
+                why = str(r) if isinstance(r, Exception) else (r.stderr or r.stdout).strip()[-120:]
+                out[h.name] = (f"cannot reach the registry {reg.address} ({why}); the hosts pull the lab's images "
+                               "from it: open the way, or name a registry they reach")
         return out
 
     def probe_kernel(self, lab: str = "") -> Capabilities:

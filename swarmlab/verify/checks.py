@@ -193,7 +193,7 @@ def _outsiders(ctx: VerifyContext) -> List[CheckResult]:
     leader = ctx.topo.leader()
     t = leader.transport
     # one of the lab's own images (it only has to `sleep`): a real host may hold anything else
-    image = t.run("f='{{.Repository}}:{{.Tag}}'; { docker images --format \"$f\" | grep '^swarmlab\\.local/'; "
+    image = t.run("f='{{.Repository}}:{{.Tag}}'; { docker images --format \"$f\" | grep '^swarmlab\\.local/\\|/swarmlab/'; "
                   "docker images --format \"$f\"; } | grep -v '<none>' | head -n1", warn=True).stdout.strip()
     if not image:
         return [CheckResult("reach: outsiders", False, "an image on the manager to probe from",

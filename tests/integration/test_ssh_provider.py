@@ -10,10 +10,9 @@ import yaml
 from swarmlab import labels as L
 from swarmlab import naming
 from swarmlab.images import image_ref
-from swarmlab.providers.dind import DindProvider
 
 from ..conftest import run_cli, run_json
-from ..sshhosts import exec_in as _exec, make_servers, wait_port
+from ..sshhosts import exec_in as _exec, servers_for, swarm_state, wait_port
 
 pytestmark = pytest.mark.integration
 HOSTS = "itest-sshhosts"        # the "servers": dind nodes with sshd, made by this test
@@ -23,17 +22,8 @@ NAMES = {"alpha": ("manager", "app"), "beta": ("worker", "app"), "gamma": ("work
 
 @pytest.fixture(scope="module")
 def servers(engine, tmp_path_factory):
-    d = tmp_path_factory.mktemp("inv")
-    try:
-        yield make_servers(engine, HOSTS, NAMES, d)
-    finally:
-        run_cli("down", "--inventory", str(d / "servers.yaml"), LAB, timeout=300)
-        DindProvider(engine).destroy(HOSTS)
-
-
-def _swarm_state(engine, servers, name):
-    return _exec(engine, servers["hosts"][name]["container"],
-                 "docker info --format '{{.Swarm.LocalNodeState}}'")[1].strip()
+    with servers_for(engine, HOSTS, LAB, NAMES, tmp_path_factory.mktemp("inv"), registry=False) as s:
+        yield s
 
 
 def test_bad_hosts_are_all_reported_at_once_and_nothing_changes(engine, servers, tmp_path):
@@ -84,7 +74,7 @@ def test_bad_hosts_are_all_reported_at_once_and_nothing_changes(engine, servers,
     assert "nodocker" in err and "docker is not installed" in err, err
     assert "Traceback" not in err and "unexpected" not in err, err
     for name in NAMES:
-        assert _swarm_state(engine, servers, name) == "inactive"
+        assert swarm_state(engine, servers, name) == "inactive"
 
 
 def test_a_blocked_swarm_port_is_found_before_anything_is_made(engine, servers):
@@ -98,7 +88,7 @@ def test_a_blocked_swarm_port_is_found_before_anything_is_made(engine, servers):
     assert proc.returncode == 3, proc.stderr
     assert "1 of 3 hosts" in proc.stderr and "4789/udp from alpha" in proc.stderr, proc.stderr
     assert "from beta" not in proc.stderr, proc.stderr
-    assert _swarm_state(engine, servers, "alpha") == "inactive"
+    assert swarm_state(engine, servers, "alpha") == "inactive"
 
 
 def test_inventory_check_connect_finds_esp_blocked_between_two_hosts(engine, servers):
@@ -122,7 +112,7 @@ def test_inventory_check_connect_finds_esp_blocked_between_two_hosts(engine, ser
     assert doc["data"]["esp_blocked"] == {"gamma": ["beta"]}, doc["data"]
     assert doc["data"]["esp"] is False
     assert any(w.startswith("gamma: ESP (IP protocol 50) from beta does not arrive") for w in doc["warnings"]), doc
-    assert _swarm_state(engine, servers, "alpha") == "inactive"
+    assert swarm_state(engine, servers, "alpha") == "inactive"
 
 
 def test_up_verify_down_over_ssh(engine, servers, tmp_path):
@@ -162,7 +152,7 @@ def test_up_verify_down_over_ssh(engine, servers, tmp_path):
     assert removed["services"] == 3 and removed["networks"] == 2 and removed["hosts left the swarm"] == 3
     for name, h in servers["hosts"].items():
         assert engine.containers.get(h["container"]).status == "running"       # the host stays
-        assert _swarm_state(engine, servers, name) == "inactive"               # the lab made the swarm
+        assert swarm_state(engine, servers, name) == "inactive"               # the lab made the swarm
         code, out = _exec(engine, h["container"], "docker images --format '{{.Repository}}'; "
                                                   f"docker volume ls -q --filter label={L.LAB}={LAB}; docker ps -aq")
         assert out.strip() == "", f"{name} keeps: {out}"
@@ -186,7 +176,7 @@ def test_down_leaves_a_swarm_the_lab_did_not_make(engine, servers):
         assert proc.returncode == 0, proc.stderr
         assert doc["data"]["removed"]["hosts left the swarm"] == 0
         for name in NAMES:
-            assert _swarm_state(engine, servers, name) == "active"
+            assert swarm_state(engine, servers, name) == "active"
         labels = _exec(engine, alpha, "docker node inspect server-2 --format '{{json .Spec.Labels}}'")[1]
         assert '"team":"ops"' in labels and "tier" not in labels, labels
         assert _exec(engine, alpha, f"docker network ls -q --filter label={L.LAB}={LAB}")[1].strip() == ""

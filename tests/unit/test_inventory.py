@@ -76,3 +76,23 @@ def test_an_inventory_gives_the_scenario_its_nodes_and_the_stack_is_checked_agai
     lines = "\n".join(err.value.lines())
     assert "services.db.deploy.placement.constraints" in lines and str(bad) in lines
     assert "services.web" not in lines
+
+
+def test_a_registry_short_or_long(tmp_path):
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJpwkBVLGeKBRRoBRyGRIRBelfYMK+pkw0ZImNDhqnIn"
+    head = f"apiVersion: swarmlab/v1\nkind: Inventory\nhosts: {{a: {{address: 10.0.0.1, role: manager, host_key: {key}}}}}\n"
+    p = tmp_path / "inv.yaml"
+    p.write_text(head + "registry: registry.example.com:5000\n")
+    reg = load_inventory(p).registry
+    assert (reg.address, reg.push) == ("registry.example.com:5000", "registry.example.com:5000")
+    assert reg.repo("swarmlab.local/web:bookworm", reg.address) == "registry.example.com:5000/swarmlab/web"
+    p.write_text(head + "registry: {address: 10.0.0.9:5000, push: '127.0.0.1:5001'}\n")
+    reg = load_inventory(p).registry
+    assert (reg.address, reg.push) == ("10.0.0.9:5000", "127.0.0.1:5001")
+    assert reg.repo("swarmlab.local/db:bookworm", reg.push) == "127.0.0.1:5001/swarmlab/db"
+    p.write_text(head)
+    assert load_inventory(p).registry is None
+    a = tmp_path / "ansible.yaml"
+    a.write_text("all:\n  vars: {swarmlab_registry: reg.lan}\n  children:\n    managers:\n"
+                 f"      hosts: {{a: {{ansible_host: 10.0.0.1, swarmlab_host_key: '{key}'}}}}\n")
+    assert load_inventory(a).registry.address == "reg.lan"
