@@ -103,21 +103,22 @@ def _through_registry(ctx: UpContext, client, registry, wanted: dict) -> None:
     ctx.pinned = {r: f"{registry.repo(r, registry.address)}@{digests[r]}" for r in refs}
 
     def pull(host):
+        def has(ref) -> bool:   # the tag there names the digest pushed
+            r = host.transport.run(f"docker image inspect --format '{{{{json .RepoDigests}}}}' "
+                                   f"{shlex.quote(pulled[ref])}", warn=True)
+            return r.ok and ctx.pinned[ref] in r.stdout
+
         t0 = time.monotonic()
         got = []
         for ref in wanted[host.name]:
-            have = host.transport.run(f"docker image inspect --format '{{{{json .RepoDigests}}}}' "
-                                      f"{shlex.quote(pulled[ref])}", warn=True)
-            if have.ok and ctx.pinned[ref] in have.stdout:
+            if has(ref):
                 continue
             r = host.transport.run(f"docker pull -q {shlex.quote(pulled[ref])}", warn=True, timeout=900)
             if not r.ok:
                 raise SwarmlabError(f"docker pull {pulled[ref]}: {(r.stderr or r.stdout).strip()[-300:]} "
                                     "(a plain-HTTP registry must be in the host's insecure-registries, "
                                     "/etc/docker/daemon.json, and the engine reloaded)")
-            have = host.transport.run(f"docker image inspect --format '{{{{json .RepoDigests}}}}' "
-                                      f"{shlex.quote(pulled[ref])}", warn=True)
-            if ctx.pinned[ref] not in have.stdout:
+            if not has(ref):
                 raise SwarmlabError(f"{pulled[ref]} on the registry is no longer what was pushed "
                                     f"({digests[ref]}): another push raced this one; run up again")
             got.append(pulled[ref])
