@@ -1,6 +1,9 @@
 """Commands on a host reached over SSH (issue #5): fabric opens the connection, with the
 host key pinned and paramiko's RejectPolicy — never AutoAddPolicy (fabric's default), and
-never the user's ~/.ssh/known_hosts unless the inventory names it.
+never the user's ~/.ssh/known_hosts unless the inventory names it. The inventory alone says
+where a host is: fabric's own reading of ~/.ssh/config (HostName, IdentityFile, ProxyJump)
+and of ~/.fabric.yaml is turned off, or a `Host` block there would silently send the
+connection to another machine, with other keys.
 
 Commands run over one paramiko channel each, binary-safe both ways, so a `docker save`
 tar can be streamed into `docker load` on stdin exactly as with the docker-exec transport."""
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import Optional
 
 import paramiko
-from fabric import Connection
+from fabric import Config, Connection
 
 from ..errors import PreflightError, SwarmlabError
 from ..result import CommandResult
@@ -56,12 +59,18 @@ class SSHTransport:
     def where(self) -> str:
         return f"{self.user}@{self.address}:{self.port}"
 
+    def connection(self) -> Connection:
+        """The fabric Connection, not opened: only the inventory's fields shape it (lazy=True
+        skips /etc/fabric.yml and ~/.fabric.yaml; load_ssh_configs=False skips ~/.ssh/config)."""
+        return Connection(self.address, user=self.user, port=self.port, connect_timeout=self.connect_timeout,
+                          config=Config(lazy=True, overrides={"load_ssh_configs": False}),
+                          connect_kwargs={"key_filename": self.key_file, "look_for_keys": False,
+                                          "allow_agent": False})
+
     def _client(self) -> paramiko.SSHClient:
         if self._conn is not None and self._conn.is_connected:
             return self._conn.client
-        conn = Connection(self.address, user=self.user, port=self.port, connect_timeout=self.connect_timeout,
-                          connect_kwargs={"key_filename": self.key_file, "look_for_keys": False,
-                                          "allow_agent": False})
+        conn = self.connection()
         client = conn.client
         client.set_missing_host_key_policy(_Record(self) if self.record_to else paramiko.RejectPolicy())
         keys = client.get_host_keys()

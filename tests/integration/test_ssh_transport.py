@@ -67,6 +67,28 @@ def test_known_hosts_file_of_the_inventory(sshd):
     assert t.run("id -un").stdout.strip() == "root"
 
 
+def test_the_users_ssh_config_does_not_redirect_the_inventory(sshd, tmp_path, monkeypatch):
+    """A `Host` block in ~/.ssh/config (another HostName, port, key, a ProxyJump) and a
+    ~/.fabric.yaml would each send fabric elsewhere; the inventory's fields alone count.
+    Checked both ways: the same files do redirect a default fabric Connection."""
+    from fabric import Connection
+
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(f"Host {sshd['ip']}\n  HostName 127.0.0.9\n  Port 2299\n"
+                                          f"  IdentityFile {home}/nokey\n  ProxyJump nowhere.invalid\n")
+    (home / ".fabric.yaml").write_text(f"connect_kwargs:\n  key_filename: {home}/nokey2\n")
+    monkeypatch.setenv("HOME", str(home))
+    default = Connection(sshd["ip"], user="root")
+    assert default.host == "127.0.0.9" and default.gateway is not None   # what fabric would do
+    t = SSHTransport("sshd", sshd["ip"], key_file=sshd["key_file"], host_key=sshd["host_key"])
+    conn = t.connection()
+    assert (conn.host, conn.port, conn.gateway) == (sshd["ip"], 22, None)
+    assert conn.connect_kwargs["key_filename"] == [sshd["key_file"]]   # none merged in
+    assert t.run("id -un").stdout.strip() == "root"
+    t.close()
+
+
 def test_wrong_host_key_is_refused(sshd):
     d = sshd["dir"]
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "other")], check=True)
