@@ -279,9 +279,7 @@ class VagrantProvider:
         kernel = box_dir / "vmlinuz" if box_dir else None
         if kernel and kernel.exists() and self.vm_provider == "libvirt":
             self._kernel_for_libvirt(box_dir)
-        self.env["SWARMLAB_VAGRANT_DRIVER"] = self.env.get("SWARMLAB_VAGRANT_DRIVER") or \
-            choose_driver(kernel, say, cfg.count)
-        self.state_dir.mkdir(exist_ok=True)
+        self.env["SWARMLAB_VAGRANT_DRIVER"] = self._driver(kernel, lab, say, cfg.count)
         (self.state_dir / "lab").write_text(lab)
         started = time.monotonic()
         say(f"vagrant up --provider {self.vm_provider}: {cfg.count} VMs ({cfg.memory} MiB, {cfg.cpus} CPU, "
@@ -293,6 +291,22 @@ class VagrantProvider:
         ssh = self.ssh()
         ssh.preflight()
         return ssh.provision(scenario, lab, plan, say)
+
+    def _driver(self, kernel: Optional[Path], lab: str, say, count: int) -> str:
+        """SWARMLAB_VAGRANT_DRIVER if set; else the driver these VMs were made with (an `up`
+        on existing VMs needs no new KVM boot test, and keeps them as they are); else the
+        boot test's answer, recorded beside the lab."""
+        recorded = self.state_dir / "driver"
+        if self.env.get("SWARMLAB_VAGRANT_DRIVER"):
+            driver = self.env["SWARMLAB_VAGRANT_DRIVER"]
+        elif recorded.exists() and self._lab() == lab:
+            driver = recorded.read_text().strip()
+            say(f"driver {driver}, as when these VMs were made (no KVM boot test)")
+        else:
+            driver = choose_driver(kernel, say, count)
+        self.state_dir.mkdir(exist_ok=True)
+        recorded.write_text(driver)
+        return driver
 
     def _kernel_for_libvirt(self, box_dir: Path) -> None:
         """A box of `swarmlab vagrant box build` boots the kernel it carries; QEMU runs as

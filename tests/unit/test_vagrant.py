@@ -77,3 +77,24 @@ def test_a_vm_missing_from_ssh_config_is_named():
     del ssh["swarm-2"]
     with pytest.raises(SwarmlabError, match="no entry for swarm-2"):
         inventory_doc(cfg, ssh, {n: _key(1) for n in cfg.names()})
+
+
+def test_the_kvm_boot_test_runs_once_per_set_of_vms(tmp_path, monkeypatch):
+    """The first `up` decides kvm or qemu with a boot test and records it; an `up` on the
+    same VMs keeps that driver without a new test; after `down` (state gone) it tests again.
+    SWARMLAB_VAGRANT_DRIVER always wins."""
+    import swarmlab.providers.vagrant as V
+
+    tests = []
+    monkeypatch.setattr(V, "choose_driver", lambda kernel, say, count: tests.append(count) or "qemu")
+    said = []
+    p = V.VagrantProvider(folder=tmp_path)
+    p.env.pop("SWARMLAB_VAGRANT_DRIVER", None)
+    assert p._driver(None, "lab1", said.append, 2) == "qemu" and tests == [2]
+    (p.state_dir / "lab").write_text("lab1")
+    assert p._driver(None, "lab1", said.append, 2) == "qemu" and tests == [2]
+    assert said == ["driver qemu, as when these VMs were made (no KVM boot test)"]
+    assert p._driver(None, "other", said.append, 2) == "qemu" and tests == [2, 2]   # not these VMs' lab
+    p.env["SWARMLAB_VAGRANT_DRIVER"] = "kvm"
+    assert p._driver(None, "lab1", said.append, 2) == "kvm" and tests == [2, 2]
+    assert (p.state_dir / "driver").read_text() == "kvm"
