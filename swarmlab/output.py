@@ -98,15 +98,17 @@ def render_status(report: Dict[str, Any]) -> None:
         out.print(f"[yellow]note:[/] {note}")
 
 
-def render_checks(checks: List[Dict[str, Any]]) -> None:
+COLOUR = {"passed": "green", "failed": "red", "unsupported": "yellow"}
+
+
+def render_checks(checks: List[Dict[str, Any]], title: str = "flow check") -> None:
     if not checks:
         return
-    t = Table(title="flow check", title_justify="left")
+    t = Table(title=title, title_justify="left")
     for col in ("check", "status", "expected", "observed"):
         t.add_column(col)
     for c in checks:
-        mark = "[green]passed[/]" if c["status"] == "passed" else f"[red]{c['status']}[/]"
-        t.add_row(c["name"], mark, c["expected"], c["observed"])
+        t.add_row(c["name"], f"[{COLOUR.get(c['status'], 'red')}]{c['status']}[/]", c["expected"], c["observed"])
     out.print(t)
 
 

@@ -4,6 +4,7 @@ import click
 from .. import __version__
 from .compare import compare
 from .down import down
+from .drill import drill
 from .images import images
 from .inventory import inventory
 from .vagrant import vagrant
@@ -19,7 +20,7 @@ def cli():
     a web/db/redis stack, and proof of the traffic between hosts."""
 
 
-for command in (up, down, status, ls, verify, compare, images, inventory, vagrant):
+for command in (up, down, status, ls, verify, compare, drill, images, inventory, vagrant):
     cli.add_command(command)
 
 

@@ -24,13 +24,7 @@ def verify(name, capture_dir, timeout, inventory, provider, tofu, as_json):
     if as_json:
         output.write(output.envelope("verify", report["passed"], report))
     else:
-        t = Table(title=f"verify {report['lab']}", title_justify="left")
-        for col in ("check", "status", "expected", "observed"):
-            t.add_column(col)
-        colour = {"passed": "green", "failed": "red", "unsupported": "yellow"}
-        for c in report["checks"]:
-            t.add_row(c["name"], f"[{colour[c['status']]}]{c['status']}[/]", c["expected"], c["observed"])
-        output.out.print(t)
+        output.render_checks(report["checks"], f"verify {report['lab']}")
         m = report["matrix"]
         if m["cells"]:
             mt = Table(title="reachability (from row to column)", title_justify="left")

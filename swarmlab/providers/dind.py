@@ -288,6 +288,24 @@ class DindProvider:
             except NotFound:
                 pass
 
+    # -- drills (swarmlab drill kill-node) ----------------------------------
+    def _node_container(self, lab: str, node: str):
+        for c in self.client.containers.list(all=True, filters=L.lab_filter(lab, L.ROLE_NODE)):
+            if c.labels.get(L.NODE) == node:
+                return c
+        raise SwarmlabError(f"lab {lab} has no node {node}")
+
+    def kill_node(self, lab: str, node: str) -> None:
+        """SIGKILL the node's container: its engine and every task die at once, as when a
+        host loses power. Its state volume keeps the swarm membership for start_node."""
+        self._node_container(lab, node).kill()
+
+    def start_node(self, lab: str, node: str, timeout: float = 90) -> None:
+        """Start a killed node again and wait for its engine (the entrypoint re-seals it)."""
+        c = self._node_container(lab, node)
+        c.start()
+        wait_engines([DockerExecTransport(c.name, node)], f"{node}'s engine", timeout)
+
     def _remove_cgroups(self, lab: str, nodes: List[str]) -> int:
         """Remove the inner engines' --cgroup-parent trees from the host (in a helper
         container, so it works whatever host the engine runs on)."""

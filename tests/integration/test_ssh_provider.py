@@ -146,6 +146,19 @@ def test_up_verify_down_over_ssh(engine, servers, tmp_path):
     proc, doc = run_json("ls", "--inventory", inv)
     assert [lab["name"] for lab in doc["data"]] == [LAB]
 
+    # drills over SSH: drain and cut-link run through the same transport; a host is never killed
+    proc, doc = run_json("drill", "drain", "beta", "--inventory", inv, "--lab", LAB, "--hold", "2", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "ready, drain" in [e["now"] for e in doc["data"]["timeline"] if e["what"] == "node beta"]
+    proc, doc = run_json("drill", "cut-link", "alpha", "--peer", "gamma", "--inventory", inv, "--lab", LAB,
+                         "--hold", "2", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert {c["name"]: c["status"] for c in doc["data"]["checks"]}["cut-link: the link is cut"] == "passed"
+    code, out = _exec(engine, servers["hosts"]["alpha"]["container"], "iptables -S | grep -c SWARMLAB-DRILL")
+    assert out.strip() == "0", out
+    proc = run_cli("drill", "kill-node", "beta", "--inventory", inv, "--lab", LAB)
+    assert proc.returncode == 3 and "never stops a ssh host" in proc.stderr, proc.stderr
+
     proc, doc = run_json("down", "--inventory", inv, LAB, timeout=300)
     assert proc.returncode == 0, proc.stderr
     removed = doc["data"]["removed"]
