@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,9 +43,13 @@ class Snapshot:
     flow: Dict[str, str] = field(default_factory=dict)        # node -> what a request through it got
     flow_ok: Dict[str, bool] = field(default_factory=dict)
     managers: Dict[str, str] = field(default_factory=dict)    # node -> leader / reachable / unreachable
+    error: str = ""   # the watching manager did not answer: the swarm's part is the last one seen
 
     def lines(self) -> Dict[str, str]:
         """Flat, comparable: what the timeline records when it changes."""
+        return {**self.swarm_lines(), **flow_lines(self.flow)}
+
+    def swarm_lines(self) -> Dict[str, str]:
         out = {f"node {n}": f"{s}, {a}" + (f", {self.managers[n]}" if n in self.managers else "")
                for n, (s, a) in self.nodes.items()}
         for name, s in self.services.items():
@@ -52,7 +57,7 @@ class Snapshot:
             for why in s["pending"]:
                 text += f"; a task {why}"
             out[f"service {name}"] = text
-        out.update({f"flow via {n}": v for n, v in self.flow.items()})
+        out["managers"] = f"no answer: {self.error}" if self.error else "answering"
         return out
 
     @staticmethod
@@ -66,6 +71,8 @@ class Snapshot:
     def whole(self) -> Tuple[bool, str]:
         """Every node ready and active, every manager reachable, every service at its
         replicas, every flow answered."""
+        if self.error:
+            return False, f"no answer from the managers: {self.error}"
         bad = [f"{n} {s}/{a}" for n, (s, a) in self.nodes.items() if (s, a) != ("ready", "active")]
         bad += [f"manager {n} {m}" for n, m in self.managers.items() if m not in ("leader", "reachable")]
         bad += [f"{n} {len(s['running'])}/{s['want']}" for n, s in self.services.items()
@@ -74,6 +81,10 @@ class Snapshot:
         if not self.flow:
             bad.append("no endpoint answers yet")
         return not bad, "; ".join(bad) or "every node ready and active, every service whole, the flow answers"
+
+
+def flow_lines(flow: Dict[str, str]) -> Dict[str, str]:
+    return {f"flow via {n}": v for n, v in flow.items()}
 
 
 @dataclass
@@ -89,9 +100,39 @@ class Observer:
     def __init__(self, lab: str, hosts: List[Host], leader: Host, stack: str, endpoint: Optional[Endpoint]):
         self.lab, self.hosts, self.leader, self.stack, self.endpoint = lab, hosts, leader, stack, endpoint
         self.down: set = set()   # hosts the controller must not try to reach (killed)
+        self.last: Optional[Snapshot] = None
 
     def snapshot(self) -> Snapshot:
+        """The swarm's view, then the data path's."""
+        snap = self.swarm()
+        snap.flow, snap.flow_ok = self.data_path()
+        return snap
+
+    def swarm(self) -> Snapshot:
+        """What the watching manager says; when it does not answer (an election), the last
+        view it gave, marked with the error."""
         snap = Snapshot()
+        try:
+            self._swarm_view(snap)
+            self.last = snap
+        except SwarmlabError as exc:
+            snap.error = str(exc).splitlines()[0][-160:]
+            if self.last is not None:
+                snap.nodes, snap.managers, snap.services = self.last.nodes, self.last.managers, self.last.services
+        return snap
+
+    def data_path(self) -> Tuple[Dict[str, str], Dict[str, bool]]:
+        """A request through each published endpoint that should answer (by the last swarm view)."""
+        flow: Dict[str, str] = {}
+        ok: Dict[str, bool] = {}
+        if self.endpoint:
+            targets = self.targets(self.last or Snapshot())
+            with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:   # one slow endpoint at a time is enough
+                for (node, _), (text, good) in zip(targets, pool.map(lambda t: _flow(t[1]), targets)):
+                    flow[node], ok[node] = text, good
+        return flow, ok
+
+    def _swarm_view(self, snap: Snapshot) -> None:
         for n in node_table(self.leader):
             name = name_of(self.hosts, n["Hostname"])
             snap.nodes[name] = (n["Status"].lower(), n["Availability"].lower())
@@ -109,12 +150,6 @@ class Observer:
                     why = (t.get("Error") or "").strip('"')
                     pending.append(state.split(" ")[0].lower() + (f": {why}" if why else ""))
             snap.services[short] = {"want": want, "running": sorted(running), "pending": pending}
-        if self.endpoint:
-            targets = self.targets(snap)
-            with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:   # one slow endpoint at a time is enough
-                for (node, _), (text, ok) in zip(targets, pool.map(lambda t: _flow(t[1]), targets)):
-                    snap.flow[node], snap.flow_ok[node] = text, ok
-        return snap
 
     def tasks(self, service: str) -> List[dict]:
         """The tasks Swarm wants: running, or ready (a replacement waiting for a node: its
@@ -135,6 +170,23 @@ class Observer:
         live = [h for h in self.hosts if h.name not in self.down]
         chosen = live if ep.mode == "ingress" else [h for h in live if h.name in running]
         return [(h.name, f"http://{h.address}:{ep.port}") for h in chosen]
+
+
+class DataPathWatcher(threading.Thread):
+    """Requests through the published endpoints every POLL seconds, on their own: the
+    data path is seen even while the managers are silent for many seconds (an election)."""
+
+    def __init__(self, obs: Observer, report: Callable[[Dict[str, str], Dict[str, bool]], None]):
+        super().__init__(name="drill-data-path", daemon=True)
+        self.obs, self.report, self.stop = obs, report, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.report(*self.obs.data_path())
+            except Exception:   # a request error is in its text; anything else: try again next round
+                pass
+            self.stop.wait(POLL)
 
 
 def _wanted(replicas: str) -> Optional[int]:
@@ -172,6 +224,8 @@ class Fault:
     def reacted(self, snap: Snapshot) -> Tuple[bool, str]:
         """Has Swarm done what it does about this fault: the node shows it, and no task
         Swarm wants is counted on it any more (each runs elsewhere or waits, saying why)."""
+        if snap.error:
+            return False, f"no answer from the managers: {snap.error}"
         state = snap.nodes.get(self.node.name, ("?", "?"))[self.shows_in]
         left = snap.tasks_on(self.node.name)
         return state == self.wanted and not left, f"{self.node.name} {state}" + (
@@ -303,27 +357,48 @@ def run(lab: str, provider: Provider, kind: str, node: str, peer: Optional[str] 
     say(f"before: {seen}")
     timeline: List[dict] = []
     checks: List[CheckResult] = []
-    last = before.lines()
+    lock = threading.Lock()
+    phase = "break"
+    last_swarm, last_flow = before.swarm_lines(), flow_lines(before.flow)
+    flows = {"flow": dict(before.flow), "ok": dict(before.flow_ok)}   # the data path watcher's latest
     t0 = time.monotonic()
 
-    def record(phase: str, snap: Snapshot) -> None:
-        nonlocal last
-        now = snap.lines()
-        for key in sorted(set(now) | set(last)):
-            if now.get(key) != last.get(key):
-                event = {"t": round(time.monotonic() - t0, 1), "phase": phase, "what": key,
+    def record(now: Dict[str, str], last: Dict[str, str]) -> None:
+        """Every line that changed, as an event (the swarm's lines and the data path's are
+        watched apart, each against its own last state)."""
+        with lock:
+            for key in sorted(set(now) | set(last)):
+                if now.get(key) != last.get(key):
+                    e = {"t": round(time.monotonic() - t0, 1), "phase": phase, "what": key,
                          "was": last.get(key, "-"), "now": now.get(key, Snapshot.gone(key))}
-                timeline.append(event)
-                say(f"+{event['t']:5.1f}s {key}: {event['now']}")
-        last = now
+                    timeline.append(e)
+                    say(f"+{e['t']:5.1f}s {key}: {e['now']}")
+            last.clear()
+            last.update(now)
 
-    def event(phase: str, what: str) -> None:
-        timeline.append({"t": round(time.monotonic() - t0, 1), "phase": phase, "what": what, "was": "", "now": ""})
-        say(f"+{timeline[-1]['t']:5.1f}s {what}")
+    def on_flow(flow: Dict[str, str], ok: Dict[str, bool]) -> None:
+        with lock:
+            flows["flow"], flows["ok"] = flow, ok
+        record(flow_lines(flow), last_flow)
 
+    def swarm_now() -> Snapshot:
+        snap = obs.swarm()
+        record(snap.swarm_lines(), last_swarm)
+        with lock:
+            snap.flow, snap.flow_ok = dict(flows["flow"]), dict(flows["ok"])
+        return snap
+
+    def event(what: str, at: Optional[float] = None) -> None:
+        with lock:
+            timeline.append({"t": round((at or time.monotonic()) - t0, 1), "phase": phase, "what": what,
+                             "was": "", "now": ""})
+            say(f"+{timeline[-1]['t']:5.1f}s {what}")
+
+    watcher = DataPathWatcher(obs, on_flow)
     healed = False
     try:
-        event("break", fault.inject())
+        event(fault.inject())
+        watcher.start()
         during: Optional[Snapshot] = None
         if isinstance(fault, CutLink):
             cut, how = fault.link_is_cut()
@@ -334,12 +409,7 @@ def run(lab: str, provider: Provider, kind: str, node: str, peer: Optional[str] 
         deadline = t0 + timeout
         hold_until = None
         while time.monotonic() < deadline:
-            snap = _try(obs, event, "break")
-            if snap is None:
-                time.sleep(POLL)
-                continue
-            during = snap
-            record("break", during)
+            during = swarm_now()
             done, why = fault.reacted(during)
             if done and reacted_at is None:
                 reacted_at = round(time.monotonic() - t0, 1)
@@ -347,49 +417,47 @@ def run(lab: str, provider: Provider, kind: str, node: str, peer: Optional[str] 
             if hold_until is not None and time.monotonic() >= hold_until:
                 break
             time.sleep(POLL)
+        during = swarm_now() if during is not None else None   # with the data path's latest
         checks.append(_reaction_check(fault, reacted_at, why, during, timeout))
         if during is not None:
             checks.append(_during_check(during))
-        event("heal", fault.heal())
+        phase = "heal"
+        heal_t = time.monotonic()    # recovery counts from here: the heal itself is part of it
+        what = fault.heal()
         healed = True
-        heal_t = time.monotonic()
+        event(f"{what} (took {time.monotonic() - heal_t:.1f} s)", at=heal_t)
         recovered_at, seen = None, ""
         while time.monotonic() < heal_t + timeout:
-            snap = _try(obs, event, "heal")
-            if snap is None:
-                time.sleep(POLL)
-                continue
-            record("heal", snap)
+            snap = swarm_now()
             ok, seen = snap.whole()
+            if ok:
+                # the swarm says whole: every endpoint it names must answer now, asked afresh
+                on_flow(*obs.data_path())
+                snap.flow, snap.flow_ok = dict(flows["flow"]), dict(flows["ok"])
+                ok, seen = snap.whole()
             if ok:
                 recovered_at = round(time.monotonic() - heal_t, 1)
                 break
             time.sleep(POLL)
         checks.append(CheckResult("recovered", recovered_at is not None,
                                   "every node ready and active, every service whole, the flow answers",
-                                  f"in {recovered_at} s after the heal" if recovered_at is not None
+                                  f"in {recovered_at} s from the heal" if recovered_at is not None
                                   else f"not within {timeout:.0f} s; last seen: {seen}",
                                   duration=recovered_at or timeout))
+        watcher.stop.set()
         if recovered_at is not None:
-            checks += smoke.flow_checks(obs.targets(obs.snapshot()))
+            checks += smoke.flow_checks(obs.targets(obs.swarm()))
     finally:
+        watcher.stop.set()
         if not healed:
             say("healing before stopping")
             fault.heal()
+        if watcher.is_alive():
+            watcher.join(timeout=15)   # its requests time out in 8 s
     return {"lab": lab, "drill": kind, "node": node, "peer": peer, "watched_from": watch.name,
             "before": before.lines(), "timeline": timeline, "checks": [c.as_dict() for c in checks],
             "passed": all(c.passed or c.state == "unsupported" for c in checks),
             "seconds": round(time.monotonic() - t0, 1)}
-
-
-def _try(obs: Observer, event, phase: str) -> Optional[Snapshot]:
-    """A snapshot, or None when the manager did not answer this time (said in the timeline:
-    a manager busy with a lost node can be slow for a moment)."""
-    try:
-        return obs.snapshot()
-    except SwarmlabError as exc:
-        event(phase, f"no snapshot from {obs.leader.name}: {str(exc).splitlines()[0][-160:]}")
-        return None
 
 
 def _reaction_check(fault: Fault, at: Optional[float], why: str, snap: Optional[Snapshot], timeout: float) -> CheckResult:

@@ -2,7 +2,7 @@
 which arguments are refused (every problem at once) before anything is touched."""
 import pytest
 
-from swarmlab.drill import Snapshot, plan
+from swarmlab.drill import Drain, Snapshot, plan
 from swarmlab.errors import ConfigError, PreflightError
 from swarmlab.providers.base import Host
 
@@ -29,13 +29,17 @@ def test_a_whole_lab_and_each_way_it_is_not():
     assert not ok and why == "manager node-2 unreachable"
     assert snap(managers={"node-1": "leader", "node-2": "reachable"}).whole()[0]
     assert snap(managers={"node-1": "leader"}).lines()["node node-1"] == "ready, active, leader"
+    silent = snap()
+    silent.error = "context deadline exceeded"   # during an election: the last swarm view is kept, never whole
+    assert silent.whole() == (False, "no answer from the managers: context deadline exceeded")
+    assert silent.lines()["managers"] == "no answer: context deadline exceeded"
 
 
 def test_the_timeline_lines_name_where_tasks_run_and_why_they_wait():
     s = snap(services={"web": {"want": 2, "running": ["node-1"], "pending": ["pending: no suitable node (x)"]}})
     assert s.lines() == {"node node-1": "ready, active", "node node-2": "ready, active",
                          "service web": "1/2 running on node-1; a task pending: no suitable node (x)",
-                         "flow via node-1": "ok: web node-1 -> db node-2, redis node-2"}
+                         "flow via node-1": "ok: web node-1 -> db node-2, redis node-2", "managers": "answering"}
     assert s.tasks_on("node-1") == ["web"] and s.tasks_on("node-2") == []
     assert Snapshot.gone("flow via node-2") == "no endpoint there now" and Snapshot.gone("service db") == "gone"
 
@@ -80,3 +84,14 @@ def test_what_is_refused_and_where_the_drill_watches_from():
     assert (target.name, watch.name) == ("node-1", "node-2")   # never from the node being killed
     _, _, watch = plan("cut-link", "node-1", "node-2", three, Dind())
     assert watch.name == "node-3"                               # from neither end of the cut
+
+
+def test_swarm_has_reacted_only_on_a_fresh_view():
+    d = Drain(None, "lab", HOSTS[1], None, None)
+    drained = snap(nodes={"node-2": ("ready", "drain")},
+                   services={"web": {"want": 2, "running": ["node-1"], "pending": ["pending: no suitable node"]}})
+    assert d.reacted(drained) == (True, "node-2 drain")
+    still = snap(nodes={"node-2": ("ready", "drain")})
+    assert d.reacted(still) == (False, "node-2 drain; still counted on it: web")
+    drained.error = "deadline exceeded"
+    assert d.reacted(drained)[0] is False
