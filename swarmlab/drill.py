@@ -68,9 +68,9 @@ class Snapshot:
     def tasks_on(self, node: str) -> List[str]:
         return [name for name, s in self.services.items() if node in s["running"]]
 
-    def whole(self) -> Tuple[bool, str]:
+    def whole(self, data_path: bool = True) -> Tuple[bool, str]:
         """Every node ready and active, every manager reachable, every service at its
-        replicas, every flow answered."""
+        replicas, every flow answered (data_path=False: the lab publishes no endpoint)."""
         if self.error:
             return False, f"no answer from the managers: {self.error}"
         bad = [f"{n} {s}/{a}" for n, (s, a) in self.nodes.items() if (s, a) != ("ready", "active")]
@@ -78,7 +78,7 @@ class Snapshot:
         bad += [f"{n} {len(s['running'])}/{s['want']}" for n, s in self.services.items()
                 if s["want"] is not None and len(s["running"]) != s["want"]]
         bad += [f"flow via {n}: {v}" for n, v in self.flow.items() if not self.flow_ok[n]]
-        if not self.flow:
+        if data_path and not self.flow:
             bad.append("no endpoint answers yet")
         return not bad, "; ".join(bad) or "every node ready and active, every service whole, the flow answers"
 
@@ -125,8 +125,8 @@ class Observer:
         """A request through each published endpoint that should answer (by the last swarm view)."""
         flow: Dict[str, str] = {}
         ok: Dict[str, bool] = {}
-        if self.endpoint:
-            targets = self.targets(self.last or Snapshot())
+        targets = self.targets(self.last or Snapshot())
+        if targets:
             with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:   # one slow endpoint at a time is enough
                 for (node, _), (text, good) in zip(targets, pool.map(lambda t: _flow(t[1]), targets)):
                     flow[node], ok[node] = text, good
@@ -165,6 +165,8 @@ class Observer:
         """Where the published port should answer: every live node with the routing mesh,
         only the nodes running a task with host-mode ports."""
         ep = self.endpoint
+        if ep is None:
+            return []
         short = ep.service[len(self.stack) + 1:]
         running = set(snap.services.get(short, {}).get("running", []))
         live = [h for h in self.hosts if h.name not in self.down]
@@ -212,11 +214,10 @@ def _flow(url: str) -> Tuple[str, bool]:
 # -- the faults -------------------------------------------------------------------
 class Fault:
     kind = ""
+    shows_in, wanted = 0, ""   # which of the node's (status, availability) shows the fault, and as what
 
     def __init__(self, provider: Provider, lab: str, node: Host, peer: Optional[Host], obs: Observer):
         self.provider, self.lab, self.node, self.peer, self.obs = provider, lab, node, peer, obs
-
-    shows_in, wanted = 0, ""   # which of the node's (status, availability) shows the fault, and as what
 
     def inject(self) -> str: ...
     def heal(self) -> str: ...
@@ -350,7 +351,8 @@ def run(lab: str, provider: Provider, kind: str, node: str, peer: Optional[str] 
     if kind == "cut-link":
         fault.node.transport.run(_unhook(), timeout=30)   # a chain left by an interrupted drill
     before = obs.snapshot()
-    whole, seen = before.whole()
+    needs_flow = endpoint is not None
+    whole, seen = before.whole(needs_flow)
     if not whole:
         raise PreflightError(f"lab {lab} is not whole before the drill: {seen}",
                              hint="swarmlab up (or wait for it to settle), then drill")
@@ -419,7 +421,7 @@ def run(lab: str, provider: Provider, kind: str, node: str, peer: Optional[str] 
             time.sleep(POLL)
         during = swarm_now() if during is not None else None   # with the data path's latest
         checks.append(_reaction_check(fault, reacted_at, why, during, timeout))
-        if during is not None:
+        if during is not None and needs_flow:
             checks.append(_during_check(during))
         phase = "heal"
         heal_t = time.monotonic()    # recovery counts from here: the heal itself is part of it
@@ -429,12 +431,12 @@ def run(lab: str, provider: Provider, kind: str, node: str, peer: Optional[str] 
         recovered_at, seen = None, ""
         while time.monotonic() < heal_t + timeout:
             snap = swarm_now()
-            ok, seen = snap.whole()
-            if ok:
+            ok, seen = snap.whole(needs_flow)
+            if ok and needs_flow:
                 # the swarm says whole: every endpoint it names must answer now, asked afresh
                 on_flow(*obs.data_path())
                 snap.flow, snap.flow_ok = dict(flows["flow"]), dict(flows["ok"])
-                ok, seen = snap.whole()
+                ok, seen = snap.whole(needs_flow)
             if ok:
                 recovered_at = round(time.monotonic() - heal_t, 1)
                 break
@@ -445,7 +447,7 @@ def run(lab: str, provider: Provider, kind: str, node: str, peer: Optional[str] 
                                   else f"not within {timeout:.0f} s; last seen: {seen}",
                                   duration=recovered_at or timeout))
         watcher.stop.set()
-        if recovered_at is not None:
+        if recovered_at is not None and needs_flow:
             checks += smoke.flow_checks(obs.targets(obs.swarm()))
     finally:
         watcher.stop.set()
@@ -465,10 +467,9 @@ def _reaction_check(fault: Fault, at: Optional[float], why: str, snap: Optional[
     if isinstance(fault, CutLink):
         # Swarm may not notice a cut between two nodes that both still reach a manager:
         # that is the lesson, not a failure. What it did is in the timeline.
-        seen = snap.nodes.get(node, ("?",))[0] if snap else "?"
-        return CheckResult("swarm's view", True, "recorded (Swarm may see nothing wrong)",
-                           f"{node} {seen}, {fault.peer.name} {snap.nodes.get(fault.peer.name, ('?',))[0] if snap else '?'}",
-                           status="passed")
+        nodes = snap.nodes if snap else {}
+        seen = ", ".join(f"{n} {nodes.get(n, ('?',))[0]}" for n in (node, fault.peer.name))
+        return CheckResult("swarm's view", True, "recorded (Swarm may see nothing wrong)", seen, status="passed")
     expected = {"kill-node": f"{node} marked down and no task counted on it",
                 "drain": f"{node} drained and no task running on it"}[fault.kind]
     if at is None:

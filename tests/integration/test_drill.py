@@ -117,3 +117,18 @@ def test_killing_the_leader_of_three_managers_elects_another(engine):
         assert checks(r)["recovered"]["status"] == "passed"
     finally:
         assert run_cli("down", lab3).returncode == 0
+
+
+def test_a_lab_that_publishes_nothing_is_drilled_on_the_swarm_alone(engine):
+    """tests/data/managers.yaml has no HTTP endpoint: whole means nodes and services only."""
+    lab0 = "itest-drill0"
+    proc, _ = run_json("up", "tests/data/managers.yaml", "--name", lab0, "--nodes", "3")
+    assert proc.returncode == 0, proc.stderr
+    try:
+        proc, doc = run_json("drill", "drain", "node-2", "--lab", lab0, "--hold", "1", timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        c = checks(doc["data"])
+        assert set(c) == {"drain: swarm reacted", "recovered"}, c
+        assert not [e for e in doc["data"]["timeline"] if e["what"].startswith("flow via")]
+    finally:
+        assert run_cli("down", lab0).returncode == 0

@@ -25,6 +25,7 @@ def test_a_whole_lab_and_each_way_it_is_not():
     ok, why = snap(flow={"node-1": "HTTP 502: db"}, flow_ok={"node-1": False}).whole()
     assert not ok and why == "flow via node-1: HTTP 502: db"
     assert Snapshot(nodes={"node-1": ("ready", "active")}).whole() == (False, "no endpoint answers yet")
+    assert Snapshot(nodes={"node-1": ("ready", "active")}).whole(data_path=False)[0]   # a lab publishing nothing
     ok, why = snap(managers={"node-1": "leader", "node-2": "unreachable"}).whole()
     assert not ok and why == "manager node-2 unreachable"
     assert snap(managers={"node-1": "leader", "node-2": "reachable"}).whole()[0]
