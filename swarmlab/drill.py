@@ -18,8 +18,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from .actions import smoke
 from .actions.swarm import node_table
-from .actions.wait import http_get, services
+from .actions.wait import http_get, services, tasks
 from .errors import ConfigError, PreflightError, Problem, SwarmlabError
+from .lab import scenario_of
 from .providers.base import Host, Provider, name_of
 from .result import CheckResult
 
@@ -142,7 +143,7 @@ class Observer:
             short = svc["Name"][len(self.stack) + 1:] if svc["Name"].startswith(self.stack + "_") else svc["Name"]
             want = _wanted(svc.get("Replicas", ""))
             running, pending = [], []
-            for t in self.tasks(svc["Name"]):
+            for t in tasks(self.leader, svc["Name"], waiting_too=True, strict=True):
                 state = t.get("CurrentState", "")
                 if state.startswith("Running") and t.get("Node"):
                     running.append(name_of(self.hosts, t["Node"]))
@@ -150,16 +151,6 @@ class Observer:
                     why = (t.get("Error") or "").strip('"')
                     pending.append(state.split(" ")[0].lower() + (f": {why}" if why else ""))
             snap.services[short] = {"want": want, "running": sorted(running), "pending": pending}
-
-    def tasks(self, service: str) -> List[dict]:
-        """The tasks Swarm wants: running, or ready (a replacement waiting for a node: its
-        Error says why no node fits)."""
-        r = self.leader.transport.run(
-            "docker service ps --no-trunc --filter desired-state=running --filter desired-state=ready "
-            f"--format '{{{{json .}}}}' {shlex.quote(service)}", timeout=30, warn=True)
-        if not r.ok:
-            raise SwarmlabError(f"docker service ps {service} on {self.leader.name}: {(r.stderr or r.stdout).strip()[:200]}")
-        return [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
 
     def targets(self, snap: Snapshot) -> List[Tuple[str, str]]:
         """Where the published port should answer: every live node with the routing mesh,
@@ -494,13 +485,7 @@ def _during_check(snap: Snapshot) -> CheckResult:
 
 def _stack_and_endpoint(lab: str, provider: Provider, leader: Host) -> Tuple[str, Optional[Endpoint]]:
     """The lab's stack and the published port the flow check uses (from its scenario)."""
-    from .config import load_scenario
-
-    info = next((i for i in provider.list_labs() if i.name == lab), None)
-    try:
-        scenario = load_scenario(info.scenario, name=lab) if info and info.scenario else None
-    except SwarmlabError:
-        scenario = None
+    scenario = scenario_of(lab, provider)
     stack = scenario.stack_name if scenario else "app"
     w = scenario.wait if scenario else None
     if not w or not w.http_service:

@@ -198,5 +198,19 @@ def status(lab: str, provider: Provider, caps=None) -> Dict[str, Any]:
     return out
 
 
+def scenario_of(lab: str, provider: Provider) -> Optional[Scenario]:
+    """The scenario the lab was made from, read again; None when it is not recorded, or
+    the file moved or no longer loads (callers then go by what runs)."""
+    from .config import load_scenario
+
+    info = next((i for i in provider.list_labs() if i.name == lab), None)
+    if info is None or not info.scenario:
+        return None
+    try:
+        return load_scenario(info.scenario, name=lab)
+    except SwarmlabError:
+        return None
+
+
 def list_labs(provider: Provider) -> List[Dict[str, Any]]:
     return [vars(info) for info in provider.list_labs()]

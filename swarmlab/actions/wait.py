@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 import urllib.error
 import urllib.request
@@ -35,10 +36,15 @@ def services(leader: Host, stack: str) -> List[dict]:
     return [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
 
 
-def tasks(leader: Host, service: str, running_only: bool = True) -> List[dict]:
+def tasks(leader: Host, service: str, running_only: bool = True, waiting_too: bool = False,
+          strict: bool = False) -> List[dict]:
+    """The service's tasks: those Swarm wants running (running_only), plus with waiting_too
+    the replacements it wants but cannot place yet (desired "ready": their Error says why).
+    A failing `docker service ps` gives [] unless strict (then CommandFailed)."""
     flt = "--filter desired-state=running " if running_only else ""
-    r = leader.transport.run(f"docker service ps {flt}--no-trunc --format '{{{{json .}}}}' {service}",
-                             timeout=30, warn=True)
+    flt += "--filter desired-state=ready " if running_only and waiting_too else ""
+    r = leader.transport.run(f"docker service ps {flt}--no-trunc --format '{{{{json .}}}}' {shlex.quote(service)}",
+                             timeout=30, warn=not strict)
     return [json.loads(x) for x in r.stdout.splitlines() if x.strip()] if r.ok else []
 
 

@@ -78,14 +78,10 @@ def _timed(fn, ctx):
 
 def _intended_networks(lab: str, provider: Provider) -> Optional[Dict[str, list]]:
     """The networks each service should have, from the scenario the lab was made from."""
-    from ..config import load_scenario
     from ..config.stack import service_networks
+    from ..lab import scenario_of
 
-    info = next((i for i in provider.list_labs() if i.name == lab), None)
-    if info is None or not info.scenario:
-        return None
-    try:
-        scenario = load_scenario(info.scenario, name=lab)
-    except SwarmlabError:
-        return None  # the file moved or changed: expect what runs
+    scenario = scenario_of(lab, provider)
+    if scenario is None:
+        return None  # unknown, or the file moved or changed: expect what runs
     return {name: service_networks(svc) for name, svc in scenario.stack["services"].items()}
