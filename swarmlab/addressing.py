@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 
 DEFAULT_PARENT = "10.96.0.0/12"   # 16 labs of a /16 each
+PRIVATE = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,9 @@ def parse_pool(text: str) -> ipaddress.IPv4Network:
         raise ValueError(f"not an IPv4 network in CIDR form ({exc})") from None
     if net.prefixlen != 16:
         raise ValueError(f"must be a /16, got /{net.prefixlen}")
-    if not net.is_private:
-        raise ValueError("must be a private range (10/8, 172.16/12, 192.168/16)")
+    # is_private alone would let loopback, link-local, 0/8 and 240/4 through
+    if not any(net.subnet_of(p) for p in PRIVATE):
+        raise ValueError(f"{net} is not in a private range (10/8, 172.16/12, 192.168/16)")
     return net
 
 

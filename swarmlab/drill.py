@@ -9,7 +9,6 @@ commands on a manager and one short HTTP request per published endpoint."""
 from __future__ import annotations
 
 import json
-import shlex
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,9 +19,9 @@ from .actions import smoke
 from .actions.swarm import node_table
 from .actions.wait import http_get, services, tasks
 from .errors import ConfigError, PreflightError, Problem, SwarmlabError
-from .lab import scenario_of
 from .providers.base import Host, Provider, name_of
 from .result import CheckResult
+from .shell import sh
 
 Say = Callable[[str], None]
 
@@ -244,8 +243,8 @@ class Drain(Fault):
     shows_in, wanted = 1, "drain"
 
     def _set(self, availability: str) -> str:
-        self.obs.leader.transport.run(f"docker node update --availability {availability} "
-                                      f"{shlex.quote(self.node.swarm_name)}", timeout=30).check(availability)
+        self.obs.leader.transport.run(["docker", "node", "update", "--availability", availability,
+                                       self.node.swarm_name], timeout=30).check(availability)
         return f"{self.node.name} set to {availability}"
 
     def inject(self) -> str:
@@ -263,11 +262,11 @@ class CutLink(Fault):
         return sorted({p.address, p.swarm_addr, p.data_addr})
 
     def inject(self) -> str:
-        rules = " && ".join(f"iptables -A {CHAIN} -s {a} -j DROP && iptables -A {CHAIN} -d {a} -j DROP"
-                            for a in self.addresses())
-        self.node.transport.run(f"{_unhook()}; iptables -N {CHAIN} && {rules} && "
-                                f"iptables -I INPUT -j {CHAIN} && iptables -I OUTPUT -j {CHAIN}",
-                                timeout=30).check("cut-link")
+        steps = [sh("iptables", "-N", CHAIN)]
+        for a in self.addresses():
+            steps += [sh("iptables", "-A", CHAIN, flag, a, "-j", "DROP") for flag in ("-s", "-d")]
+        steps += [sh("iptables", "-I", hook, "-j", CHAIN) for hook in ("INPUT", "OUTPUT")]
+        self.node.transport.run(_unhook() + "; " + " && ".join(steps), timeout=30).check("cut-link")
         return f"every packet between {self.node.name} and {self.peer.name} ({', '.join(self.addresses())}) dropped at {self.node.name}"
 
     def heal(self) -> str:
@@ -278,7 +277,7 @@ class CutLink(Fault):
         return True, "recorded"   # Swarm may see nothing: both ends may still reach a manager
 
     def link_is_cut(self) -> Tuple[bool, str]:
-        r = self.node.transport.run(f"ping -c 2 -W 1 -i 0.2 {self.peer.data_addr}", timeout=15, warn=True)
+        r = self.node.transport.run(["ping", "-c", 2, "-W", 1, "-i", 0.2, self.peer.data_addr], timeout=15, warn=True)
         got = [ln for ln in r.stdout.splitlines() if "packet loss" in ln]
         return (not r.ok), (got[0].strip() if got else (r.stderr or r.stdout).strip()[-120:])
 
@@ -485,12 +484,14 @@ def _during_check(snap: Snapshot) -> CheckResult:
 
 def _stack_and_endpoint(lab: str, provider: Provider, leader: Host) -> Tuple[str, Optional[Endpoint]]:
     """The lab's stack and the published port the flow check uses (from its scenario)."""
+    from .lab import scenario_of   # here: lab pulls in the engine client, slow to import
+
     scenario = scenario_of(lab, provider)
     stack = scenario.stack_name if scenario else "app"
     w = scenario.wait if scenario else None
     if not w or not w.http_service:
         return stack, None
-    r = leader.transport.run(f"docker service inspect {shlex.quote(f'{stack}_{w.http_service}')}", timeout=30, warn=True)
+    r = leader.transport.run(["docker", "service", "inspect", f"{stack}_{w.http_service}"], timeout=30, warn=True)
     if not r.ok:
         return stack, None
     ports = ((json.loads(r.stdout)[0]["Spec"].get("EndpointSpec") or {}).get("Ports") or [])

@@ -19,6 +19,9 @@ class SwarmlabError(Exception):
     exit_code = EXIT_FAILURE
 
     def __init__(self, message: str, exit_code: Optional[int] = None, hint: str = ""):
+        from .shell import redact
+
+        message = redact(message)   # a join token in a message is never shown, whoever wrote it
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -82,8 +85,10 @@ class CommandFailed(SwarmlabError):
 
     def __init__(self, result, what: str = ""):
         self.result = result
+        from .shell import redact
+
         tail = (result.stderr or result.stdout or "").strip().splitlines()[-8:]
         msg = f"{what + ': ' if what else ''}`{result.cmd}` on {result.host} exited {result.exited}"
         if tail:
             msg += "\n    " + "\n    ".join(tail)
-        super().__init__(msg)
+        super().__init__(redact(msg))

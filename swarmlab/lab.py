@@ -16,6 +16,7 @@ from .config.model import Scenario
 from .errors import SwarmlabError
 from .images import ImageBuilder
 from .providers.base import Host, Provider, name_of
+from .shell import label_filter
 
 Say = Callable[[str], None]
 
@@ -39,6 +40,7 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
     lab = scenario.name
     ctx = UpContext(scenario=scenario, lab=lab, provider=provider, say=say, force=force)
     started = time.monotonic()
+    _warn_host_access(ctx)
     with _step(ctx, "images", step):
         ImageBuilder(provider.client, say=say).build()
     with _step(ctx, "preflight", step):
@@ -99,6 +101,18 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
                     "checks": [c.as_dict() for c in ctx.checks]}
     report["warnings"] = ctx.warnings
     return report
+
+
+def _warn_host_access(ctx: UpContext) -> None:
+    """host_access: true lets the stack reach into its host: say so, naming each way."""
+    if not ctx.scenario.host_access:
+        return
+    from .config.stack_check import host_uses
+
+    for name, svc in (ctx.scenario.stack.get("services") or {}).items():
+        for _, what in host_uses(svc):
+            ctx.warn(f"service {name}: {what} (host_access: true in {ctx.scenario.path}): the lab is not sealed "
+                     "from its host")
 
 
 def _scale_down(ctx: UpContext) -> None:
@@ -162,9 +176,9 @@ def status(lab: str, provider: Provider, caps=None) -> Dict[str, Any]:
         out["notes"].append("no running manager: swarm state unknown")
         return out
     t = leader.transport
-    names = t.run(f"docker network ls --filter label={L.LAB}={lab} --format '{{{{.Name}}}}'").stdout.split()
+    names = t.run(["docker", "network", "ls", label_filter(L.LAB, lab), "--format", "{{.Name}}"]).stdout.split()
     if names:
-        for info in json.loads(t.run("docker network inspect " + " ".join(names)).stdout):
+        for info in json.loads(t.run(["docker", "network", "inspect", names]).stdout):
             opts = info.get("Options") or {}
             lbl = info.get("Labels") or {}
             subnets = [c.get("Subnet") for c in (info.get("IPAM") or {}).get("Config") or []]
@@ -174,9 +188,9 @@ def status(lab: str, provider: Provider, caps=None) -> Dict[str, Any]:
                 "why": lbl.get(L.ENCRYPTION_REASON, ""), "attachable": info.get("Attachable", False),
                 "vxlan_id": opts.get("com.docker.network.driver.overlay.vxlanid_list", "")})
     addr = {h.name: h.address for h in hosts}
-    svcs = t.run(f"docker service ls --filter label={L.LAB}={lab} --format '{{{{.Name}}}}'", warn=True)
+    svcs = t.run(["docker", "service", "ls", label_filter(L.LAB, lab), "--format", "{{.Name}}"], warn=True)
     names = svcs.stdout.split() if svcs.ok else []
-    specs = json.loads(t.run("docker service inspect " + " ".join(names)).stdout) if names else []
+    specs = json.loads(t.run(["docker", "service", "inspect", names]).stdout) if names else []
     for spec in specs:
         name = spec["Spec"]["Name"]
         mode = (spec["Spec"].get("EndpointSpec") or {}).get("Mode", "vip")

@@ -11,7 +11,10 @@ from typing import Any, Dict, List, Optional
 from rich.console import Console
 from rich.table import Table
 
+from rich.markup import escape
+
 from .naming import short_task
+from .shell import redact
 
 SCHEMA = "swarmlab/v1"
 
@@ -31,8 +34,9 @@ err = Console(stderr=True, width=_width(sys.stderr))
 
 def envelope(command: str, ok: bool, data: Any = None, errors: Optional[List[str]] = None,
              warnings: Optional[List[str]] = None) -> str:
-    return json.dumps({"schema": SCHEMA, "command": command, "ok": ok, "data": data,
+    text = json.dumps({"schema": SCHEMA, "command": command, "ok": ok, "data": data,
                        "warnings": warnings or [], "errors": errors or []}, indent=2, default=str)
+    return redact(text)
 
 
 class Progress:
@@ -53,7 +57,7 @@ class Progress:
     def say(self, text: str) -> None:
         if not self.quiet:
             style = "yellow" if text.startswith("warning") else "dim"
-            err.print(f"  [{style}]{text}[/]", highlight=False)
+            err.print(f"  [{style}]{escape(redact(text))}[/]", highlight=False)
 
     def _close(self) -> None:
         if self.current and not self.quiet:
@@ -82,7 +86,7 @@ def render_status(report: Dict[str, Any]) -> None:
             t.add_column(col)
         for n in report["networks"]:
             t.add_row(n["name"], n["driver"], n["subnet"], "yes" if n["encrypted"] else "[yellow]no[/]",
-                      str(n["requested"]), "yes" if n["attachable"] else "no", str(n["vxlan_id"]), n["why"])
+                      str(n["requested"]), "yes" if n["attachable"] else "no", str(n["vxlan_id"]), escape(n["why"]))
         out.print(t)
     if report["services"]:
         t = Table(title="services", title_justify="left")
@@ -95,7 +99,7 @@ def render_status(report: Dict[str, Any]) -> None:
     for u in report.get("urls", []):
         out.print(f"[bold]{u['service']}[/] published on {u['node']}: {u['url']}")
     for note in report.get("notes", []):
-        out.print(f"[yellow]note:[/] {note}")
+        out.print(f"[yellow]note:[/] {escape(note)}")
 
 
 COLOUR = {"passed": "green", "failed": "red", "unsupported": "yellow"}
@@ -108,7 +112,8 @@ def render_checks(checks: List[Dict[str, Any]], title: str = "flow check") -> No
     for col in ("check", "status", "expected", "observed"):
         t.add_column(col)
     for c in checks:
-        t.add_row(c["name"], f"[{COLOUR.get(c['status'], 'red')}]{c['status']}[/]", c["expected"], c["observed"])
+        t.add_row(escape(c["name"]), f"[{COLOUR.get(c['status'], 'red')}]{c['status']}[/]",
+                  escape(str(c["expected"])), escape(str(c["observed"])))
     out.print(t)
 
 
@@ -121,14 +126,14 @@ def render_labs(labs: List[Dict[str, Any]]) -> None:
         t.add_column(col)
     for lab in labs:
         t.add_row(lab["name"], lab["provider"], lab["pool"], str(lab["nodes"]), str(lab["running"]),
-                  lab["scenario"])
+                  escape(lab["scenario"]))
     out.print(t)
 
 
 def print_error(lines: List[str]) -> None:
-    err.print("[bold red]error:[/] " + lines[0], highlight=False)
+    err.print("[bold red]error:[/] " + escape(redact(lines[0])), highlight=False)
     for line in lines[1:]:
-        err.print(line, highlight=False)
+        err.print(escape(redact(line)), highlight=False)
 
 
 def write(text: str) -> None:

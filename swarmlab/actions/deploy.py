@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import secrets as pysecrets
-import shlex
 import threading
 import time
 
@@ -104,8 +103,8 @@ def _through_registry(ctx: UpContext, client, registry, wanted: dict) -> None:
 
     def pull(host):
         def has(ref) -> bool:   # the tag there names the digest pushed
-            r = host.transport.run(f"docker image inspect --format '{{{{json .RepoDigests}}}}' "
-                                   f"{shlex.quote(pulled[ref])}", warn=True)
+            r = host.transport.run(["docker", "image", "inspect", "--format", "{{json .RepoDigests}}", pulled[ref]],
+                                   warn=True)
             return r.ok and ctx.pinned[ref] in r.stdout
 
         t0 = time.monotonic()
@@ -113,7 +112,7 @@ def _through_registry(ctx: UpContext, client, registry, wanted: dict) -> None:
         for ref in wanted[host.name]:
             if has(ref):
                 continue
-            r = host.transport.run(f"docker pull -q {shlex.quote(pulled[ref])}", warn=True, timeout=900)
+            r = host.transport.run(["docker", "pull", "-q", pulled[ref]], warn=True, timeout=900)
             if not r.ok:
                 raise SwarmlabError(f"docker pull {pulled[ref]}: {(r.stderr or r.stdout).strip()[-300:]} "
                                     "(a plain-HTTP registry must be in the host's insecure-registries, "
@@ -141,8 +140,8 @@ def ensure_secrets(ctx: UpContext) -> None:
         if name in have:
             continue
         value = pysecrets.token_hex(24).encode()
-        t.run(f"docker secret create --label {L.LAB}={ctx.lab} --label {L.ROLE}=secret "
-              f"{shlex.quote(name)} -", stdin=value)
+        t.run(["docker", "secret", "create", "--label", f"{L.LAB}={ctx.lab}", "--label", f"{L.ROLE}=secret",
+               name, "-"], stdin=value)
         ctx.say(f"secret {name}: generated")
 
 
@@ -165,7 +164,7 @@ def deploy_stack(ctx: UpContext) -> None:
     # --resolve-image never: the images are already in every node (loaded, or pulled by
     # digest from the inventory's registry), so no registry is asked again.
     ctx.leader.transport.run(
-        f"docker stack deploy --resolve-image never --prune -c - {ctx.scenario.stack_name}",
+        ["docker", "stack", "deploy", "--resolve-image", "never", "--prune", "-c", "-", ctx.scenario.stack_name],
         stdin=text, timeout=120)
     ctx.say(f"stack {ctx.scenario.stack_name} deployed from {ctx.scenario.stack_file}"
             + ("" if ctx.ipvs else " (endpoint_mode dnsrr, host-mode ports)"))

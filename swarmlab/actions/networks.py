@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 
 from .. import labels as L
 from ..capabilities import decide_encryption
@@ -28,7 +27,7 @@ def ensure(ctx: UpContext) -> None:
     r = t.run("docker network ls --filter driver=overlay --format '{{.Name}}'")
     names = [n for n in r.stdout.split() if n]
     if names:
-        for info in json.loads(t.run("docker network inspect " + " ".join(names)).stdout):
+        for info in json.loads(t.run(["docker", "network", "inspect", names]).stdout):
             existing[info["Name"]] = info
     for net in ctx.scenario.networks:
         d = ctx.encryption[net.name]
@@ -42,12 +41,10 @@ def ensure(ctx: UpContext) -> None:
                     f"network {net.name} exists with encrypted={enc} but the lab now wants {d.encrypted}",
                     hint=f"swarmlab down {ctx.lab} first, then up again")
             continue
-        args = ["docker network create -d overlay",
-                "--attachable" if net.attachable else "",
-                "--opt encrypted" if d.encrypted else "",
-                f"--label {L.LAB}={ctx.lab} --label {L.ROLE}=overlay",
-                f"--label {L.ENCRYPTION_REQUESTED}={net.encrypted}",
-                shlex.quote(f"--label={L.ENCRYPTION_REASON}={d.reason}"),
-                net.name]
-        t.run(" ".join(a for a in args if a), timeout=60)
+        t.run(["docker", "network", "create", "-d", "overlay",
+               "--attachable" if net.attachable else None,
+               ["--opt", "encrypted"] if d.encrypted else None,
+               "--label", f"{L.LAB}={ctx.lab}", "--label", f"{L.ROLE}=overlay",
+               "--label", f"{L.ENCRYPTION_REQUESTED}={net.encrypted}",
+               f"--label={L.ENCRYPTION_REASON}={d.reason}", net.name], timeout=60)
         ctx.say(f"network {net.name}: overlay, {'encrypted (IPsec)' if d.encrypted else 'plain VXLAN'}")

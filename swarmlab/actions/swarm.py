@@ -1,8 +1,6 @@
 """Swarm init and join with explicit addresses, node labels, and per-node capabilities."""
 from __future__ import annotations
 
-import shlex
-
 from typing import Dict
 
 from ..capabilities import PROBE_CMD, Capabilities, endpoint_note, parse_probe
@@ -10,6 +8,7 @@ from ..errors import SwarmlabError
 from ..providers.base import Host
 from ..transport.group import HostGroup, run_on
 from .context import UpContext
+from ..shell import sh
 
 
 def swarm_state(host: Host) -> str:
@@ -40,18 +39,21 @@ def init_and_join(ctx: UpContext) -> None:
     if states[leader.name] != "active":
         ip = leader.swarm_addr
         leader.transport.run(
-            f"docker swarm init --advertise-addr {ip} --listen-addr {ip}:2377 --data-path-addr {leader.data_addr} "
-            f"--default-addr-pool {ctx.plan.overlay_pool} --default-addr-pool-mask-length 24", timeout=60)
+            ["docker", "swarm", "init", "--advertise-addr", ip, "--listen-addr", f"{ip}:2377",
+             "--data-path-addr", leader.data_addr, "--default-addr-pool", ctx.plan.overlay_pool,
+             "--default-addr-pool-mask-length", 24], timeout=60)
         ctx.say(f"swarm initialised on {leader.name} ({ip}), overlay pool {ctx.plan.overlay_pool}")
-    tokens = {role: leader.transport.run(f"docker swarm join-token -q {role}").stdout.strip()
+    tokens = {role: leader.transport.run(["docker", "swarm", "join-token", "-q", role]).stdout.strip()
               for role in ("manager", "worker")}
     joiners = [h for h in ctx.hosts if h is not leader and states[h.name] != "active"]
 
     def join(h: Host):
+        # the token goes on stdin: a command line is shown in errors, traces and `ps`
         return h.transport.run(
-            f"docker swarm join --token {tokens[h.role]} --advertise-addr {h.swarm_addr} "
-            f"--listen-addr {h.swarm_addr}:2377 --data-path-addr {h.data_addr} {leader.swarm_addr}:2377",
-            timeout=90, warn=True)
+            'docker swarm join --token "$(cat)" ' + sh("--advertise-addr", h.swarm_addr, "--listen-addr",
+                                                     f"{h.swarm_addr}:2377", "--data-path-addr", h.data_addr,
+                                                     f"{leader.swarm_addr}:2377"),
+            stdin=tokens[h.role].encode(), timeout=90, warn=True)
 
     run_on(joiners, join).check("swarm join")
     if joiners:
@@ -63,13 +65,13 @@ def remove_nodes(ctx: UpContext, extra: list) -> None:
     leader = ctx.leader
     if swarm_state(leader) != "active":
         return
-    names = " ".join(shlex.quote(h.swarm_name) for h in extra)
-    managers = " ".join(shlex.quote(h.swarm_name) for h in extra if h.role == "manager")
+    names = [h.swarm_name for h in extra]
+    managers = [h.swarm_name for h in extra if h.role == "manager"]
     if managers:
-        leader.transport.run(f"docker node demote {managers}", timeout=60, warn=True)
+        leader.transport.run(["docker", "node", "demote", managers], timeout=60, warn=True)
     run_on([h for h in extra if h.state == "running"],
            lambda h: h.transport.run("docker swarm leave --force", timeout=60, warn=True))
-    leader.transport.run(f"docker node rm --force {names}", timeout=60, warn=True)
+    leader.transport.run(["docker", "node", "rm", "--force", names], timeout=60, warn=True)
 
 
 def label_nodes(ctx: UpContext) -> None:
@@ -77,8 +79,8 @@ def label_nodes(ctx: UpContext) -> None:
     for spec in ctx.scenario.nodes:
         if not spec.labels or spec.name not in hosts:
             continue
-        adds = " ".join(f"--label-add {shlex.quote(f'{k}={v}')}" for k, v in spec.labels)
-        ctx.leader.transport.run(f"docker node update {adds} {shlex.quote(hosts[spec.name].swarm_name)}", timeout=30)
+        adds = [["--label-add", f"{k}={v}"] for k, v in spec.labels]
+        ctx.leader.transport.run(["docker", "node", "update", adds, hosts[spec.name].swarm_name], timeout=30)
 
 
 def node_table(leader: Host) -> list[dict]:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 import time
 import urllib.error
 import urllib.request
@@ -11,6 +10,7 @@ from typing import Callable, List, Optional, Tuple
 from ..errors import WaitTimeout
 from ..providers.base import Host
 from .context import UpContext
+from ..shell import label_filter
 
 
 def poll(what: str, probe: Callable[[], Tuple[bool, str]], timeout: float, interval: float = 0.5) -> str:
@@ -30,9 +30,8 @@ def poll(what: str, probe: Callable[[], Tuple[bool, str]], timeout: float, inter
 
 
 def services(leader: Host, stack: str) -> List[dict]:
-    r = leader.transport.run(
-        f"docker service ls --filter label=com.docker.stack.namespace={stack} --format '{{{{json .}}}}'",
-        timeout=30)
+    r = leader.transport.run(["docker", "service", "ls", label_filter("com.docker.stack.namespace", stack),
+                              "--format", "{{json .}}"], timeout=30)
     return [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
 
 
@@ -41,9 +40,9 @@ def tasks(leader: Host, service: str, running_only: bool = True, waiting_too: bo
     """The service's tasks: those Swarm wants running (running_only), plus with waiting_too
     the replacements it wants but cannot place yet (desired "ready": their Error says why).
     A failing `docker service ps` gives [] unless strict (then CommandFailed)."""
-    flt = "--filter desired-state=running " if running_only else ""
-    flt += "--filter desired-state=ready " if running_only and waiting_too else ""
-    r = leader.transport.run(f"docker service ps {flt}--no-trunc --format '{{{{json .}}}}' {shlex.quote(service)}",
+    flt = ["--filter", "desired-state=running"] if running_only else []
+    flt += ["--filter", "desired-state=ready"] if running_only and waiting_too else []
+    r = leader.transport.run(["docker", "service", "ps", flt, "--no-trunc", "--format", "{{json .}}", service],
                              timeout=30, warn=not strict)
     return [json.loads(x) for x in r.stdout.splitlines() if x.strip()] if r.ok else []
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from .. import output
-from ..errors import EXIT_FAILURE, SwarmlabError
+from .. import grammar, output
+from ..errors import EXIT_CONFIG, EXIT_FAILURE, ConfigError, Problem, SwarmlabError
 
 DEFAULT_SCENARIO = "scenarios/default.yaml"
 
@@ -25,6 +25,11 @@ def handle_errors(command: str):
             as_json = kwargs.get("as_json", False)
             try:
                 return f(*args, **kwargs)
+            except click.ClickException as exc:   # a usage problem found after parsing: bad input
+                if as_json:
+                    output.write(output.envelope(command, False, errors=[exc.format_message()]))
+                output.print_error([exc.format_message()])
+                raise SystemExit(exc.exit_code if exc.exit_code else EXIT_CONFIG)
             except SwarmlabError as exc:
                 if as_json:
                     output.write(output.envelope(command, False, errors=exc.lines()))
@@ -53,17 +58,42 @@ def default_scenario() -> str:
     return str(shipped) if shipped.exists() else DEFAULT_SCENARIO
 
 
+class NameType(click.ParamType):
+    """A name checked against its grammar where it enters: a bad one is exit 2 before
+    anything is read, made or sent."""
+
+    def __init__(self, rule: grammar.Rule, metavar: str):
+        self.rule, self.name = rule, metavar
+
+    def convert(self, value, param, ctx):
+        problem = self.rule.problem(value)
+        if problem:
+            self.fail(problem, param, ctx)
+        return value
+
+
+LAB_NAME = NameType(grammar.LAB, "NAME")
+NODE_NAME = NameType(grammar.NODE, "NODE")
+
+
 def resolve_lab(name):
-    """The lab a command without NAME means: the default scenario's name."""
+    """The lab a command without NAME means: the default scenario's name (checked as a
+    name given on the command line is: the file may say anything)."""
     if name:
         return name
-    try:
-        import yaml
+    from ..config import yamlfile
 
-        data = yaml.safe_load(Path(default_scenario()).read_text()) or {}
-        return data.get("name") or "lab"
-    except Exception:
-        return "lab"
+    path = Path(default_scenario())
+    try:
+        data, lines = yamlfile.load(path, "scenario file")
+    except ConfigError:
+        return "lab"   # no readable default scenario: the name it would have had
+    value = data.get("name", path.stem) if isinstance(data, dict) else path.stem
+    problem = grammar.LAB.problem(value)
+    if problem:
+        raise ConfigError([Problem(str(path), "name", problem, yamlfile.line_of(lines, ("name",)))],
+                          "the default scenario")
+    return value
 
 
 def inventory_options(f):

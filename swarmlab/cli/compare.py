@@ -1,16 +1,12 @@
 import click
 from rich.table import Table
 
-from .. import compare as compareapi
 from .. import output
-from ..compare import report as reportmod
-from ..config import load_scenario
-from ..providers import get_provider
-from .common import default_scenario, handle_errors, json_option, resolve_lab
+from .common import default_scenario, handle_errors, json_option, resolve_lab, LAB_NAME
 
 
 @click.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, type=LAB_NAME)
 @click.option("--scenario", type=click.Path(dir_okay=False),
               help="Scenario to bring up when no lab NAME runs (default: scenarios/default.yaml); "
                    "a lab compare brings up, it takes down again.")
@@ -22,6 +18,12 @@ from .common import default_scenario, handle_errors, json_option, resolve_lab
 def compare(name, scenario, runs, report_dir, as_json):
     """The same web/db/redis stack on a raw veth pair, the default bridge, a user bridge
     and the lab's overlays: name resolution, isolation, ports, path, latency, throughput."""
+    # imported here: scapy and matplotlib cost a second that every other command would pay
+    from .. import compare as compareapi
+    from ..compare import report as reportmod
+    from ..config import load_scenario
+    from ..providers import get_provider
+
     lab = name or resolve_lab(None)
     spec = load_scenario(scenario or default_scenario(), name=lab)
     progress = output.Progress()

@@ -1,18 +1,18 @@
 import click
 
-from .. import lab as labapi
 from .. import output
-from .common import handle_errors, inventory_options, json_option, provider_for, resolve_lab
+from .common import handle_errors, inventory_options, json_option, provider_for, resolve_lab, LAB_NAME
 
 
 @click.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, type=LAB_NAME)
 @inventory_options
 @json_option
 @handle_errors("down")
 def down(name, inventory, provider, tofu, as_json):
     """Remove a lab: stack, nodes, networks, volumes, cgroups. A missing lab is fine.
     With --inventory: only what the lab made on those hosts; the hosts stay."""
+    from .. import lab as labapi   # here: the engine client is slow to import
     progress = output.Progress(quiet=as_json)
     result = labapi.down(resolve_lab(name), provider_for(inventory, tofu, provider), say=progress.say)
     if as_json:

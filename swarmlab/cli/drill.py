@@ -4,14 +4,14 @@ from rich.table import Table
 from .. import drill as drillapi
 from .. import output
 from ..errors import EXIT_FAILURE
-from .common import handle_errors, inventory_options, json_option, provider_for, resolve_lab
+from .common import handle_errors, inventory_options, json_option, provider_for, resolve_lab, LAB_NAME, NODE_NAME
 
 
 @click.command()
 @click.argument("kind", type=click.Choice(list(drillapi.KINDS)))
-@click.argument("node")
-@click.option("--peer", help="cut-link: the node at the other end of the link.")
-@click.option("--lab", "name", help="The lab (default: the default scenario's).")
+@click.argument("node", type=NODE_NAME)
+@click.option("--peer", type=NODE_NAME, help="cut-link: the node at the other end of the link.")
+@click.option("--lab", "name", type=LAB_NAME, help="The lab (default: the default scenario's).")
 @click.option("--timeout", default=120, show_default=True, type=click.IntRange(10, 1800),
               help="Seconds to wait for Swarm to react, and again for the lab to recover after the heal.")
 @click.option("--hold", default=10, show_default=True, type=click.IntRange(0, 600),

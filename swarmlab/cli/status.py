@@ -1,17 +1,17 @@
 import click
 
-from .. import lab as labapi
 from .. import output
-from .common import handle_errors, inventory_options, json_option, provider_for, resolve_lab
+from .common import handle_errors, inventory_options, json_option, provider_for, resolve_lab, LAB_NAME
 
 
 @click.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, type=LAB_NAME)
 @inventory_options
 @json_option
 @handle_errors("status")
 def status(name, inventory, provider, tofu, as_json):
     """Nodes, networks (encryption, VXLAN id), services and where they run, URLs."""
+    from .. import lab as labapi   # here: the engine client is slow to import
     report = labapi.status(resolve_lab(name), provider_for(inventory, tofu, provider))
     if as_json:
         output.write(output.envelope("status", True, report, warnings=report.get("notes")))
@@ -25,6 +25,7 @@ def status(name, inventory, provider, tofu, as_json):
 @handle_errors("ls")
 def ls(inventory, provider, tofu, as_json):
     """The labs on this engine (or on an inventory's swarm)."""
+    from .. import lab as labapi   # here: the engine client is slow to import
     labs = labapi.list_labs(provider_for(inventory, tofu, provider))
     if as_json:
         output.write(output.envelope("ls", True, labs))

@@ -1,14 +1,13 @@
 import click
 
-from .. import lab as labapi
 from .. import output
 from ..config import load_scenario
-from .common import default_scenario, handle_errors, inventory_options, json_option, provider_for
+from .common import default_scenario, handle_errors, inventory_options, json_option, provider_for, LAB_NAME
 
 
 @click.command()
 @click.argument("scenario", required=False, type=click.Path(dir_okay=False))
-@click.option("--name", help="Lab name (a DNS label); default: the scenario's name.")
+@click.option("--name", type=LAB_NAME, help="Lab name (a DNS label); default: the scenario's name.")
 @click.option("--nodes", type=int, help="Total number of nodes (managers included).")
 @click.option("--managers", type=int, help="Number of managers (odd: 1, 3, 5).")
 @click.option("--pool", help="The lab's private /16 (default: auto, a free one of 10.96.0.0/12).")
@@ -22,6 +21,7 @@ def up(scenario, name, nodes, managers, pool, force, retain, inventory, provider
 
     With --inventory the lab runs on those hosts over SSH (the scenario gives the stack
     and networks, the inventory the nodes); `down --inventory` removes only what it made."""
+    from .. import lab as labapi   # here: the engine client is slow to import
     if (inventory or provider == "vagrant") and (nodes or managers):
         raise click.UsageError("--nodes/--managers go with dind nodes only: an inventory lists its hosts, "
                                "vagrant/lab.yaml its VMs")

@@ -2,13 +2,12 @@ import click
 from rich.table import Table
 
 from .. import output
-from .. import verify as verifyapi
 from ..errors import EXIT_FAILURE
-from .common import handle_errors, inventory_options, json_option, provider_for, resolve_lab
+from .common import handle_errors, inventory_options, json_option, provider_for, resolve_lab, LAB_NAME
 
 
 @click.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, type=LAB_NAME)
 @click.option("--capture", "capture_dir", type=click.Path(file_okay=False),
               help="Keep the packet captures here (pcap, opens in Wireshark).")
 @click.option("--timeout", default=60, show_default=True, type=click.IntRange(10, 3600),
@@ -20,6 +19,8 @@ from .common import handle_errors, inventory_options, json_option, provider_for,
 def verify(name, capture_dir, timeout, inventory, provider, tofu, as_json):
     """Prove the lab's traffic: DNS, reachability and isolation, ports, the data flow, the wire, MTU.
     Exit 0 only when every check passed (or cannot apply on this kernel, with the reason)."""
+    from .. import verify as verifyapi   # here: scapy is slow to import and only verify needs it
+
     report = verifyapi.run(resolve_lab(name), provider_for(inventory, tofu, provider), capture_dir, timeout=timeout)
     if as_json:
         output.write(output.envelope("verify", report["passed"], report))

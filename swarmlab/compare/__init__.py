@@ -77,7 +77,7 @@ def _stack_images(topo) -> Dict[str, str]:
     t = topo.leader().transport
     out = {}
     for svc in topo.services.values():
-        r = t.run(f"docker service inspect --format '{{{{.Spec.TaskTemplate.ContainerSpec.Image}}}}' {svc.name}")
+        r = t.run(["docker", "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", svc.name])
         out[svc.short] = r.stdout.strip().split("@")[0]
     missing = {"web", "db", "redis"} - set(out)
     if missing:
@@ -93,7 +93,8 @@ def _facts(v: Variant) -> Dict[str, Any]:
                            **v.facts}
     host = v.client.host
     if v.kind != "raw":
-        r = host.transport.run(f"docker exec {v.client_container} getent hosts {v.server_name}", timeout=20, warn=True)
+        r = host.transport.run(["docker", "exec", v.client_container, "getent", "hosts", v.server_name],
+                               timeout=20, warn=True)
         answer = r.stdout.split()[0] if r.ok and r.stdout.split() else ""
         out["resolution"] = {"lookup": f"getent hosts {v.server_name} (in {v.client.label})",
                              "answer": answer, "resolves": bool(answer)}

@@ -9,7 +9,6 @@ The bridge containers run in one node's engine, carry the lab's labels (role com
 and are removed afterwards, as are the namespaces."""
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -19,6 +18,7 @@ from ..images import cache as image_cache
 from ..providers.base import Host
 from ..verify.topology import Topology
 from .measure import Place, container_place
+from ..shell import label_filter, sh
 
 ROLE_COMPARE = "compare"
 RAW_NS = ("swl-raw-a", "swl-raw-b")
@@ -55,18 +55,18 @@ def raw(host: Host) -> Variant:
                    Place(host, f"ip netns exec {b}", f"netns {b} on {host.name}", RAW_IPS[1]))
 
 
-def _labels(lab: str) -> str:
-    return f"--label {L.LAB}={lab} --label {L.ROLE}={ROLE_COMPARE}"
+def _labels(lab: str) -> list:
+    return ["--label", f"{L.LAB}={lab}", "--label", f"{L.ROLE}={ROLE_COMPARE}"]
 
 
-def _run(host: Host, lab: str, name: str, image: str, args: str, cmd: str = "") -> str:
-    host.transport.run(f"docker run -d --name {name} {_labels(lab)} {args} {image} {cmd}", timeout=60)
+def _run(host: Host, lab: str, name: str, image: str, args: list, cmd: list = ()) -> str:
+    host.transport.run(["docker", "run", "-d", "--name", name, _labels(lab), args, image, list(cmd)], timeout=60)
     return name
 
 
 def _ip(host: Host, container: str) -> str:
-    r = host.transport.run("docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "
-                           + shlex.quote(container), timeout=20)
+    r = host.transport.run(["docker", "inspect", "--format",
+                            "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container], timeout=20)
     return r.stdout.split()[0]
 
 
@@ -76,25 +76,27 @@ def bridges(host: Host, lab: str, images: Dict[str, str], ids: Dict[str, str]) -
     lbl = _labels(lab)
     t = host.transport
     # a secret as Compose gives it without Swarm: a file bind-mounted read-only
-    t.run(f"mkdir -p {SECRET_DIR} && head -c 18 /dev/urandom | base64 > {SECRET_DIR}/db_password", timeout=10)
-    secret = f"-v {SECRET_DIR}/db_password:/run/secrets/db_password:ro"
-    t.run(f"docker network create {lbl} swl-cmp-net >/dev/null && docker network create {lbl} swl-cmp-outside >/dev/null",
-          timeout=30)
+    t.run(sh("mkdir", "-p", SECRET_DIR) + " && head -c 18 /dev/urandom | base64 > "
+          + sh(f"{SECRET_DIR}/db_password"), timeout=10)
+    secret = ["-v", f"{SECRET_DIR}/db_password:/run/secrets/db_password:ro"]
+    t.run(" && ".join(sh("docker", "network", "create", lbl, net) + " >/dev/null"
+                      for net in ("swl-cmp-net", "swl-cmp-outside")), timeout=30)
     out = []
-    for key, net in (("default", ""), ("user", "--network swl-cmp-net")):
+    for key, net in (("default", None), ("user", "swl-cmp-net")):
         def alias(n):
-            return f"{net} --network-alias {n}" if net else ""
-        ident = f"-e NODE_NAME={host.name}"
+            return ["--network", net, "--network-alias", n] if net else []
+        ident = ["-e", f"NODE_NAME={host.name}"]
         db = _run(host, lab, f"swl-cmp-{key}-db", images["db"],
-                  f"{alias('db')} {secret} {ident} -e TASK_NAME=swl-cmp-{key}-db")
+                  [alias("db"), secret, ident, "-e", f"TASK_NAME=swl-cmp-{key}-db"])
         redis = _run(host, lab, f"swl-cmp-{key}-redis", images["redis"],
-                     f"{alias('redis')} {ident} -e TASK_NAME=swl-cmp-{key}-redis")
+                     [alias("redis"), ident, "-e", f"TASK_NAME=swl-cmp-{key}-redis"])
         if net:
-            hosts_env = "-e DB_HOST=db -e REDIS_HOST=redis"
+            hosts_env = ["-e", "DB_HOST=db", "-e", "REDIS_HOST=redis"]
         else:  # no names on the default bridge: web must be given addresses
-            hosts_env = f"-e DB_HOST={_ip(host, db)} -e REDIS_HOST={_ip(host, redis)}"
+            hosts_env = ["-e", f"DB_HOST={_ip(host, db)}", "-e", f"REDIS_HOST={_ip(host, redis)}"]
         web = _run(host, lab, f"swl-cmp-{key}-web", images["web"],
-                   f"{alias('web')} {secret} {ident} -e TASK_NAME=swl-cmp-{key}-web {hosts_env} -p {PORTS[key]}:8000")
+                   [alias("web"), secret, ident, "-e", f"TASK_NAME=swl-cmp-{key}-web", hosts_env,
+                    "-p", f"{PORTS[key]}:8000"])
         title = "default bridge" if key == "default" else "user bridge"
         out.append(Variant(f"{key}-bridge", title, "bridge",
                            container_place(host, web, f"{web} on {host.name}", _ip(host, web)),
@@ -102,7 +104,7 @@ def bridges(host: Host, lab: str, images: Dict[str, str], ids: Dict[str, str]) -
                            server_name="db", client_container=web,
                            url=f"http://{host.address}:{PORTS[key]}/?cache=skip", internal_port=5432))
     outsider = _run(host, lab, "swl-cmp-outsider", images["redis"],
-                    "--network swl-cmp-outside --entrypoint sleep", "600")
+                    ["--network", "swl-cmp-outside", "--entrypoint", "sleep"], ["600"])
     for v in out:
         v.outsider = container_place(host, outsider, f"{outsider} (another bridge) on {host.name}")
 
@@ -154,8 +156,9 @@ def overlays(topo: Topology, esp_everywhere: bool, no_esp: List[str]) -> List[Va
 
 def cleanup(host: Host) -> None:
     """Remove what compare made in the node: its containers, networks, secret, namespaces."""
+    sel = label_filter(L.ROLE, ROLE_COMPARE)
     host.transport.run(
-        f"docker rm -f $(docker ps -aq --filter label={L.ROLE}={ROLE_COMPARE}) >/dev/null 2>&1; "
-        f"docker network rm $(docker network ls -q --filter label={L.ROLE}={ROLE_COMPARE}) >/dev/null 2>&1; "
-        f"rm -rf {SECRET_DIR}; ip netns del {RAW_NS[0]} 2>/dev/null; ip netns del {RAW_NS[1]} 2>/dev/null; true",
-        timeout=60, warn=True)
+        "docker rm -f $(" + sh("docker", "ps", "-aq", sel) + ") >/dev/null 2>&1; "
+        "docker network rm $(" + sh("docker", "network", "ls", "-q", sel) + ") >/dev/null 2>&1; "
+        + sh("rm", "-rf", SECRET_DIR) + "; " + "; ".join(sh("ip", "netns", "del", ns) + " 2>/dev/null" for ns in RAW_NS)
+        + "; true", timeout=60, warn=True)

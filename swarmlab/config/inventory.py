@@ -16,18 +16,19 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-import jsonschema
 
+from .. import grammar
 from ..errors import ConfigError, Problem
-from .schema import API_VERSION, humanise
-from .yamlfile import line_of, load
+from .schema import API_VERSION, Validator, humanise
+from .yamlfile import decode, is_file, line_of, load, read_bounded
 
 KIND = "Inventory"
+ANSIBLE_TEXT = ("ansible_host", "ansible_user", "ansible_ssh_private_key_file", "swarmlab_advertise_addr",
+                "swarmlab_data_path_addr", "swarmlab_host_key")
 KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa")
 
 _host_fields = {
@@ -36,7 +37,7 @@ _host_fields = {
     "user": {"type": "string"},
     "key_file": {"type": "string"},
     "role": {"enum": ["manager", "worker"]},
-    "labels": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+    "labels": {"type": "object", "additionalProperties": {"type": ["string", "integer", "boolean"]}},
     "advertise_addr": {"type": "string"},
     "data_path_addr": {"type": "string"},
     "host_key": {"type": "string"},
@@ -128,7 +129,9 @@ def load_inventory(path, trust_on_first_use: bool = False) -> Inventory:
             raise ConfigError(problems, "the inventory")
         hosts, known_hosts, where = _native(data)
         shape = "swarmlab"
-    if not known_hosts and path.with_suffix(".known_hosts").is_file():
+    if problems:   # the shape is wrong: the checks below would only repeat it
+        raise ConfigError(problems, "the inventory")
+    if not known_hosts and is_file(path.with_suffix(".known_hosts")):
         known_hosts = path.with_suffix(".known_hosts").name   # keys recorded on first use
     managers_at = ("all", "children", "managers") if shape == "ansible" else ("hosts",)
     _check(hosts, where, known_hosts, path.parent, trust_on_first_use, problem, managers_at)
@@ -142,7 +145,6 @@ def load_inventory(path, trust_on_first_use: bool = False) -> Inventory:
                      registry=registry)
 
 
-_REGISTRY_ADDR = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$")
 
 
 def _registry(raw, at: Tuple[str, ...], problem) -> Optional[Registry]:
@@ -159,7 +161,7 @@ def _registry(raw, at: Tuple[str, ...], problem) -> Optional[Registry]:
     bad = False
     for key in ("address", "push"):
         value = raw.get(key)
-        if value is not None and not _REGISTRY_ADDR.match(value):
+        if value is not None and not grammar.REGISTRY.ok(value):
             problem(at if short else at + (key,),
                     f"must be a registry's host[:port], like registry.example.com:5000 (no scheme, no path), "
                     f"got {value!r}")
@@ -168,7 +170,7 @@ def _registry(raw, at: Tuple[str, ...], problem) -> Optional[Registry]:
 
 
 def _validate(data):
-    validator = jsonschema.Draft202012Validator(SCHEMA)
+    validator = Validator(SCHEMA)
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         yield from humanise(err)
 
@@ -189,26 +191,39 @@ def _native(data) -> Tuple[List[InventoryHost], Optional[str], Dict[str, Tuple[s
     return hosts, data.get("known_hosts"), where
 
 
+def _mapping(value, at: Tuple[str, ...], problem, what: str) -> dict:
+    """value when it is a mapping (or empty), else {} and a problem saying what belongs there."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problem(at, f"must be a mapping of {what}, got {type(value).__name__}")
+        return {}
+    return value
+
+
 def _ansible(data, problem):
     """all: {vars, hosts, children: {managers: {hosts}, workers: {hosts}}}, as Ansible has it."""
     top = data.get("all")
     if not isinstance(top, dict):
         problem(("all",), "must be a mapping with hosts, vars and children (an Ansible YAML inventory)")
         return [], None, {}
-    gvars = top.get("vars") or {}
-    children = top.get("children") or {}
+    gvars = _mapping(top.get("vars"), ("all", "vars"), problem, "variables")
+    children = _mapping(top.get("children"), ("all", "children"), problem, "groups")
     defs: Dict[str, Tuple[dict, Tuple[str, ...]]] = {}
-    for name, hv in (top.get("hosts") or {}).items():
-        defs[str(name)] = (hv or {}, ("all", "hosts", str(name)))
+    for name, hv in _mapping(top.get("hosts"), ("all", "hosts"), problem, "hosts").items():
+        at = ("all", "hosts", str(name))
+        defs[str(name)] = (_mapping(hv, at, problem, "host variables"), at)
     roles: Dict[str, str] = {}
     for group, role in (("managers", "manager"), ("workers", "worker")):
-        g = children.get(group) or {}
-        for name, hv in (g.get("hosts") or {}).items():
+        g = _mapping(children.get(group), ("all", "children", group), problem, "hosts and vars")
+        gv = _mapping(g.get("vars"), ("all", "children", group, "vars"), problem, "variables")
+        for name, hv in _mapping(g.get("hosts"), ("all", "children", group, "hosts"), problem, "hosts").items():
+            hv = _mapping(hv, ("all", "children", group, "hosts", str(name)), problem, "host variables")
             name = str(name)
             if name in roles and roles[name] != role:
                 problem(("all", "children", group, "hosts", name), "is in both managers and workers; keep it in one")
             roles[name] = role
-            merged = {**(g.get("vars") or {}), **defs.get(name, ({}, ()))[0], **(hv or {})}
+            merged = {**gv, **defs.get(name, ({}, ()))[0], **hv}
             defs[name] = (merged, defs.get(name, (None, ("all", "children", group, "hosts", name)))[1])
     if not children.get("managers"):
         problem(("all", "children"), "no 'managers' group: put the swarm managers under all.children.managers.hosts")
@@ -219,38 +234,55 @@ def _ansible(data, problem):
             problem(p, "is in neither the managers nor the workers group")
             continue
         port = v.get("ansible_port", 22)
-        if not isinstance(port, int) or not 1 <= port <= 65535:
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
             problem(p + ("ansible_port",), f"must be a port number (1-65535), got {port!r}")
             port = 22
-        hosts.append(InventoryHost(name, str(v.get("ansible_host", name)), roles[name], port,
-                                   str(v.get("ansible_user", "root")), v.get("ansible_ssh_private_key_file"),
-                                   _labels(v.get("swarmlab_labels")), v.get("swarmlab_advertise_addr"),
+        bad = [k for k in ANSIBLE_TEXT if v.get(k) is not None and not isinstance(v.get(k), str)]
+        for k in bad:
+            problem(p + (k,), f"must be text, got {type(v[k]).__name__}")
+        labels = _mapping(v.get("swarmlab_labels"), p + ("swarmlab_labels",), problem, "labels")
+        if bad:
+            continue
+        hosts.append(InventoryHost(name, v.get("ansible_host", name), roles[name], port,
+                                   v.get("ansible_user", "root"), v.get("ansible_ssh_private_key_file"),
+                                   _labels(labels), v.get("swarmlab_advertise_addr"),
                                    v.get("swarmlab_data_path_addr"), v.get("swarmlab_host_key")))
         where[name] = p
-    return hosts, gvars.get("swarmlab_known_hosts"), where
+    known = gvars.get("swarmlab_known_hosts")
+    if known is not None and not isinstance(known, str):
+        problem(("all", "vars", "swarmlab_known_hosts"), "must be a file name")
+        known = None
+    return hosts, known, where
+
+
+def resolve(base: Path, name: str) -> Path:
+    """A path of the inventory's: ~ is the user's home, a relative one is from its folder."""
+    try:
+        p = Path(name).expanduser()
+    except RuntimeError:   # ~user of a user this machine does not have: the name as written
+        p = Path(name)
+    return p if p.is_absolute() else base / p
 
 
 def _check(hosts, where, known_hosts, base: Path, tofu: bool, problem, managers_at) -> None:
-    """What a schema cannot say: managers odd, addresses usable, files present, keys pinned."""
+    """What a schema cannot say: managers odd, names and addresses usable, files present
+    and readable, keys pinned."""
     managers = [h for h in hosts if h.role == "manager"]
     if hosts and len(managers) % 2 == 0:
         problem(managers_at, f"managers must be odd (1, 3, 5) for a quorum, got {len(managers)}")
-    if known_hosts and not (base / known_hosts).expanduser().is_file():
-        problem(("known_hosts",), f"file {known_hosts} not found (relative paths are from the inventory's folder)")
+    if known_hosts:
+        _check_known_hosts(resolve(base, known_hosts), known_hosts, problem)
     seen: Dict[Tuple[str, int], str] = {}
     for h in hosts:
         p = where[h.name]
         other = seen.setdefault((h.address, h.port), h.name)
         if other != h.name:
             problem(p, f"has the same address and port as {other} ({h.address}:{h.port})")
-        for key in ("advertise_addr", "data_path_addr"):
-            value = getattr(h, key)
-            if value:
-                try:
-                    ipaddress.ip_address(value)
-                except ValueError:
-                    problem(p + (key,), f"must be an IP address of the host (Swarm advertises it), got {value!r}")
-        if h.key_file and not (base / h.key_file).expanduser().is_file():
+        _check_names(h, p, problem)
+        if not h.key_file:
+            problem(p, "no key_file: name the private key swarmlab logs in with (for the host, or in "
+                       "defaults / the group's vars); passwords and agents are not used")
+        elif not is_file(resolve(base, h.key_file)):
             problem(p + ("key_file",), f"file {h.key_file} not found (relative paths are from the inventory's folder)")
         if h.host_key:
             msg = _bad_host_key(h.host_key)
@@ -259,6 +291,48 @@ def _check(hosts, where, known_hosts, base: Path, tofu: bool, problem, managers_
         elif not known_hosts and not tofu:
             problem(p, "no pinned host key: add host_key: (ssh-keyscan HOST prints it; check it out of band) or "
                        "known_hosts: for the inventory, or pass --trust-on-first-use to record it")
+
+
+def _check_names(h: InventoryHost, p: Tuple[str, ...], problem) -> None:
+    """Every name and address of a host against its grammar (they reach SSH and shells)."""
+    msg = grammar.NODE.problem(h.name)
+    if msg:
+        problem(p, msg)
+    msg = grammar.ssh_address(h.address)
+    if msg:
+        problem(p + ("address",), msg)
+    msg = grammar.USER.problem(h.user)
+    if msg:
+        problem(p + ("user",), msg)
+    for key in ("advertise_addr", "data_path_addr"):
+        value = getattr(h, key)
+        if value:
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                problem(p + (key,), f"must be an IP address of the host (Swarm advertises it), got {value!r}")
+    for key, value in h.labels:
+        msg = grammar.LABEL_KEY.problem(key) or grammar.LABEL_VALUE.problem(value)
+        if msg:
+            problem(p + ("labels", key), msg)
+
+
+def _check_known_hosts(path: Path, shown: str, problem) -> None:
+    """Every line of the inventory's known_hosts must be a host key line ssh would read."""
+    try:
+        text = decode(read_bounded(path, "known_hosts file"), str(path))
+    except ConfigError as exc:
+        problem(("known_hosts",), f"{exc.problems[0].message} ({shown}; relative paths are from the inventory's folder)")
+        return
+    for n, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        if parts[0].startswith("@"):   # @cert-authority / @revoked markers
+            parts = parts[1:]
+        msg = _bad_host_key(" ".join(parts[1:3])) if len(parts) >= 3 else "must be 'HOST TYPE BASE64'"
+        if msg:
+            problem(("known_hosts",), f"{shown} line {n}: {msg}")
 
 
 def _bad_host_key(text: str) -> Optional[str]:
@@ -286,7 +360,7 @@ def apply_nodes(scenario, hosts, source: str):
     """hosts: (name, role, labels) of the machines the lab gets from `source`."""
     import dataclasses
 
-    from . import stack as stackmod
+    from . import stack_check
     from .model import NodeSpec
 
     nodes = tuple(NodeSpec(name, i + 1, role, tuple(labels))
@@ -294,7 +368,8 @@ def apply_nodes(scenario, hosts, source: str):
     view = [(n.name, n.role, dict(n.labels)) for n in nodes]
     problems = [Problem(str(scenario.stack_file), ".".join(p),
                         msg.replace("the scenario's nodes.labels", f"the labels in {source}"))
-                for p, msg in stackmod.check(scenario.stack, [n.name for n in scenario.networks], view)]
+                for p, msg in stack_check.check(scenario.stack, [n.name for n in scenario.networks], view,
+                                                scenario.host_access)]
     if problems:
         raise ConfigError(problems, f"the stack against {source}")
     return dataclasses.replace(scenario, nodes=nodes)

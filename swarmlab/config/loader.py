@@ -3,24 +3,40 @@ file) is collected and reported at once, each with its file, line and path."""
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from .. import naming
+from .. import grammar, naming
 from ..addressing import parse_pool
 from ..errors import ConfigError, Problem
-from . import schema, stack as stackmod, yamlfile
+from . import schema, stack as stackmod, stack_check, yamlfile
 from .model import NetworkSpec, NodeSpec, Scenario, WaitSpec
 
 MAX_NODES = 9  # what a 2-core machine runs comfortably
+# Docker's own networks: a lab network of that name would shadow or clash with them
+RESERVED_NETWORKS = ("ingress", "bridge", "host", "none", "docker_gwbridge")
 
 
-def _encrypted(value: Any) -> str:
-    if value is True:
-        return "true"
-    if value is False or value is None:
-        return "false"
-    return str(value)
+@dataclass
+class _Reader:
+    """The problems of one scenario file, each placed at its file and line."""
+    shown: str
+    lines: yamlfile.Lines
+    flagged: Dict[Tuple[str, ...], str] = field(default_factory=dict)
+    problems: List[Problem] = field(default_factory=list)
+
+    def add(self, p: Tuple[str, ...], msg: str, file: Optional[str] = None, where=None) -> None:
+        file = file or self.shown
+        lines = self.lines if where is None else where
+        self.problems.append(Problem(file, ".".join(p), msg, yamlfile.line_of(lines, p)))
+
+    def via(self, p: Tuple[str, ...]) -> str:
+        return f" (set by {self.flagged[p]})" if p in self.flagged else ""
+
+    def fail_if_any(self) -> None:
+        if self.problems:
+            raise ConfigError(sorted(self.problems, key=lambda p: (p.file != self.shown, p.file, p.line or 0)))
 
 
 def load_scenario(path: str | Path, *, name: Optional[str] = None, nodes: Optional[int] = None,
@@ -30,108 +46,143 @@ def load_scenario(path: str | Path, *, name: Optional[str] = None, nodes: Option
     own_nodes=False: the lab's nodes come from elsewhere (an inventory, Vagrant), so the
     stack's placement is checked against those later (config.inventory.apply_nodes)."""
     path = Path(path)
-    shown = str(path)
     data, lines = yamlfile.load(path, "scenario file")
-    problems: List[Problem] = []
-
-    def add(p: Tuple[str, ...], msg: str, file: str = shown, where=lines) -> None:
-        problems.append(Problem(file, ".".join(p), msg, yamlfile.line_of(where, p)))
-
+    r = _Reader(str(path), lines)
     if not isinstance(data, dict):
-        raise ConfigError([Problem(shown, "", "must be a mapping with apiVersion, kind, nodes, networks, stack")])
-    data = copy.deepcopy(data)
-    flagged: Dict[Tuple[str, ...], str] = {}
-    if managers is not None:
-        data.setdefault("nodes", {})["managers"] = managers
-        flagged[("nodes", "managers")] = "--managers"
-    if nodes is not None:
-        m = data.get("nodes", {}).get("managers", 1)
-        data.setdefault("nodes", {})["workers"] = nodes - m if isinstance(m, int) else nodes
-        flagged[("nodes", "workers")] = "--nodes"
+        raise ConfigError([Problem(r.shown, "", "must be a mapping with apiVersion, kind, nodes, networks, stack")])
+    data = _apply_flags(copy.deepcopy(data), r, nodes, managers)
     for p, msg in schema.validate(data):
-        add(p, msg + (f" (set by {flagged[p]})" if p in flagged else ""))
-    if problems:  # the shape is wrong: deeper checks would only repeat it
-        raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
+        r.add(p, msg + r.via(p))
+    if r.problems:  # the shape is wrong: deeper checks would only repeat it
+        raise ConfigError(sorted(r.problems, key=lambda p: p.line or 0))
 
     lab_name = name or data.get("name") or path.stem
-    if not naming.is_lab_name(lab_name):
-        src = ("--name",) if name else ("name",)
-        add(("name",) if not name else (), f"lab name {lab_name!r} is not a DNS label: use {naming.LAB_NAME_RULE}"
-            + (" (set by --name)" if src == ("--name",) else ""))
-
-    n_managers = data["nodes"]["managers"]
-    n_workers = data["nodes"].get("workers", 0)
-    via = lambda p: f" (set by {flagged[p]})" if p in flagged else ""  # noqa: E731
-    if n_managers < 1 or n_managers % 2 == 0:
-        add(("nodes", "managers"), f"must be odd (1, 3, 5), got {n_managers}{via(('nodes', 'managers'))}")
-    if n_workers < 0:
-        add(("nodes", "workers"), f"must be 0 or more, got {n_workers}{via(('nodes', 'workers'))}")
-    total = n_managers + n_workers
-    if total > MAX_NODES:
-        add(("nodes",), f"{total} nodes is more than this tool runs on one machine ({MAX_NODES})")
-    names = naming.node_names(max(total, 0))
-    node_labels = data["nodes"].get("labels") or {}
-    for node in node_labels:
-        if node not in names:
-            add(("nodes", "labels", node), f"no such node (the lab has {', '.join(names) or 'none'})")
-    node_specs = tuple(
-        NodeSpec(n, i + 1, "manager" if i < n_managers else "worker",
-                 tuple(sorted((str(k), _lbl(v)) for k, v in (node_labels.get(n) or {}).items())))
-        for i, n in enumerate(names))
-
-    nets = data["networks"]
-    net_specs = []
-    for net, spec in nets.items():
-        spec = spec or {}
-        if not naming.is_lab_name(net):
-            add(("networks", net), f"network name is not a DNS label: use {naming.LAB_NAME_RULE}")
-        net_specs.append(NetworkSpec(net, _encrypted(spec.get("encrypted", False)), spec.get("attachable", True)))
-
+    problem = grammar.LAB.problem(lab_name)
+    if problem:
+        r.add(("name",) if not name else (), problem + (" (set by --name)" if name else ""))
+    node_specs = _nodes(data["nodes"], r)
+    net_specs = _networks(data["networks"], r)
     pool_text = pool or (data.get("network") or {}).get("pool", "auto")
     if pool_text != "auto":
         try:
             parse_pool(pool_text)
         except ValueError as exc:
-            add(("network", "pool"), f"{exc}{' (set by --pool)' if pool else ''}; or write 'auto'")
-
-    stack_rel = data["stack"]["file"]
-    stack_path = (path.parent / stack_rel)
+            r.add(("network", "pool"), f"{exc}{' (set by --pool)' if pool else ''}; or write 'auto'")
     stack_name = data["stack"].get("name", "app")
-    if not naming.is_lab_name(stack_name):
-        add(("stack", "name"), f"stack name is not a DNS label: use {naming.LAB_NAME_RULE}")
-    stack_data: Any = None
+    problem = grammar.LAB.problem(stack_name)
+    if problem:
+        r.add(("stack", "name"), problem.replace("lab name", "stack name"))
+    stack_path = path.parent / data["stack"]["file"]
+    stack_data = _stack(stack_path, net_specs, node_specs if own_nodes else None,
+                        bool(data.get("host_access")), r)
+    wait_spec = _wait(data.get("wait") or {}, stack_data, stack_path, r)
+    r.fail_if_any()
+    return Scenario(path=path, name=lab_name, description=data.get("description", ""),
+                    nodes=node_specs, networks=tuple(net_specs), stack_file=stack_path,
+                    stack_name=stack_name, stack=stack_data, pool=pool_text, wait=wait_spec,
+                    host_access=bool(data.get("host_access")))
+
+
+def _apply_flags(data: dict, r: _Reader, nodes: Optional[int], managers: Optional[int]) -> dict:
+    if managers is not None:
+        if not isinstance(data.get("nodes"), dict):
+            data["nodes"] = {}
+        data["nodes"]["managers"] = managers
+        r.flagged[("nodes", "managers")] = "--managers"
+    if nodes is not None:
+        if not isinstance(data.get("nodes"), dict):
+            data["nodes"] = {}
+        m = data["nodes"].get("managers", 1)
+        data["nodes"]["workers"] = nodes - m if isinstance(m, int) and not isinstance(m, bool) else nodes
+        r.flagged[("nodes", "workers")] = "--nodes"
+    return data
+
+
+def _nodes(spec: dict, r: _Reader) -> Tuple[NodeSpec, ...]:
+    n_managers = spec["managers"]
+    n_workers = spec.get("workers", 0)
+    if n_managers % 2 == 0:
+        r.add(("nodes", "managers"), f"must be odd (1, 3, 5), got {n_managers}{r.via(('nodes', 'managers'))}")
+    if n_workers < 0:
+        r.add(("nodes", "workers"), f"must be 0 or more, got {n_workers}{r.via(('nodes', 'workers'))}")
+    total = n_managers + n_workers
+    if total > MAX_NODES:
+        r.add(("nodes",), f"{total} nodes is more than this tool runs on one machine ({MAX_NODES})")
+        return ()
+    names = naming.node_names(max(total, 0))
+    node_labels = spec.get("labels") or {}
+    for node, labels in node_labels.items():
+        if node not in names:
+            r.add(("nodes", "labels", node), f"no such node (the lab has {', '.join(names) or 'none'})")
+        for key, value in labels.items():
+            msg = grammar.LABEL_KEY.problem(key) or grammar.LABEL_VALUE.problem(_lbl(value))
+            if msg:
+                r.add(("nodes", "labels", node, key), msg)
+    return tuple(
+        NodeSpec(n, i + 1, "manager" if i < n_managers else "worker",
+                 tuple(sorted((str(k), _lbl(v)) for k, v in (node_labels.get(n) or {}).items())))
+        for i, n in enumerate(names))
+
+
+def _networks(nets: dict, r: _Reader) -> List[NetworkSpec]:
+    out = []
+    for net, spec in nets.items():
+        spec = spec or {}
+        problem = grammar.NETWORK.problem(net)
+        if problem:
+            r.add(("networks", net), problem)
+        elif net in RESERVED_NETWORKS:
+            r.add(("networks", net), f"{net!r} is one of Docker's own networks ({', '.join(RESERVED_NETWORKS)}); "
+                                     "give the lab's network another name")
+        out.append(NetworkSpec(net, _encrypted(spec.get("encrypted", False)), spec.get("attachable", True)))
+    return out
+
+
+def _stack(stack_path: Path, nets: List[NetworkSpec], nodes: Optional[Tuple[NodeSpec, ...]],
+           host_access: bool, r: _Reader) -> Any:
+    """The stack file, read (bounded) and checked against the scenario; None if unreadable."""
     try:
         stack_data, stack_lines = yamlfile.load(stack_path, "stack file")
     except ConfigError as exc:
-        add(("stack", "file"), f"{exc.problems[0].message}: {stack_path}"
-            + ("" if stack_path.exists() else "; the path is relative to the scenario file"))
-    else:
-        node_view = [(n.name, n.role, dict(n.labels)) for n in node_specs] if own_nodes else None
-        for p, msg in stackmod.check(stack_data, [n.name for n in net_specs], node_view):
-            add(p, msg, file=str(stack_path), where=stack_lines)
+        if yamlfile.is_file(stack_path):   # what is wrong is inside it: say where
+            r.problems.extend(exc.problems)
+        else:
+            r.add(("stack", "file"), f"{exc.problems[0].message}: {stack_path}"
+                  + ("; the path is relative to the scenario file" if "not found" in exc.problems[0].message else ""))
+        return None
+    node_view = [(n.name, n.role, dict(n.labels)) for n in nodes] if nodes is not None else None
+    for p, msg in stack_check.check(stack_data, [n.name for n in nets], node_view, host_access=host_access):
+        r.add(p, msg, file=str(stack_path), where=stack_lines)
+    return stack_data
 
-    wait = data.get("wait") or {}
+
+def _wait(wait: dict, stack_data: Any, stack_path: Path, r: _Reader) -> WaitSpec:
     http = wait.get("http", {"service": "web", "port": 8080, "path": "/healthz"})
     services = (stack_data.get("services") or {}) if isinstance(stack_data, dict) else {}
+    if not isinstance(services, dict):
+        services = {}
     if http and stack_data is not None and http["service"] not in services:
-        add(("wait", "http", "service"), f"no service {http['service']!r} in {stack_path}")
+        r.add(("wait", "http", "service"), f"no service {http['service']!r} in {stack_path}")
     elif http and isinstance(services.get(http["service"]), dict):
         try:
             published = [p.published for p in stackmod.parse_ports(services[http["service"]].get("ports") or [])]
         except (ValueError, TypeError):
             published = None  # already reported against the stack file
         if published is not None and http["port"] not in published:
-            add(("wait", "http", "port"), f"service {http['service']!r} publishes "
-                f"{', '.join(map(str, published)) or 'no port'}, not {http['port']}; wait on a published port")
-    wait_spec = WaitSpec(timeout=float(wait.get("timeout", 240)),
-                         http_service=http["service"] if http else None,
-                         http_port=int(http["port"]) if http else 0,
-                         http_path=http.get("path", "/") if http else "/")
-    if problems:
-        raise ConfigError(sorted(problems, key=lambda p: (p.file != shown, p.file, p.line or 0)))
-    return Scenario(path=path, name=lab_name, description=data.get("description", ""),
-                    nodes=node_specs, networks=tuple(net_specs), stack_file=stack_path,
-                    stack_name=stack_name, stack=stack_data, pool=pool_text, wait=wait_spec)
+            r.add(("wait", "http", "port"), f"service {http['service']!r} publishes "
+                  f"{', '.join(map(str, published)) or 'no port'}, not {http['port']}; wait on a published port")
+    return WaitSpec(timeout=float(wait.get("timeout", 240)),
+                    http_service=http["service"] if http else None,
+                    http_port=int(http["port"]) if http else 0,
+                    http_path=http.get("path", "/") if http else "/")
+
+
+def _encrypted(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False or value is None:
+        return "false"
+    return str(value)
 
 
 def _lbl(v: Any) -> str:

@@ -43,6 +43,7 @@ class Scenario:
     stack: Dict[str, Any] = field(compare=False, repr=False)
     pool: str = "auto"
     wait: WaitSpec = WaitSpec()
+    host_access: bool = False         # the stack may reach into the host (bind /, the socket, ALL caps)
 
     @property
     def managers(self) -> Tuple[NodeSpec, ...]:

@@ -8,7 +8,7 @@ import jsonschema
 API_VERSION = "swarmlab/v1"
 KIND = "Scenario"
 
-_labels = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}
+_labels = {"type": "object", "additionalProperties": {"type": ["string", "integer", "boolean"]}}
 
 SCENARIO_SCHEMA: dict = {
     "type": "object",
@@ -18,14 +18,17 @@ SCENARIO_SCHEMA: dict = {
         "apiVersion": {"const": API_VERSION},
         "kind": {"const": KIND},
         "name": {"type": "string"},
-        "description": {"type": "string"},
+        "description": {"type": "string", "maxLength": 4096},
+        # the stack may mount the host's root, its engine socket or /sys, or add every
+        # capability: refused in a sealed lab unless the scenario says so here
+        "host_access": {"type": "boolean"},
         "nodes": {
             "type": "object",
             "additionalProperties": False,
             "required": ["managers"],
             "properties": {
-                "managers": {"type": "integer"},
-                "workers": {"type": "integer", "minimum": 0},
+                "managers": {"type": "integer", "minimum": 1, "maximum": 99},
+                "workers": {"type": "integer", "minimum": 0, "maximum": 999},
                 "labels": {"type": "object", "additionalProperties": _labels},
             },
         },
@@ -59,7 +62,7 @@ SCENARIO_SCHEMA: dict = {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "timeout": {"type": "number", "exclusiveMinimum": 0},
+                "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 86400},
                 "http": {
                     "type": ["object", "null"],
                     "additionalProperties": False,
@@ -67,7 +70,7 @@ SCENARIO_SCHEMA: dict = {
                     "properties": {
                         "service": {"type": "string"},
                         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
-                        "path": {"type": "string"},
+                        "path": {"type": "string", "pattern": "^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{0,255}$"},
                     },
                 },
             },
@@ -114,16 +117,29 @@ def humanise(err: jsonschema.ValidationError) -> Iterator[Tuple[Tuple[str, ...],
         yield path, f"must be one of {choices}, got {_show(err.instance)}"
     elif v == "const":
         yield path, f"must be {_show(err.validator_value)}, got {_show(err.instance)}"
-    elif v in ("minimum", "exclusiveMinimum", "maximum"):
-        word = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most"}[v]
+    elif v in ("minimum", "exclusiveMinimum", "maximum", "maxLength"):
+        word = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
+                "maxLength": "at most this many characters:"}[v]
         yield path, f"must be {word} {err.validator_value}, got {_show(err.instance)}"
     elif v == "minProperties":
         yield path, "must declare at least one entry"
+    elif v == "pattern":
+        yield path, f"must be a URL path starting with '/' (no spaces or quotes), got {_show(err.instance)}"
     else:
         yield path, err.message
 
 
+def _is_integer(checker, instance) -> bool:
+    """1.0 and true are not integers here (JSON Schema says 1.0 is; a count of 1.0 is a mistake)."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer))
+
+
 def validate(data: Any) -> Iterator[Tuple[Tuple[str, ...], str]]:
-    validator = jsonschema.Draft202012Validator(SCENARIO_SCHEMA)
+    validator = Validator(SCENARIO_SCHEMA)
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         yield from humanise(err)

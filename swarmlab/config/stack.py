@@ -5,12 +5,15 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .. import labels as L
 
 _CONSTRAINT_RE = re.compile(
     r"^\s*node\.(?P<attr>role|hostname|labels\.(?P<label>[^=!\s]+))\s*(?P<op>==|!=)\s*(?P<value>\S+)\s*$")
+
+
+PROTOCOLS = ("tcp", "udp", "sctp")
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,8 @@ def parse_ports(entries: Sequence[Any]) -> List[Port]:
         if isinstance(e, Mapping):
             if "target" not in e:
                 raise ValueError("a long-syntax port needs 'target'")
-            out.append(Port(int(e.get("published", e["target"])), int(e["target"]),
-                            str(e.get("protocol", "tcp")), e.get("mode")))
+            out.append(_port(e.get("published", e["target"]), e["target"], e.get("protocol", "tcp"),
+                             e.get("mode"), e))
             continue
         text = str(e)
         proto = "tcp"
@@ -40,11 +43,23 @@ def parse_ports(entries: Sequence[Any]) -> List[Port]:
             raise ValueError(f"port {e!r} publishes nothing; write 'published:target'")
         if len(parts) > 2:
             raise ValueError(f"port {e!r}: host IPs are not supported in a stack; write 'published:target'")
-        try:
-            out.append(Port(int(parts[0]), int(parts[1]), proto))
-        except ValueError:
-            raise ValueError(f"port {e!r} is not 'published:target' with numbers") from None
+        if not (parts[0].isdigit() and parts[1].isdigit()):
+            raise ValueError(f"port {e!r} is not 'published:target' with numbers")
+        out.append(_port(int(parts[0]), int(parts[1]), proto, None, e))
     return out
+
+
+def _port(published: Any, target: Any, proto: Any, mode: Any, shown: Any) -> Port:
+    published, target = (int(v) if isinstance(v, str) and v.isdigit() and len(v) <= 5 else v
+                         for v in (published, target))
+    for value in (published, target):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+            raise ValueError(f"port {shown!r}: {value!r} is not a port number (1-65535)")
+    if proto not in PROTOCOLS:
+        raise ValueError(f"port {shown!r}: protocol must be one of {', '.join(PROTOCOLS)}, got {proto!r}")
+    if mode not in (None, "host", "ingress"):
+        raise ValueError(f"port {shown!r}: mode must be host or ingress, got {mode!r}")
+    return Port(published, target, proto, mode)
 
 
 def service_networks(svc: Mapping[str, Any]) -> List[str]:
@@ -72,83 +87,6 @@ def is_qualified(image: str) -> bool:
     """True when the name names its registry (so no node looks on a public one)."""
     first = image.split("/", 1)[0]
     return "/" in image and ("." in first or ":" in first or first == "localhost")
-
-
-def check(stack: Any, networks: Sequence[str],
-          nodes: Optional[Sequence[Tuple[str, str, Mapping[str, str]]]]) -> Iterator[Tuple[Tuple[str, ...], str]]:
-    """(path, message) for every problem of the stack against the scenario.
-
-    nodes: (name, role, labels) of every node the lab will have; None when they come from
-    elsewhere (an inventory, Vagrant's lab.yaml) and placement is checked against those."""
-    if not isinstance(stack, Mapping):
-        yield (), "must be a compose mapping with 'services'"
-        return
-    services = stack.get("services")
-    if not isinstance(services, Mapping) or not services:
-        yield ("services",), "must declare at least one service"
-        return
-    published: Dict[Tuple[int, str], str] = {}
-    for name, svc in services.items():
-        base = ("services", str(name))
-        if not isinstance(svc, Mapping):
-            yield base, "must be a mapping"
-            continue
-        image = svc.get("image")
-        if not isinstance(image, str) or not image:
-            yield base + ("image",), "missing: every service needs an image (build: is not supported by stacks)"
-        elif not is_qualified(image):
-            yield base + ("image",), (f"{image!r} is not fully qualified, so nodes would look for it on a public "
-                                      "registry; name its registry, e.g. swarmlab.local/<name>:<tag>")
-        nets = svc.get("networks")
-        if nets is not None and not isinstance(nets, (list, Mapping)):
-            yield base + ("networks",), "must be a list or mapping of network names"
-        for net in service_networks(svc):
-            if net not in networks:
-                yield base + ("networks",), (f"network {net!r} is not declared in the scenario's networks "
-                                             f"(declared: {', '.join(networks) or 'none'}); declare it there")
-        try:
-            ports = parse_ports(svc.get("ports") or [])
-        except (ValueError, TypeError) as exc:
-            yield base + ("ports",), str(exc)
-            ports = []
-        for p in ports:
-            key = (p.published, p.protocol)
-            if key in published:
-                yield base + ("ports",), (f"port {p.published}/{p.protocol} is already taken by service "
-                                          f"{published[key]!r}; publish another port")
-            else:
-                published[key] = str(name)
-        deploy = svc.get("deploy") or {}
-        if not isinstance(deploy, Mapping):
-            yield base + ("deploy",), "must be a mapping"
-            continue
-        placement = deploy.get("placement") or {}
-        constraints = placement.get("constraints") or [] if isinstance(placement, Mapping) else []
-        if nodes is None:
-            continue
-        eligible = [n for n in nodes
-                    if all(eval_constraint(c, n[0], n[1], n[2]) is not False for c in constraints)]
-        if constraints and not eligible:
-            yield base + ("deploy", "placement", "constraints"), (
-                f"no node satisfies {' and '.join(map(str, constraints))} "
-                f"(nodes: {', '.join(f'{n[0]} {n[1]} {dict(n[2])}' for n in nodes)}); "
-                "fix the constraint or the scenario's nodes.labels")
-            continue
-        replicas = deploy.get("replicas", 1)
-        if not isinstance(replicas, int) or replicas < 0:
-            yield base + ("deploy", "replicas"), f"must be a whole number, got {replicas!r}"
-            continue
-        per_node = placement.get("max_replicas_per_node") if isinstance(placement, Mapping) else None
-        if isinstance(per_node, int) and per_node > 0 and replicas > per_node * len(eligible):
-            yield base + ("deploy", "replicas"), (
-                f"{replicas} replicas cannot be placed: at most {per_node} per node on "
-                f"{len(eligible)} eligible node(s) ({', '.join(n[0] for n in eligible)})")
-    top = stack.get("networks") or {}
-    if isinstance(top, Mapping):
-        for net in top:
-            if net not in networks:
-                yield ("networks", str(net)), (f"network {net!r} is not declared in the scenario's networks; "
-                                                "the scenario creates the lab's networks")
 
 
 def constraints_of(svc: Mapping[str, Any]) -> List[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List
 
 from ..errors import SwarmlabError
+from ..shell import sh
 
 _lock = threading.Lock()
 
@@ -60,7 +61,7 @@ def load_missing(transport, refs: List[str], ids: Dict[str, str]) -> List[str]:
     ids) whose id it lacks, from the cached tar; returns what was loaded."""
     if not refs:
         return []
-    have = transport.run(f"docker image inspect --format '{{{{.Id}}}}' {' '.join(refs)} 2>/dev/null; true")
+    have = transport.run(sh("docker", "image", "inspect", "--format", "{{.Id}}", refs) + " 2>/dev/null; true")
     missing = [ref for ref in refs if ids[ref] not in set(have.stdout.split())]
     if missing:
         with open(tar_for(missing, ids), "rb") as stream:

@@ -136,9 +136,10 @@ class DindProvider:
         if wanted != "auto":
             pool = parse_pool(wanted)
             clash = [str(o) for o in others + subnets if pool.overlaps(o)]
+            clash += [f"{o} (a route of this host)" for o in _host_routes() if pool.overlaps(o) and o.prefixlen]
             if clash:
                 raise ConfigError([Problem(source or "--pool", "network.pool",
-                                           f"{pool} overlaps {', '.join(clash)} already in use on the engine; "
+                                           f"{pool} overlaps {', '.join(clash)} already in use on this machine; "
                                            "choose another /16 or write 'auto'")])
             return AddressPlan(pool)
         pool = choose_pool(others + subnets, DEFAULT_PARENT, _host_routes())

@@ -92,7 +92,7 @@ class Seeds:
             t = DockerExecTransport(cont["Id"], "seed")
             wait_engines([t], "the seed's Docker engine")
             image_cache.load_missing(t, refs, ids)
-            t.run(f"touch /var/lib/docker/{COMPLETE}")
+            t.run(["touch", f"/var/lib/docker/{COMPLETE}"])
         except BaseException:
             api.remove_container(cont, force=True)
             _remove_quietly(self.client, name)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
-import shlex
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,10 +22,11 @@ from typing import Dict, List, Optional, Tuple
 from .. import labels as L
 from ..addressing import DEFAULT_PARENT, AddressPlan, choose_pool, parse_pool
 from ..capabilities import PROBE_CMD, Capabilities, parse_probe
-from ..config.inventory import Inventory, InventoryHost
+from ..config.inventory import Inventory, InventoryHost, resolve
 from ..config.model import Scenario
 from ..engine import local_client
 from ..errors import ConfigError, PreflightError, Problem, SwarmlabError
+from ..shell import label_filter, sh
 from ..transport.group import parallel
 from ..transport.ssh import SSHTransport
 from .base import Host, LabInfo
@@ -177,13 +177,13 @@ class SSHProvider:
         self._client = client
         self.tofu = trust_on_first_use
         base = inventory.path.parent
-        known = str(base / inventory.known_hosts) if inventory.known_hosts else None
+        known = str(resolve(base, inventory.known_hosts)) if inventory.known_hosts else None
         # trust on first use records into the inventory's known_hosts (made beside it if it has none)
         record = (known or str(inventory.path.with_suffix(".known_hosts"))) if trust_on_first_use else None
         known = known or record   # what was recorded before is pinned now
         self.transports: Dict[str, SSHTransport] = {
             h.name: SSHTransport(h.name, h.address, port=h.port, user=h.user,
-                                 key_file=str((base / h.key_file).expanduser()) if h.key_file else None,
+                                 key_file=str(resolve(base, h.key_file)) if h.key_file else None,
                                  host_key=h.host_key, known_hosts=known, record_to=record,
                                  connect_timeout=connect_timeout)
             for h in inventory.hosts}
@@ -338,15 +338,15 @@ class SSHProvider:
         listeners: Dict[str, dict] = {}
 
         def listen(h):
-            r = self.transports[h.name].run(f"python3 -c {shlex.quote(LISTEN)} 4 {','.join(wanted[h.name])}",
+            r = self.transports[h.name].run(["python3", "-c", LISTEN, 4, ",".join(wanted[h.name])],
                                             warn=True, timeout=30)
             listeners[h.name] = json.loads(r.stdout.splitlines()[-1]) if r.ok else {"error": r.stderr[-200:]}
 
         def send(h):
             targets = [[p.name, addr[p.name][1] if spec in ("4789/udp", "50/esp") else addr[p.name][0], spec]
                        for p in hosts if p is not h for spec in wanted[p.name]]
-            r = self.transports[h.name].run(f"python3 -c {shlex.quote(SEND)} {shlex.quote(h.name)} "
-                                            f"{shlex.quote(json.dumps(targets))}", warn=True, timeout=60)
+            r = self.transports[h.name].run(["python3", "-c", SEND, h.name, json.dumps(targets)],
+                                            warn=True, timeout=60)
             return json.loads(r.stdout) if r.ok else {}
 
         threads = [threading.Thread(target=listen, args=(h,)) for h in hosts]
@@ -401,7 +401,7 @@ class SSHProvider:
         host, _, port = reg.address.partition(":")
         probe = ("import socket, sys\ntry:\n    socket.create_connection((sys.argv[1], int(sys.argv[2])), "
                  "timeout=5).close()\nexcept OSError as e:\n    sys.exit(e.strerror or str(e))")
-        cmd = f"python3 -c {shlex.quote(probe)} {shlex.quote(host)} {port or 443}"
+        cmd = ["python3", "-c", probe, host, port or 443]
         res = parallel(list(self.inventory.hosts), lambda h: self.transports[h.name].run(cmd, warn=True, timeout=30))
         out = {}
         for i, h in enumerate(self.inventory.hosts):
@@ -505,12 +505,12 @@ class SSHProvider:
 
     # -- state -----------------------------------------------------------
     def _configs(self, leader: SSHTransport, lab: Optional[str] = None) -> List[dict]:
-        sel = f"{L.LAB}={lab}" if lab else L.LAB
-        r = leader.run(f"docker config ls -q --filter label={sel} --filter label={L.ROLE}={ROLE_STATE}", warn=True)
+        r = leader.run(["docker", "config", "ls", "-q", label_filter(L.LAB, lab),
+                        label_filter(L.ROLE, ROLE_STATE)], warn=True)
         ids = r.stdout.split() if r.ok else []
         if not ids:
             return []
-        return json.loads(leader.run("docker config inspect " + " ".join(ids)).stdout)
+        return json.loads(leader.run(["docker", "config", "inspect", ids]).stdout)
 
     def _state(self, lab: str, leader: Optional[SSHTransport] = None) -> dict:
         leader = leader or self._leader()
@@ -537,19 +537,19 @@ class SSHProvider:
                  "created_swarm": bool(old.get("created_swarm")) or self._swarm_before is False,
                  "loaded": {k: sorted(v) for k, v in loaded.items()},
                  "node_labels": {k: sorted(v) for k, v in labels.items()}}
-        name = f"swarmlab-{ctx.lab}-state"
-        leader.run(f"docker config rm {name}", warn=True)
-        leader.run(f"docker config create --label {L.LAB}={ctx.lab} --label {L.ROLE}={ROLE_STATE} "
-                   f"--label {L.SCENARIO}={shlex.quote(str(ctx.scenario.path))} "
-                   f"--label {L.POOL}={state['pool']} {name} -", stdin=json.dumps(state).encode())
+        name = state_config(ctx.lab)
+        leader.run(["docker", "config", "rm", name], warn=True)
+        leader.run(["docker", "config", "create", "--label", f"{L.LAB}={ctx.lab}", "--label", f"{L.ROLE}={ROLE_STATE}",
+                    "--label", f"{L.SCENARIO}={ctx.scenario.path}", "--label", f"{L.POOL}={state['pool']}",
+                    name, "-"], stdin=json.dumps(state).encode())
 
     def exists(self, lab: str) -> bool:
         leader = self._leader()
         if leader is None:
             return False
-        r = leader.run(f"docker config ls -q --filter label={L.LAB}={lab}; "
-                       f"docker network ls -q --filter label={L.LAB}={lab}; "
-                       f"docker service ls -q --filter label={L.LAB}={lab}", warn=True)
+        sel = label_filter(L.LAB, lab)
+        r = leader.run("; ".join(sh("docker", kind, "ls", "-q", sel) for kind in ("config", "network", "service")),
+                       warn=True)
         return bool(r.stdout.split())
 
     def list_labs(self) -> List[LabInfo]:
@@ -578,37 +578,35 @@ class SSHProvider:
         created = state.get("created_swarm", self._swarm_before is False)
         failed: List[str] = []
         if leader is not None:
-            svcs = leader.run(f"docker service ls -q --filter label={L.LAB}={lab}", warn=True).stdout.split()
+            svcs = leader.run(["docker", "service", "ls", "-q", label_filter(L.LAB, lab)], warn=True).stdout.split()
             counts["services"] = len(svcs)
             if svcs:
-                leader.run("docker service rm " + " ".join(svcs), warn=True, timeout=60)
+                leader.run(["docker", "service", "rm", svcs], warn=True, timeout=60)
             self._wait_tasks_gone(lab, state.get("stack", ""), say)
-            counts["networks"] = self._remove_until_gone(
-                leader, f"docker network ls -q --filter label={L.LAB}={lab}", "docker network rm", failed)
-            counts["secrets"] = self._remove_until_gone(
-                leader, f"docker secret ls -q --filter label={L.LAB}={lab}", "docker secret rm", failed)
+            counts["networks"] = self._remove_until_gone(leader, "network", lab, failed)
+            counts["secrets"] = self._remove_until_gone(leader, "secret", lab, failed)
             others = [c for c in self._configs(leader) if (c["Spec"].get("Labels") or {}).get(L.LAB) != lab]
             if not created:
                 for node, keys in (state.get("node_labels") or {}).items():
-                    rm = " ".join(f"--label-rm {shlex.quote(k)}" for k in keys)
-                    leader.run(f"docker node update {rm} {shlex.quote(node)}", warn=True, timeout=30)
+                    leader.run(["docker", "node", "update", [["--label-rm", k] for k in keys], node],
+                               warn=True, timeout=30)
         else:
             others = []
 
         def clean(h):
             t = self.transports[h.name]
-            sel = f"label={L.LAB}={lab}"
-            t.run(f"docker ps -aq --filter {sel} | xargs -r docker rm -f", warn=True, timeout=60)
-            vols = t.run(f"docker volume ls -q --filter {sel}", warn=True).stdout.split()
+            sel = label_filter(L.LAB, lab)
+            t.run(sh("docker", "ps", "-aq", sel) + " | xargs -r docker rm -f", warn=True, timeout=60)
+            vols = t.run(["docker", "volume", "ls", "-q", sel], warn=True).stdout.split()
             if vols:
-                t.run("docker volume rm -f " + " ".join(vols), warn=True, timeout=60)
+                t.run(["docker", "volume", "rm", "-f", vols], warn=True, timeout=60)
             imgs = (state.get("loaded") or {}).get(h.name) or []
             claimed = {r for c in others for r in _loaded_by(c).get(h.name, [])}
             imgs = [i for i in imgs if i not in claimed]
             gone = 0
             if imgs:
                 before = set(t.run("docker images -q", warn=True).stdout.split())
-                t.run("docker image rm " + " ".join(shlex.quote(i) for i in imgs), warn=True, timeout=120)
+                t.run(["docker", "image", "rm", imgs], warn=True, timeout=120)
                 gone = len(before - set(t.run("docker images -q", warn=True).stdout.split()))
             return len(vols), gone
 
@@ -620,7 +618,7 @@ class SSHProvider:
                 counts["volumes"] += r[0]
                 counts["images"] += r[1]
         if leader is not None:
-            leader.run(f"docker config rm swarmlab-{lab}-state", warn=True)
+            leader.run(["docker", "config", "rm", state_config(lab)], warn=True)
         if created and not others:
             # workers first: a manager that leaves first may take the quorum with it
             for group in ([h for h in hosts if h.role == "worker"], [h for h in hosts if h.role == "manager"]):
@@ -636,28 +634,30 @@ class SSHProvider:
 
     def _wait_tasks_gone(self, lab: str, stack: str, say, timeout: float = 90) -> None:
         """Removing a service stops its tasks a little later on every host: wait for them."""
-        sel = f"label=com.docker.stack.namespace={stack}" if stack else f"label={L.LAB}={lab}"
+        sel = label_filter("com.docker.stack.namespace", stack) if stack else label_filter(L.LAB, lab)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             left = parallel(list(self.inventory.hosts), lambda h: self.transports[h.name].run(
-                f"docker ps -q --filter {sel}", warn=True).stdout.split())
+                ["docker", "ps", "-q", sel], warn=True).stdout.split())
             if not any(v for v in left.values() if not isinstance(v, Exception)):
                 return
             time.sleep(0.5)
         say(f"some tasks of {stack or lab} were still stopping after {timeout:.0f}s")
 
     @staticmethod
-    def _remove_until_gone(leader: SSHTransport, ls: str, rm: str, failed: List[str], timeout: float = 30) -> int:
+    def _remove_until_gone(leader: SSHTransport, kind: str, lab: str, failed: List[str], timeout: float = 30) -> int:
+        """docker KIND rm of the lab's KINDs (networks, secrets) until none is left."""
+        ls = ["docker", kind, "ls", "-q", label_filter(L.LAB, lab)]
         ids = leader.run(ls, warn=True).stdout.split()
         deadline = time.monotonic() + timeout
         left = list(ids)
         while left:
-            r = leader.run(f"{rm} {' '.join(left)}", warn=True, timeout=60)
+            r = leader.run(["docker", kind, "rm", left], warn=True, timeout=60)
             left = leader.run(ls, warn=True).stdout.split()
             if not left:
                 break
             if time.monotonic() > deadline:
-                failed.append(f"{rm} {' '.join(left)}: {r.stderr.strip()[-200:]}")
+                failed.append(f"docker {kind} rm {' '.join(left)}: {r.stderr.strip()[-200:]}")
                 break
             time.sleep(0.5)
         return len(ids) - len(left)
@@ -667,12 +667,16 @@ class SSHProvider:
         out = []
         for h in self.inventory.hosts:
             r = self.transports[h.name].run(
-                f"for c in $(docker ps -aq --filter label={L.LAB}={lab}); do "
-                "echo \"== $c\"; docker logs --tail 200 $c 2>&1; done", warn=True, timeout=60)
+                "for c in $(" + sh("docker", "ps", "-aq", label_filter(L.LAB, lab)) + "); do "
+                "echo \"== $c\"; docker logs --tail 200 \"$c\" 2>&1; done", warn=True, timeout=60)
             p = dest / f"{h.name}.log"
             p.write_text(r.stdout + r.stderr)
             out.append(p)
         return out
+
+
+def state_config(lab: str) -> str:
+    return f"swarmlab-{lab}-state"
 
 
 def _loaded_by(cfg: dict) -> Dict[str, List[str]]:

@@ -14,7 +14,6 @@ import shlex
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -24,64 +23,13 @@ from ..addressing import DEFAULT_PARENT, AddressPlan, choose_pool
 from ..capabilities import Capabilities
 from ..config.inventory import load_inventory
 from ..config.model import Scenario
-from ..errors import ConfigError, PreflightError, Problem, SwarmlabError
+from ..errors import PreflightError, SwarmlabError
 from .base import Host, LabInfo
+from .vagrant_config import VAGRANT_DIR, VagrantConfig, load_config
 
-VAGRANT_DIR = Path(__file__).resolve().parents[2] / "vagrant"
 PROVIDERS = ("libvirt", "virtualbox")
 LIBVIRT_BOOT = Path("/var/lib/libvirt/boot")
 SOFT_EMULATION_MINUTES = 5        # per VM, measured here (DESIGN.md); KVM: well under one
-
-
-@dataclass(frozen=True)
-class VagrantConfig:
-    count: int = 3
-    managers: int = 1
-    memory: int = 1024
-    cpus: int = 1
-    box: str = "swarmlab/bookworm"
-    subnet: str = "192.168.56"
-    labels: Tuple[Tuple[str, Tuple[Tuple[str, str], ...]], ...] = ()
-
-    def names(self) -> List[str]:
-        return [f"swarm-{i}" for i in range(1, self.count + 1)]
-
-    def ip(self, name: str) -> str:
-        return f"{self.subnet}.{10 + int(name.rsplit('-', 1)[1])}"
-
-    def role(self, name: str) -> str:
-        return "manager" if int(name.rsplit("-", 1)[1]) <= self.managers else "worker"
-
-
-def load_config(folder: Path = VAGRANT_DIR, environ=os.environ) -> VagrantConfig:
-    """lab.yaml (or the file SWARMLAB_VAGRANT_LAB names) with the SWARMLAB_VAGRANT_*
-    overrides, as the Vagrantfile reads them."""
-    path = Path(environ["SWARMLAB_VAGRANT_LAB"]) if environ.get("SWARMLAB_VAGRANT_LAB") else folder / "lab.yaml"
-    data = yaml.safe_load(path.read_text()) or {}
-    problems = []
-    vals = {}
-    for key, kind in (("count", int), ("managers", int), ("memory", int), ("cpus", int), ("box", str),
-                      ("subnet", str)):
-        raw = environ.get(f"SWARMLAB_VAGRANT_{key.upper()}", data.get(key, getattr(VagrantConfig, key)))
-        try:
-            vals[key] = kind(raw)
-        except (TypeError, ValueError):
-            problems.append(Problem(str(path), key, f"must be {'a number' if kind is int else 'text'}, got {raw!r}"))
-    if not problems:
-        if not 1 <= vals["count"] <= 20:
-            problems.append(Problem(str(path), "count", f"must be 1..20, got {vals['count']}"))
-        if vals["managers"] % 2 == 0 or vals["managers"] > vals["count"]:
-            problems.append(Problem(str(path), "managers", f"must be odd and at most count, got {vals['managers']}"))
-        try:
-            ipaddress.IPv4Network(vals["subnet"] + ".0/24")
-        except ValueError:
-            problems.append(Problem(str(path), "subnet", f"must be the first three octets (192.168.56), "
-                                                         f"got {vals['subnet']!r}"))
-    if problems:
-        raise ConfigError(problems, "the Vagrant lab")
-    labels = tuple(sorted((str(n), tuple(sorted((str(k), str(v)) for k, v in (lbl or {}).items())))
-                          for n, lbl in (data.get("labels") or {}).items()))
-    return VagrantConfig(labels=labels, **vals)
 
 
 def parse_ssh_config(text: str) -> Dict[str, Dict[str, str]]:

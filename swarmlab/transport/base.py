@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from typing import IO, Protocol, Union
+from typing import IO, Protocol, Sequence, Union
 
 from ..result import CommandResult
 
 Stdin = Union[bytes, IO[bytes], None]
+# An argument list (built into a quoted line by shell.sh), or a line made by shell.sh
+# with literal shell structure between its commands.
+Command = Union[str, Sequence[object]]
 
 
 class Transport(Protocol):
@@ -13,5 +16,5 @@ class Transport(Protocol):
 
     host: str
 
-    def run(self, cmd: str, *, stdin: Stdin = None, timeout: float = 120,
+    def run(self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120,
             warn: bool = False) -> CommandResult: ...

@@ -11,7 +11,8 @@ import time
 from typing import Optional
 
 from ..result import CommandResult
-from .base import Stdin
+from ..shell import redact, sh
+from .base import Command, Stdin
 
 # SWARMLAB_TRACE=1: one line per command on stderr (when it ended, how long, where, what)
 _TRACE = os.environ.get("SWARMLAB_TRACE") == "1"
@@ -26,8 +27,9 @@ class DockerExecTransport:
     def __repr__(self) -> str:
         return f"DockerExecTransport({self.container!r})"
 
-    def run(self, cmd: str, *, stdin: Stdin = None, timeout: float = 120,
+    def run(self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120,
             warn: bool = False) -> CommandResult:
+        cmd = cmd if isinstance(cmd, str) else sh(*cmd)
         argv = [self.docker, "exec"] + (["-i"] if stdin is not None else []) + [self.container, "sh", "-c", cmd]
         started = time.monotonic()
         try:
@@ -41,5 +43,5 @@ class DockerExecTransport:
                                 f"timed out after {timeout:.0f}s", time.monotonic() - started)
         if _TRACE:
             sys.stderr.write(f"trace {time.strftime('%H:%M:%S')} {res.duration:6.2f}s rc={res.exited} "
-                             f"{self.host}: {cmd[:110]}\n")
+                             f"{self.host}: {redact(cmd)[:110]}\n")
         return res if warn else res.check()

@@ -26,7 +26,8 @@ from fabric import Config, Connection
 
 from ..errors import PreflightError, SwarmlabError
 from ..result import CommandResult
-from .base import Stdin
+from ..shell import redact, sh
+from .base import Command, Stdin
 
 _TRACE = os.environ.get("SWARMLAB_TRACE") == "1"   # as in docker_exec
 _KEY_CLASSES = {"ssh-ed25519": paramiko.Ed25519Key, "ssh-rsa": paramiko.RSAKey,
@@ -100,7 +101,8 @@ class SSHTransport:
         self._conn = conn
         return client
 
-    def run(self, cmd: str, *, stdin: Stdin = None, timeout: float = 120, warn: bool = False) -> CommandResult:
+    def run(self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120, warn: bool = False) -> CommandResult:
+        cmd = cmd if isinstance(cmd, str) else sh(*cmd)
         started = time.monotonic()
         chan = self._client().get_transport().open_session(timeout=self.connect_timeout)
         chan.settimeout(timeout)
@@ -138,7 +140,7 @@ class SSHTransport:
             chan.close()
         if _TRACE:
             sys.stderr.write(f"trace {time.strftime('%H:%M:%S')} {res.duration:6.2f}s rc={res.exited} "
-                             f"{self.host}: {cmd[:110]}\n")
+                             f"{self.host}: {redact(cmd)[:110]}\n")
         return res if warn else res.check()
 
     def close(self) -> None:

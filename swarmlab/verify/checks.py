@@ -6,7 +6,6 @@ import base64
 import ipaddress
 import itertools
 import secrets
-import shlex
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from ..result import CheckResult
 from . import netns, wire
 from .netns import carry, connect_cmd, dns_cmd, in_task, leaves_lab, underlay_dev
 from .topology import Service, Task, Topology
+from ..shell import sh
 
 MTU_PLAIN, MTU_ENCRYPTED = 1450, 1424
 
@@ -205,10 +205,9 @@ def _outsiders(ctx: VerifyContext) -> List[CheckResult]:
 def _outsider(ctx: VerifyContext, leader, image: str, net: str) -> CheckResult:
     t = leader.transport
     name = f"swarmlab-probe-{net}-{secrets.token_hex(3)}"
-    run = t.run(f"docker run -d --rm --name {name} --network {shlex.quote(net)} "
-                f"--label {L.LAB}={ctx.topo.lab} --label {L.ROLE}={L.ROLE_PROBE} "
-                f"--entrypoint sleep {shlex.quote(image)} {int(60 * netns.SCALE)}", warn=True,
-                timeout=60 * netns.SCALE)
+    run = t.run(["docker", "run", "-d", "--rm", "--name", name, "--network", net,
+                 "--label", f"{L.LAB}={ctx.topo.lab}", "--label", f"{L.ROLE}={L.ROLE_PROBE}",
+                 "--entrypoint", "sleep", image, int(60 * netns.SCALE)], warn=True, timeout=60 * netns.SCALE)
     if not run.ok:
         return CheckResult(f"reach from outsider on {net}", False, "a probe container on the network",
                            run.stderr.strip()[-300:])
@@ -239,7 +238,7 @@ def _outsider(ctx: VerifyContext, leader, image: str, net: str) -> CheckResult:
                            f"services on {net} answer and resolve by name, the others do neither",
                            "; ".join(problems or cells))
     finally:
-        t.run(f"docker rm -f {name}", warn=True)
+        t.run(["docker", "rm", "-f", name], warn=True)
 
 
 # 5 ---------------------------------------------------------------------
@@ -313,11 +312,12 @@ def _wire_one(ctx: VerifyContext, net) -> CheckResult:
     # capture on the node's underlay while the canary goes from task a to task b (UDP
     # port 9, discard: no listener is needed for the datagram to cross the wire)
     wait = max(1, round(netns.SCALE))   # tcpdump must be capturing before the canary goes
-    cmd = (f"f=$(mktemp /tmp/cap.XXXXXX); dev={underlay_dev(node)}; tcpdump -i $dev -U -n -w $f "
-           f"'udp port {wire.VXLAN_PORT} or ip proto 50' 2>/dev/null & t=$!; sleep {wait}; "
-           f"pid=$(docker inspect --format '{{{{.State.Pid}}}}' {shlex.quote(a.name)}); "
-           f"nsenter -n -t $pid python3 -c {shlex.quote(_SEND.format(canary=canary, ip=b.ips[net.name]))} "
-           f">/dev/null 2>&1; sleep {wait}; kill $t; wait $t; base64 $f; rm -f $f")
+    cmd = (f"f=$(mktemp /tmp/cap.XXXXXX); dev={underlay_dev(node)}; "
+           + 'tcpdump -i "$dev" -U -n -w "$f" ' + sh(f"udp port {wire.VXLAN_PORT} or ip proto 50")
+           + " 2>/dev/null & t=$!; " + sh("sleep", wait) + "; "
+           + "pid=$(" + sh("docker", "inspect", "--format", "{{.State.Pid}}", a.name) + "); "
+           + 'nsenter -n -t "$pid" ' + sh("python3", "-c", _SEND.format(canary=canary, ip=b.ips[net.name]))
+           + " >/dev/null 2>&1; " + sh("sleep", wait) + '; kill $t; wait $t; base64 "$f"; rm -f "$f"')
     r = node.transport.run(cmd, timeout=30 * netns.SCALE, warn=True)
     ctx.capture_dir.mkdir(parents=True, exist_ok=True)
     path = ctx.capture_dir / f"{net.name}-{a.node}.pcap"
@@ -353,8 +353,8 @@ def mtu(ctx: VerifyContext) -> List[CheckResult]:
                                    status="unsupported"))
             continue
         size = int(have) - 28 if have.isdigit() else want - 28
-        fits = in_task(ctx.topo, a, f"ping -c 1 -W 2 -M do -s {size} {ip_b}")
-        over = in_task(ctx.topo, a, f"ping -c 1 -W 2 -M do -s {size + 1} {ip_b}")
+        fits = in_task(ctx.topo, a, sh("ping", "-c", 1, "-W", 2, "-M", "do", "-s", size, ip_b))
+        over = in_task(ctx.topo, a, sh("ping", "-c", 1, "-W", 2, "-M", "do", "-s", size + 1, ip_b))
         ok = have == str(want) and fits.ok and not over.ok
         out.append(CheckResult(f"mtu: {net.name}", ok,
                                f"MTU {want}; a DF packet of {want} bytes crosses, {want + 1} does not",

@@ -9,6 +9,7 @@ from typing import Dict, Optional, Tuple
 
 from ..result import CommandResult
 from .topology import Task, Topology
+from ..shell import sh
 
 
 # How much longer than on dind nodes every command may take: `verify --timeout` raises it
@@ -56,7 +57,8 @@ def in_task(topo: Topology, task: Task, cmd: str, timeout: float = 20) -> Comman
 
 def underlay_dev(host) -> str:
     """A shell expression: the host's interface holding its data-path address (VXLAN goes out there)."""
-    return (f"$(ip -o -4 addr show | awk '$4 ~ /^{host.data_addr}\\// {{print $2; exit}}')")
+    return ("$(ip -o -4 addr show | awk -v a=" + sh(f"{host.data_addr}/")
+            + " 'index($4, a) == 1 {print $2; exit}')")
 
 
 def dns_cmd(name: str) -> str:
@@ -65,7 +67,7 @@ def dns_cmd(name: str) -> str:
 
 
 def connect_cmd(ip: str, port: int) -> str:
-    return f"nc -z -w 2 {ip} {port}"
+    return sh("nc", "-z", "-w", 2, ip, port)
 
 
 def parse_route(text: str) -> Optional[Tuple[Optional[str], str]]:
@@ -90,12 +92,12 @@ def leaves_lab(topo: Topology, task: Task, ip: str) -> Optional[str]:
     uplink: on a real host or VM that is the outside world, where something else may
     answer for an overlay address. Such a probe is not sent: it would prove nothing about
     the lab and send traffic off the machine."""
-    r = in_task(topo, task, f"ip -o -4 route get {shlex.quote(ip)}", timeout=10)
+    r = in_task(topo, task, sh("ip", "-o", "-4", "route", "get", ip), timeout=10)
     route = parse_route(r.stdout) if r.ok else None
     if route is None or route[0] is None:
         return None
     host = topo.hosts[task.node]
-    n = host.transport.run(f"ip -o -4 route get {shlex.quote(ip)}", warn=True, timeout=10 * SCALE)
+    n = host.transport.run(["ip", "-o", "-4", "route", "get", ip], warn=True, timeout=10 * SCALE)
     out = parse_route(n.stdout) if n.ok else None
     if out is None:
         return None

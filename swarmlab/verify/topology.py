@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import shlex
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from ..shell import label_filter
 from .. import labels as L
 from ..providers.base import Host, name_of
 
@@ -73,12 +73,12 @@ def read(lab: str, hosts: List[Host], intended: Optional[Dict[str, List[str]]] =
     leader = next(h for h in hosts if h.role == "manager" and h.state == "running")
     t = leader.transport
     nodes = [json.loads(x) for x in t.run("docker node ls --format '{{json .}}'").stdout.splitlines() if x.strip()]
-    net_names = t.run(f"docker network ls --filter label={L.LAB}={lab} --format '{{{{.Name}}}}'").stdout.split()
+    net_names = t.run(["docker", "network", "ls", label_filter(L.LAB, lab), "--format", "{{.Name}}"]).stdout.split()
     networks: Dict[str, Network] = {}
     net_by_id: Dict[str, str] = {}
     tasks: Dict[str, Task] = {}
     for name in net_names:
-        info = json.loads(t.run(f"docker network inspect --verbose {shlex.quote(name)}").stdout)[0]
+        info = json.loads(t.run(["docker", "network", "inspect", "--verbose", name]).stdout)[0]
         net_by_id[info["Id"]] = name
         opts, lbl = info.get("Options") or {}, info.get("Labels") or {}
         cfg = (info.get("IPAM") or {}).get("Config") or [{}]
@@ -90,8 +90,8 @@ def read(lab: str, hosts: List[Host], intended: Optional[Dict[str, List[str]]] =
                 node = next((h.name for h in hosts if tk.get("Info", {}).get("Host IP") in (h.data_addr, h.swarm_addr)), "?")
                 task = tasks.setdefault(tk["Name"], Task(tk["Name"], svc, node))
                 task.ips[name] = tk["EndpointIP"]
-    svc_names = t.run(f"docker service ls --filter label={L.LAB}={lab} --format '{{{{.Name}}}}'").stdout.split()
-    specs = json.loads(t.run("docker service inspect " + " ".join(svc_names)).stdout) if svc_names else []
+    svc_names = t.run(["docker", "service", "ls", label_filter(L.LAB, lab), "--format", "{{.Name}}"]).stdout.split()
+    specs = json.loads(t.run(["docker", "service", "inspect", svc_names]).stdout) if svc_names else []
     services: Dict[str, Service] = {}
     stack = ""
     for spec in specs:
@@ -114,9 +114,8 @@ def read(lab: str, hosts: List[Host], intended: Optional[Dict[str, List[str]]] =
     for svc in services.values():
         # every running task, attached to a network or not (a service moved off its
         # networks still has tasks; they just have no address there)
-        r = t.run(f"docker service ps --no-trunc --filter desired-state=running "
-                  f"--format '{{{{.Name}}}}.{{{{.ID}}}} {{{{.Node}}}} {{{{.CurrentState}}}}' {shlex.quote(svc.name)}",
-                  warn=True)
+        r = t.run(["docker", "service", "ps", "--no-trunc", "--filter", "desired-state=running",
+                   "--format", "{{.Name}}.{{.ID}} {{.Node}} {{.CurrentState}}", svc.name], warn=True)
         for line in r.stdout.splitlines():
             parts = line.split()
             if len(parts) >= 3 and parts[2] == "Running":
@@ -133,8 +132,8 @@ def _exposed_ports(services: Dict[str, Service], hosts: Dict[str, Host]) -> None
         host = hosts.get(svc.tasks[0].node)
         if host is None:
             continue
-        r = host.transport.run(f"docker inspect --format '{{{{json .Config.ExposedPorts}}}}' "
-                               f"{shlex.quote(svc.tasks[0].name)}", warn=True)
+        r = host.transport.run(["docker", "inspect", "--format", "{{json .Config.ExposedPorts}}", svc.tasks[0].name],
+                               warn=True)
         if r.ok and r.stdout.strip() not in ("", "null"):
             for key in json.loads(r.stdout):
                 port, _, proto = key.partition("/")

@@ -26,6 +26,56 @@ def servers(engine, tmp_path_factory):
         yield s
 
 
+MARKER = "/tmp/swarmlab-pwned"
+HOSTILE = [f"x;touch {MARKER}", f"$(touch {MARKER})", f"`touch {MARKER}`", f"x' ; touch {MARKER} ; '",
+           f"x\ntouch {MARKER}", f"--filter=x; touch {MARKER}"]
+
+
+def _no_marker_anywhere(engine, servers):
+    import os
+
+    assert not os.path.exists(MARKER), "the controller ran a name as a command"
+    for name in NAMES:
+        code, out = _exec(engine, servers["hosts"][name]["container"], f"ls {MARKER} 2>&1")
+        assert code != 0, f"{name} ran a name as a command: {out}"
+
+
+def test_hostile_lab_names_never_become_commands(engine, servers, tmp_path):
+    """Grammar at the edge: each command refuses the name (exit 2) before it connects.
+    Quoting at the exit: the same names handed to the library past the edge reach the
+    hosts only as quoted arguments (so a lab of that name is just not found)."""
+    from swarmlab import drill as drillapi
+    from swarmlab import lab as labapi
+    from swarmlab import verify as verifyapi
+    from swarmlab.config.inventory import load_inventory
+    from swarmlab.errors import SwarmlabError
+    from swarmlab.providers.ssh import SSHProvider
+
+    inv = str(servers["inventory"])
+    for name in HOSTILE[:3]:
+        for args in (["status", name], ["down", name], ["verify", name], ["drill", "drain", "alpha", "--lab", name]):
+            started = time.monotonic()
+            proc = run_cli(*args, "--inventory", inv, timeout=60)
+            assert proc.returncode == 2, (args, proc.stderr)
+            assert "is not a DNS label" in proc.stderr, proc.stderr
+            assert time.monotonic() - started < 10
+    provider = SSHProvider(load_inventory(inv))
+    try:
+        for name in HOSTILE:
+            assert provider.exists(name) is False
+            provider.destroy(name)
+            provider.collect_logs(name, tmp_path / "logs")
+            for call in (lambda: labapi.status(name, provider), lambda: verifyapi.run(name, provider, timeout=10),
+                         lambda: drillapi.run(name, provider, "drain", "alpha")):
+                try:
+                    call()
+                except SwarmlabError:
+                    pass   # not found, or not whole: what matters is what ran on the hosts
+    finally:
+        provider.close()
+    _no_marker_anywhere(engine, servers)
+
+
 def test_bad_hosts_are_all_reported_at_once_and_nothing_changes(engine, servers, tmp_path):
     """Five broken hosts, one error naming each with its fix; exit 3; no host touched."""
     h = servers["hosts"]

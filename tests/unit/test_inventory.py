@@ -41,7 +41,8 @@ def test_both_shapes_give_the_same_hosts():
 
 def test_trust_on_first_use_only_when_asked(tmp_path):
     f = tmp_path / "inv.yaml"
-    f.write_text("apiVersion: swarmlab/v1\nkind: Inventory\nhosts:\n  a: {address: 10.0.0.1, role: manager}\n")
+    (tmp_path / "id").write_text("a key\n")
+    f.write_text("apiVersion: swarmlab/v1\nkind: Inventory\nhosts:\n  a: {address: 10.0.0.1, role: manager, key_file: id}\n")
     with pytest.raises(ConfigError, match="1 problem"):
         load_inventory(f)
     assert load_inventory(f, trust_on_first_use=True).hosts[0].host_key is None
@@ -80,7 +81,9 @@ def test_an_inventory_gives_the_scenario_its_nodes_and_the_stack_is_checked_agai
 
 def test_a_registry_short_or_long(tmp_path):
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJpwkBVLGeKBRRoBRyGRIRBelfYMK+pkw0ZImNDhqnIn"
-    head = f"apiVersion: swarmlab/v1\nkind: Inventory\nhosts: {{a: {{address: 10.0.0.1, role: manager, host_key: {key}}}}}\n"
+    (tmp_path / "id").write_text("a key\n")
+    head = ("apiVersion: swarmlab/v1\nkind: Inventory\ndefaults: {key_file: id}\n"
+            f"hosts: {{a: {{address: 10.0.0.1, role: manager, host_key: {key}}}}}\n")
     p = tmp_path / "inv.yaml"
     p.write_text(head + "registry: registry.example.com:5000\n")
     reg = load_inventory(p).registry
@@ -93,6 +96,21 @@ def test_a_registry_short_or_long(tmp_path):
     p.write_text(head)
     assert load_inventory(p).registry is None
     a = tmp_path / "ansible.yaml"
-    a.write_text("all:\n  vars: {swarmlab_registry: reg.lan}\n  children:\n    managers:\n"
+    a.write_text("all:\n  vars: {swarmlab_registry: reg.lan, ansible_ssh_private_key_file: id}\n  children:\n    managers:\n"
                  f"      hosts: {{a: {{ansible_host: 10.0.0.1, swarmlab_host_key: '{key}'}}}}\n")
     assert load_inventory(a).registry.address == "reg.lan"
+
+
+def test_a_key_file_under_home_is_found_with_tilde(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home" / ".ssh").mkdir(parents=True)
+    (tmp_path / "home" / ".ssh" / "lab_key").write_text("a key\n")
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJpwkBVLGeKBRRoBRyGRIRBelfYMK+pkw0ZImNDhqnIn"
+    f = tmp_path / "inv" / "inv.yaml"
+    f.parent.mkdir()
+    f.write_text("apiVersion: swarmlab/v1\nkind: Inventory\ndefaults: {key_file: ~/.ssh/lab_key}\n"
+                 f"hosts: {{a: {{address: 10.0.0.1, role: manager, host_key: {key}}}}}\n")
+    inv = load_inventory(f)
+    from swarmlab.providers.ssh import SSHProvider
+
+    assert SSHProvider(inv).transports["a"].key_file == str(tmp_path / "home" / ".ssh" / "lab_key")

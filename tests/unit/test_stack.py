@@ -94,4 +94,31 @@ def test_external_secrets():
 def test_check_is_clean_for_a_good_stack():
     nodes = [("node-1", "manager", {"tier": "app"}), ("node-2", "worker", {"tier": "app"}),
              ("node-3", "worker", {"tier": "data"})]
-    assert list(S.check(STACK, ["frontend", "backend"], nodes)) == []
+    from swarmlab.config.stack_check import check
+
+    assert list(check(STACK, ["frontend", "backend"], nodes)) == []
+
+
+def test_host_access_lets_a_scenario_have_what_a_sealed_lab_refuses(tmp_path):
+    from swarmlab.actions.context import UpContext
+    from swarmlab.config import load_scenario
+    from swarmlab.errors import ConfigError
+    from swarmlab.lab import _warn_host_access
+
+    (tmp_path / "s.yml").write_text(
+        "services:\n  agent:\n    image: swarmlab.local/web:bookworm\n    networks: [net]\n"
+        "    volumes: ['/var/run/docker.sock:/var/run/docker.sock', 'data:/data']\n    cap_add: [NET_ADMIN, ALL]\n"
+        "volumes: {data: {}}\n")
+    text = ("apiVersion: swarmlab/v1\nkind: Scenario\nnodes: {managers: 1}\nnetworks: {net: {}}\n"
+            "stack: {file: s.yml}\nwait: {http: null}\n")
+    (tmp_path / "sealed.yaml").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_scenario(tmp_path / "sealed.yaml")
+    assert [p.path for p in info.value.problems] == ["services.agent.volumes.0", "services.agent.cap_add.1"]
+    (tmp_path / "open.yaml").write_text(text + "host_access: true\n")
+    s = load_scenario(tmp_path / "open.yaml")
+    said = []
+    ctx = UpContext(scenario=s, lab="x", provider=None, say=said.append)
+    _warn_host_access(ctx)
+    assert len(ctx.warnings) == 2 and "docker.sock" in ctx.warnings[0] and "cap_add ALL" in ctx.warnings[1]
+    assert all(line.startswith("warning: service agent:") for line in said)

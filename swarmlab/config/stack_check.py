@@ -1,0 +1,174 @@
+"""Every problem of a stack file against its scenario, as (path, message) pairs: the
+names (grammar.py), the shapes `docker stack deploy` needs, placement on the lab's nodes,
+and what would reach into the host from a lab that promises to be sealed."""
+from __future__ import annotations
+
+import posixpath
+from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+from .. import grammar
+from .stack import eval_constraint, is_qualified, parse_ports, service_networks
+
+Found = Iterator[Tuple[Tuple[str, ...], str]]
+Nodes = Optional[Sequence[Tuple[str, str, Mapping[str, str]]]]
+
+MAX_REPLICAS = 1000
+# A bind of these gives a task the host (its files, its engine, its kernel's knobs).
+HOST_PATHS = ("/", "/etc", "/root", "/boot", "/proc", "/sys", "/dev", "/var/lib/docker", "/var/run",
+              "/run", "/var/run/docker.sock", "/run/docker.sock", "/run/containerd")
+# Capabilities that are ways out of a container, or every capability at once.
+HOST_CAPS = ("ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_RAWIO", "SYS_PTRACE", "DAC_READ_SEARCH", "SYS_BOOT")
+
+
+def check(stack: Any, networks: Sequence[str], nodes: Nodes, host_access: bool = False) -> Found:
+    """nodes: (name, role, labels) of every node the lab will have; None when they come from
+    elsewhere (an inventory, Vagrant's lab.yaml) and placement is checked against those."""
+    if not isinstance(stack, Mapping):
+        yield (), "must be a compose mapping with 'services'"
+        return
+    services = stack.get("services")
+    if not isinstance(services, Mapping) or not services:
+        yield ("services",), "must be a mapping of at least one service by name (services: {web: {image: ...}})"
+        return
+    published: dict = {}
+    for name, svc in services.items():
+        base = ("services", str(name))
+        msg = grammar.SERVICE.problem(name)
+        if msg:
+            yield base, msg
+            continue
+        if not isinstance(svc, Mapping):
+            yield base, "must be a mapping"
+            continue
+        yield from _service(base, svc, networks, published)
+        if not host_access:
+            for p, what in host_uses(svc):
+                yield base + p, (f"{what} gives the service the host itself, in a lab that is sealed; "
+                                 "remove it, or write host_access: true in the scenario to allow it")
+        yield from _placement(base, svc, nodes)
+    yield from _top_level(stack, networks)
+
+
+def _service(base: Tuple[str, ...], svc: Mapping, networks: Sequence[str], published: dict) -> Found:
+    image = svc.get("image")
+    if not isinstance(image, str) or not image:
+        yield base + ("image",), "missing: every service needs an image (build: is not supported by stacks)"
+    elif grammar.IMAGE.problem(image):
+        yield base + ("image",), grammar.IMAGE.problem(image)
+    elif not is_qualified(image):
+        yield base + ("image",), (f"{image!r} is not fully qualified, so nodes would look for it on a public "
+                                  "registry; name its registry, e.g. swarmlab.local/<name>:<tag>")
+    nets = svc.get("networks")
+    if nets is not None and not isinstance(nets, (list, Mapping)):
+        yield base + ("networks",), "must be a list or mapping of network names"
+    for net in service_networks(svc):
+        if not isinstance(net, str) or net not in networks:
+            yield base + ("networks",), (f"network {net!r} is not declared in the scenario's networks "
+                                         f"(declared: {', '.join(networks) or 'none'}); declare it there")
+    ports = []
+    if svc.get("ports") is not None and not isinstance(svc.get("ports"), list):
+        yield base + ("ports",), "must be a list, e.g. [\"8080:8000\"]"
+    else:
+        try:
+            ports = parse_ports(svc.get("ports") or [])
+        except (ValueError, TypeError) as exc:
+            yield base + ("ports",), str(exc)
+    for p in ports:
+        key = (p.published, p.protocol)
+        if key in published:
+            yield base + ("ports",), (f"port {p.published}/{p.protocol} is already taken by service "
+                                      f"{published[key]!r}; publish another port")
+        else:
+            published[key] = base[-1]
+    for key in ("secrets", "configs"):
+        for i, ref in enumerate(_list(svc.get(key))):
+            src = ref.get("source") if isinstance(ref, Mapping) else ref
+            msg = (grammar.SECRET if key == "secrets" else grammar.CONFIG).problem(src)
+            if msg:
+                yield base + (key, str(i)), msg
+
+
+def _placement(base: Tuple[str, ...], svc: Mapping, nodes: Nodes) -> Found:
+    deploy = svc.get("deploy") or {}
+    if not isinstance(deploy, Mapping):
+        yield base + ("deploy",), "must be a mapping"
+        return
+    replicas = deploy.get("replicas", 1)
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or not 0 <= replicas <= MAX_REPLICAS:
+        yield base + ("deploy", "replicas"), f"must be a whole number from 0 to {MAX_REPLICAS}, got {replicas!r}"
+        return
+    placement = deploy.get("placement") or {}
+    if not isinstance(placement, Mapping):
+        yield base + ("deploy", "placement"), "must be a mapping (constraints, max_replicas_per_node, ...)"
+        return
+    constraints = placement.get("constraints") or []
+    if not isinstance(constraints, list) or not all(isinstance(c, str) for c in constraints):
+        yield base + ("deploy", "placement", "constraints"), (
+            "must be a list of expressions, e.g. [\"node.labels.tier == app\"], got "
+            f"{type(constraints).__name__}")
+        return
+    per_node = placement.get("max_replicas_per_node")
+    if per_node is not None and (isinstance(per_node, bool) or not isinstance(per_node, int) or per_node < 0):
+        yield base + ("deploy", "placement", "max_replicas_per_node"), f"must be a whole number, got {per_node!r}"
+        return
+    if nodes is None:
+        return
+    eligible = [n for n in nodes if all(eval_constraint(c, n[0], n[1], n[2]) is not False for c in constraints)]
+    if constraints and not eligible:
+        yield base + ("deploy", "placement", "constraints"), (
+            f"no node satisfies {' and '.join(constraints)} "
+            f"(nodes: {', '.join(f'{n[0]} {n[1]} {dict(n[2])}' for n in nodes)}); "
+            "fix the constraint or the scenario's nodes.labels")
+    elif per_node and replicas > per_node * len(eligible):
+        yield base + ("deploy", "replicas"), (
+            f"{replicas} replicas cannot be placed: at most {per_node} per node on "
+            f"{len(eligible)} eligible node(s) ({', '.join(n[0] for n in eligible)})")
+
+
+def _top_level(stack: Mapping, networks: Sequence[str]) -> Found:
+    top = stack.get("networks") or {}
+    if not isinstance(top, Mapping):
+        yield ("networks",), "must be a mapping of network names"
+    else:
+        for net in top:
+            if net not in networks:
+                yield ("networks", str(net)), (f"network {net!r} is not declared in the scenario's networks; "
+                                                "the scenario creates the lab's networks")
+    for key, rule in (("volumes", grammar.VOLUME), ("secrets", grammar.SECRET), ("configs", grammar.CONFIG)):
+        section = stack.get(key) or {}
+        if not isinstance(section, Mapping):
+            yield (key,), f"must be a mapping of {key} by name"
+            continue
+        for name, spec in section.items():
+            msg = rule.problem(name)
+            if not msg and isinstance(spec, Mapping) and spec.get("name") is not None:
+                msg = rule.problem(spec.get("name"))
+            if msg:
+                yield (key, str(name)), msg
+            elif spec is not None and not isinstance(spec, Mapping):
+                yield (key, str(name)), "must be a mapping (or empty)"
+
+
+def host_uses(svc: Mapping) -> List[Tuple[Tuple[str, ...], str]]:
+    """(path, what) for each way the service reaches into its host: binds of the host's
+    root, engine socket or kernel files, and capabilities that break out."""
+    out = []
+    for i, vol in enumerate(_list(svc.get("volumes"))):
+        source = vol.get("source") if isinstance(vol, Mapping) and vol.get("type") == "bind" else \
+            vol.split(":", 1)[0] if isinstance(vol, str) and ":" in vol else None
+        if isinstance(source, str) and source.startswith("/"):
+            path = posixpath.normpath(source)
+            path = "/" if path == "//" else path
+            if path in HOST_PATHS or any(path.startswith(p + "/") for p in ("/proc", "/sys", "/dev")):
+                out.append((("volumes", str(i)), f"a bind mount of the host's {path}"))
+    for i, cap in enumerate(_list(svc.get("cap_add"))):
+        name = str(cap).upper().removeprefix("CAP_")
+        if name in HOST_CAPS:
+            out.append((("cap_add", str(i)), f"cap_add {name}"))
+    if svc.get("privileged") is True:
+        out.append((("privileged",), "privileged: true"))
+    return out
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else [] if value is None else [value]
