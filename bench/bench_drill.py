@@ -61,7 +61,7 @@ def main():
     try:
         for name, args in (("drain node-2", ["drain", "node-2"]), ("kill-node node-3", ["kill-node", "node-3"]),
                            ("cut-link node-2 node-3", ["cut-link", "node-2", "--peer", "node-3"])):
-            runs = [measure(cli("drill", *args, "--lab", lab, "--hold", "2")) for _ in range(a.runs)]
+            runs = [measure(cli("drill", *args, lab, "--hold", "2")) for _ in range(a.runs)]
             results[name] = runs
             print(name, {k: med([r[k] for r in runs]) for k in runs[0]}, flush=True)
     finally:
@@ -72,7 +72,7 @@ def main():
         runs = []
         for _ in range(a.runs):
             leader = next(n["name"] for n in cli("status", lab3)["nodes"] if n["manager"] == "leader")
-            runs.append(measure(cli("drill", "kill-node", leader, "--lab", lab3, "--hold", "2")))
+            runs.append(measure(cli("drill", "kill-node", leader, lab3, "--hold", "2")))
         results["kill-node leader (3 managers)"] = runs
         print("kill-node leader", {k: med([r[k] for r in runs]) for k in runs[0]}, flush=True)
     finally:

@@ -17,6 +17,7 @@ PROBE_CMD = "sh -c " + shlex.quote(PROBE_SCRIPT.read_text())
 
 @dataclass(frozen=True)
 class Capabilities:
+    """What one host's kernel offers (reasons: what is missing, and why, by feature)."""
     host: str
     ipvs: bool
     esp: bool

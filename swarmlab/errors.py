@@ -64,6 +64,15 @@ class ConfigError(SwarmlabError):
         return [self.message] + [f"  {p}" for p in self.problems]
 
 
+class LabNotFound(SwarmlabError):
+    """The one answer of every command to a lab that does not exist."""
+
+    def __init__(self, lab: str):
+        self.lab = lab
+        super().__init__(f"no lab named {lab!r}", hint="swarmlab ls lists the labs (with --inventory or "
+                                                      "--provider for labs elsewhere)")
+
+
 class PreflightError(SwarmlabError):
     exit_code = EXIT_PREFLIGHT
 

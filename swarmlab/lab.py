@@ -2,27 +2,21 @@
 progress goes through `say`, results come back as values, failures as SwarmlabErrors."""
 from __future__ import annotations
 
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, List, Optional
 
-from . import labels as L
 from .actions import deploy, networks, smoke, swarm, wait
 from .actions.context import UpContext
 from .capabilities import endpoint_note
 from .config.model import Scenario
 from .errors import SwarmlabError
+from .handle import open_lab
 from .images import ImageBuilder
-from .providers.base import Host, Provider, name_of
-from .shell import label_filter
+from .providers.base import Provider
 
 Say = Callable[[str], None]
-
-
-class LabNotFound(SwarmlabError):
-    pass
 
 
 @contextmanager
@@ -137,20 +131,10 @@ def down(lab: str, provider: Provider, say: Say = lambda s: None) -> Dict[str, A
             "seconds": round(time.monotonic() - started, 1)}
 
 
-def _leader(hosts: List[Host]) -> Optional[Host]:
-    for h in hosts:
-        if h.role == "manager" and h.state == "running":
-            return h
-    return None
-
-
 def status(lab: str, provider: Provider, caps=None) -> Dict[str, Any]:
-    hosts = provider.hosts(lab)
-    if not hosts or not provider.exists(lab):
-        raise LabNotFound(f"no lab named {lab!r} on this engine", hint="swarmlab ls lists the labs")
-    running = [h for h in hosts if h.state == "running"]
-    if caps is None:
-        caps = list(swarm.probe_hosts(running).values())
+    """What runs, read through the lab's handle: nodes, networks, services, URLs, notes."""
+    handle = open_lab(lab, provider)
+    caps = list(handle.caps.values()) if caps is None else caps
     plan = provider.plan(lab)
     out: Dict[str, Any] = {"lab": lab, "provider": provider.name,
                            "pool": str(plan.pool) if plan else None,
@@ -160,70 +144,41 @@ def status(lab: str, provider: Provider, caps=None) -> Dict[str, Any]:
     if note:
         out["notes"].append(note)
     swarm_nodes = {}
-    leader = _leader(hosts)
-    if leader is not None:
+    if handle.leader is not None:
         try:
-            swarm_nodes = {n["Hostname"]: n for n in swarm.node_table(leader)}
+            swarm_nodes = {n.name: n for n in handle.swarm.nodes()}
         except SwarmlabError as exc:
             out["notes"].append(str(exc))
-    for h in hosts:
-        sn = swarm_nodes.get(h.swarm_name, {})
+    for h in handle.hosts:
+        sn = swarm_nodes.get(h.name)
         out["nodes"].append({"name": h.name, "role": h.role, "address": h.address, "container": h.state,
-                             "swarm": sn.get("Status", "not in swarm").lower(),
-                             "availability": sn.get("Availability", "").lower(),
-                             "manager": sn.get("ManagerStatus", "").lower()})
-    if leader is None:
+                             "swarm": sn.status if sn else "not in swarm", "availability": sn.availability if sn else "",
+                             "manager": sn.manager if sn else ""})
+    if handle.leader is None:
         out["notes"].append("no running manager: swarm state unknown")
         return out
-    t = leader.transport
-    names = t.run(["docker", "network", "ls", label_filter(L.LAB, lab), "--format", "{{.Name}}"]).stdout.split()
-    if names:
-        for info in json.loads(t.run(["docker", "network", "inspect", names]).stdout):
-            opts = info.get("Options") or {}
-            lbl = info.get("Labels") or {}
-            subnets = [c.get("Subnet") for c in (info.get("IPAM") or {}).get("Config") or []]
-            out["networks"].append({
-                "name": info["Name"], "driver": info["Driver"], "subnet": ", ".join(filter(None, subnets)),
-                "encrypted": "encrypted" in opts, "requested": lbl.get(L.ENCRYPTION_REQUESTED, ""),
-                "why": lbl.get(L.ENCRYPTION_REASON, ""), "attachable": info.get("Attachable", False),
-                "vxlan_id": opts.get("com.docker.network.driver.overlay.vxlanid_list", "")})
-    addr = {h.name: h.address for h in hosts}
-    svcs = t.run(["docker", "service", "ls", label_filter(L.LAB, lab), "--format", "{{.Name}}"], warn=True)
-    names = svcs.stdout.split() if svcs.ok else []
-    specs = json.loads(t.run(["docker", "service", "inspect", names]).stdout) if names else []
-    for spec in specs:
-        name = spec["Spec"]["Name"]
-        mode = (spec["Spec"].get("EndpointSpec") or {}).get("Mode", "vip")
-        ports = (spec["Spec"].get("EndpointSpec") or {}).get("Ports") or []
-        ts = [x for x in wait.tasks(leader, name) if x.get("CurrentState", "").startswith("Running")]
-        want = (spec["Spec"].get("Mode") or {}).get("Replicated", {}).get("Replicas")
-        out["services"].append({
-            "name": name, "replicas": f"{len(ts)}/{want if want is not None else 'global'}",
-            "endpoint_mode": mode, "image": spec["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].split("@")[0],
-            "tasks": [{"task": x["Name"], "node": name_of(hosts, x["Node"]), "state": x["CurrentState"]} for x in ts],
-            "ports": [f"{p.get('PublishedPort')}->{p.get('TargetPort')}/{p.get('Protocol', 'tcp')} "
-                      f"({p.get('PublishMode', 'ingress')})" for p in ports]})
-        for p in ports:
-            nodes = ({name_of(hosts, x["Node"]) for x in ts} if p.get("PublishMode") == "host" else set(addr))
-            for n in sorted(nodes):
-                if n in addr:
-                    out["urls"].append({"service": name, "node": n,
-                                        "url": f"http://{addr[n]}:{p.get('PublishedPort')}/"})
+    out["networks"] = [{"name": n.name, "driver": n.driver, "subnet": n.subnet, "encrypted": n.encrypted,
+                        "requested": n.requested, "why": n.reason, "attachable": n.attachable, "vxlan_id": n.vni}
+                       for n in handle.swarm.networks()]
+    for svc in handle.swarm.services():
+        _service_status(handle, svc, out)
     return out
 
 
-def scenario_of(lab: str, provider: Provider) -> Optional[Scenario]:
-    """The scenario the lab was made from, read again; None when it is not recorded, or
-    the file moved or no longer loads (callers then go by what runs)."""
-    from .config import load_scenario
-
-    info = next((i for i in provider.list_labs() if i.name == lab), None)
-    if info is None or not info.scenario:
-        return None
-    try:
-        return load_scenario(info.scenario, name=lab)
-    except SwarmlabError:
-        return None
+def _service_status(handle, svc, out: Dict[str, Any]) -> None:
+    """One service's row (replicas, endpoint, ports, where its tasks run) and its URLs."""
+    ts = [t for t in handle.swarm.tasks(svc.name) if t.running]
+    out["services"].append({
+        "name": svc.name, "replicas": f"{len(ts)}/{svc.replicas if svc.replicas is not None else 'global'}",
+        "endpoint_mode": svc.endpoint_mode, "image": svc.image,
+        "tasks": [{"task": t.name, "node": t.node, "state": t.state} for t in ts],
+        "ports": [f"{p.published}->{p.target}/{p.protocol} ({p.mode})" for p in svc.ports]})
+    addr = {h.name: h.address for h in handle.hosts}
+    for p in svc.ports:
+        nodes = {t.node for t in ts} if p.mode == "host" else set(addr)
+        for n in sorted(nodes):
+            if n in addr:
+                out["urls"].append({"service": svc.name, "node": n, "url": f"http://{addr[n]}:{p.published}/"})
 
 
 def list_labs(provider: Provider) -> List[Dict[str, Any]]:

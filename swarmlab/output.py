@@ -117,6 +117,50 @@ def render_checks(checks: List[Dict[str, Any]], title: str = "flow check") -> No
     out.print(t)
 
 
+def table(title: Optional[str], columns: List[str], rows: List[List[str]]) -> None:
+    """A plain table of already-formatted cells (user text escaped)."""
+    t = Table(title=title, title_justify="left")
+    for col in columns:
+        t.add_column(col)
+    for r in rows:
+        t.add_row(*[escape(str(c)) for c in r])
+    out.print(t)
+
+
+def render_matrix(m: Dict[str, Any]) -> None:
+    """verify's reachability matrix: from row to column."""
+    if not m["cells"]:
+        return
+    t = Table(title="reachability (from row to column)", title_justify="left")
+    t.add_column("from \\ to")
+    for col in m["columns"]:
+        t.add_column(col)
+    for row in m["rows"]:
+        t.add_row(row, *[m["cells"].get(f"{row}->{col}", "-") for col in m["columns"]])
+    out.print(t)
+
+
+def render_timeline(events: List[Dict[str, Any]]) -> None:
+    """A drill's timeline: what changed, when, in which phase."""
+    t = Table(title="timeline (seconds from the break)", title_justify="left")
+    for col in ("t", "phase", "what", "now"):
+        t.add_column(col)
+    for e in events:
+        t.add_row(f"{e['t']:.1f}", e["phase"], escape(e["what"]), escape(e["now"]))
+    out.print(t)
+
+
+def render_compare(lab: str, cols: List[str], body: List[Any]) -> None:
+    """compare's table: one row per point, one column per way."""
+    t = Table(title=f"compare {lab} (each cell measured in this run)", title_justify="left", show_lines=True)
+    t.add_column("")
+    for c in cols:
+        t.add_column(c)
+    for row, cells in body:
+        t.add_row(row, *cells)
+    out.print(t)
+
+
 def render_labs(labs: List[Dict[str, Any]]) -> None:
     if not labs:
         out.print("no labs on this engine")

@@ -10,8 +10,9 @@ class CommandResult:
     host: str
     cmd: str
     exited: int
-    stdout: str = ""
-    stderr: str = ""
+    # kept out of repr: a result in a log or traceback shows what ran, not all it printed
+    stdout: str = field(default="", repr=False)
+    stderr: str = field(default="", repr=False)
     duration: float = 0.0
 
     @property

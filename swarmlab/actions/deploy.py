@@ -44,7 +44,7 @@ def distribute_images(ctx: UpContext, client) -> None:
             raise PreflightError(f"image {ref} (used by the stack) is not on the engine",
                                  hint="swarmlab images build, or docker build/load it") from None
     ctx.images = ids
-    registry = getattr(ctx.provider, "registry", None)
+    registry = ctx.provider.registry
     if registry is not None:
         return _through_registry(ctx, client, registry, wanted)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Dict
 
 from ..capabilities import PROBE_CMD, Capabilities, endpoint_note, parse_probe
-from ..errors import SwarmlabError
 from ..providers.base import Host
 from ..transport.group import HostGroup, run_on
 from .context import UpContext
@@ -81,12 +80,3 @@ def label_nodes(ctx: UpContext) -> None:
             continue
         adds = [["--label-add", f"{k}={v}"] for k, v in spec.labels]
         ctx.leader.transport.run(["docker", "node", "update", adds, hosts[spec.name].swarm_name], timeout=30)
-
-
-def node_table(leader: Host) -> list[dict]:
-    import json
-
-    r = leader.transport.run("docker node ls --format '{{json .}}'", warn=True, timeout=30)
-    if not r.ok:
-        raise SwarmlabError(f"cannot list swarm nodes on {leader.name}: {r.stderr.strip()}")
-    return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]

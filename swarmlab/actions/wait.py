@@ -2,31 +2,14 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
-from typing import Callable, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
-from ..errors import WaitTimeout
+from ..waiting import poll
 from ..providers.base import Host
 from .context import UpContext
 from ..shell import label_filter
-
-
-def poll(what: str, probe: Callable[[], Tuple[bool, str]], timeout: float, interval: float = 0.5) -> str:
-    """Call probe() until it returns (True, seen); raise WaitTimeout with the last seen."""
-    deadline = time.monotonic() + timeout
-    seen = "nothing yet"
-    while True:
-        try:
-            done, seen = probe()
-        except Exception as exc:  # transient while things start
-            done, seen = False, f"{exc.__class__.__name__}: {exc}"
-        if done:
-            return seen
-        if time.monotonic() >= deadline:
-            raise WaitTimeout(what, timeout, seen)
-        time.sleep(interval)
 
 
 def services(leader: Host, stack: str) -> List[dict]:

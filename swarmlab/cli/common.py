@@ -12,6 +12,18 @@ from ..errors import EXIT_CONFIG, EXIT_FAILURE, ConfigError, Problem, SwarmlabEr
 DEFAULT_SCENARIO = "scenarios/default.yaml"
 
 
+def lab_command(command: str):
+    """The options every command on one lab shares: its NAME (checked), where its hosts
+    are (--inventory, --provider), --json, and the error handling with exit codes."""
+    def deco(f):
+        f = handle_errors(command)(f)
+        f = json_option(f)
+        f = inventory_options(f)
+        return click.argument("name", required=False, type=LAB_NAME)(f)
+
+    return deco
+
+
 def json_option(f):
     return click.option("--json", "as_json", is_flag=True, help="Print a versioned JSON envelope on stdout.")(f)
 
@@ -101,7 +113,9 @@ def inventory_options(f):
     FILE (hosts reached over SSH), with --trust-on-first-use."""
     f = click.option("--trust-on-first-use", "tofu", is_flag=True,
                      help="Accept host keys not pinned in the inventory and record them in its known_hosts.")(f)
-    f = click.option("--provider", "provider", type=click.Choice(["dind", "vagrant"]), default="dind",
+    from ..providers import BY_FLAG, DEFAULT
+
+    f = click.option("--provider", "provider", type=click.Choice(list(BY_FLAG)), default=DEFAULT,
                      show_default=True, help="dind: containers on this engine; vagrant: the VMs of "
                      "vagrant/Vagrantfile (libvirt, or SWARMLAB_VAGRANT_PROVIDER=virtualbox).")(f)
     return click.option("--inventory", "-i", type=click.Path(dir_okay=False),
@@ -109,18 +123,22 @@ def inventory_options(f):
                              "instead of dind nodes.")(f)
 
 
+def provider_name(inventory=None, tofu: bool = False, provider: str = "dind") -> str:
+    """Which registered provider the flags choose: --inventory FILE is the ssh provider."""
+    from ..providers import DEFAULT
+
+    if inventory and provider != DEFAULT:
+        raise click.UsageError(f"--inventory and --provider {provider} do not go together: the inventory lists "
+                               "the hosts")
+    if tofu and not inventory:
+        raise click.UsageError("--trust-on-first-use goes with --inventory")
+    return "ssh" if inventory else provider
+
+
 def provider_for(inventory=None, tofu: bool = False, provider: str = "dind"):
-    """The dind or vagrant provider, or the SSH provider of an inventory (checked first,
+    """The provider the flags choose, from the registry (an inventory is checked first,
     every problem at once)."""
     from ..providers import get_provider
 
-    if inventory and provider != "dind":
-        raise click.UsageError("--inventory and --provider vagrant do not go together: the inventory lists the hosts")
-    if not inventory:
-        if tofu:
-            raise click.UsageError("--trust-on-first-use goes with --inventory")
-        return get_provider(provider)
-    from ..config.inventory import load_inventory
-    from ..providers.ssh import SSHProvider
-
-    return SSHProvider(load_inventory(inventory, trust_on_first_use=tofu), trust_on_first_use=tofu)
+    name = provider_name(inventory, tofu, provider)
+    return get_provider(name, inventory=inventory, trust_on_first_use=tofu) if inventory else get_provider(name)

@@ -1,5 +1,4 @@
 import click
-from rich.table import Table
 
 from .. import output
 from .common import default_scenario, handle_errors, json_option, resolve_lab, LAB_NAME
@@ -34,14 +33,7 @@ def compare(name, scenario, runs, report_dir, as_json):
     if as_json:
         output.write(output.envelope("compare", True, data))
         return
-    cols, body = reportmod.rows(data)
-    t = Table(title=f"compare {data['lab']} (each cell measured in this run)", title_justify="left", show_lines=True)
-    t.add_column("")
-    for c in cols:
-        t.add_column(c)
-    for row, cells in body:
-        t.add_row(row, *cells)
-    output.out.print(t)
+    output.render_compare(data["lab"], *reportmod.rows(data))
     if report_dir:
         output.out.print(f"report: {data['report']['markdown']} (and report.html, chart.svg); {data['seconds']}s")
     else:

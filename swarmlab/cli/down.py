@@ -1,14 +1,11 @@
 import click
 
 from .. import output
-from .common import handle_errors, inventory_options, json_option, provider_for, resolve_lab, LAB_NAME
+from .common import lab_command, provider_for, resolve_lab
 
 
 @click.command()
-@click.argument("name", required=False, type=LAB_NAME)
-@inventory_options
-@json_option
-@handle_errors("down")
+@lab_command("down")
 def down(name, inventory, provider, tofu, as_json):
     """Remove a lab: stack, nodes, networks, volumes, cgroups. A missing lab is fine.
     With --inventory: only what the lab made on those hosts; the hosts stay."""

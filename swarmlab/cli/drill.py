@@ -1,5 +1,4 @@
 import click
-from rich.table import Table
 
 from .. import drill as drillapi
 from .. import output
@@ -10,8 +9,8 @@ from .common import handle_errors, inventory_options, json_option, provider_for,
 @click.command()
 @click.argument("kind", type=click.Choice(list(drillapi.KINDS)))
 @click.argument("node", type=NODE_NAME)
+@click.argument("name", required=False, type=LAB_NAME)
 @click.option("--peer", type=NODE_NAME, help="cut-link: the node at the other end of the link.")
-@click.option("--lab", "name", type=LAB_NAME, help="The lab (default: the default scenario's).")
 @click.option("--timeout", default=120, show_default=True, type=click.IntRange(10, 1800),
               help="Seconds to wait for Swarm to react, and again for the lab to recover after the heal.")
 @click.option("--hold", default=10, show_default=True, type=click.IntRange(0, 600),
@@ -36,12 +35,7 @@ def drill(kind, node, peer, name, timeout, hold, inventory, provider, tofu, as_j
     if as_json:
         output.write(output.envelope("drill", report["passed"], report))
     else:
-        tl = Table(title="timeline (seconds from the break)", title_justify="left")
-        for col in ("t", "phase", "what", "now"):
-            tl.add_column(col)
-        for e in report["timeline"]:
-            tl.add_row(f"{e['t']:.1f}", e["phase"], e["what"], e["now"])
-        output.out.print(tl)
+        output.render_timeline(report["timeline"])
         output.render_checks(report["checks"], f"drill {kind} {node}" + (f" <-> {peer}" if peer else "")
                              + f" on {report['lab']}")
         output.out.print(f"{report['seconds']}s, watched from {report['watched_from']}")

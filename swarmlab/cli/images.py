@@ -1,5 +1,4 @@
 import click
-from rich.table import Table
 
 from .. import output
 from ..engine import local_client
@@ -43,19 +42,11 @@ def ls(as_json):
     if as_json:
         output.write(output.envelope("images ls", True, {"images": rows, "seeds": seeds}))
         return
-    t = Table()
-    for col in ("name", "image", "id", "size MB", "content hash", "created"):
-        t.add_column(col)
-    for r in rows:
-        t.add_row(r["name"], r["ref"], r["id"], r["size_mb"], r["hash"], r["created"])
-    output.out.print(t)
+    output.table(None, ["name", "image", "id", "size MB", "content hash", "created"],
+                 [[r["name"], r["ref"], r["id"], r["size_mb"], r["hash"], r["created"]] for r in rows])
     if seeds:
-        t = Table(title="seeds (each node's images, loaded once, copied into new nodes)")
-        for col in ("volume", "images", "in use"):
-            t.add_column(col)
-        for s in seeds:
-            t.add_row(s["volume"], s["images"], "yes" if s["in_use"] else "no")
-        output.out.print(t)
+        output.table("seeds (each node's images, loaded once, copied into new nodes)", ["volume", "images", "in use"],
+                     [[s["volume"], s["images"], "yes" if s["in_use"] else "no"] for s in seeds])
 
 
 @images.command("prune")

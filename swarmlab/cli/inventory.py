@@ -1,5 +1,4 @@
 import click
-from rich.table import Table
 
 from .. import output
 from ..config.inventory import load_inventory
@@ -34,13 +33,10 @@ def check(file, trust_on_first_use, connect, as_json):
         output.write(output.envelope("inventory check", True, {"file": str(inv.path), "shape": inv.shape,
                                                                "hosts": rows, "registry": registry}))
         return
-    t = Table(title=f"{inv.path} ({inv.shape} inventory): valid", title_justify="left")
-    for col in ("host", "role", "ssh", "advertise", "data path", "labels", "host key"):
-        t.add_column(col)
-    for r in rows:
-        t.add_row(r["host"], r["role"], r["ssh"], r["advertise"], r["data_path"],
-                  ", ".join(f"{k}={v}" for k, v in r["labels"].items()), r["host_key"])
-    output.out.print(t)
+    output.table(f"{inv.path} ({inv.shape} inventory): valid",
+                 ["host", "role", "ssh", "advertise", "data path", "labels", "host key"],
+                 [[r["host"], r["role"], r["ssh"], r["advertise"], r["data_path"],
+                   ", ".join(f"{k}={v}" for k, v in r["labels"].items()), r["host_key"]] for r in rows])
     output.out.print(f"images: pushed to {registry['push']}, pulled by the hosts from {registry['address']}"
                      if registry else "images: streamed to the hosts over SSH (docker save | docker load)")
 
@@ -52,10 +48,7 @@ def _connect(inv, tofu: bool, as_json: bool) -> None:
     try:
         provider.preflight()   # raises, every host's problems at once (exit 3)
         caps = provider.probe_kernel()
-        rows = [{"host": n, "where": provider.transports[n].where, "docker": f.docker, "hostname": f.hostname,
-                 "swarm": f.swarm, "ipvs": bool(f.caps and f.caps.ipvs), "esp": bool(f.caps and f.caps.esp),
-                 "kernel": f.caps.kernel if f.caps else "", "skew": f.skew, "warnings": f.warnings}
-                for n, f in provider.facts.items()]
+        rows = provider.host_report()
     finally:
         provider.close()
     data = {"file": str(inv.path), "hosts": rows, "ipvs": caps.ipvs, "esp": caps.esp,
@@ -63,13 +56,11 @@ def _connect(inv, tofu: bool, as_json: bool) -> None:
     if as_json:
         output.write(output.envelope("inventory check", True, data, warnings=provider.warnings()))
         return
-    t = Table(title=f"{inv.path}: every host ready", title_justify="left")
-    for col in ("host", "ssh", "hostname", "Docker", "swarm", "IPVS", "ESP", "kernel", "clock"):
-        t.add_column(col)
-    for r in rows:
-        t.add_row(r["host"], r["where"], r["hostname"], r["docker"], r["swarm"], "yes" if r["ipvs"] else "no",
-                  "yes" if r["esp"] else "no", r["kernel"], "?" if r["skew"] is None else f"{r['skew']:+.2f} s")
-    output.out.print(t)
+    output.table(f"{inv.path}: every host ready",
+                 ["host", "ssh", "hostname", "Docker", "swarm", "IPVS", "ESP", "kernel", "clock"],
+                 [[r["host"], r["where"], r["hostname"], r["docker"], r["swarm"], "yes" if r["ipvs"] else "no",
+                   "yes" if r["esp"] else "no", r["kernel"], "?" if r["skew"] is None else f"{r['skew']:+.2f} s"]
+                  for r in rows])
     for w in provider.warnings():
         output.out.print(f"warning: {w}")
     output.out.print("encrypted overlays: " + ("possible (ESP in every kernel, IP protocol 50 passes)" if caps.esp

@@ -1,14 +1,11 @@
 import click
 
 from .. import output
-from .common import handle_errors, inventory_options, json_option, provider_for, resolve_lab, LAB_NAME
+from .common import handle_errors, inventory_options, json_option, lab_command, provider_for, resolve_lab
 
 
 @click.command()
-@click.argument("name", required=False, type=LAB_NAME)
-@inventory_options
-@json_option
-@handle_errors("status")
+@lab_command("status")
 def status(name, inventory, provider, tofu, as_json):
     """Nodes, networks (encryption, VXLAN id), services and where they run, URLs."""
     from .. import lab as labapi   # here: the engine client is slow to import

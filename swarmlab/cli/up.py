@@ -1,8 +1,10 @@
 import click
+from rich.markup import escape
 
 from .. import output
 from ..config import load_scenario
-from .common import default_scenario, handle_errors, inventory_options, json_option, provider_for, LAB_NAME
+from .common import (LAB_NAME, default_scenario, handle_errors, inventory_options, json_option, provider_for,
+                     provider_name)
 
 
 @click.command()
@@ -22,16 +24,16 @@ def up(scenario, name, nodes, managers, pool, force, retain, inventory, provider
     With --inventory the lab runs on those hosts over SSH (the scenario gives the stack
     and networks, the inventory the nodes); `down --inventory` removes only what it made."""
     from .. import lab as labapi   # here: the engine client is slow to import
-    if (inventory or provider == "vagrant") and (nodes or managers):
+    from ..providers import provider_class
+
+    sized = provider_class(provider_name(inventory, tofu, provider)).sized_by_flags
+    if not sized and (nodes or managers):
         raise click.UsageError("--nodes/--managers go with dind nodes only: an inventory lists its hosts, "
                                "vagrant/lab.yaml its VMs")
     spec = load_scenario(scenario or default_scenario(), name=name, nodes=nodes, managers=managers, pool=pool,
-                         own_nodes=not (inventory or provider == "vagrant"))
+                         own_nodes=sized)
     provider = provider_for(inventory, tofu, provider)
-    if inventory or provider.name == "vagrant":
-        from ..config.inventory import apply_inventory
-
-        spec = apply_inventory(spec, provider.inventory) if inventory else provider.apply(spec)
+    spec = provider.nodes_for(spec)
     progress = output.Progress()
     report = labapi.up(spec, provider, force=force, retain=retain,
                        say=progress.say, step=progress.step)
@@ -45,7 +47,5 @@ def up(scenario, name, nodes, managers, pool, force, retain, inventory, provider
         if w in report.get("notes", []):
             continue  # already printed under the tables
         output.out.print(f"[yellow]warning:[/] {w}")
-    how = (f"swarmlab down --inventory {inventory} {report['lab']}" if inventory else
-           f"swarmlab down --provider vagrant {report['lab']}" if provider.name == "vagrant" else
-           f"swarmlab down {report['lab']}")
-    output.out.print(f"lab [bold]{report['lab']}[/] is up in {report['up']['seconds']}s; `{how}` removes it")
+    output.out.print(f"lab [bold]{report['lab']}[/] is up in {report['up']['seconds']}s; "
+                     f"`{escape(provider.remove_command(report['lab']))}` removes it")

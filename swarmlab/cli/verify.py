@@ -1,21 +1,17 @@
 import click
-from rich.table import Table
 
 from .. import output
 from ..errors import EXIT_FAILURE
-from .common import handle_errors, inventory_options, json_option, provider_for, resolve_lab, LAB_NAME
+from .common import lab_command, provider_for, resolve_lab
 
 
 @click.command()
-@click.argument("name", required=False, type=LAB_NAME)
+@lab_command("verify")
 @click.option("--capture", "capture_dir", type=click.Path(file_okay=False),
               help="Keep the packet captures here (pcap, opens in Wireshark).")
 @click.option("--timeout", default=60, show_default=True, type=click.IntRange(10, 3600),
               help="Seconds each check may take (commands inside it get proportionally longer): "
                    "raise it for slow hosts, e.g. VMs under software emulation.")
-@inventory_options
-@json_option
-@handle_errors("verify")
 def verify(name, capture_dir, timeout, inventory, provider, tofu, as_json):
     """Prove the lab's traffic: DNS, reachability and isolation, ports, the data flow, the wire, MTU.
     Exit 0 only when every check passed (or cannot apply on this kernel, with the reason)."""
@@ -26,15 +22,7 @@ def verify(name, capture_dir, timeout, inventory, provider, tofu, as_json):
         output.write(output.envelope("verify", report["passed"], report))
     else:
         output.render_checks(report["checks"], f"verify {report['lab']}")
-        m = report["matrix"]
-        if m["cells"]:
-            mt = Table(title="reachability (from row to column)", title_justify="left")
-            mt.add_column("from \\ to")
-            for col in m["columns"]:
-                mt.add_column(col)
-            for row in m["rows"]:
-                mt.add_row(row, *[m["cells"].get(f"{row}->{col}", "-") for col in m["columns"]])
-            output.out.print(mt)
+        output.render_matrix(report["matrix"])
         where = report["capture_dir"] or "not kept (--capture DIR keeps them)"
         output.out.print(f"packet captures: {where}; {report['seconds']}s")
     if not report["passed"]:

@@ -6,9 +6,9 @@ import secrets
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from ..actions.swarm import probe_hosts
 from ..config.model import Scenario
-from ..errors import SwarmlabError
+from ..errors import LabNotFound, SwarmlabError
+from ..handle import open_lab
 from ..providers.base import Provider
 from ..verify import topology
 from . import measure, variants
@@ -22,22 +22,25 @@ def run(lab: str, provider: Provider, scenario: Optional[Scenario] = None, say: 
     from .. import lab as labmod
 
     started = time.monotonic()
+    if not provider.supports("compare"):
+        raise provider.unsupported("compare (bridge and overlay variants side by side)")
     made = False
-    if not provider.hosts(lab):
+    try:
+        handle = open_lab(lab, provider)
+    except LabNotFound:
         if scenario is None:
-            raise SwarmlabError(f"no lab named {lab!r}", hint="swarmlab up, or give a scenario to compare")
+            raise
         say(f"no lab {lab}: bringing it up for the comparison (and down again afterwards)")
         labmod.up(scenario, provider, say=say)
         made = True
+        handle = open_lab(lab, provider)
     node = None
     try:
-        hosts = [h for h in provider.hosts(lab) if h.state == "running"]
-        if not any(h.role == "manager" for h in hosts):
-            raise SwarmlabError(f"lab {lab}: no manager node is running", hint="swarmlab up to bring it back")
-        caps = probe_hosts(hosts)
-        topo = topology.read(lab, hosts)
+        handle.need_leader()
+        caps = handle.caps
+        topo = topology.read(lab, handle.running)
         node = topo.leader()
-        images = _stack_images(topo)
+        images = _stack_images(handle)
         ids = {ref: provider.client.images.get(ref).id for ref in images.values()}
         variants.cleanup(node)  # what an interrupted run may have left
         say(f"raw: a veth pair between two namespaces on {node.name}")
@@ -72,13 +75,9 @@ def run(lab: str, provider: Provider, scenario: Optional[Scenario] = None, say: 
                        "http_requests": measure.HTTP_COUNT, "http_seconds": measure.HTTP_SECONDS}}
 
 
-def _stack_images(topo) -> Dict[str, str]:
+def _stack_images(handle) -> Dict[str, str]:
     """short service name -> image, for web, db and redis (the stack compare runs again)."""
-    t = topo.leader().transport
-    out = {}
-    for svc in topo.services.values():
-        r = t.run(["docker", "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", svc.name])
-        out[svc.short] = r.stdout.strip().split("@")[0]
+    out = {svc.short: svc.image for svc in handle.swarm.services()}
     missing = {"web", "db", "redis"} - set(out)
     if missing:
         raise SwarmlabError(f"compare runs the web/db/redis stack; this lab has no {', '.join(sorted(missing))}",

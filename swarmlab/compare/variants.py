@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from .. import labels as L
-from ..actions.wait import poll
+from ..waiting import poll
 from ..images import cache as image_cache
 from ..providers.base import Host
 from ..verify.topology import Topology

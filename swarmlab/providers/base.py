@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Protocol
+from typing import Dict, FrozenSet, List, Optional
 
 from ..addressing import AddressPlan
 from ..capabilities import Capabilities
 from ..config.model import Scenario
-from ..errors import WaitTimeout
+from ..errors import PreflightError
+from ..waiting import poll
 from ..transport.base import Transport
 
 
@@ -52,36 +53,93 @@ class LabInfo:
     scenario: str = ""
 
 
-class Provider(Protocol):
-    name: str
+class Unsupported(PreflightError):
+    """An optional ability the chosen provider does not have (exit 3)."""
 
-    def preflight(self) -> None: ...
+
+class Provider(ABC):
+    """Where a lab's hosts come from. Every provider registers in providers/__init__.py
+    and declares what it can do beyond the common interface, so no caller asks a
+    provider's name or probes it with hasattr.
+
+    features: optional abilities, e.g. "kill_node" (stop and start a host), "compare"
+    (run `swarmlab compare`'s bridge and overlay variants)."""
+
+    name = ""
+    features: FrozenSet[str] = frozenset()
+    sized_by_flags = False   # nodes from the scenario and --nodes/--managers (else an inventory, lab.yaml)
+    registry = None          # a registry images go through instead of `docker save | load` streams
+
+    @classmethod
+    def from_options(cls, **options) -> "Provider":
+        """Made from what the command line gives (each provider takes its own options)."""
+        return cls(**options)
+
+    def supports(self, feature: str) -> bool:
+        return feature in self.features
+
+    def unsupported(self, what: str, hint: str = "") -> Unsupported:
+        return Unsupported(f"{what} is not supported by the {self.name} provider", hint=hint)
+
+    def nodes_for(self, scenario: Scenario) -> Scenario:
+        """The scenario with the nodes this provider gives it (the scenario's own by default)."""
+        return scenario
+
+    def remove_command(self, lab: str) -> str:
+        """What a user types to remove the lab."""
+        return f"swarmlab down {lab}"
+
+    def warnings(self) -> List[str]:
+        return []
+
+    def close(self) -> None:
+        """Let go of connections (SSH); nothing by default."""
+
+    def kill_node(self, lab: str, node: str) -> None:
+        raise self.unsupported("stopping a host", hint="drain or cut-link work on every provider")
+
+    def start_node(self, lab: str, node: str, timeout: float = 90) -> None:
+        raise self.unsupported("starting a host")
+
+    # what every provider implements
+    @abstractmethod
     def probe_kernel(self) -> Capabilities: ...
+    @abstractmethod
     def allocate_pool(self, lab: str, wanted: str) -> AddressPlan: ...
+    @abstractmethod
     def provision(self, scenario: Scenario, lab: str, plan: AddressPlan, say) -> List[Host]: ...
+    @abstractmethod
     def exists(self, lab: str) -> bool: ...
+    @abstractmethod
     def hosts(self, lab: str) -> List[Host]: ...
+    @abstractmethod
     def plan(self, lab: str) -> Optional[AddressPlan]: ...
+    @abstractmethod
     def list_labs(self) -> List[LabInfo]: ...
+    @abstractmethod
     def remove_nodes(self, lab: str, nodes: List[str]) -> None: ...
+    @abstractmethod
     def record(self, ctx) -> None: ...
+    @abstractmethod
     def destroy(self, lab: str, say) -> Dict[str, int]: ...
+    @abstractmethod
     def collect_logs(self, lab: str, dest: Path) -> List[Path]: ...
+    @abstractmethod
+    def preflight(self) -> None: ...
 
 
 def wait_engines(transports: List[Transport], what: str, timeout: float = 90) -> None:
     """Until `docker info` answers on every host (a starting engine refuses at first)."""
-    deadline = time.monotonic() + timeout
     pending = list(transports)
-    last = ""
-    while pending:
+    last = [""]
+
+    def answered():
         for t in list(pending):
             r = t.run("docker info --format '{{.ServerVersion}}'", warn=True, timeout=20)
             if r.ok:
                 pending.remove(t)
             else:
-                last = f"{t.host}: {(r.stderr or r.stdout).strip()[-200:]}"
-        if pending and time.monotonic() > deadline:
-            raise WaitTimeout(what + " to answer", timeout, last)
-        if pending:
-            time.sleep(0.3)
+                last[0] = f"{t.host}: {(r.stderr or r.stdout).strip()[-200:]}"
+        return not pending, last[0]
+
+    poll(what + " to answer", answered, timeout, interval=0.3)

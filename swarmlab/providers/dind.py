@@ -23,7 +23,7 @@ from ..errors import ConfigError, PreflightError, Problem, SwarmlabError
 from ..images import image_ref
 from ..transport import DockerExecTransport
 from ..transport.group import parallel
-from .base import Host, LabInfo, wait_engines
+from .base import Host, LabInfo, Provider, wait_engines
 from .seed import MOUNT as SEED_MOUNT, Seeds
 
 NODE_IMAGE = image_ref("node")
@@ -74,8 +74,10 @@ def _node_env(lab: str, node: str, plan: AddressPlan) -> Dict[str, str]:
     }
 
 
-class DindProvider:
+class DindProvider(Provider):
     name = "dind"
+    features = frozenset({"kill_node", "compare"})
+    sized_by_flags = True
 
     def __init__(self, client: Optional[docker.DockerClient] = None):
         self._client = client

@@ -24,7 +24,7 @@ from ..capabilities import Capabilities
 from ..config.inventory import load_inventory
 from ..config.model import Scenario
 from ..errors import PreflightError, SwarmlabError
-from .base import Host, LabInfo
+from .base import Host, LabInfo, Provider
 from .vagrant_config import VAGRANT_DIR, VagrantConfig, load_config
 
 PROVIDERS = ("libvirt", "virtualbox")
@@ -107,7 +107,7 @@ def choose_driver(kernel: Optional[Path], say: Callable[[str], None], count: int
 
 
 # -- the provider ------------------------------------------------------------------
-class VagrantProvider:
+class VagrantProvider(Provider):
     name = "vagrant"
 
     def __init__(self, folder: Path = VAGRANT_DIR, vm_provider: str = "libvirt", client=None):
@@ -120,7 +120,14 @@ class VagrantProvider:
             self.env["SWARMLAB_VAGRANT_LAB"] = str(Path(self.env["SWARMLAB_VAGRANT_LAB"]).resolve())
         self._ssh = None
 
-    def apply(self, scenario: Scenario) -> Scenario:
+    @classmethod
+    def from_options(cls, client=None) -> "VagrantProvider":
+        return cls(vm_provider=os.environ.get("SWARMLAB_VAGRANT_PROVIDER", "libvirt"), client=client)
+
+    def remove_command(self, lab: str) -> str:
+        return f"swarmlab down --provider vagrant {lab}"
+
+    def nodes_for(self, scenario: Scenario) -> Scenario:
         """The scenario on the VMs of lab.yaml (names, roles, labels)."""
         from ..config.inventory import apply_nodes
 

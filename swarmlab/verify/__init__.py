@@ -8,8 +8,7 @@ from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from ..actions.swarm import probe_hosts
-from ..errors import SwarmlabError
+from ..handle import Lab, open_lab
 from ..providers.base import Provider
 from ..result import CheckResult
 from . import checks, netns, topology
@@ -23,14 +22,10 @@ def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
     started = time.monotonic()
     # each command may take as much longer as the checks are given (slow hosts)
     netns.SCALE = max(1.0, timeout / CHECK_TIMEOUT)
-    hosts = provider.hosts(lab)
-    if not hosts:
-        raise SwarmlabError(f"no lab named {lab!r} on this engine", hint="swarmlab ls lists the labs")
-    running = [h for h in hosts if h.state == "running"]
-    if not any(h.role == "manager" for h in running):
-        raise SwarmlabError(f"lab {lab}: no manager node is running", hint="swarmlab up to bring it back")
-    caps = probe_hosts(running)
-    topo = topology.read(lab, running, _intended_networks(lab, provider))
+    handle = open_lab(lab, provider)
+    handle.need_leader()
+    caps = handle.caps
+    topo = topology.read(lab, handle.running, _intended_networks(handle))
     keep = capture_dir is not None
     ctx = checks.VerifyContext(topo, caps, Path(capture_dir or tempfile.mkdtemp(prefix=f"swarmlab-{lab}-pcap-")))
     results: list[CheckResult] = []
@@ -76,12 +71,11 @@ def _timed(fn, ctx):
     return fn(ctx), time.monotonic() - started
 
 
-def _intended_networks(lab: str, provider: Provider) -> Optional[Dict[str, list]]:
+def _intended_networks(handle: Lab) -> Optional[Dict[str, list]]:
     """The networks each service should have, from the scenario the lab was made from."""
     from ..config.stack import service_networks
-    from ..lab import scenario_of
 
-    scenario = scenario_of(lab, provider)
+    scenario = handle.scenario
     if scenario is None:
         return None  # unknown, or the file moved or changed: expect what runs
     return {name: service_networks(svc) for name, svc in scenario.stack["services"].items()}

@@ -35,7 +35,7 @@ def node_sh(engine, node, cmd):
 
 
 def test_drain_moves_web_off_and_back(lab):
-    proc, doc = run_json("drill", "drain", "node-2", "--lab", LAB, "--hold", "2")
+    proc, doc = run_json("drill", "drain", "node-2", LAB, "--hold", "2")
     assert proc.returncode == 0, proc.stderr
     r = doc["data"]
     assert "ready, drain" in events(r, "node node-2")
@@ -49,7 +49,7 @@ def test_drain_moves_web_off_and_back(lab):
 
 
 def test_kill_node_with_the_data_tier_breaks_the_flow_until_it_is_back(engine, lab):
-    proc, doc = run_json("drill", "kill-node", "node-3", "--lab", LAB, "--hold", "2", timeout=600)
+    proc, doc = run_json("drill", "kill-node", "node-3", LAB, "--hold", "2", timeout=600)
     assert proc.returncode == 0, proc.stderr
     r = doc["data"]
     assert "down, active" in events(r, "node node-3")
@@ -62,7 +62,7 @@ def test_kill_node_with_the_data_tier_breaks_the_flow_until_it_is_back(engine, l
 
 
 def test_cut_link_is_a_partition_swarm_does_not_see(engine, lab):
-    proc, doc = run_json("drill", "cut-link", "node-2", "--peer", "node-3", "--lab", LAB, "--hold", "3")
+    proc, doc = run_json("drill", "cut-link", "node-2", "--peer", "node-3", LAB, "--hold", "3")
     assert proc.returncode == 0, proc.stderr
     c = checks(doc["data"])
     assert c["cut-link: the link is cut"]["status"] == "passed"
@@ -89,13 +89,13 @@ def test_an_interrupted_drill_still_heals(engine, lab):
 
 
 def test_bad_drills_say_why_and_change_nothing(engine, lab):
-    proc = run_cli("drill", "drain", "node-9", "--lab", LAB)
+    proc = run_cli("drill", "drain", "node-9", LAB)
     assert proc.returncode == 2 and "no node 'node-9' in this lab: one of node-1, node-2, node-3" in proc.stderr
-    proc = run_cli("drill", "cut-link", "node-2", "--lab", LAB)
+    proc = run_cli("drill", "cut-link", "node-2", LAB)
     assert proc.returncode == 2 and "--peer" in proc.stderr
-    proc = run_cli("drill", "kill-node", "node-1", "--lab", LAB)
+    proc = run_cli("drill", "kill-node", "node-1", LAB)
     assert proc.returncode == 3 and "only manager" in proc.stderr and "--managers 3" in proc.stderr
-    proc = run_cli("drill", "drain", "node-2", "--lab", "itest-nolab")
+    proc = run_cli("drill", "drain", "node-2", "itest-nolab")
     assert proc.returncode != 0 and "no lab named 'itest-nolab'" in proc.stderr
     proc, doc = run_json("status", LAB)
     assert all(n["swarm"] == "ready" and n["availability"] == "active" for n in doc["data"]["nodes"])
@@ -107,7 +107,7 @@ def test_killing_the_leader_of_three_managers_elects_another(engine):
     assert proc.returncode == 0, proc.stderr
     try:
         leader = next(n["name"] for n in doc["data"]["nodes"] if n["manager"] == "leader")
-        proc, doc = run_json("drill", "kill-node", leader, "--lab", lab3, "--hold", "2", timeout=600)
+        proc, doc = run_json("drill", "kill-node", leader, lab3, "--hold", "2", timeout=600)
         assert proc.returncode == 0, proc.stderr
         r = doc["data"]
         assert r["watched_from"] != leader
@@ -125,7 +125,7 @@ def test_a_lab_that_publishes_nothing_is_drilled_on_the_swarm_alone(engine):
     proc, _ = run_json("up", "tests/data/managers.yaml", "--name", lab0, "--nodes", "3")
     assert proc.returncode == 0, proc.stderr
     try:
-        proc, doc = run_json("drill", "drain", "node-2", "--lab", lab0, "--hold", "1", timeout=600)
+        proc, doc = run_json("drill", "drain", "node-2", lab0, "--hold", "1", timeout=600)
         assert proc.returncode == 0, proc.stderr
         c = checks(doc["data"])
         assert set(c) == {"drain: swarm reacted", "recovered"}, c

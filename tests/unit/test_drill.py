@@ -4,7 +4,7 @@ import pytest
 
 from swarmlab.drill import Drain, Snapshot, plan
 from swarmlab.errors import ConfigError, PreflightError
-from swarmlab.providers.base import Host
+from swarmlab.providers.base import Host, Provider
 
 
 def snap(**over):
@@ -48,12 +48,21 @@ def test_the_timeline_lines_name_where_tasks_run_and_why_they_wait():
 class Dind:
     name = "dind"
 
+    def supports(self, feature):
+        return feature == "kill_node"
+
     def kill_node(self, lab, node):
         raise AssertionError("plan() must not touch anything")
 
 
 class Ssh:
     name = "ssh"
+
+    def supports(self, feature):
+        return False
+
+    def unsupported(self, what, hint=""):
+        return Provider.unsupported(self, what, hint)
 
 
 HOSTS = [Host("node-1", "10.0.0.11", "manager", None), Host("node-2", "10.0.0.12", "worker", None),
@@ -76,7 +85,7 @@ def test_every_bad_argument_at_once():
 def test_what_is_refused_and_where_the_drill_watches_from():
     with pytest.raises(PreflightError, match="only manager"):
         plan("kill-node", "node-1", None, HOSTS, Dind())
-    with pytest.raises(PreflightError, match="never stops a ssh host"):
+    with pytest.raises(PreflightError, match="not supported by the ssh provider"):
         plan("kill-node", "node-2", None, HOSTS, Ssh())
     target, peer, watch = plan("cut-link", "node-2", "node-3", HOSTS, Ssh())
     assert (target.name, peer.name, watch.name) == ("node-2", "node-3", "node-1")

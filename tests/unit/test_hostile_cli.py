@@ -12,7 +12,7 @@ from .test_bad_input import run_measured
 from .test_config import ROOT
 
 INV = str(ROOT / "swarmlab" / "config" / "testdata" / "inventory" / "valid-native.yaml")
-COMMANDS = [["status"], ["down"], ["verify"], ["compare"], ["drill", "drain", "node-1", "--lab"], ["up", "--name"]]
+COMMANDS = [["status"], ["down"], ["verify"], ["compare"], ["drill", "drain", "node-1"], ["up", "--name"]]
 CASES = [(c, "x;touch /tmp/swarmlab-pwned") for c in COMMANDS] + \
     [(["status"], n) for n in ("$(touch /tmp/swarmlab-pwned)", "`id`", "lab\n", "Lab", "x" * 25, "", "-rf")]
 

@@ -6,7 +6,8 @@ import time
 import pytest
 
 from swarmlab.config.inventory import InventoryHost
-from swarmlab.providers.ssh import FACTS_CMD, SSHProvider
+from swarmlab.providers.ssh import SSHProvider
+from swarmlab.providers.ssh_preflight import FACTS_CMD
 from swarmlab.result import CommandResult
 
 FACTS_OK = "docker=24.0.5\nhostname=h1\nswarm=inactive\ncluster=\ncontrol=false\naddr=10.0.0.1/24\nroute=10.0.0.0/24\n"

@@ -1,0 +1,210 @@
+"""One read side (issue #13): a command gets its lab from `open_lab` and reads the running
+swarm through one reader that returns typed snapshots. status, verify, compare and drill
+start here; every "no such lab" is the same LabNotFound.
+
+What a handle learns is cached for the command (hosts, the leader, the scenario, the
+kernel's capabilities): a command is short, and a lab that changes under it is read
+again by the next one."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Dict, List, Optional, Tuple
+
+from . import labels as L
+from .errors import LabNotFound, SwarmlabError
+from .providers.base import Host, Provider, name_of
+from .shell import label_filter
+
+
+@dataclass(frozen=True)
+class NodeView:
+    name: str                 # the lab's name for it (node-1, or the inventory's)
+    hostname: str             # the swarm's
+    status: str               # ready / down
+    availability: str         # active / drain / pause
+    manager: str = ""         # leader / reachable / unreachable, "" for a worker
+
+
+@dataclass(frozen=True)
+class NetworkView:
+    name: str
+    driver: str
+    subnet: str
+    encrypted: bool
+    requested: str            # what the scenario asked: auto / true / false
+    reason: str               # why it is (not) encrypted
+    attachable: bool
+    vni: str                  # VXLAN id(s)
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class PortView:
+    published: int
+    target: int
+    protocol: str = "tcp"
+    mode: str = "ingress"     # ingress (routing mesh) / host
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    name: str                 # app_web
+    short: str                # web
+    stack: str
+    image: str                # without its @digest
+    replicas: Optional[int]   # None: global
+    endpoint_mode: str
+    ports: Tuple[PortView, ...] = ()
+    networks: Tuple[str, ...] = ()   # names
+
+
+@dataclass(frozen=True)
+class TaskView:
+    name: str                 # app_web.1
+    id: str
+    node: str                 # the lab's name for the node
+    state: str                # "Running 5 seconds ago"
+    desired: str
+    error: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.state.startswith("Running")
+
+
+class SwarmReader:
+    """The running swarm as one manager sees it."""
+
+    def __init__(self, lab: str, manager: Host, hosts: List[Host]):
+        self.lab, self.manager, self.hosts = lab, manager, hosts
+
+    def _run(self, args, strict: bool = True):
+        return self.manager.transport.run(args, timeout=30, warn=not strict)
+
+    def nodes(self) -> List[NodeView]:
+        r = self._run(["docker", "node", "ls", "--format", "{{json .}}"], strict=False)
+        if not r.ok:
+            raise SwarmlabError(f"cannot list swarm nodes on {self.manager.name}: {r.stderr.strip()}")
+        rows = [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
+        return [NodeView(name_of(self.hosts, n["Hostname"]), n["Hostname"], n["Status"].lower(),
+                         n["Availability"].lower(), n.get("ManagerStatus", "").lower()) for n in rows]
+
+    def networks(self) -> List[NetworkView]:
+        names = self._run(["docker", "network", "ls", label_filter(L.LAB, self.lab), "--format", "{{.Name}}"]
+                          ).stdout.split()
+        if not names:
+            return []
+        out = []
+        for info in json.loads(self._run(["docker", "network", "inspect", names]).stdout):
+            opts, lbl = info.get("Options") or {}, info.get("Labels") or {}
+            subnets = [c.get("Subnet") for c in (info.get("IPAM") or {}).get("Config") or []]
+            out.append(NetworkView(info["Name"], info["Driver"], ", ".join(filter(None, subnets)), "encrypted" in opts,
+                                   lbl.get(L.ENCRYPTION_REQUESTED, ""), lbl.get(L.ENCRYPTION_REASON, ""),
+                                   info.get("Attachable", False),
+                                   opts.get("com.docker.network.driver.overlay.vxlanid_list", ""), info.get("Id", "")))
+        return out
+
+    def services(self, names: Optional[List[str]] = None, with_networks: bool = True) -> List[ServiceView]:
+        """The lab's services (or those named), with their spec'd ports and networks (by
+        id only, when with_networks is False: one command less for a watcher polling)."""
+        if names is None:
+            r = self._run(["docker", "service", "ls", label_filter(L.LAB, self.lab), "--format", "{{.Name}}"],
+                          strict=False)
+            names = r.stdout.split() if r.ok else []
+        if not names:
+            return []
+        r = self._run(["docker", "service", "inspect", names], strict=False)
+        specs = json.loads(r.stdout) if r.ok and r.stdout.strip() else []
+        by_id = {n.id: n.name for n in self.networks()} if specs and with_networks else {}
+        return [_service(s["Spec"], by_id) for s in specs]
+
+    def service(self, name: str) -> Optional[ServiceView]:
+        found = self.services([name])
+        return found[0] if found else None
+
+    def tasks(self, service: str, running_only: bool = True, waiting_too: bool = False,
+              strict: bool = False) -> List[TaskView]:
+        """Those Swarm wants running (running_only), plus with waiting_too the replacements
+        it wants but cannot place yet (desired "ready": their error says why)."""
+        flt = ["--filter", "desired-state=running"] if running_only else []
+        flt += ["--filter", "desired-state=ready"] if running_only and waiting_too else []
+        r = self._run(["docker", "service", "ps", flt, "--no-trunc", "--format", "{{json .}}", service], strict=strict)
+        rows = [json.loads(x) for x in r.stdout.splitlines() if x.strip()] if r.ok else []
+        return [TaskView(t["Name"], t.get("ID", ""), name_of(self.hosts, t["Node"]) if t.get("Node") else "",
+                         t.get("CurrentState", ""), t.get("DesiredState", ""), (t.get("Error") or "").strip('"'))
+                for t in rows]
+
+
+def _service(spec: dict, networks: Dict[str, str]) -> ServiceView:
+    labels = spec.get("Labels") or {}
+    stack = labels.get("com.docker.stack.namespace", "")
+    name = spec["Name"]
+    short = name[len(stack) + 1:] if stack and name.startswith(stack + "_") else name
+    endpoint = spec.get("EndpointSpec") or {}
+    ports = tuple(PortView(int(p.get("PublishedPort", 0)), int(p.get("TargetPort", 0)), p.get("Protocol", "tcp"),
+                           p.get("PublishMode", "ingress")) for p in endpoint.get("Ports") or [])
+    nets = tuple(networks.get(n.get("Target"), n.get("Target", "")) for n in spec["TaskTemplate"].get("Networks") or [])
+    replicas = (spec.get("Mode") or {}).get("Replicated", {}).get("Replicas")
+    image = spec["TaskTemplate"]["ContainerSpec"]["Image"].split("@")[0]
+    return ServiceView(name, short, stack, image, replicas, endpoint.get("Mode", "vip"), ports, nets)
+
+
+@dataclass
+class Lab:
+    """A lab that exists: its hosts, and what is read of it once per command."""
+    name: str
+    provider: Provider
+    hosts: List[Host] = field(default_factory=list)
+
+    @property
+    def running(self) -> List[Host]:
+        return [h for h in self.hosts if h.state == "running"]
+
+    @property
+    def leader(self) -> Optional[Host]:
+        """A running manager (the first), or None when no manager runs."""
+        return next((h for h in self.running if h.role == "manager"), None)
+
+    def need_leader(self) -> Host:
+        if self.leader is None:
+            raise SwarmlabError(f"lab {self.name}: no manager node is running", hint="swarmlab up to bring it back")
+        return self.leader
+
+    @cached_property
+    def swarm(self) -> SwarmReader:
+        return SwarmReader(self.name, self.need_leader(), self.hosts)
+
+    def reader(self, manager: Host) -> SwarmReader:
+        """The swarm as another manager sees it (a drill watches from one it leaves alone)."""
+        return SwarmReader(self.name, manager, self.hosts)
+
+    @cached_property
+    def caps(self) -> dict:
+        """node -> Capabilities, probed for real on every running host."""
+        from .actions.swarm import probe_hosts
+
+        return probe_hosts(self.running)
+
+    @cached_property
+    def scenario(self):
+        """The scenario the lab was made from, read again; None when not recorded or no
+        longer loadable (callers then go by what runs)."""
+        from .config import load_scenario
+
+        info = next((i for i in self.provider.list_labs() if i.name == self.name), None)
+        if info is None or not info.scenario:
+            return None
+        try:
+            return load_scenario(info.scenario, name=self.name)
+        except SwarmlabError:
+            return None
+
+
+def open_lab(name: str, provider: Provider) -> Lab:
+    """The lab called `name` on this provider, or LabNotFound."""
+    hosts = provider.hosts(name)
+    if not hosts or not provider.exists(name):
+        raise LabNotFound(name)
+    return Lab(name, provider, hosts)

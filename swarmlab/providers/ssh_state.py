@@ -1,0 +1,93 @@
+"""What an SSH lab made, recorded on its swarm (as kind keeps state on the engine): a
+swarm config `swarmlab-<lab>-state`, labelled with the lab, read by `ls` and `down`."""
+from __future__ import annotations
+
+import base64
+import json
+from typing import Dict, List, Optional
+
+from .. import labels as L
+from ..shell import label_filter, sh
+from ..transport.ssh import SSHTransport
+from .base import LabInfo
+
+ROLE_STATE = "state"
+
+
+class SSHState:
+    """The state half of the SSH provider (needs self.inventory, self._leader)."""
+
+    def _configs(self, leader: SSHTransport, lab: Optional[str] = None) -> List[dict]:
+        r = leader.run(["docker", "config", "ls", "-q", label_filter(L.LAB, lab),
+                        label_filter(L.ROLE, ROLE_STATE)], warn=True)
+        ids = r.stdout.split() if r.ok else []
+        if not ids:
+            return []
+        return json.loads(leader.run(["docker", "config", "inspect", ids]).stdout)
+
+    def _state(self, lab: str, leader: Optional[SSHTransport] = None) -> dict:
+        leader = leader or self._leader()
+        if leader is None:
+            return {}
+        for cfg in self._configs(leader, lab):
+            return json.loads(base64.b64decode(cfg["Spec"].get("Data") or b"e30="))
+        return {}
+
+    def record(self, ctx) -> None:
+        """After a good `up`: what the lab made on these hosts, merged with earlier runs."""
+        leader = ctx.leader.transport
+        old = self._state(ctx.lab, leader)
+        loaded = {k: set(v) for k, v in (old.get("loaded") or {}).items()}
+        for host, info in ctx.transfers.items():
+            loaded.setdefault(host, set()).update(info.get("loaded") or [])
+        labels = {k: set(v) for k, v in (old.get("node_labels") or {}).items()}
+        for spec in ctx.scenario.nodes:
+            host = next((h for h in ctx.hosts if h.name == spec.name), None)
+            if host and spec.labels:
+                labels.setdefault(host.swarm_name, set()).update(k for k, _ in spec.labels)
+        state = {"lab": ctx.lab, "inventory": str(self.inventory.path), "scenario": str(ctx.scenario.path),
+                 "stack": ctx.scenario.stack_name, "pool": str(ctx.plan.pool) if ctx.plan else "",
+                 "created_swarm": bool(old.get("created_swarm")) or self._swarm_before is False,
+                 "loaded": {k: sorted(v) for k, v in loaded.items()},
+                 "node_labels": {k: sorted(v) for k, v in labels.items()}}
+        name = state_config(ctx.lab)
+        leader.run(["docker", "config", "rm", name], warn=True)
+        leader.run(["docker", "config", "create", "--label", f"{L.LAB}={ctx.lab}", "--label", f"{L.ROLE}={ROLE_STATE}",
+                    "--label", f"{L.SCENARIO}={ctx.scenario.path}", "--label", f"{L.POOL}={state['pool']}",
+                    name, "-"], stdin=json.dumps(state).encode())
+
+    def exists(self, lab: str) -> bool:
+        leader = self._leader()
+        if leader is None:
+            return False
+        sel = label_filter(L.LAB, lab)
+        r = leader.run("; ".join(sh("docker", kind, "ls", "-q", sel) for kind in ("config", "network", "service")),
+                       warn=True)
+        return bool(r.stdout.split())
+
+    def list_labs(self) -> List[LabInfo]:
+        leader = self._leader()
+        if leader is None:
+            return []
+        out = []
+        for cfg in self._configs(leader):
+            lbl = cfg["Spec"].get("Labels") or {}
+            state = json.loads(base64.b64decode(cfg["Spec"].get("Data") or b"e30="))
+            out.append(LabInfo(lbl.get(L.LAB, "?"), self.name, state.get("pool", ""),
+                               len(self.inventory.hosts), len(self.inventory.hosts), state.get("scenario", "")))
+        return sorted(out, key=lambda i: i.name)
+
+
+def state_config(lab: str) -> str:
+    return f"swarmlab-{lab}-state"
+
+
+def _loaded_by(cfg: dict) -> Dict[str, List[str]]:
+    try:
+        return json.loads(base64.b64decode(cfg["Spec"].get("Data") or b"e30=")).get("loaded") or {}
+    except ValueError:
+        return {}
+
+
+def _lab_of(cfg: dict) -> str:
+    return (cfg["Spec"].get("Labels") or {}).get(L.LAB, "?")
