@@ -1,32 +1,30 @@
 import click
 
 from .. import output
-from .common import default_scenario, handle_errors, json_option, resolve_lab, LAB_NAME
+from .common import default_scenario, lab_command, provider_for, resolve_lab
 
 
 @click.command()
-@click.argument("name", required=False, type=LAB_NAME)
+@lab_command("compare")
 @click.option("--scenario", type=click.Path(dir_okay=False),
               help="Scenario to bring up when no lab NAME runs (default: scenarios/default.yaml); "
                    "a lab compare brings up, it takes down again.")
 @click.option("--runs", type=click.IntRange(3, 10), default=3, show_default=True, help="iperf3 runs per variant.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False),
               help="Write report.md, report.html and chart.svg here.")
-@json_option
-@handle_errors("compare")
-def compare(name, scenario, runs, report_dir, as_json):
+def compare(name, scenario, runs, report_dir, inventory, provider, tofu, as_json):
     """The same web/db/redis stack on a raw veth pair, the default bridge, a user bridge
     and the lab's overlays: name resolution, isolation, ports, path, latency, throughput."""
     # imported here: scapy and matplotlib cost a second that every other command would pay
     from .. import compare as compareapi
     from ..compare import report as reportmod
     from ..config import load_scenario
-    from ..providers import get_provider
 
     lab = name or resolve_lab(None)
-    spec = load_scenario(scenario or default_scenario(), name=lab)
+    where = provider_for(inventory, tofu, provider)
+    spec = where.nodes_for(load_scenario(scenario or default_scenario(), name=lab, own_nodes=where.sized_by_flags))
     progress = output.Progress()
-    data = compareapi.run(lab, get_provider("dind"), spec, say=progress.say, runs=runs)
+    data = compareapi.run(lab, where, spec, say=progress.say, runs=runs)
     progress.done()
     if report_dir:
         data["report"] = reportmod.write(data, report_dir)

@@ -11,6 +11,7 @@ from ..errors import LabNotFound, SwarmlabError
 from ..handle import open_lab
 from ..providers.base import Provider
 from ..verify import topology
+from ..images import cache as image_cache
 from . import measure, variants
 from .variants import Variant
 
@@ -34,7 +35,7 @@ def run(lab: str, provider: Provider, scenario: Optional[Scenario] = None, say: 
         labmod.up(scenario, provider, say=say)
         made = True
         handle = open_lab(lab, provider)
-    node = None
+    node, loaded = None, []
     try:
         handle.need_leader()
         caps = handle.caps
@@ -43,10 +44,12 @@ def run(lab: str, provider: Provider, scenario: Optional[Scenario] = None, say: 
         images = _stack_images(handle)
         ids = {ref: provider.client.images.get(ref).id for ref in images.values()}
         variants.cleanup(node)  # what an interrupted run may have left
+        # the bridge variants run all three images on one node: what it lacked goes again after
+        loaded = image_cache.load_missing(node.transport, sorted(images.values()), ids)
         say(f"raw: a veth pair between two namespaces on {node.name}")
         chosen: List[Variant] = [variants.raw(node)]
         say(f"bridges: web, db, redis on {node.name}'s default bridge and on a user bridge")
-        chosen += variants.bridges(node, lab, images, ids)
+        chosen += variants.bridges(node, lab, images)
         no_esp = sorted(c.host for c in caps.values() if not c.esp)
         chosen += variants.overlays(topo, not no_esp, no_esp)
         outsider = next((v.outsider for v in chosen if v.outsider), None)
@@ -65,6 +68,8 @@ def run(lab: str, provider: Provider, scenario: Optional[Scenario] = None, say: 
     finally:
         if node is not None:
             variants.cleanup(node)
+            if loaded:
+                node.transport.run(["docker", "image", "rm", loaded], warn=True, timeout=120)
         if made:
             say(f"removing lab {lab} (compare brought it up)")
             labmod.down(lab, provider, say)

@@ -38,7 +38,7 @@ class Place:
 
     def command(self, cmd: str) -> str:
         """The command a reader can run by hand from the controller to repeat a number."""
-        return f"docker exec {getattr(self.host.transport, 'container', self.host.name)} sh -c {shlex.quote(f'{self.enter} {cmd}')}"
+        return self.host.transport.repeat(f"{self.enter} {cmd}")
 
 
 def container_place(host: Host, container: str, label: str, ip: str = "") -> Place:
@@ -163,8 +163,8 @@ def http_latency(host: Host, url: str) -> Dict[str, object]:
         return {"error": (r.stderr or r.stdout).strip()[-200:]}
     lat = json.loads(r.stdout.strip().splitlines()[-1])
     return {"n": len(lat), "p50_ms": round(percentile(lat, 50) * 1e3, 2), "p99_ms": round(percentile(lat, 99) * 1e3, 2),
-            "command": f"docker exec {getattr(host.transport, 'container', host.name)} "
-                       f"sh -c 'for i in $(seq {HTTP_COUNT}); do curl -s -o /dev/null -w \"%{{time_total}}\\n\" {url}; done'"}
+            "command": host.transport.repeat(f"for i in $(seq {HTTP_COUNT}); do curl -s -o /dev/null "
+                                             f"-w '%{{time_total}}\\n' {shlex.quote(url)}; done")}
 
 
 def connects(place: Place, ip: str, port: int) -> bool:

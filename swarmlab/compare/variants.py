@@ -14,7 +14,6 @@ from typing import Dict, List, Optional
 
 from .. import labels as L
 from ..waiting import poll
-from ..images import cache as image_cache
 from ..providers.base import Host
 from ..verify.topology import Topology
 from .measure import Place, container_place
@@ -70,9 +69,9 @@ def _ip(host: Host, container: str) -> str:
     return r.stdout.split()[0]
 
 
-def bridges(host: Host, lab: str, images: Dict[str, str], ids: Dict[str, str]) -> List[Variant]:
-    """The stack twice on one node: on the default bridge, and on a user-defined bridge."""
-    image_cache.load_missing(host.transport, sorted(images.values()), ids)
+def bridges(host: Host, lab: str, images: Dict[str, str]) -> List[Variant]:
+    """The stack twice on one node: on the default bridge, and on a user-defined bridge
+    (the node has the images: compare.run loads what it lacks, and removes it after)."""
     lbl = _labels(lab)
     t = host.transport
     # a secret as Compose gives it without Swarm: a file bind-mounted read-only

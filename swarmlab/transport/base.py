@@ -16,5 +16,9 @@ class Transport(Protocol):
 
     host: str
 
+    def repeat(self, cmd: str) -> str:
+        """The command line a reader types on the controller to run `cmd` on this host."""
+        ...
+
     def run(self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120,
             warn: bool = False) -> CommandResult: ...

@@ -5,6 +5,7 @@ file, e.g. a `docker save` tar for `docker load`) with no socket juggling."""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -26,6 +27,10 @@ class DockerExecTransport:
 
     def __repr__(self) -> str:
         return f"DockerExecTransport({self.container!r})"
+
+    def repeat(self, cmd: str) -> str:
+        """The command line a reader types on the controller to run `cmd` here."""
+        return f"docker exec {self.container} sh -c {shlex.quote(cmd)}"
 
     def run(self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120,
             warn: bool = False) -> CommandResult:

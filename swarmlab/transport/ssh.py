@@ -101,6 +101,11 @@ class SSHTransport:
         self._conn = conn
         return client
 
+    def repeat(self, cmd: str) -> str:
+        """The command line a reader types on the controller to run `cmd` here."""
+        return (f"ssh -p {self.port} {self.user}@{self.address} "
+                + shlex.quote(f"sudo -n -- sh -c {shlex.quote(cmd)}" if self.become else cmd))
+
     def run(self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120, warn: bool = False) -> CommandResult:
         cmd = cmd if isinstance(cmd, str) else sh(*cmd)
         started = time.monotonic()

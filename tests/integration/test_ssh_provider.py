@@ -188,6 +188,20 @@ def test_up_verify_down_over_ssh(engine, servers, tmp_path):
     assert any(n.startswith("cross-host via") and s == "passed" for n, s in status.items()), status
     assert list((tmp_path / "pcap").glob("*.pcap"))
 
+    # compare on the inventory's hosts: the bridges on one host, each overlay across two;
+    # what it loaded for the bridges it removes again (down checks that no image is left)
+    proc, doc = run_json("compare", "--inventory", inv, LAB, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    ways = {v["key"]: v for v in doc["data"]["variants"]}
+    assert {k for k, v in ways.items() if v["measured"]} == {"raw", "default-bridge", "user-bridge",
+                                                             "overlay-backend", "overlay-frontend"}
+    bridge_hosts = {ways[k]["client"].rsplit(" on ", 1)[1] for k in ("raw", "default-bridge", "user-bridge")}
+    assert len(bridge_hosts) == 1, bridge_hosts
+    for k in ("overlay-backend", "overlay-frontend"):
+        assert ways[k]["client_node"] != ways[k]["server_node"], ways[k]
+        assert ways[k]["throughput"]["median_gbps"] > 0 and ways[k]["throughput"]["command"].startswith("server: ssh ")
+    assert "no IPsec ESP" in ways["overlay-encrypted"]["why_not"]
+
     # a second up converges: nothing is loaded again, the swarm is the same
     proc, doc = run_json("up", "--inventory", inv, "--name", LAB, timeout=600)
     assert proc.returncode == 0, proc.stderr
