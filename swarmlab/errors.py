@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from .shell import redact
+
 # Named exit codes (the CLI is the only place that exits).
 EXIT_OK = 0
 EXIT_FAILURE = 1      # something went wrong while doing the work
@@ -19,8 +21,6 @@ class SwarmlabError(Exception):
     exit_code = EXIT_FAILURE
 
     def __init__(self, message: str, exit_code: Optional[int] = None, hint: str = ""):
-        from .shell import redact
-
         message = redact(message)   # a join token in a message is never shown, whoever wrote it
         super().__init__(message)
         self.message = message
@@ -94,10 +94,8 @@ class CommandFailed(SwarmlabError):
 
     def __init__(self, result, what: str = ""):
         self.result = result
-        from .shell import redact
-
         tail = (result.stderr or result.stdout or "").strip().splitlines()[-8:]
         msg = f"{what + ': ' if what else ''}`{result.cmd}` on {result.host} exited {result.exited}"
         if tail:
             msg += "\n    " + "\n    ".join(tail)
-        super().__init__(redact(msg))
+        super().__init__(msg)

@@ -79,6 +79,7 @@ class SwarmReader:
 
     def __init__(self, lab: str, manager: Host, hosts: List[Host]):
         self.lab, self.manager, self.hosts = lab, manager, hosts
+        self._networks: Optional[List[NetworkView]] = None
 
     def _run(self, args, strict: bool = True):
         return self.manager.transport.run(args, timeout=30, warn=not strict)
@@ -92,6 +93,12 @@ class SwarmReader:
                          n["Availability"].lower(), n.get("ManagerStatus", "").lower()) for n in rows]
 
     def networks(self) -> List[NetworkView]:
+        """The lab's networks (read once: a lab's networks do not change under a command)."""
+        if self._networks is None:
+            self._networks = self._read_networks()
+        return self._networks
+
+    def _read_networks(self) -> List[NetworkView]:
         names = self._run(["docker", "network", "ls", label_filter(L.LAB, self.lab), "--format", "{{.Name}}"]
                           ).stdout.split()
         if not names:

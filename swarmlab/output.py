@@ -117,9 +117,9 @@ def render_checks(checks: List[Dict[str, Any]], title: str = "flow check") -> No
     out.print(t)
 
 
-def table(title: Optional[str], columns: List[str], rows: List[List[str]]) -> None:
+def table(title: Optional[str], columns: List[str], rows: List[List[str]], lines: bool = False) -> None:
     """A plain table of already-formatted cells (user text escaped)."""
-    t = Table(title=title, title_justify="left")
+    t = Table(title=title, title_justify="left", show_lines=lines)
     for col in columns:
         t.add_column(col)
     for r in rows:
@@ -129,36 +129,21 @@ def table(title: Optional[str], columns: List[str], rows: List[List[str]]) -> No
 
 def render_matrix(m: Dict[str, Any]) -> None:
     """verify's reachability matrix: from row to column."""
-    if not m["cells"]:
-        return
-    t = Table(title="reachability (from row to column)", title_justify="left")
-    t.add_column("from \\ to")
-    for col in m["columns"]:
-        t.add_column(col)
-    for row in m["rows"]:
-        t.add_row(row, *[m["cells"].get(f"{row}->{col}", "-") for col in m["columns"]])
-    out.print(t)
+    if m["cells"]:
+        table("reachability (from row to column)", ["from \\ to", *m["columns"]],
+              [[row, *[m["cells"].get(f"{row}->{col}", "-") for col in m["columns"]]] for row in m["rows"]])
 
 
 def render_timeline(events: List[Dict[str, Any]]) -> None:
     """A drill's timeline: what changed, when, in which phase."""
-    t = Table(title="timeline (seconds from the break)", title_justify="left")
-    for col in ("t", "phase", "what", "now"):
-        t.add_column(col)
-    for e in events:
-        t.add_row(f"{e['t']:.1f}", e["phase"], escape(e["what"]), escape(e["now"]))
-    out.print(t)
+    table("timeline (seconds from the break)", ["t", "phase", "what", "now"],
+          [[f"{e['t']:.1f}", e["phase"], e["what"], e["now"]] for e in events])
 
 
 def render_compare(lab: str, cols: List[str], body: List[Any]) -> None:
     """compare's table: one row per point, one column per way."""
-    t = Table(title=f"compare {lab} (each cell measured in this run)", title_justify="left", show_lines=True)
-    t.add_column("")
-    for c in cols:
-        t.add_column(c)
-    for row, cells in body:
-        t.add_row(row, *cells)
-    out.print(t)
+    table(f"compare {lab} (each cell measured in this run)", ["", *cols], [[row, *cells] for row, cells in body],
+          lines=True)
 
 
 def render_labs(labs: List[Dict[str, Any]]) -> None:

@@ -5,9 +5,9 @@ from typing import Dict
 
 from ..capabilities import PROBE_CMD, Capabilities, endpoint_note, parse_probe
 from ..providers.base import Host
+from ..shell import sh
 from ..transport.group import HostGroup, run_on
 from .context import UpContext
-from ..shell import sh
 
 
 def swarm_state(host: Host) -> str:

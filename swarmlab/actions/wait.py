@@ -1,4 +1,4 @@
-"""Waiting is a strategy: poll, tolerate the transient, and on timeout say what was last seen."""
+"""up's waits: every service at its replicas (task errors said while waiting), the published port answering."""
 from __future__ import annotations
 
 import json
@@ -6,10 +6,11 @@ import urllib.error
 import urllib.request
 from typing import List, Optional, Tuple
 
-from ..waiting import poll
+from ..handle import SwarmReader
 from ..providers.base import Host
-from .context import UpContext
 from ..shell import label_filter
+from ..waiting import poll
+from .context import UpContext
 
 
 def services(leader: Host, stack: str) -> List[dict]:
@@ -18,24 +19,16 @@ def services(leader: Host, stack: str) -> List[dict]:
     return [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
 
 
-def tasks(leader: Host, service: str, running_only: bool = True, waiting_too: bool = False,
-          strict: bool = False) -> List[dict]:
-    """The service's tasks: those Swarm wants running (running_only), plus with waiting_too
-    the replacements it wants but cannot place yet (desired "ready": their Error says why).
-    A failing `docker service ps` gives [] unless strict (then CommandFailed)."""
-    flt = ["--filter", "desired-state=running"] if running_only else []
-    flt += ["--filter", "desired-state=ready"] if running_only and waiting_too else []
-    r = leader.transport.run(["docker", "service", "ps", flt, "--no-trunc", "--format", "{{json .}}", service],
-                             timeout=30, warn=not strict)
-    return [json.loads(x) for x in r.stdout.splitlines() if x.strip()] if r.ok else []
+def _reader(ctx: UpContext) -> SwarmReader:
+    return SwarmReader(ctx.lab, ctx.leader, ctx.hosts)
 
 
-def _task_errors(leader: Host, stack: str) -> str:
+def _task_errors(ctx: UpContext) -> str:
     out = []
-    for svc in services(leader, stack):
-        for t in tasks(leader, svc["Name"], running_only=False)[:3]:
-            if t.get("Error"):
-                out.append(f"{svc['Name']} on {t.get('Node') or '?'}: {t['Error']}")
+    for svc in services(ctx.leader, ctx.scenario.stack_name):
+        for t in _reader(ctx).tasks(svc["Name"], running_only=False)[:3]:
+            if t.error:
+                out.append(f"{svc['Name']} on {t.node or '?'}: {t.error}")
     return "; ".join(out[:4])
 
 
@@ -49,7 +42,7 @@ def wait_services(ctx: UpContext) -> None:
         ready = len(svcs) == expected and all(_replicas_ok(s["Replicas"]) for s in svcs)
         seen = ", ".join(states) or "no services"
         if not ready:
-            errs = _task_errors(ctx.leader, stack)
+            errs = _task_errors(ctx)
             seen += f" (task errors: {errs})" if errs else ""
         return ready, seen
 
@@ -73,8 +66,8 @@ def http_targets(ctx: UpContext) -> List[Tuple[str, str]]:
     if ctx.ipvs:
         nodes = ctx.hosts
     else:
-        running = {t["Node"] for t in tasks(ctx.leader, svc) if t.get("CurrentState", "").startswith("Running")}
-        nodes = [h for h in ctx.hosts if h.swarm_name in running]
+        running = {t.node for t in _reader(ctx).tasks(svc) if t.running}
+        nodes = [h for h in ctx.hosts if h.name in running]
     return [(h.name, f"http://{h.address}:{w.http_port}") for h in nodes]
 
 

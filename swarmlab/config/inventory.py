@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from .. import grammar
 from ..errors import ConfigError, Problem
 from .schema import API_VERSION, Validator, humanise
-from .yamlfile import decode, is_file, line_of, load, read_bounded
+from .yamlfile import is_file, line_of, load, read_text
 
 KIND = "Inventory"
 ANSIBLE_TEXT = ("ansible_host", "ansible_user", "ansible_ssh_private_key_file", "swarmlab_advertise_addr",
@@ -320,7 +320,7 @@ def _check_names(h: InventoryHost, p: Tuple[str, ...], problem) -> None:
 def _check_known_hosts(path: Path, shown: str, problem) -> None:
     """Every line of the inventory's known_hosts must be a host key line ssh would read."""
     try:
-        text = decode(read_bounded(path, "known_hosts file"), str(path))
+        text = read_text(path, "known_hosts file")
     except ConfigError as exc:
         problem(("known_hosts",), f"{exc.problems[0].message} ({shown}; relative paths are from the inventory's folder)")
         return

@@ -3,6 +3,7 @@ file) is collected and reported at once, each with its file, line and path."""
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -148,7 +149,7 @@ def _stack(stack_path: Path, nets: List[NetworkSpec], nodes: Optional[Tuple[Node
             r.problems.extend(exc.problems)
         else:
             r.add(("stack", "file"), f"{exc.problems[0].message}: {stack_path}"
-                  + ("; the path is relative to the scenario file" if "not found" in exc.problems[0].message else ""))
+                  + ("" if os.path.exists(stack_path) else "; the path is relative to the scenario file"))
         return None
     node_view = [(n.name, n.role, dict(n.labels)) for n in nodes] if nodes is not None else None
     for p, msg in stack_check.check(stack_data, [n.name for n in nets], node_view, host_access=host_access):

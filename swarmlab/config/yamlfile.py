@@ -163,10 +163,15 @@ def _walk(node: yaml.Node, path: Tuple[str, ...], lines: Lines, problems: List[P
                                 node.start_mark.line + 1))
 
 
+def read_text(path: Path, what: str) -> str:
+    """The UTF-8 text of a regular file of at most MAX_BYTES, or a ConfigError."""
+    return decode(read_bounded(Path(path), what), str(path))
+
+
 def load(path: Path, what: str = "file") -> Tuple[Any, Lines]:
     """Parse `path`, bounded; anything wrong with it is a ConfigError naming the place."""
     shown = str(path)
-    text = decode(read_bounded(Path(path), what), shown)
+    text = read_text(path, what)
     try:
         _scan(text, shown)
         loader = _Loader(text)

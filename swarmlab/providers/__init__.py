@@ -3,7 +3,7 @@ node kinds). Actions speak to the Provider interface only; the CLI asks this reg
 from __future__ import annotations
 
 import importlib
-from typing import Dict, List, Tuple, Type
+from typing import Dict, Tuple, Type
 
 from ..errors import EXIT_CONFIG, SwarmlabError
 from .base import Host, LabInfo, Provider, Unsupported
@@ -19,10 +19,6 @@ DEFAULT = "dind"
 BY_FLAG = ("dind", "vagrant")   # chosen with --provider; ssh is chosen by --inventory FILE
 
 
-def names() -> List[str]:
-    return list(_REGISTRY)
-
-
 def provider_class(name: str) -> Type[Provider]:
     if name not in _REGISTRY:
         raise SwarmlabError(f"unknown provider {name!r}", exit_code=EXIT_CONFIG,
@@ -36,5 +32,5 @@ def get_provider(name: str, **options) -> Provider:
     return provider_class(name).from_options(**options)
 
 
-__all__ = ["Host", "LabInfo", "Provider", "Unsupported", "get_provider", "provider_class", "names", "DEFAULT",
+__all__ = ["Host", "LabInfo", "Provider", "Unsupported", "get_provider", "provider_class", "DEFAULT",
            "BY_FLAG"]

@@ -138,7 +138,7 @@ class DindProvider(Provider):
         if wanted != "auto":
             pool = parse_pool(wanted)
             clash = [str(o) for o in others + subnets if pool.overlaps(o)]
-            clash += [f"{o} (a route of this host)" for o in _host_routes() if pool.overlaps(o) and o.prefixlen]
+            clash += [f"{o} (a route of this host)" for o in _host_routes() if pool.overlaps(o)]
             if clash:
                 raise ConfigError([Problem(source or "--pool", "network.pool",
                                            f"{pool} overlaps {', '.join(clash)} already in use on this machine; "

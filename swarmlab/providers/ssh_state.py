@@ -30,7 +30,7 @@ class SSHState:
         if leader is None:
             return {}
         for cfg in self._configs(leader, lab):
-            return json.loads(base64.b64decode(cfg["Spec"].get("Data") or b"e30="))
+            return _state_of(cfg)
         return {}
 
     def record(self, ctx) -> None:
@@ -72,7 +72,7 @@ class SSHState:
         out = []
         for cfg in self._configs(leader):
             lbl = cfg["Spec"].get("Labels") or {}
-            state = json.loads(base64.b64decode(cfg["Spec"].get("Data") or b"e30="))
+            state = _state_of(cfg)
             out.append(LabInfo(lbl.get(L.LAB, "?"), self.name, state.get("pool", ""),
                                len(self.inventory.hosts), len(self.inventory.hosts), state.get("scenario", "")))
         return sorted(out, key=lambda i: i.name)
@@ -82,9 +82,14 @@ def state_config(lab: str) -> str:
     return f"swarmlab-{lab}-state"
 
 
+def _state_of(cfg: dict) -> dict:
+    """The record a state config holds ({} when it is empty)."""
+    return json.loads(base64.b64decode(cfg["Spec"].get("Data") or b"e30="))
+
+
 def _loaded_by(cfg: dict) -> Dict[str, List[str]]:
     try:
-        return json.loads(base64.b64decode(cfg["Spec"].get("Data") or b"e30=")).get("loaded") or {}
+        return _state_of(cfg).get("loaded") or {}
     except ValueError:
         return {}
 

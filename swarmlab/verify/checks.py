@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from .. import labels as L
-from ..naming import short_task as _short
 from ..actions.smoke import flow_checks
 from ..capabilities import Capabilities
+from ..naming import short_task as _short
 from ..result import CheckResult
+from ..shell import sh
 from . import netns, wire
 from .netns import carry, connect_cmd, dns_cmd, in_task, leaves_lab, underlay_dev
 from .topology import Service, Task, Topology
-from ..shell import sh
 
 MTU_PLAIN, MTU_ENCRYPTED = 1450, 1424
 

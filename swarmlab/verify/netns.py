@@ -8,8 +8,8 @@ import threading
 from typing import Dict, Optional, Tuple
 
 from ..result import CommandResult
-from .topology import Task, Topology
 from ..shell import sh
+from .topology import Task, Topology
 
 
 # How much longer than on dind nodes every command may take: `verify --timeout` raises it

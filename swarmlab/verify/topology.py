@@ -8,9 +8,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from ..shell import label_filter
 from .. import labels as L
 from ..providers.base import Host, name_of
+from ..shell import label_filter
 
 
 @dataclass
