@@ -198,13 +198,14 @@ class Lab:
     def scenario(self):
         """The scenario the lab was made from, read again; None when not recorded or no
         longer loadable (callers then go by what runs)."""
-        from .config import load_scenario
+        from .config.from_stack import load_source
+        from .config.loader import Flags
 
         info = next((i for i in self.provider.list_labs() if i.name == self.name), None)
         if info is None or not info.scenario:
             return None
         try:
-            return load_scenario(info.scenario, name=self.name)
+            return load_source(info.scenario, Flags(name=self.name, own_nodes=self.provider.sized_by_flags))
         except SwarmlabError:
             return None
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, List, Optional
 
-from .actions import deploy, networks, smoke, swarm, wait
+from .actions import deploy, images, networks, smoke, swarm, wait
 from .actions.context import UpContext
 from .capabilities import endpoint_note
 from .config.model import Scenario
@@ -28,7 +28,7 @@ def _step(ctx: UpContext, name: str, step: Optional[Callable[[str], Any]] = None
     ctx.timings[name] = round(time.monotonic() - started, 2)
 
 
-def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: bool = False,
+def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: bool = False, pull: bool = False,
        say: Say = lambda s: None, step: Optional[Callable[[str], Any]] = None) -> Dict[str, Any]:
     """Bring the lab up (or converge a running one) and check that the stack answers."""
     lab = scenario.name
@@ -37,6 +37,7 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
     _warn_host_access(ctx)
     with _step(ctx, "images", step):
         ImageBuilder(provider.client, say=say).build()
+        images.prepare(ctx, provider.client, pull=pull)
     with _step(ctx, "preflight", step):
         provider.preflight()
         ctx.kernel = provider.probe_kernel(lab)
@@ -60,6 +61,7 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
                 with _step(ctx, "networks", step):
                     networks.ensure(ctx)
                     deploy.ensure_secrets(ctx)
+                    deploy.ensure_files(ctx)
             finally:
                 with _step(ctx, "images into nodes", step):
                     loading.result()
@@ -67,6 +69,7 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
             deploy.deploy_stack(ctx)
         with _step(ctx, "wait", step):
             wait.wait_services(ctx)
+            wait.wait_ports(ctx)
             wait.wait_http(ctx)
         with _step(ctx, "flow check", step):
             checks = smoke.data_flow(ctx)
@@ -94,6 +97,7 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
                     "steps": ctx.timings, "images_loaded": ctx.transfers,
                     "checks": [c.as_dict() for c in ctx.checks]}
     report["warnings"] = ctx.warnings
+    report["notes"] = list(scenario.notes) + report.get("notes", [])
     return report
 
 

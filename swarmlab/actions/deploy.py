@@ -145,8 +145,27 @@ def ensure_secrets(ctx: UpContext) -> None:
         ctx.say(f"secret {name}: generated")
 
 
+def ensure_files(ctx: UpContext) -> None:
+    """The stack's secrets and configs made from files, created from this machine's copy
+    (on stdin: the content is never on a command line). Named by their content, so a
+    changed file is a new object and the services roll onto it."""
+    t = ctx.leader.transport
+    for kind in ("secrets", "configs"):
+        objects = [f for f in ctx.scenario.files if f.kind == kind]
+        if not objects:
+            continue
+        have = set(t.run(["docker", kind[:-1], "ls", "--format", "{{.Name}}"]).stdout.split())
+        for f in objects:
+            if f.name not in have:
+                t.run(["docker", kind[:-1], "create", "--label", f"{L.LAB}={ctx.lab}",
+                       "--label", f"{L.ROLE}={kind[:-1]}", f.name, "-"], stdin=f.data)
+                ctx.say(f"{kind[:-1]} {f.key}: created from its file as {f.name}")
+
+
 def rendered_stack(ctx: UpContext) -> dict:
     out = stackmod.render(ctx.scenario.stack, ctx.lab, [n.name for n in ctx.scenario.networks], ctx.ipvs)
+    for f in ctx.scenario.files:   # created by ensure_files: the stack finds them by name
+        out[f.kind][f.key] = {"external": True, "name": f.name}
     # A rebuilt image keeps its tag, and with no registry there is no digest to pin: the
     # image id as a container label makes the task spec change, so Swarm rolls the tasks
     # onto the new image (without it, a converging `up` kept running the old one).

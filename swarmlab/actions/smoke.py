@@ -5,14 +5,26 @@ from __future__ import annotations
 import json
 from typing import List
 
+from ..images.build import image_ref
 from ..naming import short_task as _short
 from ..result import CheckResult
 from .context import UpContext
 from .wait import http_get, http_targets
 
+WEB_IMAGE = image_ref("web")
+
+
+def runs_web_app(image: str, own_command: bool) -> bool:
+    """The service runs swarmlab's web app: its image, with the image's own command."""
+    return image == WEB_IMAGE and not own_command
+
 
 def data_flow(ctx: UpContext) -> List[CheckResult]:
-    if not ctx.scenario.wait.http_service:
+    """Only for swarmlab's own web app (it reports the hops it took); a user's service has
+    its own answers, and wait.http has already seen it answer."""
+    service = ctx.scenario.wait.http_service
+    svc = (ctx.scenario.stack.get("services") or {}).get(service) if service else None
+    if not svc or not runs_web_app(svc.get("image", ""), bool(svc.get("command") or svc.get("entrypoint"))):
         return []
     ctx.checks = flow_checks(http_targets(ctx))
     return ctx.checks

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 from typing import List, Optional, Tuple
@@ -53,22 +54,59 @@ def wait_services(ctx: UpContext) -> None:
 def _replicas_ok(text: str) -> bool:
     try:
         have, want = text.split()[0].split("/")
-        return int(want) > 0 and have == want
+        return int(have) == int(want)
     except ValueError:
         return False
 
 
-def http_targets(ctx: UpContext) -> List[Tuple[str, str]]:
-    """(node, url) where the published port must answer: every node with the routing
-    mesh, only the nodes running a task with host-mode ports."""
-    w = ctx.scenario.wait
-    svc = f"{ctx.scenario.stack_name}_{w.http_service}"
+def serving_hosts(ctx: UpContext, service: str) -> List[Host]:
+    """The hosts where a published port of `service` (short name) must answer: every node
+    with the routing mesh, only the nodes running one of its tasks with host-mode ports."""
     if ctx.ipvs:
-        nodes = ctx.hosts
-    else:
-        running = {t.node for t in _reader(ctx).tasks(svc) if t.running}
-        nodes = [h for h in ctx.hosts if h.name in running]
-    return [(h.name, f"http://{h.address}:{w.http_port}") for h in nodes]
+        return list(ctx.hosts)
+    running = {t.node for t in _reader(ctx).tasks(f"{ctx.scenario.stack_name}_{service}") if t.running}
+    return [h for h in ctx.hosts if h.name in running]
+
+
+def http_targets(ctx: UpContext) -> List[Tuple[str, str]]:
+    """(node, url) where wait.http's port must answer."""
+    w = ctx.scenario.wait
+    return [(h.name, f"http://{h.address}:{w.http_port}") for h in serving_hosts(ctx, w.http_service)]
+
+
+def published_tcp(ctx: UpContext) -> List[Tuple[str, int]]:
+    """(service, port) for every TCP port the stack publishes."""
+    from ..config.stack import parse_ports
+
+    return [(str(name), p.published) for name, svc in (ctx.scenario.stack.get("services") or {}).items()
+            for p in parse_ports(svc.get("ports") or []) if p.protocol == "tcp"]
+
+
+def wait_ports(ctx: UpContext) -> None:
+    """Every published TCP port accepts a connection on each node that serves it: what a
+    user's client would do first, whatever the protocol behind it."""
+    wanted = published_tcp(ctx) if ctx.scenario.wait.ports else []
+    if not wanted:
+        return
+
+    def probe():
+        closed = []
+        for service, port in wanted:
+            hosts = serving_hosts(ctx, service)
+            closed += [f"{service}:{port} on {h.name}" for h in hosts if not _accepts(h.address, port)]
+            closed += [] if hosts else [f"{service}: no running task yet"]
+        return not closed, "closed: " + ", ".join(closed[:6]) if closed else "all open"
+
+    poll("every published TCP port to accept connections", probe, ctx.scenario.wait.timeout)
+    ctx.say("published ports open: " + ", ".join(f"{s}:{p}" for s, p in wanted))
+
+
+def _accepts(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def http_get(url: str, timeout: float = 5.0) -> Tuple[int, Optional[dict], str]:

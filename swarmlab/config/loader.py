@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from .. import grammar, naming
 from ..addressing import parse_pool
 from ..errors import ConfigError, Problem
-from . import schema, stack as stackmod, stack_check, yamlfile
+from . import compose, schema, stack as stackmod, stack_check, yamlfile
 from .model import NetworkSpec, NodeSpec, Scenario, WaitSpec
 
 MAX_NODES = 9  # what a 2-core machine runs comfortably
@@ -40,9 +40,20 @@ class _Reader:
             raise ConfigError(sorted(self.problems, key=lambda p: (p.file != self.shown, p.file, p.line or 0)))
 
 
+@dataclass(frozen=True)
+class Flags:
+    """What the command line says over the file."""
+    name: Optional[str] = None
+    nodes: Optional[int] = None
+    managers: Optional[int] = None
+    pool: Optional[str] = None
+    own_nodes: bool = True            # False: the nodes come from an inventory or lab.yaml
+    env_file: Optional[str] = None
+
+
 def load_scenario(path: str | Path, *, name: Optional[str] = None, nodes: Optional[int] = None,
                   managers: Optional[int] = None, pool: Optional[str] = None,
-                  own_nodes: bool = True) -> Scenario:
+                  own_nodes: bool = True, env_file: Optional[str] = None) -> Scenario:
     """Load and check a scenario. Flags (name, nodes, managers, pool) override the file.
     own_nodes=False: the lab's nodes come from elsewhere (an inventory, Vagrant), so the
     stack's placement is checked against those later (config.inventory.apply_nodes)."""
@@ -51,7 +62,13 @@ def load_scenario(path: str | Path, *, name: Optional[str] = None, nodes: Option
     r = _Reader(str(path), lines)
     if not isinstance(data, dict):
         raise ConfigError([Problem(r.shown, "", "must be a mapping with apiVersion, kind, nodes, networks, stack")])
-    data = _apply_flags(copy.deepcopy(data), r, nodes, managers)
+    return build(data, r, path, Flags(name, nodes, managers, pool, own_nodes, env_file), str(path))
+
+
+def build(data: dict, r: _Reader, path: Path, flags: Flags, source: str) -> Scenario:
+    """The scenario of `data` (a scenario file's, or one made from a stack file)."""
+    name, pool, own_nodes = flags.name, flags.pool, flags.own_nodes
+    data = _apply_flags(copy.deepcopy(data), r, flags.nodes, flags.managers)
     for p, msg in schema.validate(data):
         r.add(p, msg + r.via(p))
     if r.problems:  # the shape is wrong: deeper checks would only repeat it
@@ -74,14 +91,32 @@ def load_scenario(path: str | Path, *, name: Optional[str] = None, nodes: Option
     if problem:
         r.add(("stack", "name"), problem.replace("lab name", "stack name"))
     stack_path = path.parent / data["stack"]["file"]
-    stack_data = _stack(stack_path, net_specs, node_specs if own_nodes else None,
-                        bool(data.get("host_access")), r)
+    env_file = flags.env_file or data["stack"].get("env_file")
+    env = _environment(stack_path, path.parent / env_file if env_file else None, r)
+    declared_in = "the stack file's top-level networks:" if source.startswith("stack:") else \
+        "the scenario's networks"
+    prepared = _stack(stack_path, stack_name, env, net_specs, node_specs if own_nodes else None,
+                      (bool(data.get("host_access")), declared_in), r)
+    stack_data = prepared.stack if prepared else None
     wait_spec = _wait(data.get("wait") or {}, stack_data, stack_path, r)
     r.fail_if_any()
     return Scenario(path=path, name=lab_name, description=data.get("description", ""),
                     nodes=node_specs, networks=tuple(net_specs), stack_file=stack_path,
                     stack_name=stack_name, stack=stack_data, pool=pool_text, wait=wait_spec,
-                    host_access=bool(data.get("host_access")))
+                    host_access=bool(data.get("host_access")), builds=prepared.builds,
+                    notes=tuple(prepared.notes), files=tuple(prepared.files), source=source)
+
+
+def _environment(stack_path: Path, env_file: Optional[Path], r: _Reader) -> Dict[str, str]:
+    """What ${VAR} reads: this process's environment over --env-file (or the stack's .env)."""
+    path = env_file or stack_path.parent / ".env"
+    values: Dict[str, str] = {}
+    if env_file is not None or yamlfile.is_file(path):
+        try:
+            values = compose.read_env_file(path)
+        except ConfigError as exc:
+            r.problems.extend(exc.problems)
+    return {**values, **os.environ}
 
 
 def _apply_flags(data: dict, r: _Reader, nodes: Optional[int], managers: Optional[int]) -> dict:
@@ -139,9 +174,10 @@ def _networks(nets: dict, r: _Reader) -> List[NetworkSpec]:
     return out
 
 
-def _stack(stack_path: Path, nets: List[NetworkSpec], nodes: Optional[Tuple[NodeSpec, ...]],
-           host_access: bool, r: _Reader) -> Any:
-    """The stack file, read (bounded) and checked against the scenario; None if unreadable."""
+def _stack(stack_path: Path, stack_name: str, env: Dict[str, str], nets: List[NetworkSpec],
+           nodes: Optional[Tuple[NodeSpec, ...]], how: Tuple[bool, str], r: _Reader) -> Optional[compose.Prepared]:
+    """The stack file, read (bounded), interpolated, its builds resolved, and checked
+    against the scenario; None if unreadable."""
     try:
         stack_data, stack_lines = yamlfile.load(stack_path, "stack file")
     except ConfigError as exc:
@@ -151,14 +187,18 @@ def _stack(stack_path: Path, nets: List[NetworkSpec], nodes: Optional[Tuple[Node
             r.add(("stack", "file"), f"{exc.problems[0].message}: {stack_path}"
                   + ("" if os.path.exists(stack_path) else "; the path is relative to the scenario file"))
         return None
+    stack_data, found = compose.interpolate(stack_data, env)
+    prepared, more = compose.prepare(stack_data, stack_path, stack_name)
     node_view = [(n.name, n.role, dict(n.labels)) for n in nodes] if nodes is not None else None
-    for p, msg in stack_check.check(stack_data, [n.name for n in nets], node_view, host_access=host_access):
+    bad = {p for p, _ in found}   # a value that could not be interpolated is reported once, as that
+    for p, msg in found + [(p, m) for p, m in more + list(stack_check.check(
+            stack_data, [n.name for n in nets], node_view, host_access=how[0], declared_in=how[1])) if p not in bad]:
         r.add(p, msg, file=str(stack_path), where=stack_lines)
-    return stack_data
+    return prepared
 
 
 def _wait(wait: dict, stack_data: Any, stack_path: Path, r: _Reader) -> WaitSpec:
-    http = wait.get("http", {"service": "web", "port": 8080, "path": "/healthz"})
+    http = wait.get("http")
     services = (stack_data.get("services") or {}) if isinstance(stack_data, dict) else {}
     if not isinstance(services, dict):
         services = {}
@@ -175,7 +215,8 @@ def _wait(wait: dict, stack_data: Any, stack_path: Path, r: _Reader) -> WaitSpec
     return WaitSpec(timeout=float(wait.get("timeout", 240)),
                     http_service=http["service"] if http else None,
                     http_port=int(http["port"]) if http else 0,
-                    http_path=http.get("path", "/") if http else "/")
+                    http_path=http.get("path", "/") if http else "/",
+                    ports=bool(wait.get("ports", True)))
 
 
 def _encrypted(value: Any) -> str:

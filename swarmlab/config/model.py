@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
+from .compose import BuildSpec, FileObject
+
 ENCRYPT_AUTO = "auto"
 
 
@@ -26,9 +28,10 @@ class NodeSpec:
 @dataclass(frozen=True)
 class WaitSpec:
     timeout: float = 240.0
-    http_service: Optional[str] = "web"
-    http_port: int = 8080
-    http_path: str = "/healthz"
+    http_service: Optional[str] = None   # wait.http: this service answers 200 on this port and path
+    http_port: int = 0
+    http_path: str = "/"
+    ports: bool = True                   # every published TCP port accepts a connection
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,10 @@ class Scenario:
     pool: str = "auto"
     wait: WaitSpec = WaitSpec()
     host_access: bool = False         # the stack may reach into the host (bind /, the socket, ALL caps)
+    builds: Dict[str, BuildSpec] = field(default_factory=dict, compare=False, repr=False)
+    notes: Tuple[str, ...] = ()       # what stack deploy would ignore, said once by `up`
+    files: Tuple[FileObject, ...] = field(default=(), compare=False, repr=False)   # secrets/configs from files
+    source: str = ""                  # what `up` was given: the scenario file, or "stack:" + the stack file
 
     @property
     def managers(self) -> Tuple[NodeSpec, ...]:

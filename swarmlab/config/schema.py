@@ -56,6 +56,7 @@ SCENARIO_SCHEMA: dict = {
             "properties": {
                 "file": {"type": "string"},
                 "name": {"type": "string"},
+                "env_file": {"type": "string"},     # ${VAR} values (default: .env beside the stack file)
             },
         },
         "wait": {
@@ -63,6 +64,7 @@ SCENARIO_SCHEMA: dict = {
             "additionalProperties": False,
             "properties": {
                 "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 86400},
+                "ports": {"type": "boolean"},        # every published TCP port accepts a connection
                 "http": {
                     "type": ["object", "null"],
                     "additionalProperties": False,

@@ -62,9 +62,15 @@ def _port(published: Any, target: Any, proto: Any, mode: Any, shown: Any) -> Por
     return Port(published, target, proto, mode)
 
 
-def service_networks(svc: Mapping[str, Any]) -> List[str]:
+DEFAULT_NETWORK = "default"   # where stack deploy puts a service that names no network
+
+
+def service_networks(svc: Mapping[str, Any], lab_networks: Sequence[str] = ()) -> List[str]:
+    """The networks a service is on; a service naming none is on the lab's `default`
+    network, if the lab has one (a lab made from a stack file alone does)."""
     nets = svc.get("networks") or []
-    return list(nets) if isinstance(nets, (list, Mapping)) else []
+    nets = list(nets) if isinstance(nets, (list, Mapping)) else []
+    return nets or ([DEFAULT_NETWORK] if DEFAULT_NETWORK in lab_networks else [])
 
 
 def eval_constraint(expr: str, node_name: str, role: str, node_labels: Mapping[str, str]) -> Optional[bool]:
@@ -81,12 +87,6 @@ def eval_constraint(expr: str, node_name: str, role: str, node_labels: Mapping[s
         actual = node_labels.get(m.group("label"))
     equal = actual is not None and str(actual) == value
     return equal if op == "==" else not equal
-
-
-def is_qualified(image: str) -> bool:
-    """True when the name names its registry (so no node looks on a public one)."""
-    first = image.split("/", 1)[0]
-    return "/" in image and ("." in first or ":" in first or first == "localhost")
 
 
 def constraints_of(svc: Mapping[str, Any]) -> List[str]:
@@ -129,12 +129,12 @@ def render(stack: Mapping[str, Any], lab: str, networks: Sequence[str], ipvs: bo
         svc["labels"] = {**_as_map(svc.get("labels")), **stamp}
         if not ipvs:
             deploy["endpoint_mode"] = "dnsrr"
-            if svc.get("ports"):
-                svc["ports"] = [
-                    {"target": p.target, "published": p.published, "protocol": p.protocol, "mode": "host"}
-                    for p in parse_ports(svc["ports"])]
+        if svc.get("ports"):   # long syntax with numbers: what every stack deploy version reads
+            svc["ports"] = [{"target": p.target, "published": p.published, "protocol": p.protocol,
+                             "mode": p.mode or "ingress" if ipvs else "host"}
+                            for p in parse_ports(svc["ports"])]
     out["networks"] = {n: {"external": True, "name": n} for n in networks
-                       if any(n in service_networks(s) for s in (out.get("services") or {}).values())}
+                       if any(n in service_networks(s, networks) for s in (out.get("services") or {}).values())}
     vols = out.get("volumes") or {}
     for name in list(vols):
         spec = dict(vols[name] or {})

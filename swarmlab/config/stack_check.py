@@ -7,7 +7,7 @@ import posixpath
 from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from .. import grammar
-from .stack import eval_constraint, is_qualified, parse_ports, service_networks
+from .stack import eval_constraint, parse_ports, service_networks
 
 Found = Iterator[Tuple[Tuple[str, ...], str]]
 Nodes = Optional[Sequence[Tuple[str, str, Mapping[str, str]]]]
@@ -20,7 +20,8 @@ HOST_PATHS = ("/", "/etc", "/root", "/boot", "/proc", "/sys", "/dev", "/var/lib/
 HOST_CAPS = ("ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_RAWIO", "SYS_PTRACE", "DAC_READ_SEARCH", "SYS_BOOT")
 
 
-def check(stack: Any, networks: Sequence[str], nodes: Nodes, host_access: bool = False) -> Found:
+def check(stack: Any, networks: Sequence[str], nodes: Nodes, host_access: bool = False,
+          declared_in: str = "the scenario's networks") -> Found:
     """nodes: (name, role, labels) of every node the lab will have; None when they come from
     elsewhere (an inventory, Vagrant's lab.yaml) and placement is checked against those."""
     if not isinstance(stack, Mapping):
@@ -40,7 +41,7 @@ def check(stack: Any, networks: Sequence[str], nodes: Nodes, host_access: bool =
         if not isinstance(svc, Mapping):
             yield base, "must be a mapping"
             continue
-        yield from _service(base, svc, networks, published)
+        yield from _service(base, svc, networks, published, declared_in)
         if not host_access:
             for p, what in host_uses(svc):
                 yield base + p, (f"{what} gives the service the host itself, in a lab that is sealed; "
@@ -49,21 +50,19 @@ def check(stack: Any, networks: Sequence[str], nodes: Nodes, host_access: bool =
     yield from _top_level(stack, networks)
 
 
-def _service(base: Tuple[str, ...], svc: Mapping, networks: Sequence[str], published: dict) -> Found:
+def _service(base: Tuple[str, ...], svc: Mapping, networks: Sequence[str], published: dict,
+             declared_in: str) -> Found:
     image = svc.get("image")
     if not isinstance(image, str) or not image:
-        yield base + ("image",), "missing: every service needs an image (build: is not supported by stacks)"
+        yield base + ("image",), "missing: every service needs an image, or a build: section to make it"
     elif grammar.IMAGE.problem(image):
         yield base + ("image",), grammar.IMAGE.problem(image)
-    elif not is_qualified(image):
-        yield base + ("image",), (f"{image!r} is not fully qualified, so nodes would look for it on a public "
-                                  "registry; name its registry, e.g. swarmlab.local/<name>:<tag>")
     nets = svc.get("networks")
     if nets is not None and not isinstance(nets, (list, Mapping)):
         yield base + ("networks",), "must be a list or mapping of network names"
     for net in service_networks(svc):
         if not isinstance(net, str) or net not in networks:
-            yield base + ("networks",), (f"network {net!r} is not declared in the scenario's networks "
+            yield base + ("networks",), (f"network {net!r} is not declared in {declared_in} "
                                          f"(declared: {', '.join(networks) or 'none'}); declare it there")
     ports = []
     if svc.get("ports") is not None and not isinstance(svc.get("ports"), list):

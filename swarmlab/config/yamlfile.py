@@ -12,7 +12,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
@@ -31,9 +31,10 @@ _BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32",
          b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
 
 
-def read_bounded(path: Path, what: str) -> bytes:
-    """The bytes of a regular file of at most MAX_BYTES; anything else is a ConfigError."""
+def read_bounded(path: Path, what: str, limit: Optional[int] = None) -> bytes:
+    """The bytes of a regular file of at most MAX_BYTES (or `limit`); anything else is a ConfigError."""
     shown = str(path)
+    cap = limit or MAX_BYTES
 
     def bad(msg: str) -> ConfigError:
         return ConfigError([Problem(shown, "", msg)])
@@ -53,19 +54,19 @@ def read_bounded(path: Path, what: str) -> bytes:
             kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode) or \
                 stat.S_ISBLK(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file"
             raise bad(f"{what} is {kind}, not a regular file; name a file")
-        if st.st_size > MAX_BYTES:
-            raise bad(f"{what} is {st.st_size} bytes, more than the {MAX_BYTES} this tool reads "
-                      "(SWARMLAB_MAX_FILE_BYTES raises the limit)")
+        if st.st_size > cap:
+            raise bad(f"{what} is {st.st_size} bytes, more than the {cap} " + (
+                "this tool reads (SWARMLAB_MAX_FILE_BYTES raises the limit)" if limit is None else "allowed"))
         with os.fdopen(fd, "rb", closefd=True) as f:
             fd = -1
-            data = f.read(MAX_BYTES + 1)
+            data = f.read(cap + 1)
     except OSError as exc:
         raise bad(f"cannot read {what}: {exc.strerror}") from None
     finally:
         if fd >= 0:
             os.close(fd)
-    if len(data) > MAX_BYTES:   # it grew while we looked
-        raise bad(f"{what} is more than the {MAX_BYTES} bytes this tool reads")
+    if len(data) > cap:   # it grew while we looked
+        raise bad(f"{what} is more than the {cap} bytes allowed")
     return data
 
 

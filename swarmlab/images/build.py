@@ -82,6 +82,18 @@ def _slim(root: Path) -> None:
     cfg.write_text(NODOC)
 
 
+def run_build(api, last: List[str], **kwargs) -> None:
+    """One build through the engine's API, its last output lines kept in `last`; a failed
+    step is a BuildError. The API's builder is the legacy one (no BuildKit here);
+    forcerm leaves no intermediate container behind, even when a step fails."""
+    for chunk in api.build(rm=True, forcerm=True, decode=True, **kwargs):
+        if "error" in chunk:
+            raise BuildError(chunk["error"].strip(), last)
+        line = (chunk.get("stream") or "").strip()
+        if line:
+            last[:] = (last + [line])[-8:]
+
+
 class ImageBuilder:
     def __init__(self, client: docker.DockerClient, base: Optional[str] = None, say: Say = lambda s: None):
         self.client = client
@@ -165,16 +177,8 @@ class ImageBuilder:
         self.say(f"building {ref}")
         last: List[str] = []
         try:
-            # The API's builder is the legacy one (no BuildKit here); forcerm keeps
-            # no intermediate containers behind, even when a step fails.
-            for chunk in self.client.api.build(path=str(CONTEXT / name), tag=ref, rm=True, forcerm=True,
-                                               buildargs={"BASE": self.base}, decode=True,
-                                               labels={L.IMAGE_HASH: want, L.IMAGE_NAME: name}):
-                if "error" in chunk:
-                    raise BuildError(chunk["error"].strip(), last)
-                line = (chunk.get("stream") or "").strip()
-                if line:
-                    last = (last + [line])[-8:]
+            run_build(self.client.api, last, path=str(CONTEXT / name), tag=ref, buildargs={"BASE": self.base},
+                      labels={L.IMAGE_HASH: want, L.IMAGE_NAME: name})
         except (BuildError, APIError) as exc:
             detail = "\n    ".join(str(x) for x in last[-6:])
             raise SwarmlabError(f"building {ref} failed: {exc}\n    {detail}",

@@ -166,7 +166,8 @@ class DindProvider(Provider):
                 net_name, driver="bridge", internal=True, check_duplicate=True,
                 ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=str(plan.underlay), gateway=plan.gateway)]),
                 labels=L.stamp(lab, L.ROLE_UNDERLAY, pool=str(plan.pool), provider=self.name,
-                               scenario=str(scenario.path)))
+                               scenario=scenario.source or str(scenario.path)))
+        _check_memory([n for n in scenario.nodes if not self._exists(naming.container_name(lab, n.name))])
         seeds = self._seeds(scenario, lab, plan, say)
         results = parallel(list(scenario.nodes),
                            lambda n: self._ensure_node(lab, n, plan, net_name, seeds.get(n.name), say))
@@ -176,6 +177,13 @@ class DindProvider(Provider):
         hosts = self.hosts(lab)
         wait_engines([h.transport for h in hosts], "the nodes' Docker engines")
         return hosts
+
+    def _exists(self, container: str) -> bool:
+        try:
+            self.client.containers.get(container)
+            return True
+        except NotFound:
+            return False
 
     def _seeds(self, scenario: Scenario, lab: str, plan: AddressPlan, say) -> Dict[str, Optional[str]]:
         """node -> the seed volume holding the images its constraints let it run (new nodes only)."""
@@ -361,3 +369,25 @@ def _host_routes() -> List[ipaddress.IPv4Network]:
         mask = bin(int(f[7], 16)).count("1")
         out.append(ipaddress.IPv4Network(f"{dest}/{mask}", strict=False))
     return out
+
+
+# What a new node may take while it starts (an idle worker settles at ~33-40 MiB, a
+# manager and the tasks more; bench/RESULTS.md), and what the machine keeps for itself.
+NODE_BUDGET_MIB = 96
+HEADROOM_MIB = 1024
+
+
+def _check_memory(new_nodes: list) -> None:
+    """The one thing that really caps a lab's size on one machine: its memory."""
+    try:
+        info = dict(line.split(":", 1) for line in open("/proc/meminfo").read().splitlines() if ":" in line)
+        available = int(info["MemAvailable"].split()[0]) // 1024
+    except (OSError, KeyError, ValueError):
+        return   # not Linux's /proc: the engine will say when it runs out
+    need = len(new_nodes) * NODE_BUDGET_MIB
+    if new_nodes and need + HEADROOM_MIB > available:
+        raise PreflightError(
+            f"{len(new_nodes)} new nodes need about {need} MiB ({NODE_BUDGET_MIB} MiB each while they start) "
+            f"plus {HEADROOM_MIB} MiB for this machine, and it has {available} MiB available",
+            hint=f"at most {max(0, (available - HEADROOM_MIB) // NODE_BUDGET_MIB)} new nodes fit now; "
+                 "use fewer nodes, or free memory")

@@ -45,7 +45,8 @@ class SSHState:
             host = next((h for h in ctx.hosts if h.name == spec.name), None)
             if host and spec.labels:
                 labels.setdefault(host.swarm_name, set()).update(k for k, _ in spec.labels)
-        state = {"lab": ctx.lab, "inventory": str(self.inventory.path), "scenario": str(ctx.scenario.path),
+        source = ctx.scenario.source or str(ctx.scenario.path)
+        state = {"lab": ctx.lab, "inventory": str(self.inventory.path), "scenario": source,
                  "stack": ctx.scenario.stack_name, "pool": str(ctx.plan.pool) if ctx.plan else "",
                  "created_swarm": bool(old.get("created_swarm")) or self._swarm_before is False,
                  "loaded": {k: sorted(v) for k, v in loaded.items()},
@@ -53,7 +54,7 @@ class SSHState:
         name = state_config(ctx.lab)
         leader.run(["docker", "config", "rm", name], warn=True)
         leader.run(["docker", "config", "create", "--label", f"{L.LAB}={ctx.lab}", "--label", f"{L.ROLE}={ROLE_STATE}",
-                    "--label", f"{L.SCENARIO}={ctx.scenario.path}", "--label", f"{L.POOL}={state['pool']}",
+                    "--label", f"{L.SCENARIO}={source}", "--label", f"{L.POOL}={state['pool']}",
                     name, "-"], stdin=json.dumps(state).encode())
 
     def exists(self, lab: str) -> bool:

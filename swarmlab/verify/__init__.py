@@ -78,4 +78,5 @@ def _intended_networks(handle: Lab) -> Optional[Dict[str, list]]:
     scenario = handle.scenario
     if scenario is None:
         return None  # unknown, or the file moved or changed: expect what runs
-    return {name: service_networks(svc) for name, svc in scenario.stack["services"].items()}
+    nets = [n.name for n in scenario.networks]
+    return {name: service_networks(svc, nets) for name, svc in scenario.stack["services"].items()}

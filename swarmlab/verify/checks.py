@@ -10,16 +10,16 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .. import labels as L
-from ..actions.smoke import flow_checks
+from ..actions.smoke import flow_checks, runs_web_app
 from ..capabilities import Capabilities
 from ..naming import short_task as _short
 from ..result import CheckResult
 from ..shell import sh
 from . import netns, wire
-from .netns import carry, connect_cmd, dns_cmd, in_task, leaves_lab, underlay_dev
+from .netns import carry, connect_cmd, dns_cmd, in_task, leaves_lab, shown, underlay_dev
 from .topology import Service, Task, Topology
 
 MTU_PLAIN, MTU_ENCRYPTED = 1450, 1424
@@ -136,20 +136,21 @@ def dns(ctx: VerifyContext) -> List[CheckResult]:
 
 
 # 4 ---------------------------------------------------------------------
-def _probe_targets(dst: Service, nets) -> List[Tuple[str, int, str]]:
-    """(ip, port, node) for every task of dst on the given networks (any network when None)."""
-    out = []
+def _probe_targets(dst: Service, nets) -> List[Tuple[str, Optional[int], str]]:
+    """(ip, port, node) for every task of dst on the given networks (any network when None);
+    port None (an ICMP echo) for a service that listens on nothing."""
+    out: List[Tuple[str, Optional[int], str]] = []
     for t in dst.tasks:
         for n, ip in t.ips.items():
             if nets is None or n in nets:
-                out += [(ip, p, t.node) for p in dst.ports]
+                out += [(ip, p, t.node) for p in dst.ports or [None]]
                 break
     return out
 
 
 def reachability(ctx: VerifyContext) -> List[CheckResult]:
     services = sorted(ctx.topo.services.values(), key=lambda s: s.name)
-    pairs = [(a, b) for a, b in itertools.product(services, services) if a.tasks and b.ports and a is not b]
+    pairs = [(a, b) for a, b in itertools.product(services, services) if a.tasks and b.tasks and a is not b]
     with ThreadPoolExecutor(max_workers=max(1, len(pairs) + 1)) as pool:  # every pair at once
         outsiders = pool.submit(carry(_outsiders), ctx)
         done = list(pool.map(carry(lambda p: _reach_pair(ctx, *p)), pairs))
@@ -176,7 +177,7 @@ def _reach_pair(ctx: VerifyContext, src: Service, dst: Service) -> Tuple[CheckRe
     else:
         state = "blocked" if not opened else "expected-blocked-but-open"
     ctx.matrix[(src.short, dst.short)] = state
-    seen = ", ".join(f"{ip}:{p} on {n} " + (_not_sent(away) if away else 'open' if o else 'closed')
+    seen = ", ".join(f"{shown(ip, p)} on {n} " + (_not_sent(away) if away else 'open' if o else 'closed')
                      for ip, p, n, o, away in results) or \
         f"{dst.short} has no address on {', '.join(sorted(shared)) or 'any network'}"
     return CheckResult(f"reach {src.short} -> {dst.short}", state in ("ok", "blocked"),
@@ -215,12 +216,12 @@ def _outsider(ctx: VerifyContext, leader, image: str, net: str) -> CheckResult:
         probe = Task(name, "probe", leader.name)
         cells, problems = [], []
         for dst in sorted(ctx.topo.services.values(), key=lambda s: s.name):
-            if not dst.ports:
+            if not dst.tasks:
                 continue
             on_net = net in dst.networks
             targets = _probe_targets(dst, {net} if on_net else None)
             away = {} if on_net else {ip: leaves_lab(ctx.topo, probe, ip) for ip, _, _ in targets}
-            opened = [f"{ip}:{p}" for ip, p, _ in targets
+            opened = [shown(ip, p) for ip, p, _ in targets
                       if not away.get(ip) and in_task(ctx.topo, probe, connect_cmd(ip, p)).ok]
             state = ("ok" if len(opened) == len(targets) else "expected-open-but-blocked") if on_net \
                 else ("blocked" if not opened else "expected-blocked-but-open")
@@ -273,8 +274,15 @@ def ports(ctx: VerifyContext) -> List[CheckResult]:
 
 # 6 ---------------------------------------------------------------------
 def data_flow(ctx: VerifyContext) -> List[CheckResult]:
+    """The hops of a request through swarmlab's own web app, which reports them; a user's
+    stack has no such app, and reachability above proves its paths."""
     targets = []
-    for svc in ctx.topo.services.values():
+    ours = [s for s in ctx.topo.services.values() if runs_web_app(s.image, s.own_command)]
+    if not ours:
+        return [CheckResult("data flow", False, "swarmlab's web app, which reports each hop it took",
+                            "not in this stack: reachability and the wire checks prove its paths",
+                            status="unsupported")]
+    for svc in ours:
         for p in svc.published:
             if p["protocol"] != "tcp":
                 continue

@@ -66,8 +66,15 @@ def dns_cmd(name: str) -> str:
     return f"dig +short +time=2 +tries=1 @127.0.0.11 {shlex.quote(name)} A"
 
 
-def connect_cmd(ip: str, port: int) -> str:
+def connect_cmd(ip: str, port: Optional[int]) -> str:
+    """A TCP connect to ip:port; an ICMP echo when port is None (a service listening on nothing)."""
+    if port is None:
+        return sh("ping", "-c", 1, "-W", 2, ip)
     return sh("nc", "-z", "-w", 2, ip, port)
+
+
+def shown(ip: str, port: Optional[int]) -> str:
+    return f"{ip} icmp" if port is None else f"{ip}:{port}"
 
 
 def parse_route(text: str) -> Optional[Tuple[Optional[str], str]]:

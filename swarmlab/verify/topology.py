@@ -6,11 +6,12 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, List, Optional, Set, Tuple
 
 from .. import labels as L
 from ..providers.base import Host, name_of
-from ..shell import label_filter
+from ..shell import label_filter, sh
 
 
 @dataclass
@@ -28,9 +29,13 @@ class Service:
     networks: List[str]
     endpoint_mode: str
     published: List[dict]     # {"published", "target", "protocol", "mode"}
-    ports: List[int]          # every TCP port it listens on (targets + the image's EXPOSE)
+    ports: List[int]          # every TCP port it listens on (read from a task; else targets + EXPOSE)
     replicas: Optional[int]
     tasks: List[Task] = field(default_factory=list)
+    image: str = ""
+    own_command: bool = False  # the stack overrides the image's command or entrypoint
+    udp_ports: List[int] = field(default_factory=list)
+    ports_from: str = "the stack file and the image"
 
 
 @dataclass
@@ -102,6 +107,7 @@ def read(lab: str, hosts: List[Host], intended: Optional[Dict[str, List[str]]] =
         # service specs name networks by id
         nets = [net_by_id.get(n.get("Target"), n.get("Target")) for n in (s["TaskTemplate"].get("Networks") or [])]
         endpoint = s.get("EndpointSpec") or {}
+        container = s["TaskTemplate"].get("ContainerSpec") or {}
         published = [{"published": p.get("PublishedPort"), "target": p.get("TargetPort"),
                       "protocol": p.get("Protocol", "tcp"), "mode": p.get("PublishMode", "ingress")}
                      for p in endpoint.get("Ports") or []]
@@ -110,7 +116,9 @@ def read(lab: str, hosts: List[Host], intended: Optional[Dict[str, List[str]]] =
             nets = intended[short]
         services[s["Name"]] = Service(s["Name"], short, nets, endpoint.get("Mode", "vip"),
                                       published, ports,
-                                      (s.get("Mode") or {}).get("Replicated", {}).get("Replicas"))
+                                      (s.get("Mode") or {}).get("Replicated", {}).get("Replicas"),
+                                      image=container.get("Image", "").split("@")[0],
+                                      own_command=bool(container.get("Command") or container.get("Args")))
     for svc in services.values():
         # every running task, attached to a network or not (a service moved off its
         # networks still has tasks; they just have no address there)
@@ -120,22 +128,54 @@ def read(lab: str, hosts: List[Host], intended: Optional[Dict[str, List[str]]] =
             parts = line.split()
             if len(parts) >= 3 and parts[2] == "Running":
                 svc.tasks.append(tasks.get(parts[0]) or Task(parts[0], svc.name, name_of(hosts, parts[1])))
-    _exposed_ports(services, by_name)
+    _listening_ports(services, by_name)
     return Topology(lab, stack, by_name, services, networks, nodes)
 
 
-def _exposed_ports(services: Dict[str, Service], hosts: Dict[str, Host]) -> None:
-    """Add each service image's EXPOSE'd TCP ports (internal ports the stack does not publish)."""
-    for svc in services.values():
-        if not svc.tasks:
+def parse_listening(text: str) -> Dict[str, Set[int]]:
+    """{"tcp": ports, "udp": ports} from `ss -Hltnu`, without sockets bound to loopback
+    only (Docker's DNS listens on 127.0.0.11 in every task; nothing else can reach those)."""
+    out: Dict[str, Set[int]] = {"tcp": set(), "udp": set()}
+    for line in text.splitlines():
+        cols = line.split()
+        if len(cols) < 5 or cols[0] not in out:
             continue
+        addr, _, port = cols[4].rpartition(":")
+        addr = addr.strip("[]").split("%")[0]
+        if not port.isdigit() or addr.startswith("127.") or addr == "::1":
+            continue
+        out[cols[0]].add(int(port))
+    return out
+
+
+def _listening_ports(services: Dict[str, Service], hosts: Dict[str, Host]) -> None:
+    """What each service really listens on, read from one of its tasks' network namespace
+    on its node (ss via nsenter, the node's own tools): ports nobody declared are probed
+    too. A task whose sockets cannot be read keeps what the file and image declare."""
+    def read_one(svc: Service) -> None:
         host = hosts.get(svc.tasks[0].node)
         if host is None:
-            continue
-        r = host.transport.run(["docker", "inspect", "--format", "{{json .Config.ExposedPorts}}", svc.tasks[0].name],
-                               warn=True)
-        if r.ok and r.stdout.strip() not in ("", "null"):
-            for key in json.loads(r.stdout):
-                port, _, proto = key.partition("/")
-                if proto == "tcp":
-                    svc.ports = sorted(set(svc.ports) | {int(port)})
+            return
+        r = host.transport.run(
+            "pid=$(docker inspect --format '{{.State.Pid}}' " + sh(svc.tasks[0].name) + ") && "
+            "nsenter -n -t \"$pid\" ss -Hltnu", warn=True, timeout=20)
+        if r.ok:
+            found = parse_listening(r.stdout)
+            svc.ports, svc.udp_ports = sorted(found["tcp"]), sorted(found["udp"])
+            svc.ports_from = "listening sockets"
+        else:
+            _exposed_ports(svc, host)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(services))) as pool:
+        list(pool.map(read_one, [s for s in services.values() if s.tasks]))
+
+
+def _exposed_ports(svc: Service, host: Host) -> None:
+    """Add the service image's EXPOSE'd TCP ports (internal ports the stack does not publish)."""
+    r = host.transport.run(["docker", "inspect", "--format", "{{json .Config.ExposedPorts}}", svc.tasks[0].name],
+                           warn=True)
+    if r.ok and r.stdout.strip() not in ("", "null"):
+        for key in json.loads(r.stdout):
+            port, _, proto = key.partition("/")
+            if proto == "tcp":
+                svc.ports = sorted(set(svc.ports) | {int(port)})

@@ -1,0 +1,96 @@
+"""A stack written for plain `docker stack deploy` (tests/data/own/stack.yml), brought up
+with `up --stack` and verified, unchanged: short image names found on the engine, a
+build: section built here, a port nobody declared, interpolation, ignored keys as notes."""
+import json
+
+import docker
+import pytest
+
+from ..conftest import labelled, run_cli, run_json
+
+pytestmark = pytest.mark.integration
+LAB = "itest-own"
+STACK = "tests/data/own/stack.yml"
+# the user's images, as if pulled or built by them: ours under their names
+USER_TAGS = {"redis:7": "swarmlab.local/redis:bookworm", "acme/api:1.2": "swarmlab.local/web:bookworm"}
+BUILT = "acme/gateway:dev"
+
+
+@pytest.fixture(scope="module")
+def own_lab(engine):
+    for tag, ours in USER_TAGS.items():
+        engine.images.get(ours).tag(tag)
+    try:
+        proc, doc = run_json("up", "--stack", STACK, "--name", LAB)
+        assert proc.returncode == 0, proc.stderr
+        yield doc["data"]
+    finally:
+        run_cli("down", LAB)
+        for tag in list(USER_TAGS) + [BUILT]:
+            try:
+                engine.images.remove(tag, noprune=True)
+            except docker.errors.ImageNotFound:
+                pass
+
+
+def test_a_plain_stack_comes_up_unchanged(own_lab):
+    nodes = {n["name"]: n for n in own_lab["nodes"]}
+    # one node for the edge (gateway), two for core (api: 2 replicas, 1 per node), the manager
+    assert sorted(nodes) == ["node-1", "node-2", "node-3", "node-4"]
+    services = {s["name"]: s for s in own_lab["services"]}
+    assert {k: v["replicas"].split()[0] for k, v in services.items()} == {
+        "itest-own_api": "2/2", "itest-own_cache": "1/1", "itest-own_gateway": "1/1"}
+    api_nodes = {t["node"] for t in services["itest-own_api"]["tasks"]}
+    assert len(api_nodes) == 2
+    # the stack's networks became the lab's, encryption asked by driver_opts
+    nets = {n["name"]: n for n in own_lab["networks"]}
+    assert set(nets) == {"front", "back"} and nets["back"]["requested"] == "auto"
+    notes = own_lab["notes"]
+    assert any("depends_on (gateway): ignored by docker stack deploy" in n for n in notes), notes
+    assert any("build (gateway): built on the controller" in n for n in notes), notes
+
+
+def test_the_built_image_and_the_interpolated_port_answer(own_lab):
+    import urllib.request
+
+    url = next(u["url"] for u in own_lab["urls"] if "8081" in u["url"])  # ${GATEWAY_PORT:-8081}
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        assert resp.read().decode().strip() == "hello from the gateway"   # build arg ${GREETING:-hello}
+
+
+def test_configs_and_secrets_from_files_reach_the_tasks(own_lab, engine):
+    import urllib.request
+
+    url = next(u["url"] for u in own_lab["urls"] if "8081" in u["url"])
+    with urllib.request.urlopen(url + "motd.txt", timeout=5) as resp:
+        assert resp.read().decode() == open("tests/data/own/motd.txt").read()
+    task = next(s for s in own_lab["services"] if s["name"] == "itest-own_api")["tasks"][0]
+    node = engine.containers.get(f"swarmlab-{LAB}-{task['node']}")
+    code, out = node.exec_run(["sh", "-c", "docker exec $(docker ps -q --filter name=itest-own_api) "
+                                           "cat /run/secrets/api_token"])
+    assert code == 0 and out.decode() == open("tests/data/own/api_token.txt").read()
+
+
+def test_verify_probes_the_port_nobody_declared(own_lab):
+    proc, doc = run_json("verify", LAB)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    checks = {c["name"]: c for c in doc["data"]["checks"]}
+    reach = checks["reach gateway -> api"]
+    assert reach["status"] == "passed" and ":9000" in reach["observed"], reach
+    assert doc["data"]["matrix"]["cells"]["gateway->api"] == "ok"
+    assert doc["data"]["matrix"]["cells"]["outsider@front->api"] == "blocked"
+    assert checks["internal api:9000"]["status"] == "passed"
+    assert checks["data flow"]["status"] == "unsupported" and "not in this stack" in checks["data flow"]["observed"]
+
+
+def test_a_missing_image_is_one_clear_error_before_anything_exists(engine, tmp_path):
+    stack = tmp_path / "ghost.yml"
+    stack.write_text(json.dumps({"services": {
+        "a": {"image": "acme/ghost:1"}, "b": {"image": "acme/ghost:1"},
+        "c": {"image": "swarmlab.local/nope:bookworm"}}}))
+    proc, doc = run_json("up", "--stack", str(stack), "--name", "itest-ghost")
+    assert proc.returncode == 3, proc.stderr
+    text = "\n".join(doc["errors"])
+    assert "image acme/ghost:1 (service a, b)" in text and "docker pull acme/ghost:1" in text
+    assert "swarmlab.local/nope:bookworm (service c): not one of swarmlab's own images" in text
+    assert labelled(engine, "itest-ghost") == {"containers": [], "networks": [], "volumes": []}
