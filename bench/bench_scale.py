@@ -6,7 +6,8 @@ scenario with --nodes N:
   verify    every check
   down      everything removed
   memory    after IDLE seconds idle: each node's memory by `docker stats` (median worker,
-            median manager), and the host engine's own (dockerd + containerd RSS)
+            median manager), and the host engine's own (dockerd + containerd RSS, the
+            nodes' inner engines left out)
   cpu       the host engine's CPU seconds (dockerd + containerd) during `up`
 
 Everything runs against this machine's engine only; one lab at a time, every loop bounded
@@ -39,8 +40,18 @@ def cli(*args, timeout=1800):
 
 
 def pids(name):
+    """The host's own processes of that name: the nodes' inner engines have the same names
+    and are visible from here, but live in other PID namespaces."""
     out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout.split()
-    return [int(p) for p in out]
+    host_ns = os.readlink("/proc/self/ns/pid")
+    return [int(p) for p in out if _ns(p) == host_ns]
+
+
+def _ns(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
 
 
 def engine_rss_mib():

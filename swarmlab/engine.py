@@ -13,7 +13,11 @@ SETUP_HINT = ("run scripts/setup.sh: on Debian as root it installs docker.io and
 def local_client(timeout: int = 120) -> docker.DockerClient:
     """A client for the engine DOCKER_HOST (or the local socket) names; fails clearly."""
     try:
-        client = docker.from_env(timeout=timeout)
+        # docker-py keeps one connection pool per URL and closes the least recent past
+        # num_pools (25), even while another thread uses it: with one thread per node of a
+        # 40-node lab that was "'NoneType' object has no attribute 'qsize'". Pools are cheap.
+        client = docker.DockerClient(timeout=timeout, num_pools=512, max_pool_size=32,
+                                     **docker.utils.kwargs_from_env())
         client.ping()
     except DockerException as exc:
         reason = str(exc).split("(")[0].strip() or exc.__class__.__name__

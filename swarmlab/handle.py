@@ -127,6 +127,17 @@ class SwarmReader:
         by_id = {n.id: n.name for n in self.networks()} if specs and with_networks else {}
         return [_service(s["Spec"], by_id) for s in specs]
 
+    def replicas(self) -> Dict[str, Tuple[int, int]]:
+        """service -> (running, wanted) tasks, as `docker service ls` counts them (a task
+        with a health check counts once it is healthy)."""
+        r = self._run(["docker", "service", "ls", label_filter(L.LAB, self.lab), "--format", "{{json .}}"])
+        out = {}
+        for row in (json.loads(x) for x in r.stdout.splitlines() if x.strip()):
+            have, _, want = row["Replicas"].split()[0].partition("/")
+            if have.isdigit() and want.isdigit():
+                out[row["Name"]] = (int(have), int(want))
+        return out
+
     def service(self, name: str) -> Optional[ServiceView]:
         found = self.services([name])
         return found[0] if found else None

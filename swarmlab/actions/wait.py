@@ -9,54 +9,37 @@ from typing import List, Optional, Tuple
 
 from ..handle import SwarmReader
 from ..providers.base import Host
-from ..shell import label_filter
 from ..waiting import poll
 from .context import UpContext
-
-
-def services(leader: Host, stack: str) -> List[dict]:
-    r = leader.transport.run(["docker", "service", "ls", label_filter("com.docker.stack.namespace", stack),
-                              "--format", "{{json .}}"], timeout=30)
-    return [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
 
 
 def _reader(ctx: UpContext) -> SwarmReader:
     return SwarmReader(ctx.lab, ctx.leader, ctx.hosts)
 
 
-def _task_errors(ctx: UpContext) -> str:
+def _task_errors(ctx: UpContext, names: List[str]) -> str:
     out = []
-    for svc in services(ctx.leader, ctx.scenario.stack_name):
-        for t in _reader(ctx).tasks(svc["Name"], running_only=False)[:3]:
+    for name in names:
+        for t in _reader(ctx).tasks(name, running_only=False)[:3]:
             if t.error:
-                out.append(f"{svc['Name']} on {t.node or '?'}: {t.error}")
+                out.append(f"{name} on {t.node or '?'}: {t.error}")
     return "; ".join(out[:4])
 
 
 def wait_services(ctx: UpContext) -> None:
-    stack = ctx.scenario.stack_name
-    expected = len(ctx.scenario.stack["services"])
+    expected = {f"{ctx.scenario.stack_name}_{s}" for s in ctx.scenario.stack["services"]}
 
     def probe():
-        svcs = services(ctx.leader, stack)
-        states = [f"{s['Name']} {s['Replicas']}" for s in svcs]
-        ready = len(svcs) == expected and all(_replicas_ok(s["Replicas"]) for s in svcs)
-        seen = ", ".join(states) or "no services"
+        counts = {k: v for k, v in _reader(ctx).replicas().items() if k in expected}
+        ready = set(counts) == expected and all(have == want for have, want in counts.values())
+        seen = ", ".join(f"{k} {have}/{want}" for k, (have, want) in sorted(counts.items())) or "no services"
         if not ready:
-            errs = _task_errors(ctx)
+            errs = _task_errors(ctx, sorted(counts))
             seen += f" (task errors: {errs})" if errs else ""
         return ready, seen
 
     seen = poll("every service to have its replicas running", probe, ctx.scenario.wait.timeout)
     ctx.say(f"services ready: {seen}")
-
-
-def _replicas_ok(text: str) -> bool:
-    try:
-        have, want = text.split()[0].split("/")
-        return int(have) == int(want)
-    except ValueError:
-        return False
 
 
 def serving_hosts(ctx: UpContext, service: str) -> List[Host]:

@@ -14,7 +14,9 @@ from ..errors import ConfigError, Problem
 from . import compose, schema, stack as stackmod, stack_check, yamlfile
 from .model import NetworkSpec, NodeSpec, Scenario, WaitSpec
 
-MAX_NODES = 9  # what a 2-core machine runs comfortably
+# What was measured on one 2-core machine (bench/RESULTS.md, bench_scale.py); memory and
+# the kernel's neighbour table are checked for real when the nodes are made.
+MAX_NODES = int(os.environ.get("SWARMLAB_MAX_NODES", "50"))
 # Docker's own networks: a lab network of that name would shadow or clash with them
 RESERVED_NETWORKS = ("ingress", "bridge", "host", "none", "docker_gwbridge")
 
@@ -143,7 +145,8 @@ def _nodes(spec: dict, r: _Reader) -> Tuple[NodeSpec, ...]:
         r.add(("nodes", "workers"), f"must be 0 or more, got {n_workers}{r.via(('nodes', 'workers'))}")
     total = n_managers + n_workers
     if total > MAX_NODES:
-        r.add(("nodes",), f"{total} nodes is more than this tool runs on one machine ({MAX_NODES})")
+        r.add(("nodes",), f"{total} nodes is more than swarmlab has been measured to run on one machine "
+                          f"({MAX_NODES}; SWARMLAB_MAX_NODES raises it)")
         return ()
     names = naming.node_names(max(total, 0))
     node_labels = spec.get("labels") or {}

@@ -24,6 +24,7 @@ from ..images import image_ref
 from ..transport import DockerExecTransport
 from ..transport.group import parallel
 from .base import Host, LabInfo, Provider, wait_engines
+from . import host_limits
 from .seed import MOUNT as SEED_MOUNT, Seeds
 
 NODE_IMAGE = image_ref("node")
@@ -167,7 +168,8 @@ class DindProvider(Provider):
                 ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=str(plan.underlay), gateway=plan.gateway)]),
                 labels=L.stamp(lab, L.ROLE_UNDERLAY, pool=str(plan.pool), provider=self.name,
                                scenario=scenario.source or str(scenario.path)))
-        _check_memory([n for n in scenario.nodes if not self._exists(naming.container_name(lab, n.name))])
+        host_limits.check_memory([n for n in scenario.nodes if not self._exists(naming.container_name(lab, n.name))])
+        host_limits.ensure_neighbours(self._total_nodes(lab, scenario), len(scenario.networks), say)
         seeds = self._seeds(scenario, lab, plan, say)
         results = parallel(list(scenario.nodes),
                            lambda n: self._ensure_node(lab, n, plan, net_name, seeds.get(n.name), say))
@@ -177,6 +179,12 @@ class DindProvider(Provider):
         hosts = self.hosts(lab)
         wait_engines([h.transport for h in hosts], "the nodes' Docker engines")
         return hosts
+
+    def _total_nodes(self, lab: str, scenario: Scenario) -> int:
+        """Every dind node on this engine once this lab is up: they all share one kernel."""
+        others = [c for c in self.client.containers.list(filters=L.lab_filter(role=L.ROLE_NODE))
+                  if (c.labels or {}).get(L.LAB) != lab]
+        return len(others) + len(scenario.nodes)
 
     def _exists(self, container: str) -> bool:
         try:
@@ -370,24 +378,3 @@ def _host_routes() -> List[ipaddress.IPv4Network]:
         out.append(ipaddress.IPv4Network(f"{dest}/{mask}", strict=False))
     return out
 
-
-# What a new node may take while it starts (an idle worker settles at ~33-40 MiB, a
-# manager and the tasks more; bench/RESULTS.md), and what the machine keeps for itself.
-NODE_BUDGET_MIB = 96
-HEADROOM_MIB = 1024
-
-
-def _check_memory(new_nodes: list) -> None:
-    """The one thing that really caps a lab's size on one machine: its memory."""
-    try:
-        info = dict(line.split(":", 1) for line in open("/proc/meminfo").read().splitlines() if ":" in line)
-        available = int(info["MemAvailable"].split()[0]) // 1024
-    except (OSError, KeyError, ValueError):
-        return   # not Linux's /proc: the engine will say when it runs out
-    need = len(new_nodes) * NODE_BUDGET_MIB
-    if new_nodes and need + HEADROOM_MIB > available:
-        raise PreflightError(
-            f"{len(new_nodes)} new nodes need about {need} MiB ({NODE_BUDGET_MIB} MiB each while they start) "
-            f"plus {HEADROOM_MIB} MiB for this machine, and it has {available} MiB available",
-            hint=f"at most {max(0, (available - HEADROOM_MIB) // NODE_BUDGET_MIB)} new nodes fit now; "
-                 "use fewer nodes, or free memory")

@@ -5,9 +5,7 @@ preflight with the fix, creating nothing.
 The real thing — two VMs booted, a lab up and verified on them — is the opt-in test at
 the end: `pytest -m vagrant` (slow: under QEMU software emulation each VM takes minutes)."""
 import os
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 

@@ -135,3 +135,23 @@ def test_files_become_content_named_objects(tmp_path):
     assert prepared.files[0].data == b"s3cret" and "s3cret" not in repr(prepared.files[0])
     assert [p for p, _ in problems] == [("configs", "big", "file"), ("configs", "fifo", "file")]
     assert "more than the 512000 allowed" in problems[0][1]
+
+
+def test_the_neighbour_table_is_raised_or_the_error_says_how(tmp_path, monkeypatch):
+    from swarmlab.errors import PreflightError
+    from swarmlab.providers import host_limits
+
+    for key, value in (("gc_thresh1", 128), ("gc_thresh2", 512), ("gc_thresh3", 1024)):
+        (tmp_path / key).write_text(str(value))
+    monkeypatch.setattr(host_limits, "NEIGH", tmp_path)
+    said = []
+    host_limits.ensure_neighbours(3, 2, said.append)          # 18 + headroom: fits, nothing said
+    assert said == [] and (tmp_path / "gc_thresh3").read_text() == "1024"
+    need = host_limits.neighbours_needed(40, 2)
+    assert need == 40 * 39 * 3 + host_limits.NEIGH_HEADROOM
+    host_limits.ensure_neighbours(40, 2, said.append)
+    assert (tmp_path / "gc_thresh3").read_text() == str(need) and "40 nodes" in said[0]
+    monkeypatch.setattr(host_limits.os, "geteuid", lambda: 1000)
+    with pytest.raises(PreflightError) as info:
+        host_limits.ensure_neighbours(60, 2, said.append)
+    assert "gc_thresh3" in str(info.value) and "sysctl -w" in info.value.hint
