@@ -42,10 +42,11 @@ def wait_services(ctx: UpContext) -> None:
     ctx.say(f"services ready: {seen}")
 
 
-def serving_hosts(ctx: UpContext, service: str) -> List[Host]:
+def serving_hosts(ctx: UpContext, service: str, host_mode: bool = False) -> List[Host]:
     """The hosts where a published port of `service` (short name) must answer: every node
-    with the routing mesh, only the nodes running one of its tasks with host-mode ports."""
-    if ctx.ipvs:
+    with the routing mesh, only the nodes running one of its tasks with host-mode ports
+    (which every port is without IPVS)."""
+    if ctx.ipvs and not host_mode:
         return list(ctx.hosts)
     running = {t.node for t in _reader(ctx).tasks(f"{ctx.scenario.stack_name}_{service}") if t.running}
     return [h for h in ctx.hosts if h.name in running]
@@ -57,11 +58,12 @@ def http_targets(ctx: UpContext) -> List[Tuple[str, str]]:
     return [(h.name, f"http://{h.address}:{w.http_port}") for h in serving_hosts(ctx, w.http_service)]
 
 
-def published_tcp(ctx: UpContext) -> List[Tuple[str, int]]:
-    """(service, port) for every TCP port the stack publishes."""
+def published_tcp(ctx: UpContext) -> List[Tuple[str, int, bool]]:
+    """(service, port, host mode) for every TCP port the stack publishes."""
     from ..config.stack import parse_ports
 
-    return [(str(name), p.published) for name, svc in (ctx.scenario.stack.get("services") or {}).items()
+    services = ctx.scenario.stack.get("services") or {}
+    return [(str(name), p.published, p.mode == "host") for name, svc in services.items()
             for p in parse_ports(svc.get("ports") or []) if p.protocol == "tcp"]
 
 
@@ -74,14 +76,14 @@ def wait_ports(ctx: UpContext) -> None:
 
     def probe():
         closed = []
-        for service, port in wanted:
-            hosts = serving_hosts(ctx, service)
+        for service, port, host_mode in wanted:
+            hosts = serving_hosts(ctx, service, host_mode)
             closed += [f"{service}:{port} on {h.name}" for h in hosts if not _accepts(h.address, port)]
             closed += [] if hosts else [f"{service}: no running task yet"]
         return not closed, "closed: " + ", ".join(closed[:6]) if closed else "all open"
 
     poll("every published TCP port to accept connections", probe, ctx.scenario.wait.timeout)
-    ctx.say("published ports open: " + ", ".join(f"{s}:{p}" for s, p in wanted))
+    ctx.say("published ports open: " + ", ".join(f"{s}:{p}" for s, p, _ in wanted))
 
 
 def _accepts(address: str, port: int) -> bool:
