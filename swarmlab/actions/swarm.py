@@ -5,8 +5,10 @@ from typing import Dict
 
 from ..capabilities import PROBE_CMD, Capabilities, endpoint_note, parse_probe
 from ..providers.base import Host
+from ..result import CommandResult
 from ..shell import sh
 from ..transport.group import HostGroup, run_on
+from ..waiting import until
 from .context import UpContext
 
 
@@ -48,15 +50,31 @@ def init_and_join(ctx: UpContext) -> None:
 
     def join(h: Host):
         # the token goes on stdin: a command line is shown in errors, traces and `ps`
-        return h.transport.run(
+        r = h.transport.run(
             'docker swarm join --token "$(cat)" ' + sh("--advertise-addr", h.swarm_addr, "--listen-addr",
                                                      f"{h.swarm_addr}:2377", "--data-path-addr", h.data_addr,
                                                      f"{leader.swarm_addr}:2377"),
             stdin=tokens[h.role].encode(), timeout=90, warn=True)
+        return r if r.ok or BACKGROUND not in r.stderr else _joined_later(h, r)
 
     run_on(joiners, join).check("swarm join")
     if joiners:
         ctx.say(f"joined {', '.join(h.name for h in joiners)}")
+
+
+# What `swarm join` says when a busy manager (50 nodes joining on 2 cores) does not answer
+# within its own 20 s: the node goes on joining, so its state is what decides.
+BACKGROUND = "will continue in the background"
+JOIN_GRACE = 120.0
+
+
+def _joined_later(h: Host, first: CommandResult) -> CommandResult:
+    done, seen, secs = until(lambda: (swarm_state(h) == "active", f"state {swarm_state(h)}"), JOIN_GRACE, 2.0)
+    if done:
+        return CommandResult(first.host, first.cmd, 0, f"joined in the background ({secs:.0f}s more)", "",
+                             first.duration + secs)
+    return CommandResult(first.host, first.cmd, first.exited, first.stdout,
+                         first.stderr + f" (still {seen} after {JOIN_GRACE:.0f}s more)", first.duration + secs)
 
 
 def remove_nodes(ctx: UpContext, extra: list) -> None:

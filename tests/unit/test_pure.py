@@ -115,3 +115,36 @@ def test_json_envelope():
     doc = json.loads(output.envelope("up", False, errors=["x"]))
     assert doc == {"schema": "swarmlab/v1", "command": "up", "ok": False, "data": None,
                    "warnings": [], "errors": ["x"]}
+
+
+def test_a_join_that_goes_on_in_the_background_is_waited_for(monkeypatch):
+    """`swarm join` gives up after its own 20 s on a busy manager, but the node goes on
+    joining: its state decides, not that exit code."""
+    from swarmlab.actions import swarm
+    from swarmlab.providers.base import Host
+    from swarmlab.result import CommandResult
+
+    states = iter(["pending", "pending", "active", "active"])
+
+    class T:
+        host = "node-7"
+
+        def run(self, cmd, **kw):
+            return CommandResult("node-7", "docker info", 0, next(states, "active"))
+
+    monkeypatch.setattr(swarm, "until", lambda probe, timeout, interval: _until(probe))
+    first = CommandResult("node-7", "docker swarm join", 1, "", "Timeout was reached before node joined. "
+                          "The attempt to join the swarm will continue in the background.")
+    r = swarm._joined_later(Host("node-7", "10.0.0.7", "worker", T()), first)
+    assert r.ok and "background" in r.stdout
+    states = iter(["pending"] * 50)
+    r = swarm._joined_later(Host("node-7", "10.0.0.7", "worker", T()), first)
+    assert not r.ok and "still state pending" in r.stderr
+
+
+def _until(probe, tries=5):
+    for _ in range(tries):
+        done, seen = probe()
+        if done:
+            return True, seen, 1.0
+    return False, seen, 1.0
