@@ -58,6 +58,7 @@ class ServiceView:
     endpoint_mode: str
     ports: Tuple[PortView, ...] = ()
     networks: Tuple[str, ...] = ()   # names
+    own_command: bool = False        # the stack overrides the image's command or entrypoint
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,19 @@ class SwarmReader:
                          t.get("CurrentState", ""), t.get("DesiredState", ""), (t.get("Error") or "").strip('"'))
                 for t in rows]
 
+    def task_addresses(self, ids: List[str]) -> Dict[str, Dict[str, str]]:
+        """task id -> {network name: address}, from the swarm's task records."""
+        if not ids:
+            return {}
+        r = self._run(["docker", "inspect", "--type", "task", ids], strict=False)
+        if not r.ok or not r.stdout.strip():
+            return {}  # a task gone since it was listed
+        out: Dict[str, Dict[str, str]] = {}
+        for task in json.loads(r.stdout):
+            out[task["ID"]] = {a["Network"]["Spec"]["Name"]: a["Addresses"][0].split("/")[0]
+                               for a in task.get("NetworksAttachments") or [] if a.get("Addresses")}
+        return out
+
 
 def _service(spec: dict, networks: Dict[str, str]) -> ServiceView:
     labels = spec.get("Labels") or {}
@@ -165,8 +179,9 @@ def _service(spec: dict, networks: Dict[str, str]) -> ServiceView:
                            p.get("PublishMode", "ingress")) for p in endpoint.get("Ports") or [])
     nets = tuple(networks.get(n.get("Target"), n.get("Target", "")) for n in spec["TaskTemplate"].get("Networks") or [])
     replicas = (spec.get("Mode") or {}).get("Replicated", {}).get("Replicas")
-    image = spec["TaskTemplate"]["ContainerSpec"]["Image"].split("@")[0]
-    return ServiceView(name, short, stack, image, replicas, endpoint.get("Mode", "vip"), ports, nets)
+    container = spec["TaskTemplate"]["ContainerSpec"]
+    return ServiceView(name, short, stack, container["Image"].split("@")[0], replicas, endpoint.get("Mode", "vip"),
+                       ports, nets, bool(container.get("Command") or container.get("Args")))
 
 
 @dataclass

@@ -39,7 +39,7 @@ def run(lab: str, provider: Provider, scenario: Optional[Scenario] = None, say: 
     try:
         handle.need_leader()
         caps = handle.caps
-        topo = topology.read(lab, handle.running)
+        topo = topology.read(handle)
         node = topo.leader()
         images = _stack_images(handle)
         ids = {ref: provider.client.images.get(ref).id for ref in images.values()}

@@ -25,7 +25,7 @@ def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
     handle = open_lab(lab, provider)
     handle.need_leader()
     caps = handle.caps
-    topo = topology.read(lab, handle.running, _intended_networks(handle))
+    topo = topology.read(handle, _intended_networks(handle))
     keep = capture_dir is not None
     ctx = checks.VerifyContext(topo, caps, Path(capture_dir or tempfile.mkdtemp(prefix=f"swarmlab-{lab}-pcap-")))
     results: list[CheckResult] = []

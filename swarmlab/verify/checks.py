@@ -58,9 +58,9 @@ def capabilities(ctx: VerifyContext) -> List[CheckResult]:
 # 2 ---------------------------------------------------------------------
 def swarm_health(ctx: VerifyContext) -> List[CheckResult]:
     nodes = ctx.topo.nodes
-    bad = [n["Hostname"] for n in nodes if n.get("Status") != "Ready" or n.get("Availability") != "Active"]
-    managers = [n for n in nodes if n.get("ManagerStatus")]
-    reachable = [n for n in managers if n["ManagerStatus"] in ("Leader", "Reachable")]
+    bad = [n.hostname for n in nodes if n.status != "ready" or n.availability != "active"]
+    managers = [n for n in nodes if n.manager]
+    reachable = [n for n in managers if n.manager in ("leader", "reachable")]
     quorum = len(reachable) > len(managers) // 2
     out = [CheckResult("swarm: nodes", not bad and quorum,
                        "every node Ready and Active; a majority of managers reachable",
@@ -191,20 +191,31 @@ def _not_sent(why: str) -> str:
 
 def _outsiders(ctx: VerifyContext) -> List[CheckResult]:
     """A throwaway probe container on each network: what a newcomer on it can reach."""
-    leader = ctx.topo.leader()
-    t = leader.transport
-    # one of the lab's own images (it only has to `sleep`): a real host may hold anything else
-    image = t.run("f='{{.Repository}}:{{.Tag}}'; { docker images --format \"$f\" | grep '^swarmlab\\.local/\\|/swarmlab/'; "
-                  "docker images --format \"$f\"; } | grep -v '<none>' | head -n1", warn=True).stdout.strip()
+    host, image = _probe_host(ctx)
     if not image:
-        return [CheckResult("reach: outsiders", False, "an image on the manager to probe from",
-                            "none", status="unsupported")]
+        return [CheckResult("reach: outsiders", False, "an image on a node to probe from",
+                            "no node holds an image", status="unsupported")]
     with ThreadPoolExecutor(max_workers=max(1, len(ctx.topo.networks))) as pool:
-        return list(pool.map(carry(lambda net: _outsider(ctx, leader, image, net)), sorted(ctx.topo.networks)))
+        return list(pool.map(carry(lambda net: _outsider(ctx, host, image, net)), sorted(ctx.topo.networks)))
 
 
-def _outsider(ctx: VerifyContext, leader, image: str, net: str) -> CheckResult:
-    t = leader.transport
+def _probe_host(ctx: VerifyContext):
+    """The manager, or the first node holding an image (a stack may place nothing on the
+    manager; the lab's networks are attachable from any node), and that image: one of the
+    lab's own where it can (it only has to `sleep`; a real host may hold anything else)."""
+    leader = ctx.topo.leader()
+    others = [h for h in ctx.topo.hosts.values() if h is not leader and h.state == "running"]
+    for host in [leader] + sorted(others, key=lambda h: h.name):
+        image = host.transport.run(
+            "f='{{.Repository}}:{{.Tag}}'; { docker images --format \"$f\" | grep '^swarmlab\\.local/\\|/swarmlab/'; "
+            "docker images --format \"$f\"; } | grep -v '<none>' | head -n1", warn=True).stdout.strip()
+        if image:
+            return host, image
+    return leader, ""
+
+
+def _outsider(ctx: VerifyContext, host, image: str, net: str) -> CheckResult:
+    t = host.transport
     name = f"swarmlab-probe-{net}-{secrets.token_hex(3)}"
     run = t.run(["docker", "run", "-d", "--rm", "--name", name, "--network", net,
                  "--label", f"{L.LAB}={ctx.topo.lab}", "--label", f"{L.ROLE}={L.ROLE_PROBE}",
@@ -213,7 +224,7 @@ def _outsider(ctx: VerifyContext, leader, image: str, net: str) -> CheckResult:
         return CheckResult(f"reach from outsider on {net}", False, "a probe container on the network",
                            run.stderr.strip()[-300:])
     try:
-        probe = Task(name, "probe", leader.name)
+        probe = Task(name, "probe", host.name)
         cells, problems = [], []
         for dst in sorted(ctx.topo.services.values(), key=lambda s: s.name):
             if not dst.tasks:

@@ -7,11 +7,13 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
 
-from .. import labels as L
-from ..providers.base import Host, name_of
-from ..shell import label_filter, sh
+from ..providers.base import Host
+from ..shell import sh
+
+if TYPE_CHECKING:
+    from ..handle import Lab, NodeView
 
 
 @dataclass
@@ -55,7 +57,7 @@ class Topology:
     hosts: Dict[str, Host]
     services: Dict[str, Service]
     networks: Dict[str, Network]
-    nodes: List[dict]
+    nodes: List["NodeView"]
 
     def leader(self) -> Host:
         return next(h for h in self.hosts.values() if h.role == "manager" and h.state == "running")
@@ -71,65 +73,37 @@ class Topology:
         return None
 
 
-def read(lab: str, hosts: List[Host], intended: Optional[Dict[str, List[str]]] = None) -> Topology:
+def read(handle: "Lab", intended: Optional[Dict[str, List[str]]] = None) -> Topology:
     """intended: service short name -> the networks its stack file gives it. Checks expect
-    what the stack file says, so a service moved off a network is caught."""
+    what the stack file says, so a service moved off a network is caught.
+
+    Task addresses come from the swarm's task records, which every manager holds: a
+    network's own view (`network inspect --verbose`) lists only the tasks the inspecting
+    node has learnt of by gossip, none on a network it has no task on."""
+    swarm, hosts = handle.swarm, handle.running
     by_name = {h.name: h for h in hosts}
-    leader = next(h for h in hosts if h.role == "manager" and h.state == "running")
-    t = leader.transport
-    nodes = [json.loads(x) for x in t.run("docker node ls --format '{{json .}}'").stdout.splitlines() if x.strip()]
-    net_names = t.run(["docker", "network", "ls", label_filter(L.LAB, lab), "--format", "{{.Name}}"]).stdout.split()
-    networks: Dict[str, Network] = {}
-    net_by_id: Dict[str, str] = {}
-    tasks: Dict[str, Task] = {}
-    for name in net_names:
-        info = json.loads(t.run(["docker", "network", "inspect", "--verbose", name]).stdout)[0]
-        net_by_id[info["Id"]] = name
-        opts, lbl = info.get("Options") or {}, info.get("Labels") or {}
-        cfg = (info.get("IPAM") or {}).get("Config") or [{}]
-        networks[name] = Network(name, int(opts.get("com.docker.network.driver.overlay.vxlanid_list", "0").split(",")[0]),
-                                 "encrypted" in opts, lbl.get(L.ENCRYPTION_REQUESTED, ""),
-                                 lbl.get(L.ENCRYPTION_REASON, ""), cfg[0].get("Subnet", ""))
-        for svc, data in (info.get("Services") or {}).items():
-            for tk in data.get("Tasks") or []:
-                node = next((h.name for h in hosts if tk.get("Info", {}).get("Host IP") in (h.data_addr, h.swarm_addr)), "?")
-                task = tasks.setdefault(tk["Name"], Task(tk["Name"], svc, node))
-                task.ips[name] = tk["EndpointIP"]
-    svc_names = t.run(["docker", "service", "ls", label_filter(L.LAB, lab), "--format", "{{.Name}}"]).stdout.split()
-    specs = json.loads(t.run(["docker", "service", "inspect", svc_names]).stdout) if svc_names else []
+    networks = {n.name: Network(n.name, int((n.vni or "0").split(",")[0]), n.encrypted, n.requested, n.reason,
+                                n.subnet.split(", ")[0]) for n in swarm.networks()}
     services: Dict[str, Service] = {}
-    stack = ""
-    for spec in specs:
-        s = spec["Spec"]
-        stack = s.get("Labels", {}).get("com.docker.stack.namespace", stack)
-        ns = s.get("Labels", {}).get("com.docker.stack.namespace", "")
-        short = s["Name"][len(ns) + 1:] if ns and s["Name"].startswith(ns + "_") else s["Name"]
-        # service specs name networks by id
-        nets = [net_by_id.get(n.get("Target"), n.get("Target")) for n in (s["TaskTemplate"].get("Networks") or [])]
-        endpoint = s.get("EndpointSpec") or {}
-        container = s["TaskTemplate"].get("ContainerSpec") or {}
-        published = [{"published": p.get("PublishedPort"), "target": p.get("TargetPort"),
-                      "protocol": p.get("Protocol", "tcp"), "mode": p.get("PublishMode", "ingress")}
-                     for p in endpoint.get("Ports") or []]
-        ports = sorted({p["target"] for p in published if p["protocol"] == "tcp"})
-        if intended and short in intended:
-            nets = intended[short]
-        services[s["Name"]] = Service(s["Name"], short, nets, endpoint.get("Mode", "vip"),
-                                      published, ports,
-                                      (s.get("Mode") or {}).get("Replicated", {}).get("Replicas"),
-                                      image=container.get("Image", "").split("@")[0],
-                                      own_command=bool(container.get("Command") or container.get("Args")))
+    views = swarm.services()
+    for view in views:
+        nets = list(intended[view.short]) if intended and view.short in intended else list(view.networks)
+        published = [{"published": p.published, "target": p.target, "protocol": p.protocol, "mode": p.mode}
+                     for p in view.ports]
+        services[view.name] = Service(view.name, view.short, nets, view.endpoint_mode, published,
+                                      sorted({p.target for p in view.ports if p.protocol == "tcp"}),
+                                      view.replicas, image=view.image, own_command=view.own_command)
     for svc in services.values():
         # every running task, attached to a network or not (a service moved off its
         # networks still has tasks; they just have no address there)
-        r = t.run(["docker", "service", "ps", "--no-trunc", "--filter", "desired-state=running",
-                   "--format", "{{.Name}}.{{.ID}} {{.Node}} {{.CurrentState}}", svc.name], warn=True)
-        for line in r.stdout.splitlines():
-            parts = line.split()
-            if len(parts) >= 3 and parts[2] == "Running":
-                svc.tasks.append(tasks.get(parts[0]) or Task(parts[0], svc.name, name_of(hosts, parts[1])))
+        running = [t for t in swarm.tasks(svc.name) if t.running]
+        addresses = swarm.task_addresses([t.id for t in running])
+        for t in running:
+            ips = {net: ip for net, ip in addresses.get(t.id, {}).items() if net in networks}
+            svc.tasks.append(Task(f"{t.name}.{t.id}", svc.name, t.node, ips))
     _listening_ports(services, by_name)
-    return Topology(lab, stack, by_name, services, networks, nodes)
+    stack = next((v.stack for v in views if v.stack), "")
+    return Topology(handle.name, stack, by_name, services, networks, swarm.nodes())
 
 
 def parse_listening(text: str) -> Dict[str, Set[int]]:
