@@ -45,6 +45,8 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
         networks.decide(ctx, [ctx.kernel])
         ctx.plan = provider.allocate_pool(lab, scenario.pool, str(scenario.path))
         ctx.created = not provider.exists(lab)
+        # a lab whose nodes stopped (a machine shut down) is resumed, not made again
+        resumed = sorted(h.name for h in provider.hosts(lab) if h.state != "running") if not ctx.created else []
     try:
         with _step(ctx, "nodes", step):
             ctx.hosts = provider.provision(scenario, lab, ctx.plan, say)
@@ -93,7 +95,7 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
                 f"lab {lab} kept (--retain): inspect it, then swarmlab down {lab}"
         raise
     report = status(lab, provider, caps=ctx.caps)
-    report["up"] = {"created": ctx.created, "seconds": round(time.monotonic() - started, 1),
+    report["up"] = {"created": ctx.created, "resumed": resumed, "seconds": round(time.monotonic() - started, 1),
                     "steps": ctx.timings, "images_loaded": ctx.transfers,
                     "checks": [c.as_dict() for c in ctx.checks]}
     report["warnings"] = ctx.warnings
@@ -160,13 +162,28 @@ def status(lab: str, provider: Provider, caps=None) -> Dict[str, Any]:
                              "manager": sn.manager if sn else ""})
     if handle.leader is None:
         out["notes"].append("no running manager: swarm state unknown")
+        _whole(handle, out)
         return out
     out["networks"] = [{"name": n.name, "driver": n.driver, "subnet": n.subnet, "encrypted": n.encrypted,
                         "requested": n.requested, "why": n.reason, "attachable": n.attachable, "vxlan_id": n.vni}
                        for n in handle.swarm.networks()]
     for svc in handle.swarm.services():
         _service_status(handle, svc, out)
+    _whole(handle, out)
     return out
+
+
+def _whole(handle, out: Dict[str, Any]) -> None:
+    """Is the lab all there (every node up and in the swarm, every service at its replicas,
+    health checks passed)? A lab coming back after an engine restart says what it lacks."""
+    lacking = [f"{n['name']}: container {n['container']}" for n in out["nodes"] if n["container"] != "running"]
+    lacking += [f"{n['name']}: swarm node {n['swarm'] or 'unknown'}" for n in out["nodes"]
+                if n["container"] == "running" and (n["swarm"] != "ready" or n["availability"] != "active")]
+    if handle.leader is not None:
+        lacking += [f"{name}: {have}/{want} tasks running and healthy"
+                    for name, (have, want) in sorted(handle.swarm.replicas().items()) if have < want]
+    out["whole"] = not lacking
+    out["lacking"] = lacking
 
 
 def _service_status(handle, svc, out: Dict[str, Any]) -> None:

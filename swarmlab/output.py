@@ -100,6 +100,10 @@ def render_status(report: Dict[str, Any]) -> None:
         out.print(f"[bold]{u['service']}[/] published on {u['node']}: {u['url']}")
     for note in report.get("notes", []):
         out.print(f"[yellow]note:[/] {escape(note)}")
+    if report.get("whole"):
+        out.print("[green]whole:[/] every node up and in the swarm, every service at its replicas")
+    elif "lacking" in report:
+        out.print("[yellow]not whole yet[/] (coming back, or broken): " + escape("; ".join(report["lacking"])))
 
 
 COLOUR = {"passed": "green", "failed": "red", "unsupported": "yellow"}

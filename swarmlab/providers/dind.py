@@ -31,7 +31,7 @@ NODE_IMAGE = image_ref("node")
 
 
 def _node_host_config(api: docker.APIClient, volume: Optional[str], network: Optional[str],
-                      seed: Optional[str] = None):
+                      seed: Optional[str] = None, restart: bool = False):
     """The flags a dind node needs here, each with its reason."""
     binds = {
         # The inner engine creates its containers' cgroups in the host's tree, under
@@ -56,6 +56,9 @@ def _node_host_config(api: docker.APIClient, volume: Optional[str], network: Opt
         # A fresh /run each start: no stale pid files or sockets from a killed engine.
         tmpfs={"/run": "rw,nosuid,nodev,exec,mode=755", "/tmp": "rw,nosuid,nodev,mode=1777"},
         network_mode=network,
+        # A node comes back with the engine (a restart, a reboot), as a host does; `docker
+        # kill` (the kill-node drill) and `docker stop` count as meant and are not undone.
+        restart_policy={"Name": "unless-stopped"} if restart else None,
     )
     # = --security-opt systempaths=unconfined (the CLI sends it as these two empty
     # lists): the inner engine writes to /proc/sys and mounts over masked paths.
@@ -224,7 +227,7 @@ class DindProvider(Provider):
         cont_id = api.create_container(
             NODE_IMAGE, name=name, hostname=node.name, environment=_node_env(lab, node.name, plan),
             labels=L.stamp(lab, L.ROLE_NODE, node=node.name, swarm_role=node.role, provider=self.name),
-            host_config=_node_host_config(api, volume, network, seed),
+            host_config=_node_host_config(api, volume, network, seed, restart=True),
             networking_config=api.create_networking_config(
                 {network: api.create_endpoint_config(ipv4_address=ip, aliases=[node.name])}),
             # dockerd needs time to stop its tasks cleanly before it is killed.

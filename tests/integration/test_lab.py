@@ -2,6 +2,9 @@
 converging, sealing, labels, bad input, rollback, and down leaving nothing."""
 import glob
 import json
+import os
+import secrets
+import signal
 import time
 import urllib.request
 
@@ -12,6 +15,7 @@ from swarmlab import labels as L
 from swarmlab.providers.dind import DindProvider
 
 from ..conftest import labelled, run_cli, run_json
+from .engine_restart import restart_engine, why_not_restartable
 
 pytestmark = pytest.mark.integration
 LAB = "itest"
@@ -376,8 +380,67 @@ def test_verify_catches_a_service_moved_off_its_network(engine, lab_up):
     assert proc.returncode == 0, [c for c in doc["data"]["checks"] if c["status"] == "failed"]
 
 
+def db_sql(engine, sql):
+    """SQL in the lab's db task, as the postgres superuser over its socket."""
+    node = engine.containers.get(f"swarmlab-{LAB}-node-3")   # tier: data
+    code, out = node.exec_run(["docker", "ps", "-q", "--filter", "label=com.docker.swarm.service.name=app_db"])
+    assert code == 0 and out.strip(), out
+    code, out = node.exec_run(["docker", "exec", out.decode().split()[0],
+                               "/usr/lib/postgresql/15/bin/psql", "-U", "postgres", "-tAc", sql])
+    return code, out.decode(errors="replace")
+
+
+def wait_whole(deadline_s=240):
+    """`status` until it says the lab is whole; every report seen on the way."""
+    deadline, seen = time.monotonic() + deadline_s, []
+    while True:
+        proc, doc = run_json("status", LAB)
+        seen.append(doc["data"] if proc.returncode == 0 else doc)
+        if proc.returncode == 0 and doc["data"]["whole"]:
+            return seen
+        assert time.monotonic() < deadline, seen[-1]
+        time.sleep(1)
+
+
+@pytest.mark.skipif(why_not_restartable() is not None, reason=f"engine restart: {why_not_restartable()}")
+def test_the_lab_comes_back_by_itself_after_an_engine_restart(engine, lab_up):
+    token = secrets.token_hex(8)
+    code, out = db_sql(engine, f"CREATE TABLE IF NOT EXISTS kept (v text); INSERT INTO kept VALUES ('{token}')")
+    assert code == 0, out
+    restart_engine()
+    started = time.monotonic()
+    seen = wait_whole()        # no swarmlab command brings it back: the engine and the swarm do
+    back = time.monotonic() - started
+    proc, doc = run_json("verify", LAB)
+    assert proc.returncode == 0, [c for c in doc["data"]["checks"] if c["status"] == "failed"]
+    code, out = db_sql(engine, "SELECT v FROM kept")
+    assert code == 0 and token in out, out
+    print(f"whole {back:.1f}s after the engine answered; not whole on the way: "
+          f"{[r.get('lacking') for r in seen if not r.get('whole')][:3]}")
+
+
+def test_up_resumes_a_stopped_lab_with_its_data(engine, lab_up):
+    token = secrets.token_hex(8)
+    code, out = db_sql(engine, f"CREATE TABLE IF NOT EXISTS kept (v text); INSERT INTO kept VALUES ('{token}')")
+    assert code == 0, out
+    nodes = engine.containers.list(filters=L.lab_filter(LAB, L.ROLE_NODE))
+    for c in nodes:
+        c.stop()               # as a machine shut down: `docker stop` is meant, so no restart
+    proc, doc = run_json("status", LAB)
+    assert doc["data"]["whole"] is False and any("container exited" in x for x in doc["data"]["lacking"]), doc
+    proc, doc = run_json("up", "--name", LAB)
+    assert proc.returncode == 0, proc.stderr
+    assert doc["data"]["up"]["resumed"] == sorted(c.labels[L.NODE] for c in nodes), doc["data"]
+    code, out = db_sql(engine, "SELECT v FROM kept")
+    assert code == 0 and token in out, out
+
+
 def test_down_leaves_nothing(engine, lab_up):
     assert glob.glob(f"/sys/fs/cgroup/*/swarmlab-{LAB}-node-*"), "tasks ran, so their cgroups exist before down"
+    # a node that dies by itself (not `docker kill`) is restarted by the engine: down
+    # removes it while it is coming back
+    node = engine.containers.get(f"swarmlab-{LAB}-node-2")
+    os.kill(node.attrs["State"]["Pid"], signal.SIGKILL)
     proc, doc = run_json("down", LAB)
     assert proc.returncode == 0 and doc["data"]["existed"] is True
     assert labelled(engine, LAB) == {"containers": [], "networks": [], "volumes": []}

@@ -61,6 +61,27 @@ fi
 # A stale pid file from a killed engine would stop dockerd from starting again.
 rm -f /var/run/docker.pid /run/docker/containerd/containerd.pid
 
+# A worker coming back (an engine restart, a reboot: every node starts at once) waits
+# for a manager to answer before its engine starts. A worker whose engine is up first
+# fails to join the managers' gossip, tries again only after 60 s (libnetwork's rejoin
+# interval), and until then no other node knows its tasks' names and addresses: 85-90 s
+# of "name does not resolve" was measured here. Bounded: a manager that stays down (a
+# drill) delays the worker by WAIT_MANAGER seconds, no more.
+SWARM=/var/lib/docker/swarm
+if [ -s "$SWARM/state.json" ] && [ ! -d "$SWARM/raft" ]; then
+  managers=$(grep -o '"addr":"[0-9.]*:[0-9]*"' "$SWARM/state.json" | sed 's/.*"\([0-9.]*\):[0-9]*"/\1/') || true
+  t0=$(date +%s)
+  end=$((t0 + ${SWARMLAB_WAIT_MANAGER:-30}))
+  up=""
+  while [ -z "$up" ] && [ "$(date +%s)" -lt "$end" ]; do
+    for m in $managers; do
+      if nc -z -w 1 "$m" 2377 && nc -z -w 1 "$m" 7946; then up=$m; break; fi
+    done
+    [ -n "$up" ] || sleep 0.2
+  done
+  echo "swarmlab-node: manager ${up:-(none answered)} after $(( $(date +%s) - t0 )) s"
+fi
+
 # Swarm tasks use the image already in the node instead of asking a registry
 # first (there is none): without this every task waits for a pull to fail.
 export DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1
