@@ -177,9 +177,11 @@ def _whole(handle, out: Dict[str, Any]) -> None:
     """Is the lab all there (every node up and in the swarm, every service at its replicas,
     health checks passed)? A lab coming back after an engine restart says what it lacks."""
     lacking = [f"{n['name']}: container {n['container']}" for n in out["nodes"] if n["container"] != "running"]
-    lacking += [f"{n['name']}: swarm node {n['swarm'] or 'unknown'}" for n in out["nodes"]
-                if n["container"] == "running" and (n["swarm"] != "ready" or n["availability"] != "active")]
-    if handle.leader is not None:
+    if handle.leader is None:
+        lacking.append("no manager node running: the swarm cannot be read")
+    else:
+        lacking += [f"{n['name']}: swarm node {n['swarm'] or 'unknown'}" for n in out["nodes"]
+                    if n["container"] == "running" and (n["swarm"] != "ready" or n["availability"] != "active")]
         lacking += [f"{name}: {have}/{want} tasks running and healthy"
                     for name, (have, want) in sorted(handle.swarm.replicas().items()) if have < want]
     out["whole"] = not lacking
