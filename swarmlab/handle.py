@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 from . import labels as L
 from .errors import LabNotFound, SwarmlabError
@@ -143,10 +143,11 @@ class SwarmReader:
         found = self.services([name])
         return found[0] if found else None
 
-    def tasks(self, service: str, running_only: bool = True, waiting_too: bool = False,
+    def tasks(self, service: Union[str, List[str]], running_only: bool = True, waiting_too: bool = False,
               strict: bool = False) -> List[TaskView]:
         """Those Swarm wants running (running_only), plus with waiting_too the replacements
-        it wants but cannot place yet (desired "ready": their error says why)."""
+        it wants but cannot place yet (desired "ready": their error says why). Several
+        services are read in one command."""
         flt = ["--filter", "desired-state=running"] if running_only else []
         flt += ["--filter", "desired-state=ready"] if running_only and waiting_too else []
         r = self._run(["docker", "service", "ps", flt, "--no-trunc", "--format", "{{json .}}", service], strict=strict)

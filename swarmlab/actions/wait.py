@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import urllib.error
 import urllib.request
 from typing import List, Optional, Tuple
@@ -18,28 +19,37 @@ def _reader(ctx: UpContext) -> SwarmReader:
 
 
 def _task_errors(ctx: UpContext, names: List[str]) -> str:
-    out = []
-    for name in names:
-        for t in _reader(ctx).tasks(name, running_only=False)[:3]:
-            if t.error:
-                out.append(f"{name} on {t.node or '?'}: {t.error}")
-    return "; ".join(out[:4])
+    """The latest error of each of these services' tasks, read in one command."""
+    first: dict = {}
+    for t in _reader(ctx).tasks(names, running_only=False) if names else []:
+        service = t.name.rsplit(".", 1)[0]
+        if t.error and service not in first:
+            first[service] = f"{service} on {t.node or '?'}: {t.error}"
+    return "; ".join(list(first.values())[:4])
 
 
 def wait_services(ctx: UpContext) -> None:
     expected = {f"{ctx.scenario.stack_name}_{s}" for s in ctx.scenario.stack["services"]}
+    reader = _reader(ctx)
+    errors = {"at": 0.0, "said": ""}
 
     def probe():
-        counts = {k: v for k, v in _reader(ctx).replicas().items() if k in expected}
+        # one command a round (every command is an exec into the manager, and the manager
+        # is what starts the tasks); task errors are read every ERRORS_EVERY seconds
+        counts = {k: v for k, v in reader.replicas().items() if k in expected}
         ready = set(counts) == expected and all(have == want for have, want in counts.values())
         seen = ", ".join(f"{k} {have}/{want}" for k, (have, want) in sorted(counts.items())) or "no services"
-        if not ready:
-            errs = _task_errors(ctx, sorted(counts))
-            seen += f" (task errors: {errs})" if errs else ""
+        if not ready and time.monotonic() - errors["at"] >= ERRORS_EVERY:
+            errors.update(at=time.monotonic(), said=_task_errors(ctx, sorted(counts)))
+        if not ready and errors["said"]:
+            seen += f" (task errors: {errors['said']})"
         return ready, seen
 
-    seen = poll("every service to have its replicas running", probe, ctx.scenario.wait.timeout)
+    seen = poll("every service to have its replicas running", probe, ctx.scenario.wait.timeout, interval=0.3)
     ctx.say(f"services ready: {seen}")
+
+
+ERRORS_EVERY = 3.0
 
 
 def serving_hosts(ctx: UpContext, service: str, host_mode: bool = False) -> List[Host]:
