@@ -18,10 +18,14 @@ def _reader(ctx: UpContext) -> SwarmReader:
     return SwarmReader(ctx.lab, ctx.leader, ctx.hosts)
 
 
-def _task_errors(ctx: UpContext, names: List[str]) -> str:
+# up's wait reads the tasks' errors (for its message) at most this often
+ERRORS_EVERY = 3.0
+
+
+def _task_errors(reader: SwarmReader, names: List[str]) -> str:
     """The latest error of each of these services' tasks, read in one command."""
     first: dict = {}
-    for t in _reader(ctx).tasks(names, running_only=False) if names else []:
+    for t in reader.tasks(names, running_only=False) if names else []:
         service = t.name.rsplit(".", 1)[0]
         if t.error and service not in first:
             first[service] = f"{service} on {t.node or '?'}: {t.error}"
@@ -40,16 +44,13 @@ def wait_services(ctx: UpContext) -> None:
         ready = set(counts) == expected and all(have == want for have, want in counts.values())
         seen = ", ".join(f"{k} {have}/{want}" for k, (have, want) in sorted(counts.items())) or "no services"
         if not ready and time.monotonic() - errors["at"] >= ERRORS_EVERY:
-            errors.update(at=time.monotonic(), said=_task_errors(ctx, sorted(counts)))
+            errors.update(at=time.monotonic(), said=_task_errors(reader, sorted(counts)))
         if not ready and errors["said"]:
             seen += f" (task errors: {errors['said']})"
         return ready, seen
 
     seen = poll("every service to have its replicas running", probe, ctx.scenario.wait.timeout, interval=0.3)
     ctx.say(f"services ready: {seen}")
-
-
-ERRORS_EVERY = 3.0
 
 
 def serving_hosts(ctx: UpContext, service: str, host_mode: bool = False) -> List[Host]:
