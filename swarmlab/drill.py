@@ -16,6 +16,7 @@ from .actions import smoke
 from .drill_watch import POLL, DataPathWatcher, Endpoint, Observer, Snapshot, flow_lines
 from .errors import ConfigError, PreflightError, Problem
 from .handle import Lab, open_lab
+from .netfilter import unhook
 from .providers.base import Host, Provider
 from .result import CheckResult
 from .shell import sh
@@ -114,10 +115,7 @@ class CutLink(Fault):
 
 
 def _unhook() -> str:
-    """Remove a drill chain left from before (idempotent: each step may find nothing)."""
-    return (f"while iptables -D INPUT -j {CHAIN} 2>/dev/null; do :; done; "
-            f"while iptables -D OUTPUT -j {CHAIN} 2>/dev/null; do :; done; "
-            f"iptables -F {CHAIN} 2>/dev/null; iptables -X {CHAIN} 2>/dev/null; true")
+    return unhook(CHAIN)
 
 
 FAULTS = {f.kind: f for f in (KillNode, Drain, CutLink)}

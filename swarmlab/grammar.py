@@ -67,6 +67,11 @@ IMAGE = _rule("image reference", _IMAGE, "[registry/]name[:tag][@sha256:digest] 
               "e.g. swarmlab.local/web:bookworm", 255)
 USER = _rule("user name", r"[a-z_][a-z0-9_.-]{0,31}", "a login name: lowercase letters, digits, "
              "'_', '.' and '-', starting with a letter or '_'", 32)
+LESSON = _rule("lesson id", r"[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?",
+               "lowercase letters, digits and '-', 1-48 characters", 48, "a lesson id")
+# a name a task may look up: a service, tasks.<service>, a container, a host name
+LOOKUP = _rule("name to resolve", r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9])?",
+               "letters, digits, '.', '_' and '-' (a DNS name)", 253)
 REGISTRY = _rule("registry address", _DOMAIN, "a registry's host[:port], like registry.example.com:5000 "
                  "(no scheme, no path)", 255)
 

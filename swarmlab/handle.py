@@ -139,6 +139,20 @@ class SwarmReader:
                 out[row["Name"]] = (int(have), int(want))
         return out
 
+    def updating(self, names: List[str]) -> Dict[str, str]:
+        """service -> when its rolling update (or rollback) began, for those of the named
+        services whose update is under way."""
+        r = self._run(["docker", "service", "inspect", "--format", "{{.Spec.Name}} {{if .UpdateStatus}}"
+                       "{{.UpdateStatus.State}} {{.UpdateStatus.StartedAt}}{{end}}", names], strict=False)
+        rows = [line.split(" ", 2) for line in r.stdout.splitlines()]
+        return {row[0]: row[2] for row in rows if len(row) == 3 and row[1] in ("updating", "rollback_started")}
+
+    def created(self, ids: List[str]) -> Dict[str, str]:
+        """task id -> when the swarm made it."""
+        r = self._run(["docker", "inspect", "--type", "task", "--format", "{{.ID}} {{.CreatedAt}}", ids],
+                      strict=False) if ids else None
+        return dict(line.split(" ", 1) for line in r.stdout.splitlines() if " " in line) if r and r.ok else {}
+
     def service(self, name: str) -> Optional[ServiceView]:
         found = self.services([name])
         return found[0] if found else None
@@ -205,6 +219,16 @@ class Lab:
         if self.leader is None:
             raise SwarmlabError(f"lab {self.name}: no manager node is running", hint="swarmlab up to bring it back")
         return self.leader
+
+    def node(self, name: str) -> Host:
+        """A running node of the lab by its name, or an error naming the lab's nodes."""
+        host = next((h for h in self.hosts if h.name == name), None)
+        if host is None:
+            raise SwarmlabError(f"lab {self.name} has no node {name}: one of {', '.join(h.name for h in self.hosts)}",
+                                exit_code=2)
+        if host.state != "running":
+            raise SwarmlabError(f"node {name} of lab {self.name} is {host.state}", hint=f"swarmlab up {self.name}")
+        return host
 
     @cached_property
     def swarm(self) -> SwarmReader:

@@ -163,6 +163,23 @@ def render_labs(labs: List[Dict[str, Any]]) -> None:
     out.print(t)
 
 
+def render_brief(r: Dict[str, Any]) -> None:
+    """A lesson's start: what it is, the brief, the steps to make hold."""
+    out.print(f"[bold]{escape(r['title'])}[/] ({r['type']}, about {r['minutes']} min) on lab {r['lab']}")
+    out.print(escape(r["brief"].strip()), highlight=False)
+    for i, step in enumerate(r["steps"], 1):
+        out.print(f"  {i}. {escape(step)}", highlight=False)
+    out.print(f"[dim]swarmlab lesson check {r['lab']} grades it; lesson hint ({r['hints']} hints), "
+              f"lesson reset starts again ({r['seconds']}s to get here)[/]")
+
+
+def render_progress(rows: List[Dict[str, Any]]) -> None:
+    table("lesson progress", ["lab", "trainee", "lesson", "steps", "hints", "checks", "resets", "minutes", "solved"],
+          [[r["lab"], r.get("trainee") or "-", r.get("lesson") or "none", f"{len(r.get('passed') or [])}/{r.get('steps', 0)}",
+            r.get("hints", "-"), r.get("checks", "-"), r.get("resets", "-"), r.get("minutes", "-"),
+            "yes" if r.get("solved") else "no"] for r in rows])
+
+
 def print_error(lines: List[str]) -> None:
     err.print("[bold red]error:[/] " + escape(redact(lines[0])), highlight=False)
     for line in lines[1:]:

@@ -30,6 +30,7 @@ class UpContext:
     checks: List[CheckResult] = field(default_factory=list)
     created: bool = False        # this `up` made the lab (so a failure removes it)
     timings: Dict[str, float] = field(default_factory=dict)
+    images_for: Optional[dict] = None   # the stack deciding which images go where (else the scenario's)
 
     def warn(self, text: str) -> None:
         if text not in self.warnings:

@@ -28,7 +28,7 @@ def wanted_images(ctx: UpContext) -> dict[str, list[str]]:
     for h in ctx.hosts:
         spec = specs.get(h.name)
         labels = dict(spec.labels) if spec else {}
-        out[h.name] = stackmod.images_for_node(ctx.scenario.stack, h.name, h.role, labels)
+        out[h.name] = stackmod.images_for_node(ctx.images_for or ctx.scenario.stack, h.name, h.role, labels)
     return out
 
 

@@ -53,6 +53,74 @@ def wait_services(ctx: UpContext) -> None:
     ctx.say(f"services ready: {seen}")
 
 
+# a deployed change starts rolling a moment after `stack deploy` returns: a lab is settled
+# only when it has looked settled for this long
+SETTLED_FOR = 1.0
+
+
+def wait_settled(ctx: UpContext) -> None:
+    """Until every service has its replicas or waits where Swarm says why (a lesson's
+    checkpoint may break a service on purpose: a constraint no node meets), with no
+    rolling update under way."""
+    expected = {f"{ctx.scenario.stack_name}_{s}" for s in ctx.scenario.stack["services"]}
+    ctx.say(f"services settled: {settle(_reader(ctx), expected, ctx.scenario.wait.timeout)}")
+
+
+def settle(reader: SwarmReader, expected: Optional[set], timeout: float) -> str:
+    """wait_settled's wait, for the services named (None: every service of the lab)."""
+    since = {"at": None}
+
+    def probe():
+        settled, seen = _settled(reader, expected if expected is not None else set(reader.replicas()))
+        if not settled:
+            since["at"] = None
+            return False, seen
+        since["at"] = since["at"] or time.monotonic()
+        return time.monotonic() - since["at"] >= SETTLED_FOR, seen
+
+    return poll("every service to run or wait with a reason", probe, timeout, interval=0.3)
+
+
+def _settled(reader: SwarmReader, expected: set) -> Tuple[bool, str]:
+    counts = {k: v for k, v in reader.replicas().items() if k in expected}
+    if set(counts) != expected:
+        return False, f"services so far: {', '.join(sorted(counts)) or 'none'}"
+    # a rolling update whose new tasks cannot be placed never completes: it waits with a reason
+    rolling = reader.updating(sorted(expected))
+    short = sorted({k for k, (have, want) in counts.items() if have != want} | set(rolling))
+    if not short:
+        return True, "every service has its replicas"
+    tasks = reader.tasks(short, running_only=True, waiting_too=True)
+    # waiting: Swarm wants it running and says why it cannot place it. A replacement whose
+    # predecessor still stops (stop-first) is wanted "ready" only, and may say "port in use"
+    # until then: on its way, not waiting.
+    stuck = {t.name.rsplit(".", 1)[0] for t in tasks if t.error and t.desired.lower() == "running"}
+    moving = [f"{t.name} {t.state.lower()}" for t in tasks
+              if not t.running and not (t.error and t.desired.lower() == "running")]
+    done = _replaced(reader, rolling, counts, tasks) if not moving else set()
+    waiting = [k for k in short if k not in stuck and k not in done]
+    seen = "; ".join(f"{k} {counts[k][0]}/{counts[k][1]}" + (" rolling" if k in rolling else "") for k in short)
+    return not waiting and not moving, seen + (
+        f" ({', '.join(moving[:4])})" if moving else f" (starting: {', '.join(waiting)})" if waiting else "")
+
+
+def _replaced(reader: SwarmReader, rolling: dict, counts: dict, tasks) -> set:
+    """The rolling services whose every task is new and counted: what is left of their
+    update is Swarm watching them for failures (update_config.monitor, 5 s by default)."""
+    full = [k for k in rolling if counts[k][0] == counts[k][1]]
+    mine = {k: [t.id for t in tasks if t.name.rsplit(".", 1)[0] == k] for k in full}
+    made = reader.created([i for ids in mine.values() for i in ids])
+    return {k for k, ids in mine.items()
+            if ids and all(i in made and _when(made[i]) >= _when(rolling[k]) for i in ids)}
+
+
+def _when(stamp: str) -> str:
+    """A Go time ("2026-12-04 02:45:50.8127 +0000 UTC") as a sortable string, microseconds."""
+    day, clock = stamp.split()[:2]
+    whole, _, frac = clock.partition(".")
+    return f"{day} {whole}.{(frac + '000000')[:6]}"
+
+
 def serving_hosts(ctx: UpContext, service: str, host_mode: bool = False) -> List[Host]:
     """The hosts where a published port of `service` (short name) must answer: every node
     with the routing mesh, only the nodes running one of its tasks with host-mode ports

@@ -7,6 +7,8 @@ from .down import down
 from .drill import drill
 from .images import images
 from .inventory import inventory
+from .lesson import lesson
+from .node import exec_, shell
 from .vagrant import vagrant
 from .status import ls, status
 from .up import up
@@ -20,7 +22,7 @@ def cli():
     a web/db/redis stack, and proof of the traffic between hosts."""
 
 
-for command in (up, down, status, ls, verify, compare, drill, images, inventory, vagrant):
+for command in (up, down, status, ls, verify, compare, drill, lesson, exec_, shell, images, inventory, vagrant):
     cli.add_command(command)
 
 

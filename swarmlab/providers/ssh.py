@@ -232,8 +232,9 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
             else:
                 counts["volumes"] += r[0]
                 counts["images"] += r[1]
-        if leader is not None:
-            leader.run(["docker", "config", "rm", state_config(lab)], warn=True)
+        if leader is not None:   # the state record, and any other config of the lab (a lesson's record)
+            mine = leader.run(["docker", "config", "ls", "-q", label_filter(L.LAB, lab)], warn=True).stdout.split()
+            leader.run(["docker", "config", "rm", sorted(set(mine) | {state_config(lab)})], warn=True)
         if created and not others:
             # workers first: a manager that leaves first may take the quorum with it
             for group in ([h for h in hosts if h.role == "worker"], [h for h in hosts if h.role == "manager"]):

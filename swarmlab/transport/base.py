@@ -20,5 +20,9 @@ class Transport(Protocol):
         """The command line a reader types on the controller to run `cmd` on this host."""
         ...
 
+    def interactive(self) -> list:
+        """The argv that opens a login shell on this host from the controller's terminal."""
+        ...
+
     def run(self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120,
             warn: bool = False) -> CommandResult: ...

@@ -32,6 +32,11 @@ class DockerExecTransport:
         """The command line a reader types on the controller to run `cmd` here."""
         return f"docker exec {self.container} sh -c {shlex.quote(cmd)}"
 
+    def interactive(self) -> list:
+        """The argv of a login shell on this host, for a terminal."""
+        return [self.docker, "exec", "-it", self.container, "sh", "-c",
+                "command -v bash >/dev/null && exec bash -l || exec sh -l"]
+
     def run(self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120,
             warn: bool = False) -> CommandResult:
         cmd = cmd if isinstance(cmd, str) else sh(*cmd)

@@ -106,6 +106,22 @@ class SSHTransport:
         return (f"ssh -p {self.port} {self.user}@{self.address} "
                 + shlex.quote(f"sudo -n -- sh -c {shlex.quote(cmd)}" if self.become else cmd))
 
+    def interactive(self) -> list:
+        """The argv of a login shell on this host (OpenSSH, the host key pinned as for every
+        command: a known_hosts file written for it, nothing else trusted)."""
+        import tempfile
+
+        known = self.known_hosts
+        if self.host_key:
+            entry = self.address if self.port == 22 else f"[{self.address}]:{self.port}"
+            fd, known = tempfile.mkstemp(prefix="swarmlab-known-")
+            os.write(fd, f"{entry} {self.host_key}\n".encode())
+            os.close(fd)
+        argv = ["ssh", "-t", "-p", str(self.port), "-o", "StrictHostKeyChecking=yes",
+                "-o", f"UserKnownHostsFile={known}", "-o", "IdentitiesOnly=yes", "-F", "/dev/null"]
+        argv += ["-i", self.key_file] if self.key_file else []
+        return argv + [f"{self.user}@{self.address}"] + (["sudo", "-i"] if self.become else [])
+
     def run(self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120, warn: bool = False) -> CommandResult:
         cmd = cmd if isinstance(cmd, str) else sh(*cmd)
         started = time.monotonic()

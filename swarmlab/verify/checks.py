@@ -3,10 +3,8 @@ each is derived from the lab's own services and networks."""
 from __future__ import annotations
 
 import base64
-import ipaddress
 import itertools
 import secrets
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +17,7 @@ from ..naming import short_task as _short
 from ..result import CheckResult
 from ..shell import sh
 from . import netns, wire
-from .netns import carry, connect_cmd, dns_cmd, in_task, leaves_lab, shown, underlay_dev
+from .netns import carry, connect_cmd, dns_cmd, in_task, is_ipv4, leaves_lab, shown, tcp_open, underlay_dev
 from .topology import Service, Task, Topology
 
 MTU_PLAIN, MTU_ENCRYPTED = 1450, 1424
@@ -79,15 +77,7 @@ def swarm_health(ctx: VerifyContext) -> List[CheckResult]:
 def _answer(ctx, task: Task, name: str) -> List[str]:
     """The A records dig got; an error (a refused forward for an unknown name) is no answer."""
     r = in_task(ctx.topo, task, dns_cmd(name))
-    return sorted(x for x in r.stdout.split() if _is_ipv4(x))
-
-
-def _is_ipv4(text: str) -> bool:
-    try:
-        ipaddress.IPv4Address(text)
-        return True
-    except ValueError:
-        return False
+    return sorted(x for x in r.stdout.split() if is_ipv4(x))
 
 
 def _covers(dst: Service, shared, got: List[str]) -> str:
@@ -254,14 +244,6 @@ def _outsider(ctx: VerifyContext, host, image: str, net: str) -> CheckResult:
 
 
 # 5 ---------------------------------------------------------------------
-def _tcp_open(addr: str, port: int) -> bool:
-    try:
-        socket.create_connection((addr, port), timeout=2).close()
-        return True
-    except OSError:
-        return False
-
-
 def ports(ctx: VerifyContext) -> List[CheckResult]:
     out = []
     addr = {n: h.address for n, h in ctx.topo.hosts.items()}
@@ -269,14 +251,14 @@ def ports(ctx: VerifyContext) -> List[CheckResult]:
         task_nodes = {t.node for t in svc.tasks}
         for p in svc.published:
             nodes = sorted(task_nodes) if p["mode"] == "host" else sorted(addr)
-            seen = {n: _tcp_open(addr[n], p["published"]) for n in nodes if n in addr}
+            seen = {n: tcp_open(addr[n], p["published"]) for n in nodes if n in addr}
             out.append(CheckResult(f"published {svc.short}:{p['published']}", bool(seen) and all(seen.values()),
                                    f"answers from the controller on {', '.join(nodes)} ({p['mode']} mode)",
                                    ", ".join(f"{n}:{'open' if o else 'closed'}" for n, o in seen.items())))
         internal = sorted(set(svc.ports) - {p["target"] for p in svc.published if p["published"] == p["target"]}
                           - {p["published"] for p in svc.published})
         for port in internal:
-            seen = {n: _tcp_open(addr[n], port) for n in sorted(task_nodes) if n in addr}
+            seen = {n: tcp_open(addr[n], port) for n in sorted(task_nodes) if n in addr}
             out.append(CheckResult(f"internal {svc.short}:{port}", not any(seen.values()),
                                    "no answer from outside the swarm (not published)",
                                    ", ".join(f"{n}:{'OPEN' if o else 'closed'}" for n, o in seen.items())))

@@ -2,7 +2,9 @@
 node's own tools: nothing is ever installed into a service container."""
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 import shlex
 import threading
 from typing import Dict, Optional, Tuple
@@ -71,6 +73,23 @@ def connect_cmd(ip: str, port: Optional[int]) -> str:
     if port is None:
         return sh("ping", "-c", 1, "-W", 2, ip)
     return sh("nc", "-z", "-w", 2, ip, port)
+
+
+def is_ipv4(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def tcp_open(addr: str, port: int) -> bool:
+    """A TCP connect from the controller (what someone outside the swarm gets)."""
+    try:
+        socket.create_connection((addr, port), timeout=2).close()
+        return True
+    except OSError:
+        return False
 
 
 def shown(ip: str, port: Optional[int]) -> str:

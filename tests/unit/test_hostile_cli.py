@@ -12,18 +12,33 @@ from .test_bad_input import run_measured
 from .test_config import ROOT
 
 INV = str(ROOT / "swarmlab" / "config" / "testdata" / "inventory" / "valid-native.yaml")
-COMMANDS = [["status"], ["down"], ["verify"], ["compare"], ["drill", "drain", "node-1"], ["up", "--name"]]
+COMMANDS = [["status"], ["down"], ["verify"], ["compare"], ["drill", "drain", "node-1"], ["up", "--name"],
+            ["lesson", "check"], ["lesson", "reset"], ["lesson", "start", "drained-node"], ["lesson", "progress"],
+            ["exec", "node-1"], ["shell", "node-1"]]
 CASES = [(c, "x;touch /tmp/swarmlab-pwned") for c in COMMANDS] + \
     [(["status"], n) for n in ("$(touch /tmp/swarmlab-pwned)", "`id`", "lab\n", "Lab", "x" * 25, "", "-rf")]
 
 
 @pytest.mark.parametrize("command, name", CASES, ids=repr)
 def test_a_hostile_lab_name_is_exit_2_before_anything(command, name):
-    code, out, err, _, _ = run_measured([*command, name, "-i", INV] if command[0] not in ("compare", "up")
-                                        else [*command, name])
+    args = [*command, name, "-i", INV] if command[0] not in ("compare", "up") else [*command, name]
+    code, out, err, _, _ = run_measured(args + (["--", "true"] if command[0] == "exec" else []))
     assert code == 2, err
     assert "Traceback" not in err and "swarmlab bug" not in err
     assert any(w in err for w in ("is not a DNS label", "Invalid value", "No such option")), err
+
+
+@pytest.mark.parametrize("node", ["node-1;reboot", "$(id)", "a/b"])
+def test_a_hostile_node_name_for_exec_or_shell(node):
+    for args in (["exec", node, "-i", INV, "--", "true"], ["shell", node, "-i", INV]):
+        code, _, err, _, _ = run_measured(args)
+        assert code == 2 and "host name" in err, err
+
+
+@pytest.mark.parametrize("ref", ["x;touch /tmp/swarmlab-pwned", "$(id)", "Nope"])
+def test_a_hostile_lesson_id(ref):
+    code, _, err, _, _ = run_measured(["lesson", "start", ref, "-i", INV])
+    assert code == 2 and "lesson id" in err and "Traceback" not in err, err
 
 
 @pytest.mark.parametrize("node", ["node-1;reboot", "$(id)", "a/b"])

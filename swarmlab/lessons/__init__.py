@@ -1,0 +1,255 @@
+"""`swarmlab lesson`: lessons and troubleshooting exercises graded on evidence from the
+running lab (issue #15).
+
+start -> the lab as its scenario makes it, with the lesson's setup (the checkpoint) and a
+record of the trainee's progress on the lab's swarm; check -> every step graded by what
+the lab shows; hint, solution (--apply runs it), reset (back to the checkpoint), progress.
+No printing, no exiting: results come back as values, failures as SwarmlabErrors."""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, List, Optional
+
+from ..config.loader import load_scenario
+from ..config.model import Scenario
+from ..config.yamlfile import line_of, load
+from ..errors import ConfigError, Problem, SwarmlabError
+from ..handle import Lab, open_lab
+from ..providers.base import Provider
+from ..result import CheckResult
+from ..shell import sh
+from . import state
+from .checks import CHECKS, Evidence
+from .model import LANGS, Lesson, all_lessons, find, load_lesson
+from .setup import FAULTS, edited_stack, fault_nodes, heal_all
+
+Say = Callable[[str], None]
+
+
+def catalogue(lang: str = "en") -> List[dict]:
+    return [{"id": x.id, "title": x.text(x.title, lang), "type": x.type, "minutes": x.minutes,
+             "scenario": str(x.scenario), "steps": len(x.steps), "file": str(x.path)} for x in all_lessons()]
+
+
+def start(ref: str, name: Optional[str], provider: Provider, lang: str = "en", trainee: str = "",
+          say: Say = lambda s: None) -> dict:
+    """The lesson's lab at its checkpoint, a fresh progress record, and the brief."""
+    started = time.monotonic()
+    lesson = find(ref)
+    scenario = lesson_scenario(lesson, name, provider)
+    handle = checkpoint(lesson, scenario, provider, say)
+    p = state.Progress(scenario.name, lesson.id, str(lesson.path), lang, trainee, steps=len(lesson.steps))
+    state.write(handle.need_leader(), p)
+    return {**brief(lesson, lang), "lab": scenario.name, "trainee": trainee, "seconds": round(time.monotonic() - started, 1)}
+
+
+def brief(lesson: Lesson, lang: str) -> dict:
+    return {"lesson": lesson.id, "type": lesson.type, "minutes": lesson.minutes,
+            "title": lesson.text(lesson.title, lang), "brief": lesson.text(lesson.brief, lang),
+            "steps": [lesson.text(s.title, lang) for s in lesson.steps], "hints": len(lesson.hints)}
+
+
+def lesson_scenario(lesson: Lesson, name: Optional[str], provider: Provider) -> Scenario:
+    """The lesson's scenario for this provider, with every node and service the lesson
+    names checked against it (all problems at once, in the lesson file)."""
+    scenario = provider.nodes_for(load_scenario(lesson.scenario, name=name, own_nodes=provider.sized_by_flags))
+    nodes = {n.name for n in scenario.nodes}
+    services = set(scenario.stack.get("services") or {})
+    _, lines = load(lesson.path, "lesson file")
+    problems: List[Problem] = []
+
+    def bad(path, msg):
+        problems.append(Problem(str(lesson.path), ".".join(path), msg, line_of(lines, path)))
+
+    for svc in lesson.stack_edits:
+        if svc not in services:
+            bad(("setup", "stack", svc), f"no service {svc} in {scenario.stack_file}: one of {', '.join(sorted(services))}")
+    for i, (kind, params) in enumerate(lesson.faults):
+        for node in fault_nodes(kind, params):
+            if node not in nodes:
+                bad(("setup", "faults", str(i), kind), f"no node {node} in the lab: one of {', '.join(sorted(nodes))}")
+    for i, cmd in enumerate(lesson.solution):
+        if cmd.node and cmd.node not in nodes:
+            bad(("solution", str(i), "node"), f"no node {cmd.node} in the lab: one of {', '.join(sorted(nodes))}")
+    if problems:
+        raise ConfigError(problems, "the lesson")
+    return scenario
+
+
+def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say) -> Lab:
+    """The lab as the scenario makes it, with the lesson's stack edits deployed and its
+    faults made: what the trainee starts from, and what a reset goes back to. Whatever a
+    previous lesson or the trainee left is undone first (faults healed, what the lesson
+    says the trainee creates removed), so `up` converges a lab it can check."""
+    from .. import lab as labapi
+
+    if provider.exists(scenario.name):
+        _clean(open_lab(scenario.name, provider), lesson)
+    stack, _ = edited_stack(scenario.stack, lesson.stack_edits)
+    # the stack's own update policy: rolling every task at once (tried, to reset faster) had
+    # Swarm create a host-port task before its predecessor freed the port, and leave it
+    # pending for good ("host-mode port already in use on 2 nodes")
+    labapi.up(replace(scenario, stack=stack), provider, say=say, ready=False, images_for=scenario.stack)
+    handle = open_lab(scenario.name, provider)
+    manager = handle.need_leader()
+    hosts = {h.name: h for h in handle.running}
+    for kind, params in lesson.faults:
+        say(f"setup: {FAULTS[kind].apply(params, hosts, manager)}")
+    return handle
+
+
+def _clean(handle: Lab, lesson: Lesson) -> None:
+    manager = handle.leader
+    if manager is None:
+        return   # `up` brings the nodes back first
+    heal_all(handle.running, manager)
+    made = lesson.creates
+    if made.get("services"):
+        manager.transport.run(["docker", "service", "rm", list(made["services"])], warn=True, timeout=60)
+    steps = [sh("docker", "rm", "-f", list(made["containers"])) if made.get("containers") else None,
+             sh("docker", "network", "rm", list(made["networks"])) if made.get("networks") else None,
+             sh("docker", "volume", "rm", "-f", list(made["volumes"])) if made.get("volumes") else None]
+    cmd = "; ".join(f"{s} >/dev/null 2>&1" for s in steps if s)
+    if cmd:
+        for h in handle.running:
+            h.transport.run(cmd + "; true", timeout=60, warn=True)
+
+
+def _current(name: str, provider: Provider):
+    handle = open_lab(name, provider)
+    manager = handle.need_leader()
+    p = state.read(manager, name)
+    if p is None:
+        raise SwarmlabError(f"no lesson runs in lab {name}", exit_code=2,
+                            hint="swarmlab lesson start ID (swarmlab lesson list shows them)")
+    try:
+        lesson = load_lesson(Path(p.path))
+    except ConfigError:
+        lesson = find(p.lesson)   # the file moved: the shipped lesson of that id
+    return handle, manager, p, lesson
+
+
+def check(name: str, provider: Provider) -> dict:
+    """Every step graded on what the lab shows now; the record says how far the trainee got."""
+    started = time.monotonic()
+    handle, manager, p, lesson = _current(name, provider)
+    results = grade(handle, lesson, p.lang)
+    p.checks += 1
+    p.passed = [i for i, r in enumerate(results) if r.passed]
+    solved = len(p.passed) == len(results)
+    if solved and p.solved is None:
+        p.solved = time.time()
+    state.write(manager, p)
+    return {"lab": name, "lesson": lesson.id, "title": lesson.text(lesson.title, p.lang), "solved": solved,
+            "steps": [r.as_dict() for r in results], "passed": len(p.passed), "of": len(results),
+            "seconds": round(time.monotonic() - started, 1)}
+
+
+def grade(handle: Lab, lesson: Lesson, lang: str) -> List[CheckResult]:
+    """Each step's check on evidence read once from the lab, side by side."""
+    from ..verify import topology
+
+    ev = Evidence(handle, topology.read(handle), all(c.ipvs for c in handle.caps.values()))
+
+    def one(step) -> CheckResult:
+        cls = CHECKS[step.kind]
+        try:
+            passed, seen = cls.observe(ev, step.params)
+        except SwarmlabError as exc:
+            passed, seen = False, f"could not be read: {exc}"
+        return CheckResult(lesson.text(step.title, lang), passed, cls.expected(step.params), seen)
+
+    with ThreadPoolExecutor(max_workers=len(lesson.steps)) as pool:
+        return list(pool.map(one, lesson.steps))
+
+
+def hint(name: str, provider: Provider) -> dict:
+    """The next hint (the record counts them); the last one again once all were given."""
+    _, manager, p, lesson = _current(name, provider)
+    if not lesson.hints:
+        return {"lab": name, "lesson": lesson.id, "hint": None, "number": 0, "of": 0}
+    n = min(p.hints + 1, len(lesson.hints))
+    p.hints = n
+    state.write(manager, p)
+    return {"lab": name, "lesson": lesson.id, "hint": lesson.text(lesson.hints[n - 1], p.lang),
+            "number": n, "of": len(lesson.hints)}
+
+
+def solution(name: str, provider: Provider, apply: bool = False, say: Say = lambda s: None) -> dict:
+    """The solution's commands as a trainee types them; with apply, run on their nodes."""
+    handle, manager, p, lesson = _current(name, provider)
+    words = {"stack": (handle.scenario.stack_name if handle.scenario else "app"),
+             "publish_mode": "ingress" if all(c.ipvs for c in handle.caps.values()) else "host"}
+    hosts = {h.name: h for h in handle.running}
+    steps = []
+    for cmd in lesson.solution:
+        node = cmd.node or manager.name
+        argv = [w.format(**words) for w in cmd.run]
+        step = {"node": node, "argv": argv, "typed": f"swarmlab exec {node} {name} -- {sh(*argv)}"}
+        if apply:
+            if node not in hosts:
+                raise SwarmlabError(f"node {node} is not running: the solution's step cannot run there")
+            r = hosts[node].transport.run(argv, warn=True, timeout=300)
+            step.update(exited=r.exited, output=(r.stdout + r.stderr).strip()[-400:])
+            say(f"{node}: {sh(*argv)} -> exit {r.exited}")
+            if not r.ok:
+                raise SwarmlabError(f"the solution's step `{sh(*argv)}` on {node} exited {r.exited}: "
+                                    f"{(r.stderr or r.stdout).strip()[-300:]}")
+        steps.append(step)
+    if apply:   # until what the commands set off (a task placed, a rolling update) shows
+        _until_solved(name, provider, lesson, p.lang, say)
+    p.solution_shown = True
+    state.write(manager, p)
+    return {"lab": name, "lesson": lesson.id, "applied": apply, "commands": steps}
+
+
+APPLIED_WITHIN = 90.0   # seconds a solution's effects may take to show (Swarm places a task, rolls one)
+
+
+def _until_solved(name: str, provider: Provider, lesson: Lesson, lang: str, say: Say) -> None:
+    """Wait for the swarm to settle, then for every step to hold (each round reads the lab
+    afresh: a task Swarm places a moment later). Not solved in time is said, not raised:
+    the trainer's next `check` shows what does not hold."""
+    from ..actions.wait import settle
+    from ..waiting import until
+
+    say(f"settled: {settle(open_lab(name, provider).swarm, None, APPLIED_WITHIN)}")
+
+    def solved():
+        results = grade(open_lab(name, provider), lesson, lang)
+        return all(r.passed for r in results), "; ".join(f"{r.name}: {r.observed}" for r in results if not r.passed)
+
+    done, seen, took = until(solved, APPLIED_WITHIN, 1.0)
+    say(f"every step holds after {took:.1f}s" if done else f"not every step holds after {took:.0f}s: {seen}")
+
+
+def reset(name: str, provider: Provider, say: Say = lambda s: None) -> dict:
+    """Back to the checkpoint: the lesson's lab as `start` made it (progress counters kept)."""
+    started = time.monotonic()
+    _, _, p, lesson = _current(name, provider)
+    scenario = lesson_scenario(lesson, name, provider)
+    handle = checkpoint(lesson, scenario, provider, say)
+    p.resets += 1
+    p.passed = []
+    state.write(handle.need_leader(), p)
+    return {"lab": name, "lesson": lesson.id, "seconds": round(time.monotonic() - started, 1)}
+
+
+def progress(provider: Provider, name: Optional[str] = None) -> List[dict]:
+    """Every lab's lesson record on this provider (or one lab's)."""
+    names = [name] if name else [i.name for i in provider.list_labs()]
+    out = []
+    for lab in names:
+        handle = open_lab(lab, provider)
+        if handle.leader is None:
+            out.append({"lab": lab, "lesson": None, "note": "no manager running: the record cannot be read"})
+            continue
+        p = state.read(handle.leader, lab)
+        out.append(p.as_dict() if p else {"lab": lab, "lesson": None})
+    return out
+
+
+__all__ = ["catalogue", "start", "check", "hint", "solution", "reset", "progress", "LANGS"]

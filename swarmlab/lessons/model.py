@@ -1,0 +1,224 @@
+"""Lesson files (issue #15): YAML in scenarios/lessons/, checked like every other file —
+strict schema, every problem at once with its file, line and path — into frozen
+dataclasses. A trainer writes their own; `swarmlab lesson list` shows every file there.
+
+A lesson names the lab it needs (a scenario), a setup that makes the checkpoint (edits to
+the lab's stack before it is deployed, then faults on the nodes), steps each graded by a
+check on evidence from the lab, hints, and the solution's commands."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from .. import grammar
+from ..config.schema import API_VERSION, Validator, humanise
+from ..config.yamlfile import line_of, load
+from ..errors import ConfigError, Problem
+from .checks import CHECKS
+from .setup import EDITS, FAULTS
+
+KIND = "Lesson"
+LANGS = ("en", "fr")
+LESSONS_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "lessons"
+LESSON_ID = grammar.LESSON
+
+_text = {"type": "object", "additionalProperties": False, "required": ["en"],
+         "properties": {lang: {"type": "string", "minLength": 1, "maxLength": 8192} for lang in LANGS}}
+_check = {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
+          "properties": {kind: cls.schema for kind, cls in CHECKS.items()}}
+_fault = {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
+          "properties": {kind: cls.schema for kind, cls in FAULTS.items()}}
+_names = {"type": "array", "items": {"type": "string"}, "maxItems": 32}
+
+SCHEMA: dict = {
+    "type": "object", "additionalProperties": False,
+    "required": ["apiVersion", "kind", "id", "type", "title", "brief", "minutes", "steps", "solution"],
+    "properties": {
+        "apiVersion": {"const": API_VERSION},
+        "kind": {"const": KIND},
+        "id": {"type": "string"},
+        "type": {"enum": ["concept", "troubleshoot"]},
+        "minutes": {"type": "integer", "minimum": 1, "maximum": 480},
+        "scenario": {"type": "string"},
+        "title": _text, "brief": _text,
+        "setup": {"type": "object", "additionalProperties": False, "properties": {
+            "stack": {"type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": False, "minProperties": 1,
+                "properties": {kind: e.schema for kind, e in EDITS.items()}}},
+            "faults": {"type": "array", "items": _fault, "maxItems": 16}}},
+        "steps": {"type": "array", "minItems": 1, "maxItems": 32, "items": {
+            "type": "object", "additionalProperties": False, "required": ["title", "check"],
+            "properties": {"title": _text, "check": _check}}},
+        "hints": {"type": "array", "items": _text, "maxItems": 16},
+        "solution": {"type": "array", "minItems": 1, "maxItems": 32, "items": {
+            "type": "object", "additionalProperties": False, "required": ["run"],
+            "properties": {"node": {"type": "string"},
+                           "run": {"type": "array", "minItems": 1, "maxItems": 64,
+                                   "items": {"type": ["string", "integer"]}}}}},
+        "creates": {"type": "object", "additionalProperties": False, "properties": {
+            "containers": _names, "networks": _names, "volumes": _names, "services": _names}},
+    },
+}
+
+# what a solution's words may name, filled in from the running lab
+PLACEHOLDERS = ("stack", "publish_mode")
+
+
+@dataclass(frozen=True)
+class Step:
+    title: Dict[str, str]
+    kind: str
+    params: Dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Command:
+    node: Optional[str]          # None: the lab's manager
+    run: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Lesson:
+    path: Path
+    id: str
+    type: str
+    minutes: int
+    scenario: Path
+    title: Dict[str, str]
+    brief: Dict[str, str]
+    steps: Tuple[Step, ...]
+    hints: Tuple[Dict[str, str], ...]
+    solution: Tuple[Command, ...]
+    stack_edits: Dict[str, Dict[str, Any]]
+    faults: Tuple[Tuple[str, Any], ...]
+    creates: Dict[str, Tuple[str, ...]]
+
+    def text(self, what: Dict[str, str], lang: str) -> str:
+        return what.get(lang) or what["en"]
+
+
+def load_lesson(path: Path) -> Lesson:
+    """The lesson in `path`, or a ConfigError listing every problem of the file."""
+    shown = str(path)
+    data, lines = load(path, "lesson file")
+    problems: List[Problem] = []
+
+    def add(p: Tuple[str, ...], msg: str) -> None:
+        problems.append(Problem(shown, ".".join(p), msg, line_of(lines, p)))
+
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(shown, "", "a lesson is a mapping (apiVersion: swarmlab/v1, kind: Lesson)")],
+                          "the lesson")
+    for p, msg in _validate(data):
+        add(p, msg)
+    if not problems:
+        _check_names(data, add)
+        scenario = (path.parent / data.get("scenario", "../default.yaml")).resolve()
+        if not scenario.is_file():
+            add(("scenario",), f"no scenario file at {scenario}: name one relative to the lesson's folder")
+    if problems:
+        raise ConfigError(problems, "the lesson")
+    return _build(path, data, scenario)
+
+
+def _validate(data: Any):
+    for err in sorted(Validator(SCHEMA).iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        if err.validator in ("minProperties", "maxProperties") and isinstance(err.instance, dict) \
+                and err.schema.get("maxProperties") == 1:
+            kinds = ", ".join(sorted(err.schema.get("properties", {})))
+            yield tuple(map(str, err.absolute_path)), f"must have exactly one of: {kinds}"
+        else:
+            yield from humanise(err)
+
+
+def _check_names(data: dict, add) -> None:
+    """What a schema cannot say: every name against its grammar, each kind's own rules."""
+    msg = LESSON_ID.problem(data["id"])
+    if msg:
+        add(("id",), msg)
+    for i, step in enumerate(data["steps"]):
+        (kind, params), = step["check"].items()
+        for p, msg in CHECKS[kind].problems(params):
+            add(("steps", str(i), "check", kind) + p, msg)
+    for svc, edits in ((data.get("setup") or {}).get("stack") or {}).items():
+        msg = grammar.SERVICE.problem(svc)
+        if msg:
+            add(("setup", "stack", svc), msg)
+        for kind, value in edits.items():
+            for p, msg in EDITS[kind].problems(value):
+                add(("setup", "stack", svc, kind) + p, msg)
+    for i, fault in enumerate((data.get("setup") or {}).get("faults") or []):
+        (kind, params), = fault.items()
+        for p, msg in FAULTS[kind].problems(params):
+            add(("setup", "faults", str(i), kind) + p, msg)
+    for i, cmd in enumerate(data["solution"]):
+        if "node" in cmd and grammar.NODE.problem(cmd["node"]):
+            add(("solution", str(i), "node"), grammar.NODE.problem(cmd["node"]))
+        for j, word in enumerate(cmd["run"]):
+            bad = _placeholder_problem(str(word))
+            if bad:
+                add(("solution", str(i), "run", str(j)), bad)
+    rules = {"containers": grammar.VOLUME, "networks": grammar.VOLUME, "volumes": grammar.VOLUME,
+             "services": grammar.SERVICE}
+    for kind, names in (data.get("creates") or {}).items():
+        for j, name in enumerate(names):
+            msg = rules[kind].problem(name)
+            if msg:
+                add(("creates", kind, str(j)), msg)
+
+
+def _placeholder_problem(word: str) -> Optional[str]:
+    import string
+
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(word) if f is not None]
+    except ValueError as exc:
+        return f"{word!r}: {exc} (write {{{{ and }}}} for a literal brace)"
+    bad = [f for f in fields if f not in PLACEHOLDERS]
+    return f"unknown placeholder {{{bad[0]}}}: one of {', '.join(PLACEHOLDERS)}" if bad else None
+
+
+def _build(path: Path, data: dict, scenario: Path) -> Lesson:
+    setup = data.get("setup") or {}
+    steps = tuple(Step(s["title"], *next(iter(s["check"].items()))) for s in data["steps"])
+    return Lesson(path, data["id"], data["type"], data["minutes"], scenario, data["title"], data["brief"], steps,
+                  tuple(data.get("hints") or ()),
+                  tuple(Command(c.get("node"), tuple(str(w) for w in c["run"])) for c in data["solution"]),
+                  dict(setup.get("stack") or {}),
+                  tuple(next(iter(f.items())) for f in setup.get("faults") or ()),
+                  {k: tuple(v) for k, v in (data.get("creates") or {}).items()})
+
+
+def all_lessons(folder: Path = LESSONS_DIR) -> List[Lesson]:
+    """Every lesson of the folder, in file order; a bad file is a ConfigError for all."""
+    problems: List[Problem] = []
+    out = []
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            out.append(load_lesson(path))
+        except ConfigError as exc:
+            problems += exc.problems
+    ids: Dict[str, Path] = {}
+    for lesson in out:
+        if lesson.id in ids:
+            problems.append(Problem(str(lesson.path), "id", f"id {lesson.id!r} is also the id of {ids[lesson.id]}"))
+        ids[lesson.id] = lesson.path
+    if problems:
+        raise ConfigError(problems, "the lessons")
+    return out
+
+
+def find(ref: str, folder: Path = LESSONS_DIR) -> Lesson:
+    """A lesson by id (among the folder's) or by its file's path."""
+    if ref.endswith((".yaml", ".yml")):
+        return load_lesson(Path(ref))
+    msg = LESSON_ID.problem(ref)
+    if msg:
+        raise ConfigError([Problem("swarmlab lesson", "ID", msg)], "the command line")
+    lessons = all_lessons(folder)
+    for lesson in lessons:
+        if lesson.id == ref:
+            return lesson
+    raise ConfigError([Problem("swarmlab lesson", "ID", f"no lesson {ref!r}: one of "
+                               + ", ".join(x.id for x in lessons) + " (swarmlab lesson list)")], "the command line")

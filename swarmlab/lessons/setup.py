@@ -1,0 +1,214 @@
+"""How a lesson makes its checkpoint: edits to the lab's stack before it is deployed (a
+service off a network, a wrong port, a constraint no node meets), then faults on the
+nodes (traffic dropped, a node drained). Each kind is a class (a registry, as the drill's
+faults are); `heal_all` undoes every fault of every kind, so a reset starts clean."""
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any, Dict, Iterator, List, Tuple
+
+from .. import grammar
+from ..providers.base import Host
+from ..netfilter import unhook
+from ..shell import sh
+
+Problems = Iterator[Tuple[Tuple[str, ...], str]]
+CHAIN = "SWARMLAB-LESSON"   # the iptables chain a lesson's dropped traffic lives in (one per node)
+_CONSTRAINT = re.compile(r"node\.(labels\.[A-Za-z0-9._/-]{1,128}|role|hostname|platform\.os) *(==|!=) *"
+                         r"[A-Za-z0-9._:/@+=,-]{1,128}")
+_PORT = re.compile(r"[0-9]{1,5}(:[0-9]{1,5})?(/(tcp|udp))?")
+_names = {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 8}
+
+
+def _each(values: List[Any], rule) -> Problems:
+    for i, v in enumerate(values):
+        msg = rule(v)
+        if msg:
+            yield (str(i),), msg
+
+
+# -- edits of one service of the stack ---------------------------------------------
+class Edit:
+    kind = ""
+    schema: dict = {}
+
+    @staticmethod
+    def problems(value) -> Problems:
+        return iter(())
+
+    @staticmethod
+    def apply(svc: dict, value) -> None: ...
+
+
+def _networks_of(svc: dict) -> Dict[str, Any]:
+    nets = svc.get("networks") or {}
+    return dict(nets) if isinstance(nets, dict) else {n: None for n in nets}
+
+
+class NetworksRemove(Edit):
+    kind = "networks_remove"
+    schema = _names
+
+    @staticmethod
+    def problems(value):
+        return _each(value, grammar.NETWORK.problem)
+
+    @staticmethod
+    def apply(svc, value):
+        svc["networks"] = {k: v for k, v in _networks_of(svc).items() if k not in value}
+
+
+class NetworksAdd(Edit):
+    kind = "networks_add"
+    schema = _names
+    problems = NetworksRemove.problems
+
+    @staticmethod
+    def apply(svc, value):
+        svc["networks"] = {**_networks_of(svc), **{n: None for n in value}}
+
+
+class Ports(Edit):
+    kind = "ports"
+    schema = {"type": "array", "items": {"type": ["string", "integer"]}, "maxItems": 8}
+
+    @staticmethod
+    def problems(value):
+        return _each(value, lambda v: None if _PORT.fullmatch(str(v)) else
+                     f"{v!r} is not a port mapping: PUBLISHED:TARGET[/tcp|udp], e.g. 8080:8000")
+
+    @staticmethod
+    def apply(svc, value):
+        svc["ports"] = [str(v) for v in value]
+
+
+class Constraints(Edit):
+    kind = "constraints"
+    schema = {"type": "array", "items": {"type": "string"}, "maxItems": 8}
+
+    @staticmethod
+    def problems(value):
+        return _each(value, lambda v: None if isinstance(v, str) and _CONSTRAINT.fullmatch(v) else
+                     f"{v!r} is not a placement constraint: node.labels.KEY == VALUE (or !=, node.role, "
+                     "node.hostname)")
+
+    @staticmethod
+    def apply(svc, value):
+        placement = svc.setdefault("deploy", {}).setdefault("placement", {})
+        placement["constraints"] = list(value)
+
+
+class Replicas(Edit):
+    kind = "replicas"
+    schema = {"type": "integer", "minimum": 0, "maximum": 50}
+
+    @staticmethod
+    def apply(svc, value):
+        svc.setdefault("deploy", {})["replicas"] = value
+
+
+EDITS: Dict[str, type] = {e.kind: e for e in (NetworksRemove, NetworksAdd, Ports, Constraints, Replicas)}
+
+
+def edited_stack(stack: dict, edits: Dict[str, Dict[str, Any]]) -> Tuple[dict, List[str]]:
+    """A copy of the stack with the lesson's edits made, and the services it names that
+    the stack lacks."""
+    out = copy.deepcopy(stack)
+    services = out.get("services") or {}
+    missing = [name for name in edits if name not in services]
+    for name, kinds in edits.items():
+        for kind, value in kinds.items() if name in services else ():
+            EDITS[kind].apply(services[name], value)
+    return out, missing
+
+
+# -- faults on the nodes ---------------------------------------------------------
+class Fault:
+    kind = ""
+    schema: dict = {}
+
+    @staticmethod
+    def problems(params) -> Problems:
+        return iter(())
+
+    @staticmethod
+    def apply(params, hosts: Dict[str, Host], manager: Host) -> str: ...
+
+
+class Block(Fault):
+    """Drop one port's traffic between a node and a peer, both ways, at the node: Swarm
+    may still say Ready while the overlay (udp 4789) or gossip (7946) is dead."""
+    kind = "block"
+    schema = {"type": "object", "additionalProperties": False, "required": ["node", "peer", "port"],
+              "properties": {"node": {"type": "string"}, "peer": {"type": "string"},
+                             "proto": {"enum": ["tcp", "udp"]},
+                             "port": {"type": "integer", "minimum": 1, "maximum": 65535}}}
+
+    @staticmethod
+    def problems(params):
+        for key in ("node", "peer"):
+            msg = grammar.NODE.problem(params[key])
+            if msg:
+                yield (key,), msg
+
+    @staticmethod
+    def apply(params, hosts, manager):
+        node, peer = hosts[params["node"]], hosts[params["peer"]]
+        proto, port = params.get("proto", "udp"), params["port"]
+        steps = [sh("iptables", "-N", CHAIN) + " 2>/dev/null || true"]
+        for addr in sorted({peer.address, peer.swarm_addr, peer.data_addr}):
+            steps += [sh("iptables", "-A", CHAIN, "-p", proto, flag, addr, "--dport", port, "-j", "DROP")
+                      for flag in ("-s", "-d")]
+        steps += [sh("iptables", "-C", hook, "-j", CHAIN) + " 2>/dev/null || " + sh("iptables", "-I", hook, "-j", CHAIN)
+                  for hook in ("INPUT", "OUTPUT")]
+        node.transport.run(" && ".join(f"{{ {s}; }}" for s in steps), timeout=30).check("block")
+        return f"{proto}/{port} dropped between {node.name} and {peer.name}"
+
+
+class Drain(Fault):
+    kind = "drain"
+    schema = {"type": "string"}
+
+    @staticmethod
+    def problems(params):
+        msg = grammar.NODE.problem(params)
+        if msg:
+            yield (), msg
+
+    @staticmethod
+    def apply(params, hosts, manager):
+        """Drained, and its tasks stopped: the trainee starts from a quiet node, with the
+        task Swarm could not place elsewhere waiting and saying why."""
+        from ..waiting import poll
+
+        node = hosts[params].swarm_name
+        t = manager.transport
+        t.run(["docker", "node", "update", "--availability", "drain", node], timeout=30).check("drain")
+
+        def quiet():
+            r = t.run(["docker", "node", "ps", "--format", "{{.Name}} {{.CurrentState}}", node], warn=True)
+            running = [line.split()[0] for line in r.stdout.splitlines() if " Running" in line]
+            return r.ok and not running, f"still running on {params}: {', '.join(running) or '?'}"
+
+        poll(f"{params}'s tasks to stop", quiet, 60, interval=0.5)
+        return f"{params} drained, its tasks stopped"
+
+
+FAULTS: Dict[str, type] = {f.kind: f for f in (Block, Drain)}
+
+
+def fault_nodes(kind: str, params) -> List[str]:
+    """The nodes a fault names (checked against the lab before anything is done)."""
+    return [params] if isinstance(params, str) else [params[k] for k in ("node", "peer") if k in params]
+
+
+def heal_all(hosts: List[Host], manager: Host) -> None:
+    """Every fault of every kind undone: the lesson chain gone from every node, every node active."""
+    for h in hosts:
+        h.transport.run(unhook(CHAIN), timeout=30, warn=True)
+    drained = manager.transport.run(["docker", "node", "ls", "--format", "{{.Hostname}} {{.Availability}}"], warn=True)
+    names = [line.split()[0] for line in drained.stdout.splitlines() if line.split()[1:] != ["Active"]]
+    if names:
+        manager.transport.run("; ".join(sh("docker", "node", "update", "--availability", "active", n) for n in names),
+                              timeout=60).check("active again")

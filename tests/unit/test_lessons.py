@@ -1,0 +1,154 @@
+"""Lesson files (issue #15): the shipped ones load in both languages and name only what
+their lab has; a bad file is every problem at once with its file, line and path; the
+checkpoint's stack edits are made on a copy; "settled" means running or waiting with a reason."""
+from pathlib import Path
+
+import pytest
+
+from swarmlab.actions import wait
+from swarmlab.errors import ConfigError
+from swarmlab.handle import TaskView
+from swarmlab.lessons import lesson_scenario
+from swarmlab.lessons.model import LANGS, all_lessons, find, load_lesson
+from swarmlab.lessons.setup import edited_stack
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "lessons"
+
+
+class Provider:
+    """What lesson_scenario asks of a provider: dind's answers (nodes from the scenario)."""
+    sized_by_flags = True
+
+    def nodes_for(self, scenario):
+        return scenario
+
+
+def test_every_shipped_lesson_loads_with_english_and_french_texts():
+    lessons = all_lessons()
+    assert len({x.id for x in lessons}) == len(lessons) >= 7
+    kinds = {x.type for x in lessons}
+    assert kinds == {"concept", "troubleshoot"}
+    for x in lessons:
+        texts = [x.title, x.brief] + [s.title for s in x.steps] + list(x.hints)
+        for t in texts:
+            assert set(t) == set(LANGS), (x.id, t)
+
+
+@pytest.mark.parametrize("lesson", all_lessons(), ids=lambda x: x.id)
+def test_every_shipped_lesson_names_only_what_its_lab_has(lesson):
+    scenario = lesson_scenario(lesson, "lab", Provider())
+    assert scenario.name == "lab"
+
+
+def test_a_bad_lesson_is_every_problem_at_once_with_file_line_and_path():
+    with pytest.raises(ConfigError) as err:
+        load_lesson(DATA / "invalid.yaml")
+    lines = [str(p) for p in err.value.problems]
+    text = "\n".join(lines)
+    assert "invalid.yaml:10: setup.stack.web.colour: unknown key" in text
+    assert "steps.0.check: must have exactly one of:" in text
+    assert "invalid.yaml:19: steps.2.check.ping: unknown key" in text
+    assert err.value.exit_code == 2
+
+
+def test_names_are_checked_once_the_schema_holds(tmp_path):
+    text = (DATA / "invalid.yaml").read_text()
+    # keep only the grammar problems: one check kind per step, no unknown keys
+    text = text.replace(", colour: blue", "").replace(", resolves: {from: web, name: db}", "")
+    text = text.replace("check: {ping: {from: web}}", "check: {replicas: {service: web, running: 2}}")
+    f = tmp_path / "names.yaml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_lesson(f)
+    text = "\n".join(str(p) for p in err.value.problems)
+    assert "names.yaml:3: id: lesson id 'Bad_Id' is not a lesson id" in text
+    assert "setup.stack.web.networks_remove.0: network name 'back;end'" in text
+    assert "setup.faults.0.block.node: host name 'node-1 && rm -rf /'" in text
+    assert "steps.1.check.reach.from: host name 'web;touch '" in text   # NODE/CONTAINER: its node part
+    assert "solution.0.run.3: unknown placeholder {evil}" in text
+    assert "scenario: no scenario file at" in text   # none beside a file in tmp_path
+
+
+def test_a_lesson_naming_a_node_its_lab_lacks_is_refused(tmp_path):
+    text = (Path(find("drained-node").path)).read_text().replace("drain: node-2", "drain: node-9")
+    f = tmp_path / "drained.yaml"
+    f.write_text(text.replace("scenario: ", "x: ") + "scenario: " + str(find("drained-node").scenario) + "\n")
+    with pytest.raises(ConfigError) as err:
+        lesson_scenario(load_lesson(f), "lab", Provider())
+    assert "setup.faults.0.drain: no node node-9 in the lab: one of node-1, node-2, node-3" in str(err.value.problems[0])
+
+
+def test_find_refuses_a_hostile_or_unknown_id():
+    for ref in ("x;rm", "nope"):
+        with pytest.raises(ConfigError):
+            find(ref)
+
+
+def test_stack_edits_change_a_copy():
+    stack = {"services": {"web": {"networks": ["frontend", "backend"], "ports": ["8080:8000"]},
+                          "db": {"networks": {"backend": {"aliases": ["pg"]}}}}}
+    out, missing = edited_stack(stack, {"web": {"networks_remove": ["backend"], "ports": ["8080:8001"]},
+                                        "db": {"constraints": ["node.labels.tier == database"]},
+                                        "cache": {"replicas": 2}})
+    assert out["services"]["web"] == {"networks": {"frontend": None}, "ports": ["8080:8001"]}
+    assert out["services"]["db"]["deploy"]["placement"]["constraints"] == ["node.labels.tier == database"]
+    assert missing == ["cache"]
+    assert stack["services"]["web"]["networks"] == ["frontend", "backend"]   # the original is untouched
+
+
+class Reader:
+    """A swarm seen at one moment: replica counts, rolling updates, tasks."""
+
+    def __init__(self, counts, rolling=(), tasks=()):
+        self.counts, self.rolling, self._tasks = counts, list(rolling), list(tasks)
+
+    def replicas(self):
+        return self.counts
+
+    def updating(self, names):
+        return {n: "2026-12-04 02:00:00.5 +0000 UTC" for n in self.rolling if n in names}
+
+    def created(self, ids):
+        return {t.id: t.made for t in self._tasks if t.id in ids}
+
+    def tasks(self, names, running_only=True, waiting_too=False):
+        return [t for t in self._tasks if t.name.rsplit(".", 1)[0] in names]
+
+
+class Task(TaskView):
+    made = "2026-12-04 02:00:00.25 +0000 UTC"   # before the update began
+
+
+def task(name, state, error="", desired="Running", made=None):
+    t = Task(name, name, "node-1", state, desired, error)
+    object.__setattr__(t, "made", made or Task.made)
+    return t
+
+
+def test_settled_means_running_or_waiting_with_a_reason():
+    every = {"app_web", "app_db"}
+    assert wait._settled(Reader({"app_web": (2, 2), "app_db": (1, 1)}), every)[0]
+    # a rolling update under way: not yet, though the old tasks are all counted
+    assert not wait._settled(Reader({"app_web": (2, 2), "app_db": (1, 1)}, ["app_web"],
+                                    [task("app_web.1", "Running 1 second ago"),
+                                     task("app_web.2", "Running 1 second ago")]), every)[0]
+    # every task made since the update began: only Swarm's failure watch is left, settled
+    assert wait._settled(Reader({"app_web": (2, 2), "app_db": (1, 1)}, ["app_web"],
+                                [task("app_web.1", "Running 1 second ago", made="2026-12-04 02:00:01 +0000 UTC"),
+                                 task("app_web.2", "Running 1 second ago", made="2026-12-04 02:00:00.6 +0000 UTC")]),
+                         every)[0]
+    # a constraint no node meets: the update never completes, and that is settled
+    stuck = [task("app_db.1", "Pending 3 seconds ago", "no suitable node (scheduling constraints ...)")]
+    assert wait._settled(Reader({"app_web": (2, 2), "app_db": (0, 1)}, ["app_db"], stuck), every)[0]
+    # a replacement waiting for its predecessor to stop (no reason given) is on its way
+    assert not wait._settled(Reader({"app_web": (2, 2), "app_db": (1, 1)}, ["app_web"],
+                                    [task("app_web.1", "Pending 1 second ago"),
+                                     task("app_web.2", "Running 5 seconds ago")]), every)[0]
+    # stop-first: the replacement may say "port in use" while its predecessor stops
+    assert not wait._settled(Reader({"app_web": (1, 2), "app_db": (1, 1)}, ["app_web"],
+                                    [task("app_web.1", "Pending 1 second ago", "no suitable node (host-mode port "
+                                          "already in use on 2 nodes)", desired="Ready")]), every)[0]
+    # a task still starting is not
+    assert not wait._settled(Reader({"app_web": (1, 2), "app_db": (1, 1)}, [],
+                                    [task("app_web.2", "Starting 1 second ago")]), every)[0]
+    assert not wait._settled(Reader({"app_web": (2, 2)}), every)[0]
