@@ -58,11 +58,10 @@ def lesson_scenario(lesson: Lesson, name: Optional[str], provider: Provider) -> 
     scenario = provider.nodes_for(load_scenario(lesson.scenario, name=name, own_nodes=provider.sized_by_flags))
     nodes = {n.name for n in scenario.nodes}
     services = set(scenario.stack.get("services") or {})
-    _, lines = load(lesson.path, "lesson file")
-    problems: List[Problem] = []
+    found: List[tuple] = []
 
     def bad(path, msg):
-        problems.append(Problem(str(lesson.path), ".".join(path), msg, line_of(lines, path)))
+        found.append((path, msg))
 
     for svc in lesson.stack_edits:
         if svc not in services:
@@ -74,8 +73,10 @@ def lesson_scenario(lesson: Lesson, name: Optional[str], provider: Provider) -> 
     for i, cmd in enumerate(lesson.solution):
         if cmd.node and cmd.node not in nodes:
             bad(("solution", str(i), "node"), f"no node {cmd.node} in the lab: one of {', '.join(sorted(nodes))}")
-    if problems:
-        raise ConfigError(problems, "the lesson")
+    if found:   # placed at their lines: the file is read again only to say where
+        _, lines = load(lesson.path, "lesson file")
+        raise ConfigError([Problem(str(lesson.path), ".".join(p), msg, line_of(lines, p)) for p, msg in found],
+                          "the lesson")
     return scenario
 
 
@@ -152,7 +153,7 @@ def grade(handle: Lab, lesson: Lesson, lang: str) -> List[CheckResult]:
     """Each step's check on evidence read once from the lab, side by side."""
     from ..verify import topology
 
-    ev = Evidence(handle, topology.read(handle), all(c.ipvs for c in handle.caps.values()))
+    ev = Evidence(handle, topology.read(handle))
 
     def one(step) -> CheckResult:
         cls = CHECKS[step.kind]
@@ -216,10 +217,11 @@ def _until_solved(name: str, provider: Provider, lesson: Lesson, lang: str, say:
     from ..actions.wait import settle
     from ..waiting import until
 
-    say(f"settled: {settle(open_lab(name, provider).swarm, None, APPLIED_WITHIN)}")
+    handle = open_lab(name, provider)   # one handle: each round reads the swarm afresh, not the kernels
+    say(f"settled: {settle(handle.swarm, None, APPLIED_WITHIN)}")
 
     def solved():
-        results = grade(open_lab(name, provider), lesson, lang)
+        results = grade(handle, lesson, lang)
         return all(r.passed for r in results), "; ".join(f"{r.name}: {r.observed}" for r in results if not r.passed)
 
     done, seen, took = until(solved, APPLIED_WITHIN, 1.0)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .. import grammar
 from ..handle import Lab
+from ..naming import short_task
 from ..providers.base import Host
 from ..result import CommandResult
 from ..shell import sh
@@ -41,8 +42,6 @@ class Evidence:
     """The lab as one `lesson check` sees it, read once."""
     handle: Lab
     topo: Topology
-    caps_ipvs: bool
-    _cache: Dict[str, Any] = field(default_factory=dict)
 
     def service(self, short: str) -> Optional[Service]:
         return next((s for s in self.topo.services.values() if s.short == short), None)
@@ -65,8 +64,8 @@ class Evidence:
         svc = self.service(ref)
         if svc is None or not svc.tasks:
             return [], f"no running task of {ref}" if svc else f"no service {ref}"
-        return [Source(f"{t.name.split('.')[0].split('_', 1)[-1]}.{t.name.split('.')[1]} on {t.node}",
-                       self.topo.hosts[t.node], t.name) for t in svc.tasks], ""
+        return [Source(f"{short_task(t.name).split('_', 1)[-1]} on {t.node}", self.topo.hosts[t.node], t.name)
+                for t in svc.tasks], ""
 
     def run_in(self, src: Source, cmd: str, timeout: float = 20) -> CommandResult:
         """cmd inside the source's network namespace, with the node's tools."""
