@@ -1,4 +1,4 @@
-"""What a node's kernel offers the lab (IPVS, IPsec ESP), and what follows from it.
+"""What a node's kernel offers the lab (IPVS, IPsec ESP, link impairment), and what follows from it.
 
 The probe is a shell script (images/context/node/probe-capabilities.sh, also the node
 image's swarmlab-probe); it really tries: /proc/net/ip_vs for IPVS, and a throwaway xfrm
@@ -23,13 +23,17 @@ class Capabilities:
     esp: bool
     kernel: str = ""
     reasons: Tuple[Tuple[str, str], ...] = ()
+    netem: bool = False      # tc's netem: delay, jitter, loss and rate in one qdisc
+    tbf: bool = False        # a token bucket: rate without netem
+    htb: bool = False        # classes: an impairment towards one peer only
+    statistic: bool = False  # iptables' statistic match: random loss without netem
 
     def reason(self, what: str) -> str:
         return dict(self.reasons).get(what, "")
 
     def as_dict(self) -> Dict[str, object]:
-        return {"host": self.host, "ipvs": self.ipvs, "esp": self.esp, "kernel": self.kernel,
-                "reasons": dict(self.reasons)}
+        return {"host": self.host, "ipvs": self.ipvs, "esp": self.esp, "netem": self.netem, "tbf": self.tbf,
+                "htb": self.htb, "statistic": self.statistic, "kernel": self.kernel, "reasons": dict(self.reasons)}
 
 
 def parse_probe(host: str, text: str) -> Capabilities:
@@ -40,7 +44,9 @@ def parse_probe(host: str, text: str) -> Capabilities:
             k, v = line.split("=", 1)
             kv[k.strip()] = v.strip()
     reasons = tuple((k[:-7], v) for k, v in sorted(kv.items()) if k.endswith("_reason"))
-    return Capabilities(host, kv.get("ipvs") == "yes", kv.get("esp") == "yes", kv.get("kernel", ""), reasons)
+    yes = {k for k, v in kv.items() if v == "yes"}
+    return Capabilities(host, "ipvs" in yes, "esp" in yes, kv.get("kernel", ""), reasons,
+                        netem="netem" in yes, tbf="tbf" in yes, htb="htb" in yes, statistic="statistic" in yes)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,10 @@ USER = _rule("user name", r"[a-z_][a-z0-9_.-]{0,31}", "a login name: lowercase l
              "'_', '.' and '-', starting with a letter or '_'", 32)
 LESSON = _rule("lesson id", r"[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?",
                "lowercase letters, digits and '-', 1-48 characters", 48, "a lesson id")
+DRILL = _rule("drill id", r"[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?",
+              "lowercase letters, digits and '-', 1-48 characters", 48, "a drill id")
+PARAM = _rule("parameter name", r"[a-z][a-z0-9_]{0,23}",
+              "lowercase letters, digits and '_', starting with a letter, 1-24 characters", 24)
 # a name a task may look up: a service, tasks.<service>, a container, a host name
 LOOKUP = _rule("name to resolve", r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9])?",
                "letters, digits, '.', '_' and '-' (a DNS name)", 253)

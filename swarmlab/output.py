@@ -140,7 +140,7 @@ def render_matrix(m: Dict[str, Any]) -> None:
 
 def render_timeline(events: List[Dict[str, Any]]) -> None:
     """A drill's timeline: what changed, when, in which phase."""
-    table("timeline (seconds from the break)", ["t", "phase", "what", "now"],
+    table("timeline (seconds from the start)", ["t", "phase", "what", "now"],
           [[f"{e['t']:.1f}", e["phase"], e["what"], e["now"]] for e in events])
 
 

@@ -38,8 +38,18 @@ def list_(lang, as_json):
                  [[r["id"], r["type"], r["minutes"], r["steps"], r["title"]] for r in rows])
 
 
+def _ids(ctx, param, prefix: str) -> list:
+    """Shell completion: the shipped lessons' ids."""
+    from ..lessons.model import all_lessons
+
+    try:
+        return [x.id for x in all_lessons() if x.id.startswith(prefix)]
+    except Exception:   # a bad file in the folder: no completion rather than a trace in the shell
+        return []
+
+
 @lesson.command()
-@click.argument("lesson_id", metavar="ID")
+@click.argument("lesson_id", metavar="ID", shell_complete=_ids)
 @click.argument("name", required=False, type=LAB_NAME)
 @LANG
 @click.option("--trainee", default="", help="Who does the lesson (shown by lesson progress).")

@@ -105,10 +105,14 @@ def humanise(err: jsonschema.ValidationError) -> Iterator[Tuple[Tuple[str, ...],
     v = err.validator
     if v == "additionalProperties":
         allowed = sorted(err.schema.get("properties", {}))
-        extra = sorted(set(err.instance) - set(allowed))
+        extra = sorted(set(err.instance) - set(allowed), key=str)
         for key in extra:
             hint = f" (allowed here: {', '.join(allowed)})" if allowed else ""
-            yield path + (key,), f"unknown key{hint}; remove it or fix its spelling"
+            if isinstance(key, bool):   # YAML 1.1: an unquoted on/off/yes/no key is a boolean
+                yield path + (str(key),), (f"a key YAML reads as {str(key).lower()} (on, off, yes or no unquoted)"
+                                           f"{hint}; quote it, or fix its spelling")
+            else:
+                yield path + (str(key),), f"unknown key{hint}; remove it or fix its spelling"
     elif v == "required":
         missing = err.message.split("'")[1] if "'" in err.message else err.message
         yield path, f"missing required key '{missing}'"

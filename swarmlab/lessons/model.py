@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from .. import grammar
-from ..config.schema import API_VERSION, Validator, humanise
-from ..config.yamlfile import line_of, load
-from ..errors import ConfigError, Problem
+from ..config.schema import API_VERSION
+from ..config.shelf import find_one, load_all, load_checked
 from .checks import CHECKS
 from .setup import EDITS, FAULTS
 
@@ -100,36 +99,16 @@ class Lesson:
 
 def load_lesson(path: Path) -> Lesson:
     """The lesson in `path`, or a ConfigError listing every problem of the file."""
-    shown = str(path)
-    data, lines = load(path, "lesson file")
-    problems: List[Problem] = []
+    where: Dict[str, Path] = {}
 
-    def add(p: Tuple[str, ...], msg: str) -> None:
-        problems.append(Problem(shown, ".".join(p), msg, line_of(lines, p)))
-
-    if not isinstance(data, dict):
-        raise ConfigError([Problem(shown, "", "a lesson is a mapping (apiVersion: swarmlab/v1, kind: Lesson)")],
-                          "the lesson")
-    for p, msg in _validate(data):
-        add(p, msg)
-    if not problems:
+    def check(data: dict, add) -> None:
         _check_names(data, add)
-        scenario = (path.parent / data.get("scenario", "../default.yaml")).resolve()
-        if not scenario.is_file():
-            add(("scenario",), f"no scenario file at {scenario}: name one relative to the lesson's folder")
-    if problems:
-        raise ConfigError(problems, "the lesson")
-    return _build(path, data, scenario)
+        where["scenario"] = (path.parent / data.get("scenario", "../default.yaml")).resolve()
+        if not where["scenario"].is_file():
+            add(("scenario",), f"no scenario file at {where['scenario']}: name one relative to the lesson's folder")
 
-
-def _validate(data: Any):
-    for err in sorted(Validator(SCHEMA).iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        if err.validator in ("minProperties", "maxProperties") and isinstance(err.instance, dict) \
-                and err.schema.get("maxProperties") == 1:
-            kinds = ", ".join(sorted(err.schema.get("properties", {})))
-            yield tuple(map(str, err.absolute_path)), f"must have exactly one of: {kinds}"
-        else:
-            yield from humanise(err)
+    data = load_checked(path, "lesson", KIND, SCHEMA, check)
+    return _build(path, data, where["scenario"])
 
 
 def _check_names(data: dict, add) -> None:
@@ -192,33 +171,9 @@ def _build(path: Path, data: dict, scenario: Path) -> Lesson:
 
 def all_lessons(folder: Path = LESSONS_DIR) -> List[Lesson]:
     """Every lesson of the folder, in file order; a bad file is a ConfigError for all."""
-    problems: List[Problem] = []
-    out = []
-    for path in sorted(folder.glob("*.yaml")):
-        try:
-            out.append(load_lesson(path))
-        except ConfigError as exc:
-            problems += exc.problems
-    ids: Dict[str, Path] = {}
-    for lesson in out:
-        if lesson.id in ids:
-            problems.append(Problem(str(lesson.path), "id", f"id {lesson.id!r} is also the id of {ids[lesson.id]}"))
-        ids[lesson.id] = lesson.path
-    if problems:
-        raise ConfigError(problems, "the lessons")
-    return out
+    return load_all(folder, load_lesson, "the lessons")
 
 
 def find(ref: str, folder: Path = LESSONS_DIR) -> Lesson:
     """A lesson by id (among the folder's) or by its file's path."""
-    if ref.endswith((".yaml", ".yml")):
-        return load_lesson(Path(ref))
-    msg = LESSON_ID.problem(ref)
-    if msg:
-        raise ConfigError([Problem("swarmlab lesson", "ID", msg)], "the command line")
-    lessons = all_lessons(folder)
-    for lesson in lessons:
-        if lesson.id == ref:
-            return lesson
-    raise ConfigError([Problem("swarmlab lesson", "ID", f"no lesson {ref!r}: one of "
-                               + ", ".join(x.id for x in lessons) + " (swarmlab lesson list)")], "the command line")
+    return find_one(ref, folder, load_lesson, LESSON_ID, "lesson list")

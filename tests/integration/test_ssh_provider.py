@@ -44,7 +44,7 @@ def test_hostile_lab_names_never_become_commands(engine, servers, tmp_path):
     """Grammar at the edge: each command refuses the name (exit 2) before it connects.
     Quoting at the exit: the same names handed to the library past the edge reach the
     hosts only as quoted arguments (so a lab of that name is just not found)."""
-    from swarmlab import drill as drillapi
+    from swarmlab import drills
     from swarmlab import lab as labapi
     from swarmlab import verify as verifyapi
     from swarmlab.config.inventory import load_inventory
@@ -66,7 +66,7 @@ def test_hostile_lab_names_never_become_commands(engine, servers, tmp_path):
             provider.destroy(name)
             provider.collect_logs(name, tmp_path / "logs")
             for call in (lambda: labapi.status(name, provider), lambda: verifyapi.run(name, provider, timeout=10),
-                         lambda: drillapi.run(name, provider, "drain", "alpha")):
+                         lambda: drills.run(name, provider, drills.find("drain").with_params({"node": "alpha"}))):
                 try:
                     call()
                 except SwarmlabError:
@@ -217,7 +217,7 @@ def test_up_verify_down_over_ssh(engine, servers, tmp_path):
     proc, doc = run_json("drill", "cut-link", "alpha", "--peer", "gamma", "--inventory", inv, LAB,
                          "--hold", "2", timeout=600)
     assert proc.returncode == 0, proc.stderr
-    assert {c["name"]: c["status"] for c in doc["data"]["checks"]}["cut-link: the link is cut"] == "passed"
+    assert {c["name"]: c["status"] for c in doc["data"]["checks"]}["alpha -> gamma cut"] == "passed"
     code, out = _exec(engine, servers["hosts"]["alpha"]["container"], "iptables -S | grep -c SWARMLAB-DRILL")
     assert out.strip() == "0", out
     proc = run_cli("drill", "kill-node", "beta", "--inventory", inv, LAB)

@@ -69,6 +69,16 @@ def test_two_vms_up_verify_down(tmp_path):
         wire = next(c for c in doc["data"]["checks"] if c["name"] == "wire: backend")
         assert wire["status"] == "passed" and "ESP: 0" not in wire["observed"], wire
         assert "ESP:" in wire["observed"] and "canary in 0" in wire["observed"], wire
+        # link impairment through netem, the branch this machine's kernel cannot run
+        proc, doc = run_json("drill", "run", "impair-link", "itest-vagrant", "--provider", "vagrant",
+                             "--set", "node=swarm-1", "--set", "peer=swarm-2", timeout=3600)
+        checks = doc["data"]["checks"]
+        assert not [c for c in checks if c["status"] == "unsupported"], checks
+        lossy = [c for c in checks if c["name"] == "path swarm-1 -> swarm-2"][0]
+        rtt = float(lossy["observed"].split("rtt avg ")[1].split(" ms")[0])
+        assert lossy["status"] == "passed" and rtt >= 80, lossy    # netem's 100 ms delay, for real
+        capped = [c for c in checks if c["name"] == "throughput swarm-1 -> swarm-2"][0]
+        assert capped["status"] == "passed", capped
     finally:
         proc = run_cli("down", "itest-vagrant", "--provider", "vagrant", timeout=1800)
         for k in env:

@@ -12,7 +12,8 @@ from .test_bad_input import run_measured
 from .test_config import ROOT
 
 INV = str(ROOT / "swarmlab" / "config" / "testdata" / "inventory" / "valid-native.yaml")
-COMMANDS = [["status"], ["down"], ["verify"], ["compare"], ["drill", "drain", "node-1"], ["up", "--name"],
+COMMANDS = [["status"], ["down"], ["verify"], ["compare"], ["drill", "drain", "node-1"], ["drill", "run", "drain"],
+            ["up", "--name"],
             ["lesson", "check"], ["lesson", "reset"], ["lesson", "start", "drained-node"], ["lesson", "progress"],
             ["exec", "node-1"], ["shell", "node-1"]]
 CASES = [(c, "x;touch /tmp/swarmlab-pwned") for c in COMMANDS] + \
@@ -50,6 +51,14 @@ def test_a_hostile_node_name_in_a_drill(node):
 
 
 @pytest.mark.parametrize("args, says", [
+    (["drill", "run", "x;touch /tmp/swarmlab-pwned"], "drill id"),
+    (["drill", "run", "Nope"], "drill id"),
+    (["drill", "run", "melt"], "no drill 'melt': one of kill-node, drain"),
+    (["drill", "run", "drain", "--set", "node=node-1;reboot"], "host name 'node-1;reboot' is not valid"),
+    (["drill", "run", "drain", "--set", "nodes=node-1"], "the drill has no parameter 'nodes': one of node"),
+    (["drill", "run", "drain", "--set", "node"], "write KEY=VALUE"),
+    (["drill", "run", "drain", "--answers", "1,x"], "choice numbers 1-6"),
+    (["drill", "run", "/dev/zero.yaml"], "drill file"),
     (["status", "-i", INV, "--provider", "vagrant"], "do not go together"),
     (["up", "-i", INV, "--nodes", "3"], "--nodes/--managers go with dind nodes only"),
     (["up", "--nodes", str(10 ** 23)], "--nodes"),

@@ -72,6 +72,16 @@ def test_parse_probe():
     assert "AEAD" in c.reason("esp")
     assert parse_probe("n", "ipvs=yes\nesp=yes\n").esp is True
     assert parse_probe("n", "garbage").ipvs is False
+    assert (c.netem, c.tbf, c.statistic) == (False, False, False)
+
+
+def test_parse_probe_link_impairment():
+    """This machine's kernel: no netem (its reason kept), tbf and statistic there."""
+    c = parse_probe("node-2", "netem=no\nnetem_reason=tc qdisc add dev lo root netem delay 1ms failed: "
+                              "Error: Specified qdisc kind is unknown.\ntbf=yes\nstatistic=yes\n")
+    assert (c.netem, c.tbf, c.statistic) == (False, True, True)
+    assert "qdisc kind is unknown" in c.reason("netem")
+    assert c.as_dict()["netem"] is False and c.as_dict()["tbf"] is True
 
 
 def _caps(esp_by_host):
