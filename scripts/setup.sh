@@ -2,7 +2,7 @@
 # Set up this machine for swarmlab (Debian, as root):
 #   - Debian's docker.io when no Docker engine answers and none is installed,
 #     and dockerd started in the background when none runs (no systemd needed);
-#   - debootstrap, to build the offline base image;
+#   - debootstrap, to build the offline base image; graphviz, to draw the lab (swarmlab graph);
 #   - vagrant and vagrant-libvirt (no recommends: enough for `vagrant validate` of
 #     vagrant/Vagrantfile; scripts/setup-vagrant.sh adds libvirt and QEMU to run VMs);
 #   - the swarmlab Python package with its test extras.
@@ -16,6 +16,7 @@ if ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null 2>&1; then
   missing+=(docker.io)
 fi
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+command -v dot >/dev/null 2>&1 || missing+=(graphviz)       # swarmlab graph --format svg|html
 command -v vagrant >/dev/null 2>&1 || missing+=(vagrant)
 dpkg -s vagrant-libvirt >/dev/null 2>&1 || missing+=(vagrant-libvirt)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -200,7 +200,7 @@ def _service_status(handle, svc, out: Dict[str, Any]) -> None:
     ts = [t for t in handle.swarm.tasks(svc.name) if t.running]
     out["services"].append({
         "name": svc.name, "replicas": f"{len(ts)}/{svc.replicas if svc.replicas is not None else 'global'}",
-        "endpoint_mode": svc.endpoint_mode, "image": svc.image,
+        "endpoint_mode": svc.endpoint_mode, "image": svc.image, "networks": list(svc.networks),
         "tasks": [{"task": t.name, "node": t.node, "state": t.state} for t in ts],
         "ports": [f"{p.published}->{p.target}/{p.protocol} ({p.mode})" for p in svc.ports]})
     addr = {h.name: h.address for h in handle.hosts}

@@ -5,6 +5,7 @@ from .. import __version__
 from .compare import compare
 from .down import down
 from .drill import drill
+from .graph import graph
 from .images import images
 from .inventory import inventory
 from .lesson import lesson
@@ -22,7 +23,7 @@ def cli():
     a web/db/redis stack, and proof of the traffic between hosts."""
 
 
-for command in (up, down, status, ls, verify, compare, drill, lesson, exec_, shell, images, inventory, vagrant):
+for command in (up, down, status, ls, graph, verify, compare, drill, lesson, exec_, shell, images, inventory, vagrant):
     cli.add_command(command)
 
 

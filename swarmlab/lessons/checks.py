@@ -356,13 +356,53 @@ class Container(Check):
         host = ev.host(p["node"])
         if host is None:
             return False, f"no running node {p['node']}"
-        r = host.transport.run(["docker", "inspect", "--format", "{{.State.Running}}", p["name"]], warn=True)
-        running = r.stdout.strip() == "true"
-        nets = ev.container_ips(host, p["name"]) if running else {}
+        r = host.transport.run(["docker", "inspect", "--format", "{{.State.Running}} {{json .NetworkSettings.Networks}}",
+                                p["name"]], warn=True)
+        state, _, raw = r.stdout.strip().partition(" ")
+        running = state == "true"
+        nets = {n: v.get("IPAddress") or "no address" for n, v in (json.loads(raw) or {}).items()} \
+            if running and raw.strip() not in ("", "null") else {}
         passed = running == p.get("running", True) and (not p.get("network") or p["network"] in nets)
         return passed, (f"{p['name']} " + ("running" if running else "not running" if r.ok else "does not exist")
                         + (f", on {', '.join(f'{n} ({ip})' for n, ip in nets.items())}" if nets else ""))
 
 
+class File(Check):
+    """A file as a container the trainee made sees it: there or not, holding a text."""
+    kind = "file"
+    schema = {"type": "object", "additionalProperties": False, "required": ["node", "container", "path"],
+              "properties": {"node": {"type": "string"}, "container": {"type": "string"},
+                             "path": {"type": "string", "pattern": "^/[A-Za-z0-9._/-]{0,200}$"},
+                             "contains": {"type": "string", "maxLength": 200}, "exists": {"type": "boolean"}}}
+
+    @classmethod
+    def problems(cls, p):
+        for key, rule in (("node", grammar.NODE), ("container", grammar.VOLUME)):
+            msg = rule.problem(p[key])
+            if msg:
+                yield (key,), msg
+
+    @classmethod
+    def expected(cls, p):
+        if not p.get("exists", True):
+            return f"no {p['path']} in {p['container']} on {p['node']}"
+        return f"{p['path']} in {p['container']} on {p['node']}" + (
+            f" holds {p['contains']!r}" if "contains" in p else " exists")
+
+    @classmethod
+    def observe(cls, ev, p):
+        host = ev.host(p["node"])
+        if host is None:
+            return False, f"no running node {p['node']}"
+        r = host.transport.run(["docker", "exec", p["container"], "head", "-c", "4096", p["path"]], warn=True)
+        said = (r.stderr or r.stdout).strip().splitlines()
+        if not r.ok:
+            gone = "No such container" in r.stderr or "is not running" in r.stderr
+            return (not p.get("exists", True)) and not gone, said[-1][-160:] if said else f"exit {r.exited}"
+        text = " ".join(r.stdout.split())[:120]
+        passed = p.get("exists", True) and p.get("contains", "") in r.stdout
+        return passed, f"{p['path']}: {text!r}"
+
+
 CHECKS: Dict[str, type] = {c.kind: c for c in (Reach, Resolves, Published, Http, Replicas, NodeState, Networks,
-                                                Container)}
+                                                Container, File)}

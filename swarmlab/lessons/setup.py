@@ -40,6 +40,10 @@ class Edit:
     @staticmethod
     def apply(svc: dict, value) -> None: ...
 
+    @staticmethod
+    def stack(out: dict, value) -> None:
+        """What the edit needs at the stack's top level (nothing, for most)."""
+
 
 def _networks_of(svc: dict) -> Dict[str, Any]:
     nets = svc.get("networks") or {}
@@ -108,7 +112,36 @@ class Replicas(Edit):
         svc.setdefault("deploy", {})["replicas"] = value
 
 
-EDITS: Dict[str, type] = {e.kind: e for e in (NetworksRemove, NetworksAdd, Ports, Constraints, Replicas)}
+class SecretSwap(Edit):
+    """The service reads another secret at the same path: a rotation its peer never saw.
+    The new secret is external, so `up` generates it (a random value, labelled with the lab)."""
+    kind = "secret_swap"
+    schema = {"type": "object", "additionalProperties": False, "required": ["from", "to"],
+              "properties": {"from": {"type": "string"}, "to": {"type": "string"}}}
+
+    @staticmethod
+    def problems(value):
+        for key in ("from", "to"):
+            msg = grammar.SECRET.problem(value[key])
+            if msg:
+                yield (key,), msg
+
+    @staticmethod
+    def apply(svc, value):
+        def swapped(s):
+            source = s.get("source") if isinstance(s, dict) else s
+            if source != value["from"]:
+                return s
+            target = (s.get("target") if isinstance(s, dict) else None) or value["from"]
+            return {**(s if isinstance(s, dict) else {}), "source": value["to"], "target": target}
+        svc["secrets"] = [swapped(s) for s in svc.get("secrets") or []]
+
+    @staticmethod
+    def stack(out, value):
+        out.setdefault("secrets", {})[value["to"]] = {"external": True}
+
+
+EDITS: Dict[str, type] = {e.kind: e for e in (NetworksRemove, NetworksAdd, Ports, Constraints, Replicas, SecretSwap)}
 
 
 def edited_stack(stack: dict, edits: Dict[str, Dict[str, Any]]) -> Tuple[dict, List[str]]:
@@ -120,6 +153,7 @@ def edited_stack(stack: dict, edits: Dict[str, Dict[str, Any]]) -> Tuple[dict, L
     for name, kinds in edits.items():
         for kind, value in kinds.items() if name in services else ():
             EDITS[kind].apply(services[name], value)
+            EDITS[kind].stack(out, value)
     return out, missing
 
 

@@ -236,6 +236,34 @@ def test_status_and_ls(lab_up):
     assert proc.returncode == 0 and "app_web" in proc.stdout and "published on" in proc.stdout
 
 
+def test_the_graph_names_every_node_overlay_and_task_the_lab_has(engine, lab_up, tmp_path):
+    """Checked against what the lab's own manager lists, not against the scenario."""
+    def inside(cmd):
+        code, out = engine.containers.get(f"swarmlab-{LAB}-node-1").exec_run(["sh", "-c", cmd])
+        assert code == 0, out
+        return out.decode().split()
+
+    nodes = inside("docker node ls --format '{{.Hostname}}'")
+    overlays = inside("docker network ls --filter label=io.swarmlab.lab --format '{{.Name}}'")
+    tasks = inside("docker service ps --filter desired-state=running --format '{{.Name}}' $(docker service ls -q)")
+    assert len(nodes) == 3 and len(overlays) == 2 and len(tasks) == 4
+    for fmt in ("dot", "mermaid"):
+        proc = run_cli("graph", LAB, "--format", fmt)
+        assert proc.returncode == 0, proc.stderr
+        for name in [*nodes, *overlays, *tasks]:
+            assert name in proc.stdout, (fmt, name)
+    dot = run_cli("graph", LAB, "--format", "dot").stdout
+    assert "VXLAN 4" in dot and "plain VXLAN" in dot and "8080->8000/tcp" in dot
+    proc = run_cli("graph", LAB, "--format", "svg", "-o", str(tmp_path / "lab.svg"))
+    assert proc.returncode == 0, proc.stderr
+    svg = (tmp_path / "lab.svg").read_text()
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>") and all(t in svg for t in tasks)
+    proc, doc = run_json("graph", LAB, "--format", "html", "-o", str(tmp_path / "lab.html"))
+    page = (tmp_path / "lab.html").read_text()
+    assert proc.returncode == 0 and doc["data"]["file"].endswith("lab.html") and "<svg" in page
+    assert "http://" not in page.replace("http://www.w3.org", "")     # no remote asset
+
+
 def test_verify_proves_the_traffic(lab_up, kernel, tmp_path):
     proc, doc = run_json("verify", LAB, "--capture", str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-3000:]

@@ -28,7 +28,7 @@ def failing(doc):
 
 
 # each of these rolls web (two tasks, one after the other) or db up to three times
-HEAVY = {"published-ports", "detached-service", "drained-node", "wrong-port"}
+HEAVY = {"published-ports", "detached-service", "drained-node", "wrong-port", "rotated-secret"}
 
 
 @pytest.mark.parametrize("lesson", [pytest.param(x.id, marks=[pytest.mark.lessons_all] if x.id in HEAVY else [])

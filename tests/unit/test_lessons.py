@@ -96,6 +96,17 @@ def test_stack_edits_change_a_copy():
     assert stack["services"]["web"]["networks"] == ["frontend", "backend"]   # the original is untouched
 
 
+def test_a_rotated_secret_for_one_side_only():
+    stack = {"services": {"web": {"secrets": ["db_password", {"source": "tls", "target": "/t"}]},
+                          "db": {"secrets": ["db_password"]}},
+             "secrets": {"db_password": {"external": True}, "tls": {"external": True}}}
+    out, _ = edited_stack(stack, {"web": {"secret_swap": {"from": "db_password", "to": "db_password_v2"}}})
+    assert out["services"]["web"]["secrets"] == [{"source": "db_password_v2", "target": "db_password"},
+                                                 {"source": "tls", "target": "/t"}]
+    assert out["services"]["db"]["secrets"] == ["db_password"]       # db never saw the rotation
+    assert out["secrets"]["db_password_v2"] == {"external": True}    # up generates it, labelled
+
+
 class Reader:
     """A swarm seen at one moment: replica counts, rolling updates, tasks."""
 
