@@ -96,8 +96,9 @@ class Timeline:
             self.say(f"+{self.events[-1]['t']:5.1f}s {what}")
 
     def watch(self, seconds: float) -> None:
-        """Keep recording for `seconds`."""
-        until(lambda: (not self.swarm_now(), ""), seconds, POLL)
+        """Keep recording for `seconds`: a snapshot every POLL, never "done" (until() also
+        rides out a transient error of one snapshot)."""
+        until(lambda: (self.swarm_now() is None, ""), seconds, POLL)
 
     def verdicts(self) -> List[CheckResult]:
         out = []
