@@ -3,6 +3,7 @@
 #   - Debian's docker.io when no Docker engine answers and none is installed,
 #     and dockerd started in the background when none runs (no systemd needed);
 #   - debootstrap, to build the offline base image; graphviz, to draw the lab (swarmlab graph);
+#     chromium and chromium-driver, a real browser for the tests of the report and the live page;
 #   - vagrant and vagrant-libvirt (no recommends: enough for `vagrant validate` of
 #     vagrant/Vagrantfile; scripts/setup-vagrant.sh adds libvirt and QEMU to run VMs);
 #   - the swarmlab Python package with its test extras.
@@ -17,6 +18,8 @@ if ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null 2>&1; then
 fi
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 command -v dot >/dev/null 2>&1 || missing+=(graphviz)       # swarmlab graph --format svg|html
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # the tests open report and ui pages in it
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v vagrant >/dev/null 2>&1 || missing+=(vagrant)
 dpkg -s vagrant-libvirt >/dev/null 2>&1 || missing+=(vagrant-libvirt)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,9 +1,12 @@
 """Shared fixtures. Integration tests drive the real engine; at the end of the session
 everything labelled for a test lab (names starting with 'itest') is swept by label."""
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import docker
@@ -13,6 +16,10 @@ from swarmlab import labels as L
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_LAB_PREFIX = "itest"
+# What the commands keep for `swarmlab report` goes to this session's own folder, not the user's.
+STATE_DIR = tempfile.mkdtemp(prefix="swarmlab-test-state-")
+os.environ["SWARMLAB_STATE_DIR"] = STATE_DIR
+atexit.register(shutil.rmtree, STATE_DIR, True)
 
 
 def run_cli(*args, timeout=900):

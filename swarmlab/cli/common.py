@@ -24,6 +24,14 @@ def lab_command(command: str):
     return deco
 
 
+def kept(lab: str, kind: str, envelope: str) -> str:
+    """A command's envelope, kept as the lab's latest `kind` for `report` (results.py)."""
+    from .. import results
+
+    results.keep(lab, kind, envelope)
+    return envelope
+
+
 def json_option(f):
     return click.option("--json", "as_json", is_flag=True, help="Print a versioned JSON envelope on stdout.")(f)
 

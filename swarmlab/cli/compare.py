@@ -1,7 +1,7 @@
 import click
 
 from .. import output
-from .common import default_scenario, lab_command, provider_for, resolve_lab
+from .common import default_scenario, kept, lab_command, provider_for, resolve_lab
 
 
 @click.command()
@@ -28,8 +28,9 @@ def compare(name, scenario, runs, report_dir, inventory, provider, tofu, as_json
     progress.done()
     if report_dir:
         data["report"] = reportmod.write(data, report_dir)
+    doc = kept(lab, "compare", output.envelope("compare", True, data))
     if as_json:
-        output.write(output.envelope("compare", True, data))
+        output.write(doc)
         return
     output.render_compare(data["lab"], *reportmod.rows(data))
     if report_dir:

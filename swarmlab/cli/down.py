@@ -1,7 +1,7 @@
 import click
 
 from .. import output
-from .common import lab_command, provider_for, resolve_lab
+from .common import kept, lab_command, provider_for, resolve_lab
 
 
 @click.command()
@@ -12,8 +12,11 @@ def down(name, inventory, provider, tofu, as_json):
     from .. import lab as labapi   # here: the engine client is slow to import
     progress = output.Progress(quiet=as_json)
     result = labapi.down(resolve_lab(name), provider_for(inventory, tofu, provider), say=progress.say)
+    doc = output.envelope("down", True, result)
+    if result["existed"]:
+        kept(result["lab"], "down", doc)
     if as_json:
-        output.write(output.envelope("down", True, result))
+        output.write(doc)
     elif result["existed"]:
         r = result["removed"]
         output.out.print(f"lab {result['lab']} removed in {result['seconds']}s: "

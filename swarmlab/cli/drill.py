@@ -2,7 +2,8 @@ import click
 
 from .. import output
 from ..errors import EXIT_FAILURE
-from .common import LAB_NAME, NODE_NAME, handle_errors, inventory_options, json_option, provider_for, resolve_lab
+from .common import (LAB_NAME, NODE_NAME, handle_errors, inventory_options, json_option, kept, provider_for,
+                     resolve_lab)
 
 TIMEOUT = click.option("--timeout", type=click.IntRange(0, 1800), default=None,
                        help="Seconds each expectation may take to hold (default: the drill file's bounds).")
@@ -114,8 +115,9 @@ def _run(d, name, timeout, hold, inventory, provider, tofu, as_json, ask=None, l
     progress = output.Progress()   # the timeline as it happens, on stderr
     report = drills.run(resolve_lab(name), provider_for(inventory, tofu, provider), d, say=progress.say,
                         hold=hold, within=timeout, ask=ask)
+    doc = kept(report["lab"], "drill", output.envelope("drill", report["passed"], report))
     if as_json:
-        output.write(output.envelope("drill", report["passed"], report))
+        output.write(doc)
     else:
         output.render_timeline(report["timeline"])
         params = " ".join(f"{k}={v}" for k, v in report["params"].items())

@@ -1,7 +1,7 @@
 import click
 
 from .. import output
-from .common import lab_command, provider_for, resolve_lab
+from .common import kept, lab_command, provider_for, resolve_lab
 
 
 @click.command()
@@ -17,6 +17,7 @@ def graph(fmt, dest, name, inventory, provider, tofu, as_json):
     from .. import lab as labapi   # here: the engine client is slow to import
 
     report = labapi.status(resolve_lab(name), provider_for(inventory, tofu, provider))
+    kept(report["lab"], "status", output.envelope("status", True, report, warnings=report.get("notes")))
     text = graphapi.render(report, fmt)
     if dest:
         with open(dest, "w", encoding="utf-8") as f:

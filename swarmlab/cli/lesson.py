@@ -2,7 +2,7 @@ import click
 
 from .. import output
 from ..errors import EXIT_FAILURE
-from .common import LAB_NAME, handle_errors, inventory_options, json_option, lab_command, provider_for, resolve_lab
+from .common import LAB_NAME, handle_errors, inventory_options, json_option, kept, lab_command, provider_for, resolve_lab
 
 LANG = click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
                     help="The language of the texts (the team's teaching material is French).")
@@ -146,6 +146,9 @@ def progress_(name, inventory, provider, tofu, as_json):
     from .. import lessons
 
     rows = lessons.progress(provider_for(inventory, tofu, provider), name)
+    for row in rows:   # each lab's own record, for its report
+        if row.get("lesson"):
+            kept(row["lab"], "lessons", output.envelope("lesson progress", True, [row]))
     if as_json:
         output.write(output.envelope("lesson progress", True, rows))
         return

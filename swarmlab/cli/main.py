@@ -10,6 +10,8 @@ from .images import images
 from .inventory import inventory
 from .lesson import lesson
 from .node import exec_, shell
+from .report import report
+from .ui import ui
 from .vagrant import vagrant
 from .status import ls, status
 from .up import up
@@ -23,7 +25,7 @@ def cli():
     a web/db/redis stack, and proof of the traffic between hosts."""
 
 
-for command in (up, down, status, ls, graph, verify, compare, drill, lesson, exec_, shell, images, inventory, vagrant):
+for command in (up, down, status, ls, graph, report, verify, compare, drill, lesson, exec_, shell, images, inventory, vagrant, ui):
     cli.add_command(command)
 
 

@@ -5,7 +5,7 @@ from .. import output
 from ..config import load_scenario
 from ..config.from_stack import load_stack
 from ..config.loader import Flags
-from .common import (LAB_NAME, default_scenario, handle_errors, inventory_options, json_option, provider_for,
+from .common import (LAB_NAME, default_scenario, handle_errors, inventory_options, json_option, kept, provider_for,
                      provider_name)
 
 
@@ -53,8 +53,10 @@ def up(scenario, name, nodes, managers, pool, stack_file, env_file, pull, force,
     report = labapi.up(spec, provider, force=force, retain=retain, pull=pull,
                        say=progress.say, step=progress.step)
     progress.done()
+    doc = output.envelope("up", True, report, warnings=report.get("warnings"))
+    _keep(report, doc)
     if as_json:
-        output.write(output.envelope("up", True, report, warnings=report.get("warnings")))
+        output.write(doc)
         return
     output.render_status(report)
     output.render_checks(report["up"]["checks"])
@@ -64,3 +66,13 @@ def up(scenario, name, nodes, managers, pool, stack_file, env_file, pull, force,
         output.out.print(f"[yellow]warning:[/] {w}")
     output.out.print(f"lab [bold]{report['lab']}[/] is up in {report['up']['seconds']}s; "
                      f"`{escape(provider.remove_command(report['lab']))}` removes it")
+
+
+def _keep(report, doc) -> None:
+    """What `report` will show: a lab made anew starts with nothing kept of an earlier one."""
+    from .. import results
+
+    if report["up"]["created"]:
+        results.forget(report["lab"])
+    kept(report["lab"], "up", doc)
+    kept(report["lab"], "status", doc)

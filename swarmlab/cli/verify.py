@@ -2,7 +2,7 @@ import click
 
 from .. import output
 from ..errors import EXIT_FAILURE
-from .common import lab_command, provider_for, resolve_lab
+from .common import kept, lab_command, provider_for, resolve_lab
 
 
 @click.command()
@@ -18,8 +18,9 @@ def verify(name, capture_dir, timeout, inventory, provider, tofu, as_json):
     from .. import verify as verifyapi   # here: scapy is slow to import and only verify needs it
 
     report = verifyapi.run(resolve_lab(name), provider_for(inventory, tofu, provider), capture_dir, timeout=timeout)
+    doc = kept(report["lab"], "verify", output.envelope("verify", report["passed"], report))
     if as_json:
-        output.write(output.envelope("verify", report["passed"], report))
+        output.write(doc)
     else:
         output.render_checks(report["checks"], f"verify {report['lab']}")
         output.render_matrix(report["matrix"])

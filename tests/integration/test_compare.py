@@ -77,3 +77,14 @@ def test_report_and_cleanup(engine, compared):
     # compare brought the lab up, so it took it down again: nothing of it is left
     assert data["made_lab"] is True
     assert labelled(engine, LAB) == {"containers": [], "networks": [], "volumes": []}
+
+
+def test_the_report_of_a_removed_lab_is_built_from_what_compare_kept(compared, tmp_path):
+    proc, doc = run_json("report", LAB, "-o", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert doc["data"]["live"] is False and doc["data"]["sections"] == ["lab", "verify", "compare"]
+    page = (tmp_path / "index.html").read_text()
+    assert 'id="compare"' in page and "no status of this lab was kept" in page
+    assert (tmp_path / "compare.svg").read_text().count("<svg") == 1 and "![" in (tmp_path / "report.md").read_text()
+    proc, doc = run_json("report", "itest-never-made")
+    assert proc.returncode == 1 and "nothing is kept of it either" in " ".join(doc["errors"])

@@ -1,6 +1,13 @@
 """`swarmlab drill` on a real 3-node dind lab: every shipped drill file runs (drain, kill a
 node, cut a link, impair a link, a failing update; losing quorum on a 3-manager lab); each
 time Swarm's reaction is seen in the timeline, every fault is healed, and the lab is whole."""
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
 import pytest
 
 from swarmlab import drills
@@ -8,7 +15,8 @@ from swarmlab.capabilities import PROBE_SCRIPT
 from swarmlab.drills.faults import IMPAIR_CHAIN, PARTITION_CHAIN
 from swarmlab.providers.dind import DindProvider
 
-from ..conftest import labelled, run_cli, run_json
+from ..browser import chromium, console_errors, outside_refs
+from ..conftest import ROOT, labelled, run_cli, run_json
 
 pytestmark = pytest.mark.integration
 LAB = "itest-drill"
@@ -163,6 +171,107 @@ def test_drill_list_and_a_drill_file_of_ones_own(lab, tmp_path):
     assert doc["data"]["score"] == {"passed": len(doc["data"]["checks"]), "failed": 0, "unsupported": 0}
     proc = run_cli("drill", "run", "impair-link", LAB, "--set", "node=node-9")
     assert proc.returncode == 2 and "no node 'node-9' in this lab" in proc.stderr
+
+
+def test_the_report_shows_the_lab_verify_and_every_drill_in_a_real_browser(engine, lab, tmp_path):
+    """After the drills above: verify, then one page of it all, opened in headless Chromium."""
+    proc, vdoc = run_json("verify", LAB)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "report"
+    proc, doc = run_json("report", LAB, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    made = doc["data"]
+    assert made["live"] is True and made["sections"][:3] == ["lab", "verify", "drills"]
+    _, text = node_sh(engine, "node-1", "docker node ls --format '{{.Hostname}}'")
+    in_swarm = sorted(text.split())
+    services = sorted(node_sh(engine, "node-1", "docker service ls --format '{{.Name}}'")[1].split())
+    ran = [d for d in json.loads((out / "data.json").read_text())["drills"] if (d.get("data") or {}).get("timeline")]
+    assert len(ran) >= 5, [d.get("data", {}).get("drill") for d in ran]
+    with chromium() as browser:
+        browser.get((out / "index.html").as_uri())
+        rows = lambda table: [r.get_attribute("data-key") for r in   # noqa: E731
+                              browser.find_elements("css selector", f"#{table} tbody tr")]
+        assert rows("nodes") == in_swarm == ["node-1", "node-2", "node-3"]
+        assert sorted(rows("services")) == services
+        assert sorted(rows("networks")) == ["backend", "frontend"]
+        assert len(rows("checks")) == len(vdoc["data"]["checks"])
+        assert len(browser.find_elements("css selector", "#drills figure svg")) == len(ran)
+        assert browser.find_elements("css selector", "#matrix td.good")
+        assert console_errors(browser) == [] and outside_refs(browser) == []
+        assert browser.save_screenshot(str(tmp_path / "report.png"))
+    assert (tmp_path / "report.png").stat().st_size > 20_000
+    md = (out / "report.md").read_text()
+    assert "## verify" in md and "| web | ok | ok | - |" in md
+
+
+def _call(base, path, method="GET", headers=None, body=None):
+    req = urllib.request.Request(base + path, method=method, headers=headers or {},
+                                 data=None if body is None else json.dumps(body).encode())
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def _until(what, seconds, step=0.2):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        got = what()
+        if got:
+            return got
+        time.sleep(step)
+    return what()
+
+
+def test_the_live_page_is_guarded_and_shows_a_drained_task_leave_within_5_s(engine, lab, tmp_path):
+    ui = subprocess.Popen([sys.executable, "-m", "swarmlab", "ui", LAB, "--port", "0"], cwd=ROOT, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = ui.stdout.readline()
+        assert " live at http://127.0.0.1:" in line, (line, ui.poll() is not None and ui.stderr.read())
+        url = line.split(" live at ")[1].strip()
+        base, token = url.split("/?token=")
+        port = base.rsplit(":", 1)[1]
+        drain = {"drill": "drain", "params": {"node": "node-2"}}
+        # refused: no token; a foreign Origin (with the token); a cookie alone on a POST; another Host
+        assert _call(base, "/api/state")[0] == 403
+        assert _call(base, "/api/verify", "POST")[0] == 403
+        assert _call(base, "/api/drill", "POST", {"X-Swarmlab-Token": token, "Origin": "http://evil.example"},
+                     drain)[0] == 403
+        assert _call(base, "/api/drill", "POST", {"Cookie": f"swarmlab_ui={token}"}, drain)[0] == 403
+        assert _call(base, "/api/state", headers={"Host": f"rebound.example:{port}", "X-Swarmlab-Token": token})[0] == 403
+        code, state = _call(base, "/api/state", headers={"X-Swarmlab-Token": token})
+        assert code == 200 and state["action"]["state"] == "idle"          # none of them ran anything
+        assert "ready, active" in node_sh(engine, "node-1", "docker node ls --format '{{.Hostname}} {{.Status}}, "
+                                                            "{{.Availability}}' | grep node-2 | tr A-Z a-z")[1]
+        with chromium() as browser:
+            browser.get(url)
+            nodes = lambda: [e.get_attribute("data-node") for e in   # noqa: E731
+                             browser.find_elements("css selector", "#hosts .host")]
+            web_on_2 = lambda: browser.find_elements(   # noqa: E731
+                "css selector", '#hosts [data-node="node-2"] .task[data-service="app_web"]')
+            assert _until(lambda: nodes() == ["node-1", "node-2", "node-3"], 10), nodes()
+            assert _until(web_on_2, 10)
+            t0 = time.monotonic()
+            node_sh(engine, "node-1", "docker node update --availability drain node-2")
+            assert _until(lambda: not web_on_2(), 5), "the page still shows web on node-2 5 s after the drain"
+            left = time.monotonic() - t0
+            assert _until(lambda: browser.find_elements("css selector", '#hosts .host.drain[data-node="node-2"]'), 5)
+            browser.save_screenshot(str(tmp_path / "drained.png"))
+            node_sh(engine, "node-1", "docker node update --availability active node-2")
+            assert _until(lambda: web_on_2() and browser.find_element("id", "whole").text == "whole", 60)
+            browser.find_element("id", "run-verify").click()
+            state = lambda: browser.find_element("id", "action-state").text   # noqa: E731
+            assert _until(lambda: state().startswith("verify: passed"), 90, 1), state()
+            assert len(browser.find_elements("css selector", "#action-checks tr")) > 20
+            assert console_errors(browser) == [], console_errors(browser)
+        print(f"web left node-2 on the page {left:.1f} s after the drain")
+    finally:
+        node_sh(engine, "node-1", "docker node update --availability active node-2")
+        ui.terminate()
+        ui.wait(10)
+    assert (tmp_path / "drained.png").stat().st_size > 10_000
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,28 @@
+"""`swarmlab ui` (issue #16): the lab live in a browser for the room — nodes and the tasks
+on them, overlays, buttons that run verify or a drill and show its timeline as it
+happens, every trainee lab's progress — served on 127.0.0.1 behind a token (guard.py)."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..errors import ConfigError, Problem
+from .live import Live
+from .server import make_server
+
+
+def serve(lab: str, provider_factory: Callable[[], Any], host: str, port: int, allow_remote: bool,
+          ready: Callable[[str], None], log_line: Callable[[str], None]) -> None:
+    """Serve until interrupted; `ready` gets the URL (with its token) once listening."""
+    if host not in ("127.0.0.1", "localhost", "::1") and not allow_remote:
+        raise ConfigError([Problem("--host", "", f"{host} is not this machine's loopback: anyone who can reach it and "
+                                   "learns the token can break the lab; add --allow-remote to mean it")],
+                          "the options")
+    live = Live(lab, provider_factory)
+    server = make_server(live, host, port, log_line)
+    live.start()
+    ready(server.guard.url())
+    try:
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        live.stopping.set()
+        server.server_close()

@@ -1,0 +1,77 @@
+"""Who may read the live page and press its buttons (it can break a lab), as Jupyter
+guards its server: a random token per run, given in the URL printed once and then kept in
+a cookie; the Host header must name this server (DNS rebinding: another site's name that
+resolves to 127.0.0.1 carries its own name); an Origin, when the browser sends one, must
+be this server's (another site in the same browser can neither read nor post); actions
+only by POST, with the token in a header a cross-site form cannot set."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
+from typing import Dict, Optional, Tuple
+from urllib.parse import parse_qs, urlsplit
+
+COOKIE = "swarmlab_ui"
+HEADER = "X-Swarmlab-Token"
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+
+
+@dataclass
+class Guard:
+    bound: str                  # the address the server listens on
+    port: int
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+
+    def hosts(self) -> Tuple[str, ...]:
+        names = LOOPBACK if self.bound in ("127.0.0.1", "::1", "localhost") else (self.bound,)
+        return tuple(f"{n}:{self.port}" for n in names)
+
+    def host_ok(self, host: Optional[str]) -> bool:
+        return bool(host) and host.lower() in self.hosts()
+
+    def origin_ok(self, origin: Optional[str]) -> bool:
+        """No Origin (a top-level navigation, curl) is judged by the token alone; one that
+        is sent must be this very server."""
+        if origin is None:
+            return True
+        parts = urlsplit(origin)
+        return parts.scheme == "http" and parts.netloc.lower() in self.hosts()
+
+    def _given(self, headers: Dict[str, str], query: str, cookie: bool) -> Optional[str]:
+        token = headers.get(HEADER.lower())
+        if token is None and cookie:
+            token = cookie_token(headers.get("cookie", ""))
+        if token is None:
+            token = (parse_qs(query).get("token") or [None])[0]
+        return token
+
+    def token_ok(self, given: Optional[str]) -> bool:
+        return bool(given) and secrets.compare_digest(given.encode(), self.token.encode())
+
+    def check(self, method: str, headers: Dict[str, str], query: str) -> Optional[str]:
+        """None when the request may go on, else why it is refused (403). `headers`:
+        lower-cased names. A POST needs the token in its header: a cookie alone, which a
+        cross-site form would carry, is not enough."""
+        if not self.host_ok(headers.get("host")):
+            return "Host is not this server"
+        if not self.origin_ok(headers.get("origin")):
+            return "Origin is another site"
+        if method == "POST":
+            return None if self.token_ok(headers.get(HEADER.lower())) else f"a POST needs the {HEADER} header"
+        return None if self.token_ok(self._given(headers, query, cookie=True)) else "no valid token"
+
+    def url(self) -> str:
+        host = "127.0.0.1" if self.bound in ("127.0.0.1", "localhost") else self.bound
+        return f"http://{host}:{self.port}/?token={self.token}"
+
+    def set_cookie(self) -> str:
+        return f"{COOKIE}={self.token}; HttpOnly; SameSite=Strict; Path=/"
+
+
+def cookie_token(header: str) -> Optional[str]:
+    try:
+        jar = SimpleCookie(header)
+    except CookieError:
+        return None
+    return jar[COOKIE].value if COOKIE in jar else None

@@ -1,0 +1,91 @@
+"""What the live page shows, kept fresh by threads of the server: the lab's status
+snapshot (the one `status --json` carries), read again as soon as the last read ends, so a
+change shows within about one read (~1 s) plus the page's own poll; every trainee lab's
+lesson progress on this engine, less often; and the one action that may run at a time
+(verify, or a drill with its timeline line by line as it happens)."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from .. import output, results
+from ..shell import redact
+from ..errors import SwarmlabError
+
+PAUSE = 0.3          # between two reads of the lab
+PROGRESS_EVERY = 10  # seconds between two reads of every lab's lesson record
+
+
+class Live:
+    def __init__(self, lab: str, provider_factory: Callable[[], Any]):
+        self.lab, self.factory = lab, provider_factory
+        self.lock = threading.Lock()
+        self.status: Optional[Dict[str, Any]] = None
+        self.read_at = 0.0
+        self.error = ""
+        self.progress: List[Dict[str, Any]] = []
+        self.action: Dict[str, Any] = {"kind": None, "state": "idle", "log": [], "result": None}
+        self.stopping = threading.Event()
+
+    def start(self) -> None:
+        threading.Thread(target=self._watch, name="ui-status", daemon=True).start()
+        threading.Thread(target=self._watch_progress, name="ui-progress", daemon=True).start()
+
+    def _watch(self) -> None:
+        from .. import lab as labapi
+
+        provider = self.factory()
+        while not self.stopping.is_set():
+            try:
+                snap, error = labapi.status(self.lab, provider), ""
+            except SwarmlabError as exc:
+                snap, error = None, str(exc)
+            with self.lock:
+                self.status, self.error, self.read_at = snap or self.status, error, time.time()
+            self.stopping.wait(PAUSE)
+
+    def _watch_progress(self) -> None:
+        from .. import lessons
+
+        provider = self.factory()
+        while not self.stopping.is_set():
+            try:
+                rows = [r for r in lessons.progress(provider) if r.get("lesson")]
+                with self.lock:
+                    self.progress = rows
+            except SwarmlabError:
+                pass
+            self.stopping.wait(PROGRESS_EVERY)
+
+    def state(self) -> Dict[str, Any]:
+        with self.lock:
+            return {"lab": self.lab, "status": self.status, "read_at": self.read_at, "error": self.error,
+                    "progress": list(self.progress),
+                    "action": {**self.action, "log": list(self.action["log"])}}
+
+    def begin(self, kind: str, work: Callable[[Any, Callable[[str], None]], Dict[str, Any]],
+              keep_as: str, ok: Callable[[Dict[str, Any]], bool]) -> bool:
+        """Start an action in its own thread; False when one already runs."""
+        with self.lock:
+            if self.action["state"] == "running":
+                return False
+            self.action = {"kind": kind, "state": "running", "log": [], "result": None, "started": time.time()}
+        threading.Thread(target=self._act, args=(kind, work, keep_as, ok), name=f"ui-{kind}", daemon=True).start()
+        return True
+
+    def _say(self, line: str) -> None:
+        with self.lock:
+            self.action["log"] = (self.action["log"] + [redact(line)])[-400:]
+
+    def _act(self, kind: str, work, keep_as: str, ok) -> None:
+        try:
+            report = work(self.factory(), self._say)
+            results.keep(self.lab, keep_as, output.envelope(kind, ok(report), report))
+            state, result = ("passed" if ok(report) else "failed"), report
+        except SwarmlabError as exc:
+            state, result = "error", {"errors": exc.lines()}
+        except Exception as exc:   # a bug: said on the page, never a dead thread
+            state, result = "error", {"errors": [f"unexpected {exc.__class__.__name__}: {exc}"]}
+        with self.lock:
+            self.action.update(state=state, result=result, ended=time.time())

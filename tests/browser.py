@@ -1,0 +1,38 @@
+"""A real browser for the pages: Debian's headless Chromium driven by Selenium through
+Debian's chromedriver (installed by scripts/setup.sh), with every host name unresolvable,
+so a page that needs the network shows it as a console error."""
+from contextlib import contextmanager
+
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--window-size=1280,1600"]
+
+
+@contextmanager
+def chromium():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for flag in FLAGS:
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def console_errors(driver):
+    """What the page wrote to the console as an error, or what failed to load."""
+    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def outside_refs(driver):
+    """Every src/href of the page (SVG's xlink:href too) that points off the page's folder."""
+    refs = driver.execute_script(
+        "return Array.from(document.querySelectorAll('*')).flatMap(e => ['src', 'href', 'xlink:href']"
+        ".map(a => e.getAttribute(a)).filter(Boolean))")
+    return [r for r in refs if "//" in r or r.startswith("/")]
