@@ -184,6 +184,22 @@ class SwarmReader:
         return out
 
 
+def go_time(stamp: str) -> Optional[float]:
+    """Docker's Go time ("2026-12-04 08:36:52.884561234 +0000 UTC") as epoch seconds."""
+    from datetime import datetime
+
+    parts = stamp.split()
+    if len(parts) < 2:
+        return None
+    whole, _, frac = parts[1].partition(".")
+    zone = parts[2] if len(parts) > 2 and parts[2][:1] in "+-" else "+0000"
+    try:
+        at = datetime.strptime(f"{parts[0]} {whole} {zone}", "%Y-%m-%d %H:%M:%S %z")
+    except ValueError:
+        return None
+    return at.timestamp() + (float("0." + frac) if frac.isdigit() else 0.0)
+
+
 def _service(spec: dict, networks: Dict[str, str]) -> ServiceView:
     labels = spec.get("Labels") or {}
     stack = labels.get("com.docker.stack.namespace", "")

@@ -60,26 +60,24 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
         # Images stream into the nodes while the swarm forms: neither waits for the other.
         with ThreadPoolExecutor(max_workers=1) as pool:
             loading = pool.submit(deploy.distribute_images, ctx, provider.client)
+            side = ThreadPoolExecutor(max_workers=1)
             try:
                 with _step(ctx, "swarm", step):
-                    swarm.init_and_join(ctx)
+                    states = swarm.init(ctx)
+                    # networks, secrets and configs need only the manager: made while the others join
+                    made = side.submit(_manager_objects, ctx)
+                    swarm.join(ctx, states)
                     swarm.label_nodes(ctx)
                 with _step(ctx, "networks", step):
-                    networks.ensure(ctx)
-                    deploy.ensure_secrets(ctx)
-                    deploy.ensure_files(ctx)
+                    made.result()
             finally:
+                side.shutdown(wait=True)
                 with _step(ctx, "images into nodes", step):
                     loading.result()
         with _step(ctx, "deploy", step):
             deploy.deploy_stack(ctx)
         with _step(ctx, "wait", step):
-            if not ready:
-                wait.wait_settled(ctx)
-            else:
-                wait.wait_services(ctx)
-                wait.wait_ports(ctx)
-                wait.wait_http(ctx)
+            _wait(ctx, ready)
         with _step(ctx, "flow check", step):
             checks = smoke.data_flow(ctx) if ready else []
         failed = [c for c in checks if not c.passed]
@@ -108,6 +106,21 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
     report["warnings"] = ctx.warnings
     report["notes"] = list(scenario.notes) + report.get("notes", [])
     return report
+
+
+def _wait(ctx: UpContext, ready: bool) -> None:
+    if not ready:   # a lesson's checkpoint, broken on purpose: running or waiting with a reason
+        wait.wait_settled(ctx)
+        return
+    wait.wait_services(ctx)
+    wait.wait_ports(ctx)
+    wait.wait_http(ctx)
+
+
+def _manager_objects(ctx: UpContext) -> None:
+    networks.ensure(ctx)
+    deploy.ensure_secrets(ctx)
+    deploy.ensure_files(ctx)
 
 
 def _warn_host_access(ctx: UpContext) -> None:
@@ -145,7 +158,9 @@ def down(lab: str, provider: Provider, say: Say = lambda s: None) -> Dict[str, A
 
 
 def status(lab: str, provider: Provider, caps=None) -> Dict[str, Any]:
-    """What runs, read through the lab's handle: nodes, networks, services, URLs, notes."""
+    """What runs, read through the lab's handle: nodes, networks, services, URLs, notes.
+    The swarm's records are read at once (nodes; networks, services and all their tasks;
+    replicas), each a command into the manager: a status is read every second by `ui`."""
     handle = open_lab(lab, provider)
     caps = list(handle.caps.values()) if caps is None else caps
     plan = provider.plan(lab)
@@ -156,31 +171,44 @@ def status(lab: str, provider: Provider, caps=None) -> Dict[str, Any]:
     note = endpoint_note(caps)
     if note:
         out["notes"].append(note)
-    swarm_nodes = {}
-    if handle.leader is not None:
-        try:
-            swarm_nodes = {n.name: n for n in handle.swarm.nodes()}
-        except SwarmlabError as exc:
-            out["notes"].append(str(exc))
+    if handle.leader is None:
+        _node_rows(handle, {}, out)
+        out["notes"].append("no running manager: swarm state unknown")
+        _whole(handle, out, {})
+        return out
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        nodes = pool.submit(_swarm_nodes, handle, out["notes"])
+        replicas = pool.submit(handle.swarm.replicas)
+        services = handle.swarm.services()   # reads the networks first (cached for the rows below)
+        tasks = handle.swarm.tasks([s.name for s in services]) if services else []
+        _node_rows(handle, nodes.result(), out)
+        counts = replicas.result()
+    out["networks"] = [{"name": n.name, "driver": n.driver, "subnet": n.subnet, "encrypted": n.encrypted,
+                        "requested": n.requested, "why": n.reason, "attachable": n.attachable, "vxlan_id": n.vni}
+                       for n in handle.swarm.networks()]
+    for svc in services:
+        _service_status(handle, svc, [t for t in tasks if t.name.rsplit(".", 1)[0] == svc.name], out)
+    _whole(handle, out, counts)
+    return out
+
+
+def _swarm_nodes(handle, notes: List[str]) -> Dict[str, Any]:
+    try:
+        return {n.name: n for n in handle.swarm.nodes()}
+    except SwarmlabError as exc:
+        notes.append(str(exc))
+        return {}
+
+
+def _node_rows(handle, swarm_nodes: Dict[str, Any], out: Dict[str, Any]) -> None:
     for h in handle.hosts:
         sn = swarm_nodes.get(h.name)
         out["nodes"].append({"name": h.name, "role": h.role, "address": h.address, "container": h.state,
                              "swarm": sn.status if sn else "not in swarm", "availability": sn.availability if sn else "",
                              "manager": sn.manager if sn else ""})
-    if handle.leader is None:
-        out["notes"].append("no running manager: swarm state unknown")
-        _whole(handle, out)
-        return out
-    out["networks"] = [{"name": n.name, "driver": n.driver, "subnet": n.subnet, "encrypted": n.encrypted,
-                        "requested": n.requested, "why": n.reason, "attachable": n.attachable, "vxlan_id": n.vni}
-                       for n in handle.swarm.networks()]
-    for svc in handle.swarm.services():
-        _service_status(handle, svc, out)
-    _whole(handle, out)
-    return out
 
 
-def _whole(handle, out: Dict[str, Any]) -> None:
+def _whole(handle, out: Dict[str, Any], counts: Dict[str, Any]) -> None:
     """Is the lab all there (every node up and in the swarm, every service at its replicas,
     health checks passed)? A lab coming back after an engine restart says what it lacks."""
     lacking = [f"{n['name']}: container {n['container']}" for n in out["nodes"] if n["container"] != "running"]
@@ -190,14 +218,14 @@ def _whole(handle, out: Dict[str, Any]) -> None:
         lacking += [f"{n['name']}: swarm node {n['swarm'] or 'unknown'}" for n in out["nodes"]
                     if n["container"] == "running" and (n["swarm"] != "ready" or n["availability"] != "active")]
         lacking += [f"{name}: {have}/{want} tasks running and healthy"
-                    for name, (have, want) in sorted(handle.swarm.replicas().items()) if have < want]
+                    for name, (have, want) in sorted(counts.items()) if have < want]
     out["whole"] = not lacking
     out["lacking"] = lacking
 
 
-def _service_status(handle, svc, out: Dict[str, Any]) -> None:
+def _service_status(handle, svc, tasks, out: Dict[str, Any]) -> None:
     """One service's row (replicas, endpoint, ports, where its tasks run) and its URLs."""
-    ts = [t for t in handle.swarm.tasks(svc.name) if t.running]
+    ts = [t for t in tasks if t.running]
     out["services"].append({
         "name": svc.name, "replicas": f"{len(ts)}/{svc.replicas if svc.replicas is not None else 'global'}",
         "endpoint_mode": svc.endpoint_mode, "image": svc.image, "networks": list(svc.networks),

@@ -34,7 +34,8 @@ def probe_nodes(ctx: UpContext) -> None:
         ctx.warn(note)
 
 
-def init_and_join(ctx: UpContext) -> None:
+def init(ctx: UpContext) -> Dict[str, str]:
+    """The swarm on the leader (made once); every node's swarm state, for `join`."""
     leader = ctx.leader
     states = {h.name: swarm_state(h) for h in ctx.hosts}
     if states[leader.name] != "active":
@@ -44,6 +45,13 @@ def init_and_join(ctx: UpContext) -> None:
              "--data-path-addr", leader.data_addr, "--default-addr-pool", ctx.plan.overlay_pool,
              "--default-addr-pool-mask-length", 24], timeout=60)
         ctx.say(f"swarm initialised on {leader.name} ({ip}), overlay pool {ctx.plan.overlay_pool}")
+        _drop_ingress(ctx)
+    return states
+
+
+def join(ctx: UpContext, states: Dict[str, str]) -> None:
+    """Every node not yet in the swarm joins it, all at once."""
+    leader = ctx.leader
     # both tokens in one command: every command is an exec into the manager
     both = leader.transport.run("docker swarm join-token -q manager && docker swarm join-token -q worker")
     tokens = dict(zip(("manager", "worker"), both.stdout.split()))
@@ -61,6 +69,18 @@ def init_and_join(ctx: UpContext) -> None:
     run_on(joiners, join).check("swarm join")
     if joiners:
         ctx.say(f"joined {', '.join(h.name for h in joiners)}")
+
+
+def _drop_ingress(ctx: UpContext) -> None:
+    """No IPVS on any node: no routing mesh, so the ingress network would only cost each
+    worker a sandbox before its first task (0.3-0.5 s, on the way to the stack answering)
+    and let a port published in ingress mode answer nowhere. Removed at init; a port
+    published without mode=host is then refused by Swarm, saying why."""
+    if not ctx.caps or any(c.ipvs for c in ctx.caps):
+        return
+    r = ctx.leader.transport.run("echo y | docker network rm ingress >/dev/null", warn=True)
+    ctx.say("no IPVS: the ingress network (routing mesh) removed" if r.ok
+            else f"ingress network left in place: {r.stderr.strip()[:200]}")
 
 
 # What `swarm join` says when a busy manager (50 nodes joining on 2 cores) does not answer

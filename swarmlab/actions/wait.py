@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 from typing import List, Optional, Tuple
 
-from ..handle import SwarmReader
+from ..handle import SwarmReader, go_time
 from ..providers.base import Host
 from ..waiting import poll
 from .context import UpContext
@@ -110,15 +110,8 @@ def _replaced(reader: SwarmReader, rolling: dict, counts: dict, tasks) -> set:
     full = [k for k in rolling if counts[k][0] == counts[k][1]]
     mine = {k: [t.id for t in tasks if t.name.rsplit(".", 1)[0] == k] for k in full}
     made = reader.created([i for ids in mine.values() for i in ids])
-    return {k for k, ids in mine.items()
-            if ids and all(i in made and _when(made[i]) >= _when(rolling[k]) for i in ids)}
-
-
-def _when(stamp: str) -> str:
-    """A Go time ("2026-12-04 02:45:50.8127 +0000 UTC") as a sortable string, microseconds."""
-    day, clock = stamp.split()[:2]
-    whole, _, frac = clock.partition(".")
-    return f"{day} {whole}.{(frac + '000000')[:6]}"
+    began = {k: go_time(rolling[k]) or 0.0 for k in mine}
+    return {k for k, ids in mine.items() if ids and all((go_time(made.get(i, "")) or -1.0) >= began[k] for i in ids)}
 
 
 def serving_hosts(ctx: UpContext, service: str, host_mode: bool = False) -> List[Host]:

@@ -21,6 +21,7 @@ from ..handle import Lab, open_lab
 from ..providers.base import Provider
 from ..result import CheckResult
 from ..shell import sh
+from ..transport.group import run_on
 from . import state
 from .checks import CHECKS, Evidence
 from .model import LANGS, Lesson, all_lessons, find, load_lesson
@@ -110,13 +111,15 @@ def _clean(handle: Lab, lesson: Lesson) -> None:
     made = lesson.creates
     if made.get("services"):
         manager.transport.run(["docker", "service", "rm", list(made["services"])], warn=True, timeout=60)
-    steps = [sh("docker", "rm", "-f", list(made["containers"])) if made.get("containers") else None,
-             sh("docker", "network", "rm", list(made["networks"])) if made.get("networks") else None,
-             sh("docker", "volume", "rm", "-f", list(made["volumes"])) if made.get("volumes") else None]
-    cmd = "; ".join(f"{s} >/dev/null 2>&1" for s in steps if s)
-    if cmd:
-        for h in handle.running:
-            h.transport.run(cmd + "; true", timeout=60, warn=True)
+    # containers on every node first: an overlay is removed (on a manager) only once no
+    # container on any node is attached to it
+    rounds = [[sh("docker", "rm", "-f", list(made["containers"])) if made.get("containers") else None],
+              [sh("docker", "network", "rm", list(made["networks"])) if made.get("networks") else None,
+               sh("docker", "volume", "rm", "-f", list(made["volumes"])) if made.get("volumes") else None]]
+    for steps in rounds:
+        cmd = "; ".join(f"{s} >/dev/null 2>&1" for s in steps if s)
+        if cmd:
+            run_on(handle.running, lambda h, c=cmd: h.transport.run(c + "; true", timeout=60, warn=True))
 
 
 def _current(name: str, provider: Provider):
@@ -137,7 +140,7 @@ def check(name: str, provider: Provider) -> dict:
     """Every step graded on what the lab shows now; the record says how far the trainee got."""
     started = time.monotonic()
     handle, manager, p, lesson = _current(name, provider)
-    results = grade(handle, lesson, p.lang)
+    results = grade(handle, lesson, p.lang, p.checkpoint)
     p.checks += 1
     p.passed = [i for i, r in enumerate(results) if r.passed]
     solved = len(p.passed) == len(results)
@@ -149,11 +152,12 @@ def check(name: str, provider: Provider) -> dict:
             "seconds": round(time.monotonic() - started, 1)}
 
 
-def grade(handle: Lab, lesson: Lesson, lang: str) -> List[CheckResult]:
-    """Each step's check on evidence read once from the lab, side by side."""
+def grade(handle: Lab, lesson: Lesson, lang: str, since: float = 0.0) -> List[CheckResult]:
+    """Each step's check on evidence read once from the lab, side by side (`since`: when
+    the lab was last at the lesson's checkpoint)."""
     from ..verify import topology
 
-    ev = Evidence(handle, topology.read(handle))
+    ev = Evidence(handle, topology.read(handle), since)
 
     def one(step) -> CheckResult:
         cls = CHECKS[step.kind]
@@ -201,7 +205,7 @@ def solution(name: str, provider: Provider, apply: bool = False, say: Say = lamb
                                     f"{(r.stderr or r.stdout).strip()[-300:]}")
         steps.append(step)
     if apply:   # until what the commands set off (a task placed, a rolling update) shows
-        _until_solved(name, provider, lesson, p.lang, say)
+        _until_solved(name, provider, lesson, p.lang, say, p.checkpoint)
     p.solution_shown = True
     state.write(manager, p)
     return {"lab": name, "lesson": lesson.id, "applied": apply, "commands": steps}
@@ -210,7 +214,7 @@ def solution(name: str, provider: Provider, apply: bool = False, say: Say = lamb
 APPLIED_WITHIN = 90.0   # seconds a solution's effects may take to show (Swarm places a task, rolls one)
 
 
-def _until_solved(name: str, provider: Provider, lesson: Lesson, lang: str, say: Say) -> None:
+def _until_solved(name: str, provider: Provider, lesson: Lesson, lang: str, say: Say, since: float) -> None:
     """Wait for the swarm to settle, then for every step to hold (each round reads the lab
     afresh: a task Swarm places a moment later). Not solved in time is said, not raised:
     the trainer's next `check` shows what does not hold."""
@@ -221,7 +225,7 @@ def _until_solved(name: str, provider: Provider, lesson: Lesson, lang: str, say:
     say(f"settled: {settle(handle.swarm, None, APPLIED_WITHIN)}")
 
     def solved():
-        results = grade(handle, lesson, lang)
+        results = grade(handle, lesson, lang, since)
         return all(r.passed for r in results), "; ".join(f"{r.name}: {r.observed}" for r in results if not r.passed)
 
     done, seen, took = until(solved, APPLIED_WITHIN, 1.0)
@@ -236,6 +240,7 @@ def reset(name: str, provider: Provider, say: Say = lambda s: None) -> dict:
     handle = checkpoint(lesson, scenario, provider, say)
     p.resets += 1
     p.passed = []
+    p.checkpoint = time.time()
     state.write(handle.need_leader(), p)
     return {"lab": name, "lesson": lesson.id, "seconds": round(time.monotonic() - started, 1)}
 

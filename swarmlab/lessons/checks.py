@@ -1,98 +1,22 @@
-"""What a lesson step is graded on: evidence read from the running lab, the way `verify`
-reads it (a task's own network namespace on its node, the swarm's records, requests from
-the controller). Each kind is a class with its schema, its own name rules and its test
-(a registry, like the drill's faults); `Evidence` is what they share for one `check`."""
+"""What a lesson step is graded on, probed the way `verify` probes: from inside a task's
+(or a container's) network namespace on its node — a TCP connect, a name looked up with
+Docker's DNS, a full-size packet with don't-fragment set — and from outside the swarm — a
+published port, an HTTP request. Each kind is a class with its schema, its own name rules
+and its test; CHECKS is the registry of every kind (the swarm's own records: state_checks.py)."""
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .. import grammar
-from ..handle import Lab
-from ..naming import short_task
 from ..providers.base import Host
-from ..result import CommandResult
 from ..shell import sh
 from ..verify.netns import connect_cmd, dns_cmd, is_ipv4, shown, tcp_open
-from ..verify.topology import Service, Topology
+from ..verify.topology import Service
+from .evidence import Check, Evidence, OnTasks, Source, _source_problem, service_problems
+from .state_checks import Container, File, NodeState, Networks, Replaced, Replicas
 
-Problems = Iterator[Tuple[Tuple[str, ...], str]]
 _port = {"type": "integer", "minimum": 1, "maximum": 65535}
-
-
-def _source_problem(ref: Any) -> Optional[str]:
-    """A source is a service's short name, or NODE/CONTAINER (a container on a node)."""
-    if isinstance(ref, str) and "/" in ref:
-        node, _, name = ref.partition("/")
-        return grammar.NODE.problem(node) or grammar.VOLUME.problem(name)
-    return grammar.SERVICE.problem(ref)
-
-
-@dataclass
-class Source:
-    label: str         # "web.1 on node-2", "a on node-1"
-    host: Host
-    container: str
-
-
-@dataclass
-class Evidence:
-    """The lab as one `lesson check` sees it, read once."""
-    handle: Lab
-    topo: Topology
-
-    def service(self, short: str) -> Optional[Service]:
-        return next((s for s in self.topo.services.values() if s.short == short), None)
-
-    def host(self, name: str) -> Optional[Host]:
-        return next((h for h in self.handle.running if h.name == name), None)
-
-    def sources(self, ref: str) -> Tuple[List[Source], str]:
-        """Where a probe of `ref` runs: every running task of a service, or the one
-        container; with what is missing when there is none."""
-        if "/" in ref:
-            node, _, name = ref.partition("/")
-            host = self.host(node)
-            if host is None:
-                return [], f"no running node {node}"
-            r = host.transport.run(["docker", "inspect", "--format", "{{.State.Running}}", name], warn=True)
-            if r.stdout.strip() != "true":
-                return [], f"no running container {name} on {node}"
-            return [Source(f"{name} on {node}", host, name)], ""
-        svc = self.service(ref)
-        if svc is None or not svc.tasks:
-            return [], f"no running task of {ref}" if svc else f"no service {ref}"
-        return [Source(f"{short_task(t.name).split('_', 1)[-1]} on {t.node}", self.topo.hosts[t.node], t.name)
-                for t in svc.tasks], ""
-
-    def run_in(self, src: Source, cmd: str, timeout: float = 20) -> CommandResult:
-        """cmd inside the source's network namespace, with the node's tools."""
-        return src.host.transport.run(
-            "pid=$(" + sh("docker", "inspect", "--format", "{{.State.Pid}}", src.container) + ") && "
-            + 'nsenter -n -t "$pid" sh -c ' + sh(cmd), timeout=timeout, warn=True)
-
-    def container_ips(self, host: Host, name: str) -> Dict[str, str]:
-        r = host.transport.run(["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", name],
-                               warn=True)
-        nets = json.loads(r.stdout) if r.ok and r.stdout.strip() not in ("", "null") else {}
-        return {n: v["IPAddress"] for n, v in nets.items() if v.get("IPAddress")}
-
-
-class Check:
-    kind = ""
-    schema: dict = {}
-
-    @classmethod
-    def problems(cls, params: dict) -> Problems:
-        return iter(())
-
-    @classmethod
-    def expected(cls, p: dict) -> str: ...
-
-    @classmethod
-    def observe(cls, ev: Evidence, p: dict) -> Tuple[bool, str]: ...
 
 
 class Reach(Check):
@@ -117,21 +41,12 @@ class Reach(Check):
 
     @classmethod
     def observe(cls, ev, p):
-        sources, why = ev.sources(p["from"])
-        if not sources:
-            return False, why
-        probes, seen = [], []
-        for src in sources:
-            targets, why = cls._targets(ev, src, p)
-            probes += [(src, ip, port) for ip, port in targets]
-            if not targets:
-                seen.append(f"from {src.label}: {why}")
-        with ThreadPoolExecutor(max_workers=max(1, len(probes))) as pool:   # a blocked one waits 2 s
-            results = list(pool.map(lambda x: ev.run_in(x[0], connect_cmd(x[1], x[2])).ok, probes))
-        seen += [f"{src.label} -> {shown(ip, port)} {'open' if ok else 'blocked'}"
-                 for (src, ip, port), ok in zip(probes, results)]
+        found = probe_all(ev, p, connect_cmd, lambda ip, port, ok: f"{shown(ip, port)} {'open' if ok else 'blocked'}")
+        if found is None:
+            return False, ev.sources(p["from"])[1]
+        results, seen, _ = found
         want_open = p.get("expect", "open") == "open"
-        passed = (bool(probes) and all(results)) if want_open else not any(results)
+        passed = (bool(results) and all(results)) if want_open else not any(results)
         return passed, "; ".join(seen)
 
     @staticmethod
@@ -152,6 +67,53 @@ class Reach(Check):
             shared = [ip for n, ip in t.ips.items() if n in mine] or list(t.ips.values())[:1]
             out += [(ip, port) for ip in shared[:1] for port in ports[:1]]
         return out, f"{p['to']} has no address"
+
+
+class PathMtu(Check):
+    """From every task of a service (or a container), a packet of `size` bytes with
+    don't-fragment set to every address of the target (ping -M do): whether a full-size
+    packet crosses the path."""
+    kind = "mtu"
+    schema = {"type": "object", "additionalProperties": False, "required": ["from", "to", "size"],
+              "properties": {"from": {"type": "string"}, "to": {"type": "string"},
+                             "size": {"type": "integer", "minimum": 576, "maximum": 9000}}}
+    problems = Reach.problems
+
+    @classmethod
+    def expected(cls, p):
+        return f"a {p['size']}-byte packet (don't fragment) crosses from {p['from']} to {p['to']}"
+
+    @classmethod
+    def observe(cls, ev, p):
+        def ping(ip, _port):
+            return sh("ping", "-c", 2, "-W", 1, "-M", "do", "-s", p["size"] - 28, ip)
+
+        found = probe_all(ev, {"from": p["from"], "to": p["to"]}, ping,
+                          lambda ip, _port, ok: f"{ip}: {p['size']} bytes {'cross' if ok else 'LOST'}")
+        if found is None:
+            return False, ev.sources(p["from"])[1]
+        results, seen, missing = found
+        return bool(results) and all(results) and not missing, "; ".join(seen)
+
+
+def probe_all(ev: Evidence, p: dict, command, said) -> Optional[Tuple[List[bool], List[str], bool]]:
+    """From every source of p["from"], command(ip, port) in its namespace against every
+    address of p["to"] (Reach's targets), all at once (a blocked one waits its timeout):
+    (each probe's success, what was seen, whether a source had no target); None without a source."""
+    sources, _ = ev.sources(p["from"])
+    if not sources:
+        return None
+    probes, seen = [], []
+    for src in sources:
+        targets, why = Reach._targets(ev, src, p)
+        probes += [(src, ip, port) for ip, port in targets]
+        if not targets:
+            seen.append(f"from {src.label}: {why}")
+    missing = bool(seen)
+    with ThreadPoolExecutor(max_workers=max(1, len(probes))) as pool:
+        results = list(pool.map(lambda x: ev.run_in(x[0], command(x[1], x[2])).ok, probes))
+    seen += [f"{src.label} -> {said(ip, port, ok)}" for (src, ip, port), ok in zip(probes, results)]
+    return results, seen, missing
 
 
 class Resolves(Check):
@@ -206,11 +168,7 @@ class Published(Check):
     schema = {"type": "object", "additionalProperties": False, "required": ["service", "port"],
               "properties": {"service": {"type": "string"}, "port": _port, "expect": {"enum": ["open", "closed"]}}}
 
-    @classmethod
-    def problems(cls, p):
-        msg = grammar.SERVICE.problem(p["service"])
-        if msg:
-            yield ("service",), msg
+    problems = service_problems
 
     @classmethod
     def expected(cls, p):
@@ -228,26 +186,22 @@ class Published(Check):
                         + f" ({p['service']} publishes {published or 'nothing'})")
 
 
-class Http(Check):
+class Http(OnTasks):
     """An HTTP GET from the controller through every node serving the published port."""
     kind = "http"
     schema = {"type": "object", "additionalProperties": False, "required": ["service", "port"],
               "properties": {"service": {"type": "string"}, "port": _port,
                              "path": {"type": "string", "pattern": "^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{0,255}$"},
                              "status": {"type": "integer", "minimum": 100, "maximum": 599}}}
-    problems = Published.problems
 
     @classmethod
     def expected(cls, p):
         return f"GET {p.get('path', '/')} on {p['service']}'s port {p['port']} answers {p.get('status', 200)}"
 
     @classmethod
-    def observe(cls, ev, p):
+    def seen(cls, ev, p, svc):
         from ..actions.wait import http_get
 
-        svc = ev.service(p["service"])
-        if svc is None or not svc.tasks:
-            return False, f"no running task of {p['service']}"
         seen = {}
         for h in _serving(ev, svc, p["port"]):
             try:
@@ -260,149 +214,5 @@ class Http(Check):
         return passed, "; ".join(f"via {n}: {v}" for n, v in seen.items()) or "served by no node"
 
 
-class Replicas(Check):
-    kind = "replicas"
-    schema = {"type": "object", "additionalProperties": False, "required": ["service", "running"],
-              "properties": {"service": {"type": "string"}, "running": {"type": "integer", "minimum": 0}}}
-    problems = Published.problems
-
-    @classmethod
-    def expected(cls, p):
-        return f"{p['running']} task(s) of {p['service']} running"
-
-    @classmethod
-    def observe(cls, ev, p):
-        svc = ev.service(p["service"])
-        if svc is None:
-            return False, f"no service {p['service']}"
-        waiting = [t for t in ev.handle.swarm.tasks(svc.name, waiting_too=True) if not t.running]
-        why = "; ".join(sorted({f"a task {t.state.lower()}: {t.error}" if t.error else f"a task {t.state.lower()}"
-                                for t in waiting}))
-        where = ", ".join(sorted(t.node for t in svc.tasks))
-        return len(svc.tasks) == p["running"], f"{len(svc.tasks)} running ({where or 'nowhere'})" + (
-            f"; {why}" if why else "")
-
-
-class NodeState(Check):
-    kind = "node"
-    schema = {"type": "object", "additionalProperties": False, "required": ["name"],
-              "properties": {"name": {"type": "string"}, "availability": {"enum": ["active", "drain", "pause"]},
-                             "status": {"enum": ["ready", "down"]}}}
-
-    @classmethod
-    def problems(cls, p):
-        msg = grammar.NODE.problem(p["name"])
-        if msg:
-            yield ("name",), msg
-
-    @classmethod
-    def expected(cls, p):
-        return f"{p['name']} " + " and ".join(p[k] for k in ("status", "availability") if k in p)
-
-    @classmethod
-    def observe(cls, ev, p):
-        node = next((n for n in ev.topo.nodes if n.name == p["name"]), None)
-        if node is None:
-            return False, f"no swarm node {p['name']}"
-        passed = all(getattr(node, k) == p[k] for k in ("status", "availability") if k in p)
-        return passed, f"{node.name} {node.status} and {node.availability}"
-
-
-class Networks(Check):
-    """The networks a service's tasks are attached to (its spec)."""
-    kind = "networks"
-    schema = {"type": "object", "additionalProperties": False, "required": ["service"],
-              "properties": {"service": {"type": "string"},
-                             "has": {"type": "array", "items": {"type": "string"}},
-                             "lacks": {"type": "array", "items": {"type": "string"}}}}
-    problems = Published.problems
-
-    @classmethod
-    def expected(cls, p):
-        return f"{p['service']} on " + (", ".join(p.get("has", [])) or "-") + (
-            f", not on {', '.join(p['lacks'])}" if p.get("lacks") else "")
-
-    @classmethod
-    def observe(cls, ev, p):
-        view = ev.handle.swarm.service(f"{ev.topo.stack}_{p['service']}") if ev.topo.stack else None
-        if view is None:
-            return False, f"no service {p['service']}"
-        on = set(view.networks)
-        passed = set(p.get("has", [])) <= on and not set(p.get("lacks", [])) & on
-        return passed, f"{p['service']} is on {', '.join(sorted(on)) or 'no network'}"
-
-
-class Container(Check):
-    """A container the trainee made on a node: running, and on the network named."""
-    kind = "container"
-    schema = {"type": "object", "additionalProperties": False, "required": ["node", "name"],
-              "properties": {"node": {"type": "string"}, "name": {"type": "string"},
-                             "network": {"type": "string"}, "running": {"type": "boolean"}}}
-
-    @classmethod
-    def problems(cls, p):
-        for key, rule in (("node", grammar.NODE), ("name", grammar.VOLUME), ("network", grammar.VOLUME)):
-            msg = rule.problem(p[key]) if key in p else None
-            if msg:
-                yield (key,), msg
-
-    @classmethod
-    def expected(cls, p):
-        return f"container {p['name']} on {p['node']} " + ("running" if p.get("running", True) else "not running") + (
-            f" on network {p['network']}" if p.get("network") else "")
-
-    @classmethod
-    def observe(cls, ev, p):
-        host = ev.host(p["node"])
-        if host is None:
-            return False, f"no running node {p['node']}"
-        r = host.transport.run(["docker", "inspect", "--format", "{{.State.Running}} {{json .NetworkSettings.Networks}}",
-                                p["name"]], warn=True)
-        state, _, raw = r.stdout.strip().partition(" ")
-        running = state == "true"
-        nets = {n: v.get("IPAddress") or "no address" for n, v in (json.loads(raw) or {}).items()} \
-            if running and raw.strip() not in ("", "null") else {}
-        passed = running == p.get("running", True) and (not p.get("network") or p["network"] in nets)
-        return passed, (f"{p['name']} " + ("running" if running else "not running" if r.ok else "does not exist")
-                        + (f", on {', '.join(f'{n} ({ip})' for n, ip in nets.items())}" if nets else ""))
-
-
-class File(Check):
-    """A file as a container the trainee made sees it: there or not, holding a text."""
-    kind = "file"
-    schema = {"type": "object", "additionalProperties": False, "required": ["node", "container", "path"],
-              "properties": {"node": {"type": "string"}, "container": {"type": "string"},
-                             "path": {"type": "string", "pattern": "^/[A-Za-z0-9._/-]{0,200}$"},
-                             "contains": {"type": "string", "maxLength": 200}, "exists": {"type": "boolean"}}}
-
-    @classmethod
-    def problems(cls, p):
-        for key, rule in (("node", grammar.NODE), ("container", grammar.VOLUME)):
-            msg = rule.problem(p[key])
-            if msg:
-                yield (key,), msg
-
-    @classmethod
-    def expected(cls, p):
-        if not p.get("exists", True):
-            return f"no {p['path']} in {p['container']} on {p['node']}"
-        return f"{p['path']} in {p['container']} on {p['node']}" + (
-            f" holds {p['contains']!r}" if "contains" in p else " exists")
-
-    @classmethod
-    def observe(cls, ev, p):
-        host = ev.host(p["node"])
-        if host is None:
-            return False, f"no running node {p['node']}"
-        r = host.transport.run(["docker", "exec", p["container"], "head", "-c", "4096", p["path"]], warn=True)
-        said = (r.stderr or r.stdout).strip().splitlines()
-        if not r.ok:
-            gone = "No such container" in r.stderr or "is not running" in r.stderr
-            return (not p.get("exists", True)) and not gone, said[-1][-160:] if said else f"exit {r.exited}"
-        text = " ".join(r.stdout.split())[:120]
-        passed = p.get("exists", True) and p.get("contains", "") in r.stdout
-        return passed, f"{p['path']}: {text!r}"
-
-
 CHECKS: Dict[str, type] = {c.kind: c for c in (Reach, Resolves, Published, Http, Replicas, NodeState, Networks,
-                                                Container, File)}
+                                                Container, File, Replaced, PathMtu)}

@@ -229,7 +229,36 @@ class Drain(Fault):
         return f"{params} drained, its tasks stopped"
 
 
-FAULTS: Dict[str, type] = {f.kind: f for f in (Block, Drain)}
+MTU_RECORD = "/run/swarmlab-lesson-mtu"   # "DEV MTU" as it was, for the heal
+SET_MTU = ('dev=$(ip -o -4 addr show to "$1" | awk \'{print $2; exit}\'); [ -n "$dev" ] || exit 3; '
+           f'[ -f {MTU_RECORD} ] || echo "$dev $(cat /sys/class/net/$dev/mtu)" > {MTU_RECORD}; '
+           'ip link set dev "$dev" mtu "$2"')
+HEAL_MTU = f'if [ -f {MTU_RECORD} ]; then read dev mtu < {MTU_RECORD} && ip link set dev "$dev" mtu "$mtu"; ' \
+           f'rm -f {MTU_RECORD}; fi'
+
+
+class Mtu(Fault):
+    """A node's underlay interface (the one holding its address) set to a smaller MTU: the
+    overlay keeps its own (1450 for VXLAN's 50 bytes on 1500), so full-size packets to
+    that node are dropped while small ones pass, and Swarm sees nothing wrong."""
+    kind = "mtu"
+    schema = {"type": "object", "additionalProperties": False, "required": ["node", "mtu"],
+              "properties": {"node": {"type": "string"}, "mtu": {"type": "integer", "minimum": 1280, "maximum": 9000}}}
+
+    @staticmethod
+    def problems(params):
+        msg = grammar.NODE.problem(params["node"])
+        if msg:
+            yield ("node",), msg
+
+    @staticmethod
+    def apply(params, hosts, manager):
+        node = hosts[params["node"]]
+        node.transport.run(sh("sh", "-c", SET_MTU, "mtu", node.address, params["mtu"]), timeout=30).check("mtu")
+        return f"{node.name}: its underlay interface at MTU {params['mtu']}"
+
+
+FAULTS: Dict[str, type] = {f.kind: f for f in (Block, Drain, Mtu)}
 
 
 def fault_nodes(kind: str, params) -> List[str]:
@@ -240,7 +269,7 @@ def fault_nodes(kind: str, params) -> List[str]:
 def heal_all(hosts: List[Host], manager: Host) -> None:
     """Every fault of every kind undone: the lesson chain gone from every node, every node active."""
     for h in hosts:
-        h.transport.run(unhook(CHAIN), timeout=30, warn=True)
+        h.transport.run(unhook(CHAIN) + "; " + HEAL_MTU, timeout=30, warn=True)
     drained = manager.transport.run(["docker", "node", "ls", "--format", "{{.Hostname}} {{.Availability}}"], warn=True)
     names = [line.split()[0] for line in drained.stdout.splitlines() if line.split()[1:] != ["Active"]]
     if names:

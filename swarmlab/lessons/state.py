@@ -32,6 +32,7 @@ class Progress:
     steps: int = 0
     solved: Optional[float] = None                    # when a check first passed every step
     solution_shown: bool = False
+    checkpoint: float = field(default_factory=time.time)   # the lab at the lesson's start, or at its last reset
 
     def as_dict(self) -> dict:
         out = asdict(self)

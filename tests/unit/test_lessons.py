@@ -163,3 +163,32 @@ def test_settled_means_running_or_waiting_with_a_reason():
     assert not wait._settled(Reader({"app_web": (1, 2), "app_db": (1, 1)}, [],
                                     [task("app_web.2", "Starting 1 second ago")]), every)[0]
     assert not wait._settled(Reader({"app_web": (2, 2)}), every)[0]
+
+
+def test_go_time_reads_what_docker_prints():
+    from swarmlab.handle import go_time
+
+    assert go_time("2026-12-04 08:36:52.884561234 +0000 UTC") == pytest.approx(1796373412.884561, abs=1e-5)
+    assert go_time("2026-12-04 09:36:52 +0100 CET") == 1796373412.0
+    assert go_time("") is None and go_time("not a time") is None
+
+
+def test_replaced_holds_only_when_every_task_is_newer_than_the_checkpoint():
+    from types import SimpleNamespace
+
+    from swarmlab.lessons.checks import Evidence, Replaced
+    from swarmlab.verify.topology import Service, Task
+
+    def evidence(made):
+        db = Service("app_db", "db", ["backend"], "dnsrr", [], [5432], 1,
+                     [Task("app_db.1.aaa", "app_db", "node-3", {"backend": "10.0.1.9"})])
+        swarm = SimpleNamespace(created=lambda ids: {i: made for i in ids})
+        topo = SimpleNamespace(services={"app_db": db})
+        return Evidence(SimpleNamespace(swarm=swarm), topo, since=1796373412.0)
+
+    ok, seen = Replaced.observe(evidence("2026-12-04 08:37:02.5 +0000 UTC"), {"service": "db"})
+    assert ok and seen == "db.1 on node-3 made +10 s from the checkpoint, 10.0.1.9 on backend"
+    ok, seen = Replaced.observe(evidence("2026-12-04 08:36:40 +0000 UTC"), {"service": "db"})
+    assert not ok and "-12 s from the checkpoint" in seen
+    assert Replaced.observe(evidence(""), {"service": "db"})[0] is False
+    assert Replaced.observe(evidence(""), {"service": "redis"}) == (False, "no service redis")

@@ -170,21 +170,18 @@ def test_a_lab_is_whole_only_with_every_node_and_replica():
 
     from swarmlab.lab import _whole
 
-    full = SimpleNamespace(leader=object(), swarm=SimpleNamespace(replicas=lambda: {"app_web": (2, 2)}))
     out = _status_report(["running"] * 3, ["ready"] * 3)
-    _whole(full, out)
+    _whole(SimpleNamespace(leader=object()), out, {"app_web": (2, 2)})
     assert out["whole"] is True and out["lacking"] == []
     # an engine restart: a node still starting, a worker the manager has not heard from,
     # a service whose tasks are not all back (or not yet healthy)
-    short = SimpleNamespace(leader=object(), swarm=SimpleNamespace(replicas=lambda: {"app_web": (1, 2),
-                                                                                      "app_db": (1, 1)}))
     out = _status_report(["running", "restarting", "running"], ["ready", "not in swarm", "unknown"])
-    _whole(short, out)
+    _whole(SimpleNamespace(leader=object()), out, {"app_web": (1, 2), "app_db": (1, 1)})
     assert out["whole"] is False
     assert out["lacking"] == ["node-2: container restarting", "node-3: swarm node unknown",
                               "app_web: 1/2 tasks running and healthy"]
     # no manager running: the swarm cannot be read, and the lab is not whole
     out = _status_report(["exited", "running", "running"], ["not in swarm"] * 3)
-    _whole(SimpleNamespace(leader=None), out)
+    _whole(SimpleNamespace(leader=None), out, {})
     assert out["whole"] is False
     assert out["lacking"] == ["node-1: container exited", "no manager node running: the swarm cannot be read"]

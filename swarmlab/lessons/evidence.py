@@ -1,0 +1,119 @@
+"""What a lesson check is graded on, read once for one `lesson check`: the lab's handle,
+its topology as `verify` reads it, and when the lab was last at the lesson's checkpoint;
+where a probe of a service (every running task) or a container runs; the base of every
+check kind (a registry in checks.py, like the drill's faults)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+from .. import grammar
+from ..handle import Lab
+from ..naming import short_task
+from ..providers.base import Host
+from ..result import CommandResult
+from ..shell import sh
+from ..verify.topology import Service, Topology
+
+Problems = Iterator[Tuple[Tuple[str, ...], str]]
+
+
+def _source_problem(ref: Any) -> Optional[str]:
+    """A source is a service's short name, or NODE/CONTAINER (a container on a node)."""
+    if isinstance(ref, str) and "/" in ref:
+        node, _, name = ref.partition("/")
+        return grammar.NODE.problem(node) or grammar.VOLUME.problem(name)
+    return grammar.SERVICE.problem(ref)
+
+
+@dataclass
+class Source:
+    label: str         # "web.1 on node-2", "a on node-1"
+    host: Host
+    container: str
+
+
+@dataclass
+class Evidence:
+    """The lab as one `lesson check` sees it, read once."""
+    handle: Lab
+    topo: Topology
+    since: float = 0.0     # when the lab was last at the lesson's checkpoint (epoch seconds)
+
+    def service(self, short: str) -> Optional[Service]:
+        return next((s for s in self.topo.services.values() if s.short == short), None)
+
+    def host(self, name: str) -> Optional[Host]:
+        return next((h for h in self.handle.running if h.name == name), None)
+
+    def sources(self, ref: str) -> Tuple[List[Source], str]:
+        """Where a probe of `ref` runs: every running task of a service, or the one
+        container; with what is missing when there is none."""
+        if "/" in ref:
+            node, _, name = ref.partition("/")
+            host = self.host(node)
+            if host is None:
+                return [], f"no running node {node}"
+            r = host.transport.run(["docker", "inspect", "--format", "{{.State.Running}}", name], warn=True)
+            if r.stdout.strip() != "true":
+                return [], f"no running container {name} on {node}"
+            return [Source(f"{name} on {node}", host, name)], ""
+        svc, why = self.running(ref)
+        if svc is None:
+            return [], why
+        return [Source(f"{short_task(t.name).split('_', 1)[-1]} on {t.node}", self.topo.hosts[t.node], t.name)
+                for t in svc.tasks], ""
+
+    def running(self, short: str) -> Tuple[Optional[Service], str]:
+        """The service when it has a running task, else None and what is missing."""
+        svc = self.service(short)
+        if svc is None or not svc.tasks:
+            return None, f"no running task of {short}" if svc else f"no service {short}"
+        return svc, ""
+
+    def run_in(self, src: Source, cmd: str, timeout: float = 20) -> CommandResult:
+        """cmd inside the source's network namespace, with the node's tools."""
+        return src.host.transport.run(
+            "pid=$(" + sh("docker", "inspect", "--format", "{{.State.Pid}}", src.container) + ") && "
+            + 'nsenter -n -t "$pid" sh -c ' + sh(cmd), timeout=timeout, warn=True)
+
+    def container_ips(self, host: Host, name: str) -> Dict[str, str]:
+        r = host.transport.run(["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", name],
+                               warn=True)
+        nets = json.loads(r.stdout) if r.ok and r.stdout.strip() not in ("", "null") else {}
+        return {n: v["IPAddress"] for n, v in nets.items() if v.get("IPAddress")}
+
+
+class Check:
+    kind = ""
+    schema: dict = {}
+
+    @classmethod
+    def problems(cls, params: dict) -> Problems:
+        return iter(())
+
+    @classmethod
+    def expected(cls, p: dict) -> str: ...
+
+    @classmethod
+    def observe(cls, ev: Evidence, p: dict) -> Tuple[bool, str]: ...
+
+
+def service_problems(p: dict) -> Problems:
+    msg = grammar.SERVICE.problem(p["service"])
+    if msg:
+        yield ("service",), msg
+
+
+class OnTasks(Check):
+    """A check of one service that needs it running: `seen` judges its running tasks."""
+    problems = staticmethod(service_problems)
+
+    @classmethod
+    def observe(cls, ev: "Evidence", p: dict) -> Tuple[bool, str]:
+        svc, why = ev.running(p["service"])
+        return (False, why) if svc is None else cls.seen(ev, p, svc)
+
+    @classmethod
+    def seen(cls, ev: "Evidence", p: dict, svc: Service) -> Tuple[bool, str]: ...
