@@ -124,3 +124,13 @@ def test_the_report_is_built_from_what_was_kept_without_the_lab(state, tmp_path)
     page = (out / "index.html").read_text()
     assert "the lab was not running" in page and page.count("<svg") >= 2
     assert "![what changed and when, by phase](drill-1.svg)" in (out / "report.md").read_text()
+
+
+def test_lesson_progress_has_its_section(state):
+    keep_recorded()
+    row = {"lab": "rs", "lesson": "flow", "trainee": "alice", "passed": [0, 1], "steps": 6, "hints": 1,
+           "checks": 3, "resets": 0, "minutes": 4.2, "solved": None}
+    results.keep("rs", "lessons", output.envelope("lesson progress", True, [row, {"lab": "rs", "lesson": None}]))
+    secs = sections.build("rs", {**results.kept("rs"), "live": False}, None, "", [], lambda w, n: None)
+    (grid,) = next(s for s in secs if s.id == "lessons").parts
+    assert [c.text for c in grid.rows[0]] == ["alice", "flow", "2/6", "1", "3", "0", "4.2", "no"]
