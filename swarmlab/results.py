@@ -69,6 +69,15 @@ def keep(lab: str, kind: str, envelope: str) -> Optional[Path]:
         return None
 
 
+def keep_status(status: Dict[str, Any]) -> str:
+    """A status snapshot's envelope (as `status --json` prints it), kept as the lab's latest."""
+    from .output import envelope
+
+    doc = envelope("status", True, status, warnings=status.get("notes"))
+    keep(status["lab"], "status", doc)
+    return doc
+
+
 def forget(lab: str) -> None:
     """A lab made anew: what was kept of an earlier lab of that name goes."""
     base = folder(lab)

@@ -1,7 +1,7 @@
 import click
 
 from .. import output
-from .common import kept, lab_command, provider_for, resolve_lab
+from .common import lab_command, provider_for, resolve_lab
 
 
 @click.command()
@@ -15,9 +15,10 @@ def graph(fmt, dest, name, inventory, provider, tofu, as_json):
     encrypted or plain and why) linked to the tasks on them, published ports at the edge."""
     from .. import graph as graphapi
     from .. import lab as labapi   # here: the engine client is slow to import
+    from .. import results
 
     report = labapi.status(resolve_lab(name), provider_for(inventory, tofu, provider))
-    kept(report["lab"], "status", output.envelope("status", True, report, warnings=report.get("notes")))
+    results.keep_status(report)
     text = graphapi.render(report, fmt)
     if dest:
         with open(dest, "w", encoding="utf-8") as f:

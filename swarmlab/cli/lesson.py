@@ -2,7 +2,8 @@ import click
 
 from .. import output
 from ..errors import EXIT_FAILURE
-from .common import LAB_NAME, handle_errors, inventory_options, json_option, kept, lab_command, provider_for, resolve_lab
+from .common import (LAB_NAME, handle_errors, inventory_options, json_option, kept, lab_command, provider_for,
+                     resolve_lab)
 
 LANG = click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
                     help="The language of the texts (the team's teaching material is French).")

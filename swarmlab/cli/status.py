@@ -1,7 +1,7 @@
 import click
 
 from .. import output
-from .common import handle_errors, inventory_options, json_option, kept, lab_command, provider_for, resolve_lab
+from .common import handle_errors, inventory_options, json_option, lab_command, provider_for, resolve_lab
 
 
 @click.command()
@@ -10,7 +10,9 @@ def status(name, inventory, provider, tofu, as_json):
     """Nodes, networks (encryption, VXLAN id), services and where they run, URLs."""
     from .. import lab as labapi   # here: the engine client is slow to import
     report = labapi.status(resolve_lab(name), provider_for(inventory, tofu, provider))
-    doc = kept(report["lab"], "status", output.envelope("status", True, report, warnings=report.get("notes")))
+    from .. import results
+
+    doc = results.keep_status(report)
     if as_json:
         output.write(doc)
     else:

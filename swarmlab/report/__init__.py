@@ -34,7 +34,7 @@ def gather(lab: str, provider: Optional[Provider]) -> Dict[str, Any]:
         except LabNotFound:
             pass
     kept = results.kept(lab)
-    if not live and len(kept) == 1 and not kept["drills"]:
+    if not live and not any(kept.values()):
         exc = LabNotFound(lab)
         exc.hint = f"nothing is kept of it either (in {results.folder(lab)}); swarmlab ls lists the labs"
         raise exc
@@ -46,8 +46,7 @@ def _read_live(lab: str, provider: Provider) -> bool:
     from .. import lab as labapi
     from .. import lessons
 
-    status = labapi.status(lab, provider)
-    results.keep(lab, "status", output.envelope("status", True, status, warnings=status.get("notes")))
+    results.keep_status(labapi.status(lab, provider))
     try:
         rows = lessons.progress(provider, lab)
         results.keep(lab, "lessons", output.envelope("lesson progress", True, rows))
@@ -80,17 +79,14 @@ def _pcaps(verify: Optional[Dict[str, Any]], dest: Path) -> List[str]:
     return out
 
 
-def _drawer(kept: Dict[str, Any], dest: Path) -> Callable[[str, str], Optional[str]]:
-    def draw(what: str, name: str) -> Optional[str]:
+def _drawer(dest: Path) -> Callable[[Callable[[Path], Path], str], Optional[str]]:
+    """draw(make, name): the picture make(path) writes as dest/name, inline; None when it
+    cannot be drawn (the table below it still says everything)."""
+    def draw(make: Callable[[Path], Path], name: str) -> Optional[str]:
         try:
-            if what == "compare":
-                from ..compare import report as compare_report
-
-                return charts.inline(compare_report.chart(kept["compare"]["data"], dest / name))
-            index = int(what.split(":")[1])
-            return charts.inline(charts.drill_timeline(kept["drills"][index]["data"], dest / name))
+            return charts.inline(make(dest / name))
         except (ImportError, OSError, KeyError, ValueError):
-            return None   # the table below it still says everything; the line above says why
+            return None
     return draw
 
 
@@ -105,7 +101,7 @@ def build(lab: str, provider: Optional[Provider], dest: Optional[str] = None) ->
     svg, why = _graph(kept["status"]["data"]) if "status" in kept else (None, "no status kept")
     if svg:
         (out / "lab.svg").write_text(svg, encoding="utf-8")
-    parts = sections.build(lab, kept, svg, why, _pcaps(kept.get("verify"), out), _drawer(kept, out))
+    parts = sections.build(lab, kept, svg, why, _pcaps(kept.get("verify"), out), _drawer(out))
     made = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     title = f"swarmlab report: lab {lab}"
     (out / "index.html").write_text(render.to_html(title, parts, made), encoding="utf-8")

@@ -3,12 +3,14 @@
 no lab is read here, so a page is built again the same way from the files alone."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from ..naming import short_task
+from . import charts
 from .model import BAD, GOOD, WARN, Figure, Grid, Links, Section, cell, status_tone, yes_no
 
-Drawn = Callable[[str, str], Optional[str]]   # (what, file name) -> SVG text, None when it cannot be drawn
+Drawn = Callable[[Callable[[Path], Path], str], Optional[str]]   # (what writes it, file name) -> SVG, or None
 
 
 def _when(doc: Dict[str, Any]) -> str:
@@ -126,7 +128,7 @@ def compare_section(kept: Dict[str, Any], draw: Drawn) -> Optional[Section]:
     cols, body = compare_report.rows(data)
     sec = Section("compare", "bridge and overlay compared",
                   [f"measured at {_when(doc)} in {data.get('seconds', '?')} s; each cell measured in that run"])
-    svg = draw("compare", "compare.svg")
+    svg = draw(lambda path: compare_report.chart(data, path), "compare.svg")
     if svg:
         sec.parts.append(Figure("round trip and throughput per way", svg, "compare.svg"))
     sec.parts.append(Grid("every point, every way", ["", *cols],
@@ -148,7 +150,7 @@ def drill_section(kept: Dict[str, Any], draw: Drawn) -> Optional[Section]:
         params = " ".join(f"{k}={v}" for k, v in d.get("params", {}).items())
         title = (f"{d['drill']} {params}: {d.get('title', '')} — {'passed' if d['passed'] else 'FAILED'}, "
                  f"score {s['passed']}/{s['passed'] + s['failed']}, {d['seconds']} s, at {_when(doc)}")
-        svg = draw(f"drill:{len(runs) - i}", f"drill-{i}.svg")
+        svg = draw(lambda path, d=d: charts.drill_timeline(d, path), f"drill-{i}.svg")
         if svg:
             sec.parts.append(Figure(title, svg, f"drill-{i}.svg", "what changed and when, by phase"))
         else:

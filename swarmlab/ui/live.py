@@ -34,11 +34,15 @@ class Live:
 
     def _watch(self) -> None:
         from .. import lab as labapi
+        from ..handle import open_lab
 
         provider = self.factory()
+        caps = None   # a kernel does not change under a running lab: probed once, not every second
         while not self.stopping.is_set():
             try:
-                snap, error = labapi.status(self.lab, provider), ""
+                if caps is None:
+                    caps = list(open_lab(self.lab, provider).caps.values())
+                snap, error = labapi.status(self.lab, provider, caps=caps), ""
             except SwarmlabError as exc:
                 snap, error = None, str(exc)
             with self.lock:
