@@ -17,6 +17,7 @@ import os
 import select
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Optional
@@ -33,6 +34,9 @@ _TRACE = os.environ.get("SWARMLAB_TRACE") == "1"   # as in docker_exec
 _KEY_CLASSES = {"ssh-ed25519": paramiko.Ed25519Key, "ssh-rsa": paramiko.RSAKey,
                 "ecdsa-sha2-nistp256": paramiko.ECDSAKey, "ecdsa-sha2-nistp384": paramiko.ECDSAKey,
                 "ecdsa-sha2-nistp521": paramiko.ECDSAKey}
+# sshd refuses an 11th session on one connection (MaxSessions, 10 by default) with "open
+# failed": verify runs every pair of a host at once, so commands queue for a slot instead.
+SESSIONS = 8
 
 
 class SSHTransport:
@@ -52,6 +56,8 @@ class SSHTransport:
         self.become = user != "root" if become is None else become
         self.recorded: Optional[str] = None   # the key trusted on first use, if one was
         self._conn: Optional[Connection] = None
+        self._sessions = threading.BoundedSemaphore(SESSIONS)
+        self._opening = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SSHTransport({self.user}@{self.address}:{self.port})"
@@ -69,6 +75,10 @@ class SSHTransport:
                                           "allow_agent": False})
 
     def _client(self) -> paramiko.SSHClient:
+        with self._opening:   # threads starting at once share one connection, not one each
+            return self._open()
+
+    def _open(self) -> paramiko.SSHClient:
         if self._conn is not None and self._conn.is_connected:
             return self._conn.client
         conn = self.connection()
@@ -124,6 +134,14 @@ class SSHTransport:
 
     def run(self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120, warn: bool = False) -> CommandResult:
         cmd = cmd if isinstance(cmd, str) else sh(*cmd)
+        with self._sessions:
+            res = self._session(cmd, stdin, timeout)
+        if _TRACE:
+            sys.stderr.write(f"trace {time.strftime('%H:%M:%S')} {res.duration:6.2f}s rc={res.exited} "
+                             f"{self.host}: {redact(cmd)[:110]}\n")
+        return res if warn else res.check()
+
+    def _session(self, cmd: str, stdin: Stdin, timeout: float) -> CommandResult:
         started = time.monotonic()
         chan = self._client().get_transport().open_session(timeout=self.connect_timeout)
         chan.settimeout(timeout)
@@ -159,10 +177,7 @@ class SSHTransport:
                                 f"timed out after {timeout:.0f}s", time.monotonic() - started)
         finally:
             chan.close()
-        if _TRACE:
-            sys.stderr.write(f"trace {time.strftime('%H:%M:%S')} {res.duration:6.2f}s rc={res.exited} "
-                             f"{self.host}: {redact(cmd)[:110]}\n")
-        return res if warn else res.check()
+        return res
 
     def close(self) -> None:
         if self._conn is not None:

@@ -60,6 +60,20 @@ def test_pinned_key_runs_commands_with_streams_and_exit_codes(sshd):
     t.close()
 
 
+def test_more_commands_at_once_than_sshd_allows_sessions_all_run(sshd):
+    """verify runs every pair of a host at once; sshd refuses an 11th session on one
+    connection (MaxSessions 10) — commands wait for a slot, on one shared connection."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    t = SSHTransport("sshd", sshd["ip"], key_file=sshd["key_file"], host_key=sshd["host_key"])
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        results = list(pool.map(lambda i: t.run(f"sleep 0.5; echo {i}", warn=True), range(24)))
+    assert [(r.exited, r.stdout) for r in results] == [(0, f"{i}\n") for i in range(24)]
+    conns = t.run("ss -Htn state established '( sport = :22 )' | wc -l").stdout.strip()
+    assert conns == "1", conns
+    t.close()
+
+
 def test_known_hosts_file_of_the_inventory(sshd):
     kh = sshd["dir"] / "known_hosts"
     kh.write_text(f"{sshd['ip']} {sshd['host_key']}\n")
