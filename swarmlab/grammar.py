@@ -67,6 +67,10 @@ IMAGE = _rule("image reference", _IMAGE, "[registry/]name[:tag][@sha256:digest] 
               "e.g. swarmlab.local/web:bookworm", 255)
 USER = _rule("user name", r"[a-z_][a-z0-9_.-]{0,31}", "a login name: lowercase letters, digits, "
              "'_', '.' and '-', starting with a letter or '_'", 32)
+STACK = _rule("stack name", _DNS, _DNS_WORDS, 24, "a DNS label")
+NODE_PATH = _rule("path on a node", r"/(?:root|srv|tmp)(?:/[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}){1,4}",
+                  "an absolute path under /root, /srv or /tmp: up to 4 parts of letters, digits, '.', '_' "
+                  "and '-', none starting with '.' or '-'", 300)
 LESSON = _rule("lesson id", r"[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?",
                "lowercase letters, digits and '-', 1-48 characters", 48, "a lesson id")
 DRILL = _rule("drill id", r"[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?",

@@ -17,6 +17,8 @@ from .errors import LabNotFound, SwarmlabError
 from .providers.base import Host, Provider, name_of
 from .shell import label_filter
 
+STACK_LABEL = "com.docker.stack.namespace"   # Docker's own, on what `docker stack deploy` makes
+
 
 @dataclass(frozen=True)
 class NodeView:
@@ -78,9 +80,20 @@ class TaskView:
 class SwarmReader:
     """The running swarm as one manager sees it."""
 
-    def __init__(self, lab: str, manager: Host, hosts: List[Host]):
-        self.lab, self.manager, self.hosts = lab, manager, hosts
+    def __init__(self, lab: str, manager: Host, hosts: List[Host], stacks: Tuple[str, ...] = ()):
+        """stacks: stacks a trainee deployed by hand (no lab label), read beside the lab's own."""
+        self.lab, self.manager, self.hosts, self.stacks = lab, manager, hosts, tuple(stacks)
         self._networks: Optional[List[NetworkView]] = None
+
+    def _names(self, kind: str, strict: bool = True) -> List[str]:
+        """The names of the lab's networks or services, and of the stacks' (a label filter
+        per source: Docker ANDs the filters of one command)."""
+        filters = [label_filter(L.LAB, self.lab)] + [label_filter(STACK_LABEL, s) for s in self.stacks]
+        names: List[str] = []
+        for flt in filters:
+            r = self._run(["docker", kind, "ls", flt, "--format", "{{.Name}}"], strict=strict)
+            names += [n for n in (r.stdout.split() if r.ok else []) if n not in names]
+        return names
 
     def _run(self, args, strict: bool = True):
         return self.manager.transport.run(args, timeout=30, warn=not strict)
@@ -100,8 +113,7 @@ class SwarmReader:
         return self._networks
 
     def _read_networks(self) -> List[NetworkView]:
-        names = self._run(["docker", "network", "ls", label_filter(L.LAB, self.lab), "--format", "{{.Name}}"]
-                          ).stdout.split()
+        names = self._names("network")
         if not names:
             return []
         out = []
@@ -118,9 +130,7 @@ class SwarmReader:
         """The lab's services (or those named), with their spec'd ports and networks (by
         id only, when with_networks is False: one command less for a watcher polling)."""
         if names is None:
-            r = self._run(["docker", "service", "ls", label_filter(L.LAB, self.lab), "--format", "{{.Name}}"],
-                          strict=False)
-            names = r.stdout.split() if r.ok else []
+            names = self._names("service", strict=False)
         if not names:
             return []
         r = self._run(["docker", "service", "inspect", names], strict=False)
@@ -202,7 +212,7 @@ def go_time(stamp: str) -> Optional[float]:
 
 def _service(spec: dict, networks: Dict[str, str]) -> ServiceView:
     labels = spec.get("Labels") or {}
-    stack = labels.get("com.docker.stack.namespace", "")
+    stack = labels.get(STACK_LABEL, "")
     name = spec["Name"]
     short = name[len(stack) + 1:] if stack and name.startswith(stack + "_") else name
     endpoint = spec.get("EndpointSpec") or {}
@@ -250,9 +260,10 @@ class Lab:
     def swarm(self) -> SwarmReader:
         return SwarmReader(self.name, self.need_leader(), self.hosts)
 
-    def reader(self, manager: Host) -> SwarmReader:
-        """The swarm as another manager sees it (a drill watches from one it leaves alone)."""
-        return SwarmReader(self.name, manager, self.hosts)
+    def reader(self, manager: Optional[Host] = None, stacks: Tuple[str, ...] = ()) -> SwarmReader:
+        """The swarm as another manager sees it (a drill watches from one it leaves alone),
+        or with stacks a trainee deployed by hand read too."""
+        return SwarmReader(self.name, manager or self.need_leader(), self.hosts, stacks)
 
     @cached_property
     def caps(self) -> dict:

@@ -20,7 +20,7 @@ from ..errors import ConfigError, Problem, SwarmlabError
 from ..handle import Lab, open_lab
 from ..providers.base import Provider
 from ..result import CheckResult
-from ..shell import sh
+from ..shell import label_filter, sh
 from ..transport.group import run_on
 from . import state
 from .checks import CHECKS, Evidence
@@ -71,6 +71,9 @@ def lesson_scenario(lesson: Lesson, name: Optional[str], provider: Provider) -> 
         for node in fault_nodes(kind, params):
             if node not in nodes:
                 bad(("setup", "faults", str(i), kind), f"no node {node} in the lab: one of {', '.join(sorted(nodes))}")
+    for i, f in enumerate(lesson.files):
+        if f.node not in nodes:
+            bad(("setup", "files", str(i), "node"), f"no node {f.node} in the lab: one of {', '.join(sorted(nodes))}")
     for i, cmd in enumerate(lesson.solution):
         if cmd.node and cmd.node not in nodes:
             bad(("solution", str(i), "node"), f"no node {cmd.node} in the lab: one of {', '.join(sorted(nodes))}")
@@ -88,8 +91,9 @@ def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say)
     says the trainee creates removed), so `up` converges a lab it can check."""
     from .. import lab as labapi
 
+    pending: List[Callable[[], None]] = []
     if provider.exists(scenario.name):
-        _clean(open_lab(scenario.name, provider), lesson)
+        pending = _clean(open_lab(scenario.name, provider), lesson)
     stack, _ = edited_stack(scenario.stack, lesson.stack_edits)
     # the stack's own update policy: rolling every task at once (tried, to reset faster) had
     # Swarm create a host-port task before its predecessor freed the port, and leave it
@@ -100,15 +104,24 @@ def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say)
     hosts = {h.name: h for h in handle.running}
     for kind, params in lesson.faults:
         say(f"setup: {FAULTS[kind].apply(params, hosts, manager)}")
+    for f in lesson.files:   # written again on a reset: the trainee's edits go
+        hosts[f.node].transport.run(sh("sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"', "file", f.path),
+                                    stdin=f.content.encode(), timeout=30).check(f"write {f.path}")
+        say(f"setup: {f.path} on {f.node}")
+    for wait in pending:
+        say(f"setup: {wait()}")
     return handle
 
 
-def _clean(handle: Lab, lesson: Lesson) -> None:
+def _clean(handle: Lab, lesson: Lesson) -> List[Callable[[], str]]:
+    """Undo what the trainee made; what takes Swarm a while (a stack's network leaving)
+    comes back as waits, for the end of the checkpoint."""
     manager = handle.leader
     if manager is None:
-        return   # `up` brings the nodes back first
+        return []  # `up` brings the nodes back first
     heal_all(handle.running, manager)
     made = lesson.creates
+    pending = [remove_stack(manager, stack) for stack in made.get("stacks", ())]
     if made.get("services"):
         manager.transport.run(["docker", "service", "rm", list(made["services"])], warn=True, timeout=60)
     # containers on every node first: an overlay is removed (on a manager) only once no
@@ -120,6 +133,32 @@ def _clean(handle: Lab, lesson: Lesson) -> None:
         cmd = "; ".join(f"{s} >/dev/null 2>&1" for s in steps if s)
         if cmd:
             run_on(handle.running, lambda h, c=cmd: h.transport.run(c + "; true", timeout=60, warn=True))
+    return pending
+
+
+def remove_stack(manager, stack: str, within: float = 60) -> Callable[[], str]:
+    """`docker stack rm` of a stack a trainee deployed, and the wait until its networks are
+    gone too: Swarm keeps a removed stack's network about 14 s here, until every task on it
+    has left (a deploy of the same stack then would find it by name and reuse it)."""
+    from ..handle import STACK_LABEL
+    from ..waiting import poll
+
+    t, flt = manager.transport, label_filter(STACK_LABEL, stack)
+    t.run(["docker", "stack", "rm", stack], warn=True, timeout=60)
+
+    def gone():
+        services = t.run(["docker", "service", "ls", "-q", flt], warn=True).stdout.split()
+        networks = t.run(["docker", "network", "ls", "-q", flt], warn=True).stdout.split()
+        if networks and not services:
+            t.run(["docker", "network", "rm", networks], warn=True, timeout=30)
+        return not services and not networks, f"stack {stack}: {len(services)} services, {len(networks)} networks left"
+
+    def wait() -> str:
+        started = time.monotonic()
+        poll(f"stack {stack} to go", gone, within, interval=0.5)
+        return f"stack {stack} removed (its networks gone {time.monotonic() - started:.1f}s after the rest)"
+
+    return wait
 
 
 def _current(name: str, provider: Provider):
@@ -157,7 +196,7 @@ def grade(handle: Lab, lesson: Lesson, lang: str, since: float = 0.0) -> List[Ch
     the lab was last at the lesson's checkpoint)."""
     from ..verify import topology
 
-    ev = Evidence(handle, topology.read(handle), since)
+    ev = Evidence(handle, topology.read(handle, stacks=lesson.creates.get("stacks", ())), since)
 
     def one(step) -> CheckResult:
         cls = CHECKS[step.kind]

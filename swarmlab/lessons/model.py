@@ -45,7 +45,11 @@ SCHEMA: dict = {
             "stack": {"type": "object", "additionalProperties": {
                 "type": "object", "additionalProperties": False, "minProperties": 1,
                 "properties": {kind: e.schema for kind, e in EDITS.items()}}},
-            "faults": {"type": "array", "items": _fault, "maxItems": 16}}},
+            "faults": {"type": "array", "items": _fault, "maxItems": 16},
+            "files": {"type": "array", "maxItems": 8, "items": {
+                "type": "object", "additionalProperties": False, "required": ["node", "path", "content"],
+                "properties": {"node": {"type": "string"}, "path": {"type": "string"},
+                               "content": {"type": "string", "maxLength": 65536}}}}}},
         "steps": {"type": "array", "minItems": 1, "maxItems": 32, "items": {
             "type": "object", "additionalProperties": False, "required": ["title", "check"],
             "properties": {"title": _text, "check": _check}}},
@@ -56,7 +60,8 @@ SCHEMA: dict = {
                            "run": {"type": "array", "minItems": 1, "maxItems": 64,
                                    "items": {"type": ["string", "integer"]}}}}},
         "creates": {"type": "object", "additionalProperties": False, "properties": {
-            "containers": _names, "networks": _names, "volumes": _names, "services": _names}},
+            "containers": _names, "networks": _names, "volumes": _names, "services": _names,
+            "stacks": _names}},
     },
 }
 
@@ -78,6 +83,14 @@ class Command:
 
 
 @dataclass(frozen=True)
+class NodeFile:
+    """A file the setup leaves on a node for the trainee (a stack file to deploy)."""
+    node: str
+    path: str
+    content: str
+
+
+@dataclass(frozen=True)
 class Lesson:
     path: Path
     id: str
@@ -92,6 +105,7 @@ class Lesson:
     stack_edits: Dict[str, Dict[str, Any]]
     faults: Tuple[Tuple[str, Any], ...]
     creates: Dict[str, Tuple[str, ...]]
+    files: Tuple[NodeFile, ...] = ()
 
     def text(self, what: Dict[str, str], lang: str) -> str:
         return what.get(lang) or what["en"]
@@ -131,6 +145,11 @@ def _check_names(data: dict, add) -> None:
         (kind, params), = fault.items()
         for p, msg in FAULTS[kind].problems(params):
             add(("setup", "faults", str(i), kind) + p, msg)
+    for i, f in enumerate((data.get("setup") or {}).get("files") or []):
+        for key, rule in (("node", grammar.NODE), ("path", grammar.NODE_PATH)):
+            msg = rule.problem(f[key])
+            if msg:
+                add(("setup", "files", str(i), key), msg)
     for i, cmd in enumerate(data["solution"]):
         if "node" in cmd and grammar.NODE.problem(cmd["node"]):
             add(("solution", str(i), "node"), grammar.NODE.problem(cmd["node"]))
@@ -139,7 +158,7 @@ def _check_names(data: dict, add) -> None:
             if bad:
                 add(("solution", str(i), "run", str(j)), bad)
     rules = {"containers": grammar.VOLUME, "networks": grammar.VOLUME, "volumes": grammar.VOLUME,
-             "services": grammar.SERVICE}
+             "services": grammar.SERVICE, "stacks": grammar.STACK}
     for kind, names in (data.get("creates") or {}).items():
         for j, name in enumerate(names):
             msg = rules[kind].problem(name)
@@ -166,7 +185,8 @@ def _build(path: Path, data: dict, scenario: Path) -> Lesson:
                   tuple(Command(c.get("node"), tuple(str(w) for w in c["run"])) for c in data["solution"]),
                   dict(setup.get("stack") or {}),
                   tuple(next(iter(f.items())) for f in setup.get("faults") or ()),
-                  {k: tuple(v) for k, v in (data.get("creates") or {}).items()})
+                  {k: tuple(v) for k, v in (data.get("creates") or {}).items()},
+                  tuple(NodeFile(f["node"], f["path"], f["content"]) for f in setup.get("files") or ()))
 
 
 def all_lessons(folder: Path = LESSONS_DIR) -> List[Lesson]:

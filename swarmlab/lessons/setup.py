@@ -200,6 +200,45 @@ class Block(Fault):
         return f"{proto}/{port} dropped between {node.name} and {peer.name}"
 
 
+GOSSIP_PORT = 7946   # Swarm's gossip (memberlist, NetworkDB), TCP and UDP
+
+
+class GossipCut(Fault):
+    """A node cut off from every other node's gossip (TCP and UDP 7946), and nothing else:
+    Swarm's own traffic (2377) and the overlay (4789) still pass, so every node stays
+    Ready, but the others' NetworkDB declares it failed and drops the names and addresses
+    of its tasks (about 8 s here). Made when a node no longer lists it as a peer."""
+    kind = "gossip_cut"
+    schema = {"type": "string"}
+
+    @staticmethod
+    def problems(params):
+        return Drain.problems(params)
+
+    @staticmethod
+    def apply(params, hosts, manager):
+        from ..waiting import poll
+
+        others = [h for name, h in hosts.items() if name != params]
+        for peer in others:
+            for proto in ("tcp", "udp"):
+                Block.apply({"node": params, "peer": peer.name, "proto": proto, "port": GOSSIP_PORT}, hosts, manager)
+        cut = hosts[params]
+        watcher = manager if manager.name != params else others[0]
+        peers = watcher.transport
+
+        def forgotten():
+            r = peers.run("for n in $(docker network ls -q --filter driver=overlay); do "
+                          "docker network inspect -v --format '{{range .Peers}}{{.IP}} {{end}}' \"$n\"; done",
+                          warn=True, timeout=30)
+            listed = set(r.stdout.split())
+            return r.ok and not listed & {cut.address, cut.swarm_addr, cut.data_addr}, \
+                f"{watcher.name} still lists {params} as a peer"
+
+        poll(f"{watcher.name} to forget {params}'s gossip", forgotten, 60, interval=1)
+        return f"tcp and udp/{GOSSIP_PORT} dropped between {params} and {', '.join(h.name for h in others)}"
+
+
 class Drain(Fault):
     kind = "drain"
     schema = {"type": "string"}
@@ -258,7 +297,7 @@ class Mtu(Fault):
         return f"{node.name}: its underlay interface at MTU {params['mtu']}"
 
 
-FAULTS: Dict[str, type] = {f.kind: f for f in (Block, Drain, Mtu)}
+FAULTS: Dict[str, type] = {f.kind: f for f in (Block, GossipCut, Drain, Mtu)}
 
 
 def fault_nodes(kind: str, params) -> List[str]:

@@ -73,14 +73,15 @@ class Topology:
         return None
 
 
-def read(handle: "Lab", intended: Optional[Dict[str, List[str]]] = None) -> Topology:
+def read(handle: "Lab", intended: Optional[Dict[str, List[str]]] = None, stacks: Tuple[str, ...] = ()) -> Topology:
     """intended: service short name -> the networks its stack file gives it. Checks expect
-    what the stack file says, so a service moved off a network is caught.
+    what the stack file says, so a service moved off a network is caught. stacks: stacks
+    a trainee deployed by hand, read beside the lab's own services and networks.
 
     Task addresses come from the swarm's task records, which every manager holds: a
     network's own view (`network inspect --verbose`) lists only the tasks the inspecting
     node has learnt of by gossip, none on a network it has no task on."""
-    swarm, hosts = handle.swarm, handle.running
+    swarm, hosts = (handle.reader(stacks=stacks) if stacks else handle.swarm), handle.running
     by_name = {h.name: h for h in hosts}
     networks = {n.name: Network(n.name, int((n.vni or "0").split(",")[0]), n.encrypted, n.requested, n.reason,
                                 n.subnet.split(", ")[0]) for n in swarm.networks()}
@@ -102,7 +103,7 @@ def read(handle: "Lab", intended: Optional[Dict[str, List[str]]] = None) -> Topo
             ips = {net: ip for net, ip in addresses.get(t.id, {}).items() if net in networks}
             svc.tasks.append(Task(f"{t.name}.{t.id}", svc.name, t.node, ips))
     _listening_ports(services, by_name)
-    stack = next((v.stack for v in views if v.stack), "")
+    stack = next((v.stack for v in views if v.stack and v.stack not in stacks), "")
     return Topology(handle.name, stack, by_name, services, networks, swarm.nodes())
 
 

@@ -6,11 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, Optional
 
-from scapy.layers.inet import IP, UDP
-from scapy.layers.ipsec import ESP
-from scapy.layers.vxlan import VXLAN
-from scapy.utils import rdpcap
-
 from ..result import CheckResult
 
 VXLAN_PORT = 4789
@@ -26,6 +21,12 @@ class WireSummary:
 
 
 def summarise(pcap_path: str, canary: bytes) -> WireSummary:
+    # scapy takes 0.2 s to import: only a command that reads a capture pays for it
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.ipsec import ESP
+    from scapy.layers.vxlan import VXLAN
+    from scapy.utils import rdpcap
+
     out = WireSummary()
     for pkt in rdpcap(pcap_path):
         out.packets += 1

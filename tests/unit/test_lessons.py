@@ -78,6 +78,26 @@ def test_a_lesson_naming_a_node_its_lab_lacks_is_refused(tmp_path):
     assert "setup.faults.0.drain: no node node-9 in the lab: one of node-1, node-2, node-3" in str(err.value.problems[0])
 
 
+def test_files_and_stacks_a_lesson_leaves_are_checked_names(tmp_path):
+    """A file the setup writes on a node: its path under /root, /srv or /tmp with no '..' or
+    dotfile and no shell; its node in the lab; a stack the trainee makes: a DNS label."""
+    text = Path(find("stack-file").path).read_text()
+    text = text.replace("path: /root/shop.yml", "path: /root/../etc/cron.d/x;sh")
+    text = text.replace("stacks: [shop]", "stacks: [shop, 'a b$(id)']")
+    f = tmp_path / "files.yaml"
+    f.write_text(text.replace("scenario: ", "x: ") + "scenario: " + str(find("stack-file").scenario) + "\n")
+    with pytest.raises(ConfigError) as err:
+        load_lesson(f)
+    text = "\n".join(str(p) for p in err.value.problems)
+    assert "setup.files.0.path: path on a node '/root/../etc/cron.d/x;sh' is not valid" in text
+    assert "creates.stacks.1: stack name 'a b$(id)' is not a DNS label" in text
+    ok = Path(find("stack-file").path).read_text().replace("node: node-1\n      path:", "node: node-7\n      path:")
+    f.write_text(ok + "scenario: " + str(find("stack-file").scenario) + "\n")
+    with pytest.raises(ConfigError) as err:
+        lesson_scenario(load_lesson(f), "lab", Provider())
+    assert "setup.files.0.node: no node node-7 in the lab" in str(err.value.problems[0])
+
+
 def test_find_refuses_a_hostile_or_unknown_id():
     for ref in ("x;rm", "nope"):
         with pytest.raises(ConfigError):
