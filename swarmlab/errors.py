@@ -77,6 +77,14 @@ class PreflightError(SwarmlabError):
     exit_code = EXIT_PREFLIGHT
 
 
+class PoolTaken(SwarmlabError):
+    """Another lab made at the same moment took the address pool this one chose."""
+
+    def __init__(self, pool):
+        super().__init__(f"address pool {pool} was taken by another lab made at the same moment")
+        self.pool = pool
+
+
 class WaitTimeout(SwarmlabError):
     """A wait ran out of time; carries what it last saw."""
 

@@ -11,7 +11,7 @@ from .actions import deploy, images, networks, smoke, swarm, wait
 from .actions.context import UpContext
 from .capabilities import endpoint_note
 from .config.model import Scenario
-from .errors import SwarmlabError
+from .errors import PoolTaken, SwarmlabError
 from .handle import open_lab
 from .images import ImageBuilder
 from .providers.base import Provider
@@ -26,6 +26,21 @@ def _step(ctx: UpContext, name: str, step: Optional[Callable[[str], Any]] = None
         step(name)
     yield
     ctx.timings[name] = round(time.monotonic() - started, 2)
+
+
+def _provision(ctx: UpContext, tries: int = 4) -> list:
+    """The nodes; when another lab made at the same moment took the chosen pool (the first
+    thing made, so nothing of this lab exists yet), another pool."""
+    taken: tuple = ()
+    while True:
+        try:
+            return ctx.provider.provision(ctx.scenario, ctx.lab, ctx.plan, ctx.say)
+        except PoolTaken as exc:
+            if ctx.scenario.pool != "auto" or len(taken) + 1 >= tries:
+                raise
+            taken += (exc.pool,)
+            ctx.say(f"{exc.pool} was just taken by another lab: choosing another")
+            ctx.plan = ctx.provider.allocate_pool(ctx.lab, ctx.scenario.pool, str(ctx.scenario.path), avoid=taken)
 
 
 def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: bool = False, pull: bool = False,
@@ -53,7 +68,7 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
         resumed = sorted(h.name for h in provider.hosts(lab) if h.state != "running") if not ctx.created else []
     try:
         with _step(ctx, "nodes", step):
-            ctx.hosts = provider.provision(scenario, lab, ctx.plan, say)
+            ctx.hosts = _provision(ctx)
             _scale_down(ctx)
             swarm.probe_nodes(ctx)
             networks.decide(ctx, ctx.caps)

@@ -25,7 +25,8 @@ from ..transport.group import run_on
 from . import state
 from .checks import CHECKS, Evidence
 from .model import LANGS, Lesson, all_lessons, find, load_lesson
-from .setup import FAULTS, edited_stack, fault_nodes, heal_all
+from .setup import (FAULTS, EncryptedDetour, Site, drop_fault_networks, edited_stack, fault_nodes, fault_services,
+                    heal_all)
 
 Say = Callable[[str], None]
 
@@ -71,6 +72,10 @@ def lesson_scenario(lesson: Lesson, name: Optional[str], provider: Provider) -> 
         for node in fault_nodes(kind, params):
             if node not in nodes:
                 bad(("setup", "faults", str(i), kind), f"no node {node} in the lab: one of {', '.join(sorted(nodes))}")
+        for svc in fault_services(kind, params):
+            if svc not in services:
+                bad(("setup", "faults", str(i), kind), f"no service {svc} in {scenario.stack_file}: one of "
+                    f"{', '.join(sorted(services))}")
     for i, f in enumerate(lesson.files):
         if f.node not in nodes:
             bad(("setup", "files", str(i), "node"), f"no node {f.node} in the lab: one of {', '.join(sorted(nodes))}")
@@ -102,8 +107,10 @@ def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say)
     handle = open_lab(scenario.name, provider)
     manager = handle.need_leader()
     hosts = {h.name: h for h in handle.running}
+    drop_fault_networks(manager, keep=[p["network"] for k, p in lesson.faults if k == EncryptedDetour.kind])
+    site = Site(scenario.name, scenario.stack_name)
     for kind, params in lesson.faults:
-        say(f"setup: {FAULTS[kind].apply(params, hosts, manager)}")
+        say(f"setup: {FAULTS[kind].apply(params, hosts, manager, site)}")
     for f in lesson.files:   # written again on a reset: the trainee's edits go
         hosts[f.node].transport.run(sh("sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"', "file", f.path),
                                     stdin=f.content.encode(), timeout=30).check(f"write {f.path}")

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Dict, Iterator, List, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .. import grammar
 from ..providers.base import Host
@@ -158,6 +159,13 @@ def edited_stack(stack: dict, edits: Dict[str, Dict[str, Any]]) -> Tuple[dict, L
 
 
 # -- faults on the nodes ---------------------------------------------------------
+@dataclass(frozen=True)
+class Site:
+    """The lab a fault is made in: its name (for labels) and its stack's (for services)."""
+    lab: str
+    stack: str
+
+
 class Fault:
     kind = ""
     schema: dict = {}
@@ -167,7 +175,7 @@ class Fault:
         return iter(())
 
     @staticmethod
-    def apply(params, hosts: Dict[str, Host], manager: Host) -> str: ...
+    def apply(params, hosts: Dict[str, Host], manager: Host, site: Optional[Site] = None) -> str: ...
 
 
 class Block(Fault):
@@ -187,7 +195,7 @@ class Block(Fault):
                 yield (key,), msg
 
     @staticmethod
-    def apply(params, hosts, manager):
+    def apply(params, hosts, manager, site=None):
         node, peer = hosts[params["node"]], hosts[params["peer"]]
         proto, port = params.get("proto", "udp"), params["port"]
         steps = [sh("iptables", "-N", CHAIN) + " 2>/dev/null || true"]
@@ -216,13 +224,13 @@ class GossipCut(Fault):
         return Drain.problems(params)
 
     @staticmethod
-    def apply(params, hosts, manager):
+    def apply(params, hosts, manager, site=None):
         from ..waiting import poll
 
         others = [h for name, h in hosts.items() if name != params]
         for peer in others:
             for proto in ("tcp", "udp"):
-                Block.apply({"node": params, "peer": peer.name, "proto": proto, "port": GOSSIP_PORT}, hosts, manager)
+                Block.apply({"node": params, "peer": peer.name, "proto": proto, "port": GOSSIP_PORT}, hosts, manager, site)
         cut = hosts[params]
         watcher = manager if manager.name != params else others[0]
         peers = watcher.transport
@@ -250,7 +258,7 @@ class Drain(Fault):
             yield (), msg
 
     @staticmethod
-    def apply(params, hosts, manager):
+    def apply(params, hosts, manager, site=None):
         """Drained, and its tasks stopped: the trainee starts from a quiet node, with the
         task Swarm could not place elsewhere waiting and saying why."""
         from ..waiting import poll
@@ -291,13 +299,100 @@ class Mtu(Fault):
             yield ("node",), msg
 
     @staticmethod
-    def apply(params, hosts, manager):
+    def apply(params, hosts, manager, site=None):
         node = hosts[params["node"]]
         node.transport.run(sh("sh", "-c", SET_MTU, "mtu", node.address, params["mtu"]), timeout=30).check("mtu")
         return f"{node.name}: its underlay interface at MTU {params['mtu']}"
 
 
-FAULTS: Dict[str, type] = {f.kind: f for f in (Block, GossipCut, Drain, Mtu)}
+FAULT_NETWORK = "lesson-fault"   # the role label of a network a fault made (removed by the next checkpoint)
+
+
+class EncryptedDetour(Fault):
+    """A service moved from a plain overlay onto a new encrypted one, its peers joined to
+    it too (as someone would, to protect a cache's traffic). Where a node's kernel lacks
+    ESP, Docker carries nothing on that network (fail-closed); where every node has ESP,
+    ESP is dropped between the nodes (a firewall passing only TCP and UDP), so the
+    exercise holds on every kernel and says which case it made."""
+    kind = "encrypted_detour"
+    schema = {"type": "object", "additionalProperties": False, "required": ["network", "service", "leaves", "peers"],
+              "properties": {"network": {"type": "string"}, "service": {"type": "string"},
+                             "leaves": {"type": "string"},
+                             "peers": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 4}}}
+
+    @staticmethod
+    def problems(params):
+        for key in ("network", "leaves"):
+            msg = grammar.NETWORK.problem(params[key])
+            if msg:
+                yield (key,), msg
+        for path, name in [(("service",), params["service"])] + [(("peers", str(i)), p) for i, p in
+                                                                  enumerate(params["peers"])]:
+            msg = grammar.SERVICE.problem(name)
+            if msg:
+                yield path, msg
+
+    @staticmethod
+    def apply(params, hosts, manager, site=None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .. import labels as L
+        from ..actions.swarm import probe_hosts
+
+        t, net = manager.transport, params["network"]
+        if not t.run(["docker", "network", "inspect", net], warn=True).ok:
+            t.run(["docker", "network", "create", "-d", "overlay", "--attachable", "--opt", "encrypted",
+                   "--label", f"{L.LAB}={site.lab}", "--label", f"{L.ROLE}={FAULT_NETWORK}",
+                   "--label", f"{L.ENCRYPTION_REQUESTED}=true",
+                   f"--label={L.ENCRYPTION_REASON}=made encrypted by a lesson", net], timeout=60).check(net)
+        lacking = sorted(n for n, c in probe_hosts(list(hosts.values()), strict=True).items() if not c.esp)
+        if not lacking:
+            drop = [sh("iptables", "-N", CHAIN) + " 2>/dev/null || true",
+                    sh("iptables", "-A", CHAIN, "-p", "esp", "-j", "DROP")]
+            drop += [sh("iptables", "-C", hook, "-j", CHAIN) + " 2>/dev/null || " + sh("iptables", "-I", hook, "-j", CHAIN)
+                     for hook in ("INPUT", "OUTPUT")]
+            for h in hosts.values():
+                h.transport.run(" && ".join(f"{{ {s}; }}" for s in drop), timeout=30).check("drop esp")
+        # with the service's short name as its alias there, as `docker stack deploy` gives it
+        # on every network: else the name itself would be missing, not the traffic
+        moves = [[f"{site.stack}_{p}", "--network-add", f"name={net},alias={p}"] for p in params["peers"]]
+        moves.append([f"{site.stack}_{params['service']}", "--network-add", f"name={net},alias={params['service']}",
+                      "--network-rm", params["leaves"]])
+        with ThreadPoolExecutor(max_workers=len(moves)) as pool:   # each waits for its rolling update
+            for r in pool.map(lambda m: t.run(["docker", "service", "update", "--quiet", m[1:], m[0]], timeout=240,
+                                              warn=True), moves):
+                r.check("service update")
+        why = (f"no IPsec ESP on {', '.join(lacking)}: Docker carries nothing on it" if lacking
+               else "every node has ESP: ESP (IP protocol 50) dropped between the nodes")
+        return (f"{params['service']} moved from {params['leaves']} to {net}, encrypted, with "
+                f"{', '.join(params['peers'])} on it too ({why})")
+
+
+def drop_fault_networks(manager: Host, keep: List[str], within: float = 20) -> None:
+    """The networks an earlier lesson's fault made, once the stack has left them (its
+    tasks leave a moment after the deploy): best effort, `down` removes what is left."""
+    from .. import labels as L
+    from ..waiting import until
+
+    t = manager.transport
+    flt = ["--filter", f"label={L.ROLE}={FAULT_NETWORK}"]
+
+    def gone():
+        names = [n for n in t.run(["docker", "network", "ls", flt, "--format", "{{.Name}}"], warn=True).stdout.split()
+                 if n not in keep]
+        if names:
+            t.run(["docker", "network", "rm", names], warn=True, timeout=30)
+        return not names, f"{', '.join(names)} still in use"
+
+    until(gone, within, 1.0)
+
+
+FAULTS: Dict[str, type] = {f.kind: f for f in (Block, GossipCut, Drain, Mtu, EncryptedDetour)}
+
+
+def fault_services(kind: str, params) -> List[str]:
+    """The stack's services a fault names (checked against the stack before anything is done)."""
+    return [params["service"], *params["peers"]] if kind == EncryptedDetour.kind else []
 
 
 def fault_nodes(kind: str, params) -> List[str]:

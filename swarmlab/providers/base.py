@@ -105,7 +105,8 @@ class Provider(ABC):
     @abstractmethod
     def probe_kernel(self) -> Capabilities: ...
     @abstractmethod
-    def allocate_pool(self, lab: str, wanted: str) -> AddressPlan: ...
+    def allocate_pool(self, lab: str, wanted: str, source: str = "", avoid: tuple = ()) -> AddressPlan:
+        """avoid: pools another lab took a moment ago (PoolTaken from provision)."""
     @abstractmethod
     def provision(self, scenario: Scenario, lab: str, plan: AddressPlan, say) -> List[Host]: ...
     @abstractmethod

@@ -19,7 +19,7 @@ from ..capabilities import PROBE_CMD, Capabilities, parse_probe
 from ..config import stack as stackmod
 from ..config.model import NodeSpec, Scenario
 from ..engine import local_client
-from ..errors import ConfigError, PreflightError, Problem, SwarmlabError
+from ..errors import ConfigError, PoolTaken, PreflightError, Problem, SwarmlabError
 from ..images import image_ref
 from ..transport import DockerExecTransport
 from ..transport.group import parallel
@@ -127,11 +127,11 @@ class DindProvider(Provider):
         pool = self._lab_pools().get(lab)
         return AddressPlan(pool) if pool else None
 
-    def allocate_pool(self, lab: str, wanted: str = "auto", source: str = "") -> AddressPlan:
+    def allocate_pool(self, lab: str, wanted: str = "auto", source: str = "", avoid: tuple = ()) -> AddressPlan:
         pools = self._lab_pools()
         if lab in pools:
             return AddressPlan(pools[lab])
-        others = list(pools.values())
+        others = list(pools.values()) + list(avoid)
         subnets = []
         for net in self.client.networks.list():
             for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
@@ -166,11 +166,17 @@ class DindProvider(Provider):
             self.client.networks.get(net_name)
         except NotFound:
             say(f"underlay {net_name} {plan.underlay} (internal: no route out)")
-            self.client.networks.create(
-                net_name, driver="bridge", internal=True, check_duplicate=True,
-                ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=str(plan.underlay), gateway=plan.gateway)]),
-                labels=L.stamp(lab, L.ROLE_UNDERLAY, pool=str(plan.pool), provider=self.name,
-                               scenario=scenario.source or str(scenario.path)))
+            try:
+                self.client.networks.create(
+                    net_name, driver="bridge", internal=True, check_duplicate=True,
+                    ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=str(plan.underlay), gateway=plan.gateway)]),
+                    labels=L.stamp(lab, L.ROLE_UNDERLAY, pool=str(plan.pool), provider=self.name,
+                                   scenario=scenario.source or str(scenario.path)))
+            except APIError as exc:
+                # the engine's IPAM is the arbiter between two labs made at once
+                if "overlaps" in str(exc.explanation):
+                    raise PoolTaken(plan.pool) from None
+                raise
         host_limits.check_memory([n for n in scenario.nodes if not self._exists(naming.container_name(lab, n.name))])
         host_limits.ensure_neighbours(self._total_nodes(lab, scenario), len(scenario.networks), say)
         seeds = self._seeds(scenario, lab, plan, say)

@@ -105,7 +105,7 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
         state = self._state(lab)
         return AddressPlan(ipaddress.IPv4Network(state["pool"])) if state.get("pool") else None
 
-    def allocate_pool(self, lab: str, wanted: str = "auto", source: str = "") -> AddressPlan:
+    def allocate_pool(self, lab: str, wanted: str = "auto", source: str = "", avoid: tuple = ()) -> AddressPlan:
         """The /16 whose upper half the swarm's overlay networks come from, clear of every
         network the hosts route to (used only when this lab creates the swarm)."""
         known = self.plan(lab)

@@ -219,7 +219,7 @@ class VagrantProvider(Provider):
         # the VMs do not exist yet: the decision is made again on their probes after `vagrant up`
         return Capabilities("vagrant VMs (not yet probed)", True, True)
 
-    def allocate_pool(self, lab: str, wanted: str = "auto", source: str = "") -> AddressPlan:
+    def allocate_pool(self, lab: str, wanted: str = "auto", source: str = "", avoid: tuple = ()) -> AddressPlan:
         cfg = load_config(self.folder, self.env)
         avoid = [ipaddress.IPv4Network(cfg.subnet + ".0/24"), ipaddress.IPv4Network("192.168.121.0/24")]
         pool = choose_pool(avoid, DEFAULT_PARENT) if wanted == "auto" else ipaddress.IPv4Network(wanted)

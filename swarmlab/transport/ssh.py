@@ -141,9 +141,26 @@ class SSHTransport:
                              f"{self.host}: {redact(cmd)[:110]}\n")
         return res if warn else res.check()
 
+    def _open_session(self) -> paramiko.Channel:
+        """A new channel; refused ones are asked again for up to connect_timeout: sshd counts
+        a session until it has processed its close, a moment after we closed it."""
+        deadline = time.monotonic() + self.connect_timeout
+        delay = 0.05
+        while True:
+            transport = self._client().get_transport()
+            try:
+                return transport.open_session(timeout=self.connect_timeout)
+            except paramiko.SSHException:
+                # a refusal is a ChannelException, or a bare SSHException when another thread
+                # took it first (paramiko keeps one saved exception per connection)
+                if not transport.is_active() or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
     def _session(self, cmd: str, stdin: Stdin, timeout: float) -> CommandResult:
         started = time.monotonic()
-        chan = self._client().get_transport().open_session(timeout=self.connect_timeout)
+        chan = self._open_session()
         chan.settimeout(timeout)
         out, err = bytearray(), bytearray()
         try:

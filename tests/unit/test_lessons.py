@@ -98,6 +98,22 @@ def test_files_and_stacks_a_lesson_leaves_are_checked_names(tmp_path):
     assert "setup.files.0.node: no node node-7 in the lab" in str(err.value.problems[0])
 
 
+def test_an_encrypted_detour_names_services_and_networks_the_lab_has(tmp_path):
+    src = Path(find("encrypted-cache").path).read_text()
+    f = tmp_path / "detour.yaml"
+    bad = src.replace("network: vault", "network: 'v;reboot'").replace("peers: [web]", "peers: [web, 'a b']")
+    f.write_text(bad + "scenario: " + str(find("encrypted-cache").scenario) + "\n")
+    with pytest.raises(ConfigError) as err:
+        load_lesson(f)
+    text = "\n".join(str(p) for p in err.value.problems)
+    assert "setup.faults.0.encrypted_detour.network: network name 'v;reboot'" in text
+    assert "setup.faults.0.encrypted_detour.peers.1: service name 'a b'" in text
+    f.write_text(src.replace("service: redis", "service: cache") + "scenario: " + str(find("encrypted-cache").scenario) + "\n")
+    with pytest.raises(ConfigError) as err:
+        lesson_scenario(load_lesson(f), "lab", Provider())
+    assert "setup.faults.0.encrypted_detour: no service cache in" in str(err.value.problems[0])
+
+
 def test_find_refuses_a_hostile_or_unknown_id():
     for ref in ("x;rm", "nope"):
         with pytest.raises(ConfigError):
