@@ -17,7 +17,7 @@ from .errors import LabNotFound, SwarmlabError
 from .providers.base import Host, Provider, name_of
 from .shell import label_filter
 
-STACK_LABEL = "com.docker.stack.namespace"   # Docker's own, on what `docker stack deploy` makes
+STACK_LABEL = L.STACK
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from ..config.loader import load_scenario
 from ..config.model import Scenario
 from ..config.yamlfile import line_of, load
 from ..errors import ConfigError, Problem, SwarmlabError
-from ..handle import Lab, open_lab
+from ..handle import STACK_LABEL, Lab, open_lab
 from ..providers.base import Provider
 from ..result import CheckResult
 from ..shell import label_filter, sh
@@ -96,7 +96,7 @@ def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say)
     says the trainee creates removed), so `up` converges a lab it can check."""
     from .. import lab as labapi
 
-    pending: List[Callable[[], None]] = []
+    pending: List[Callable[[], str]] = []
     if provider.exists(scenario.name):
         pending = _clean(open_lab(scenario.name, provider), lesson)
     stack, _ = edited_stack(scenario.stack, lesson.stack_edits)
@@ -128,7 +128,7 @@ def _clean(handle: Lab, lesson: Lesson) -> List[Callable[[], str]]:
         return []  # `up` brings the nodes back first
     heal_all(handle.running, manager)
     made = lesson.creates
-    pending = [remove_stack(manager, stack) for stack in made.get("stacks", ())]
+    pending = [remove_stack(manager, stack) for stack in made.get("stacks", ())]   # waited for by checkpoint
     if made.get("services"):
         manager.transport.run(["docker", "service", "rm", list(made["services"])], warn=True, timeout=60)
     # containers on every node first: an overlay is removed (on a manager) only once no
@@ -147,7 +147,6 @@ def remove_stack(manager, stack: str, within: float = 60) -> Callable[[], str]:
     """`docker stack rm` of a stack a trainee deployed, and the wait until its networks are
     gone too: Swarm keeps a removed stack's network about 14 s here, until every task on it
     has left (a deploy of the same stack then would find it by name and reuse it)."""
-    from ..handle import STACK_LABEL
     from ..waiting import poll
 
     t, flt = manager.transport, label_filter(STACK_LABEL, stack)

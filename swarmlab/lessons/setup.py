@@ -178,6 +178,16 @@ class Fault:
     def apply(params, hosts: Dict[str, Host], manager: Host, site: Optional[Site] = None) -> str: ...
 
 
+def in_chain(rules: List[tuple]) -> str:
+    """The command that appends iptables rules to the lesson's chain (made if missing) and
+    hooks the chain into INPUT and OUTPUT once (heal_all unhooks it)."""
+    steps = [sh("iptables", "-N", CHAIN) + " 2>/dev/null || true"]
+    steps += [sh("iptables", "-A", CHAIN, *rule) for rule in rules]
+    steps += [sh("iptables", "-C", hook, "-j", CHAIN) + " 2>/dev/null || " + sh("iptables", "-I", hook, "-j", CHAIN)
+              for hook in ("INPUT", "OUTPUT")]
+    return " && ".join(f"{{ {s}; }}" for s in steps)
+
+
 class Block(Fault):
     """Drop one port's traffic between a node and a peer, both ways, at the node: Swarm
     may still say Ready while the overlay (udp 4789) or gossip (7946) is dead."""
@@ -198,13 +208,9 @@ class Block(Fault):
     def apply(params, hosts, manager, site=None):
         node, peer = hosts[params["node"]], hosts[params["peer"]]
         proto, port = params.get("proto", "udp"), params["port"]
-        steps = [sh("iptables", "-N", CHAIN) + " 2>/dev/null || true"]
-        for addr in sorted({peer.address, peer.swarm_addr, peer.data_addr}):
-            steps += [sh("iptables", "-A", CHAIN, "-p", proto, flag, addr, "--dport", port, "-j", "DROP")
-                      for flag in ("-s", "-d")]
-        steps += [sh("iptables", "-C", hook, "-j", CHAIN) + " 2>/dev/null || " + sh("iptables", "-I", hook, "-j", CHAIN)
-                  for hook in ("INPUT", "OUTPUT")]
-        node.transport.run(" && ".join(f"{{ {s}; }}" for s in steps), timeout=30).check("block")
+        rules = [("-p", proto, flag, addr, "--dport", port, "-j", "DROP")
+                 for addr in sorted({peer.address, peer.swarm_addr, peer.data_addr}) for flag in ("-s", "-d")]
+        node.transport.run(in_chain(rules), timeout=30).check("block")
         return f"{proto}/{port} dropped between {node.name} and {peer.name}"
 
 
@@ -347,12 +353,8 @@ class EncryptedDetour(Fault):
                    f"--label={L.ENCRYPTION_REASON}=made encrypted by a lesson", net], timeout=60).check(net)
         lacking = sorted(n for n, c in probe_hosts(list(hosts.values()), strict=True).items() if not c.esp)
         if not lacking:
-            drop = [sh("iptables", "-N", CHAIN) + " 2>/dev/null || true",
-                    sh("iptables", "-A", CHAIN, "-p", "esp", "-j", "DROP")]
-            drop += [sh("iptables", "-C", hook, "-j", CHAIN) + " 2>/dev/null || " + sh("iptables", "-I", hook, "-j", CHAIN)
-                     for hook in ("INPUT", "OUTPUT")]
             for h in hosts.values():
-                h.transport.run(" && ".join(f"{{ {s}; }}" for s in drop), timeout=30).check("drop esp")
+                h.transport.run(in_chain([("-p", "esp", "-j", "DROP")]), timeout=30).check("drop esp")
         # with the service's short name as its alias there, as `docker stack deploy` gives it
         # on every network: else the name itself would be missing, not the traffic
         moves = [[f"{site.stack}_{p}", "--network-add", f"name={net},alias={p}"] for p in params["peers"]]

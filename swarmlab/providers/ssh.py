@@ -250,7 +250,7 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
 
     def _wait_tasks_gone(self, lab: str, stack: str, say, timeout: float = 90) -> None:
         """Removing a service stops its tasks a little later on every host: wait for them."""
-        sel = label_filter("com.docker.stack.namespace", stack) if stack else label_filter(L.LAB, lab)
+        sel = label_filter(L.STACK, stack) if stack else label_filter(L.LAB, lab)
 
         def gone():
             left = parallel(list(self.inventory.hosts), lambda h: self.transports[h.name].run(
