@@ -168,8 +168,11 @@ def _timings(chosen: List[Variant], results: List[Dict[str, Any]], runs: int, sa
 
 
 def _ratios(results: List[Dict[str, Any]]) -> None:
-    """Overhead of each variant against the user bridge and against the raw veth pair."""
+    """Overhead of each variant against the user bridge and against the raw veth pair; an
+    encrypted overlay also against the first plain overlay measured (what encryption costs)."""
     ref = {r["key"]: r for r in results if r.get("measured")}
+    plain = next((r for r in results if r.get("measured") and r["kind"] == "overlay"
+                  and not r.get("encrypted")), None)
 
     def num(r, what):
         if what == "rtt":
@@ -180,8 +183,10 @@ def _ratios(results: List[Dict[str, Any]]) -> None:
         if not r.get("measured"):
             continue
         r["ratios"] = {}
-        for base in ("raw", "user-bridge"):
-            b = ref.get(base)
+        bases = [(base, ref.get(base)) for base in ("raw", "user-bridge")]
+        if plain is not None and r.get("encrypted"):
+            bases.append(("plain-overlay", plain))
+        for base, b in bases:
             if not b:
                 continue
             rt, brt = num(r, "rtt"), num(b, "rtt")

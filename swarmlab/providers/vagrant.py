@@ -109,6 +109,7 @@ def choose_driver(kernel: Optional[Path], say: Callable[[str], None], count: int
 # -- the provider ------------------------------------------------------------------
 class VagrantProvider(Provider):
     name = "vagrant"
+    features = frozenset({"compare"})     # the SSH provider's, on the VMs
 
     def __init__(self, folder: Path = VAGRANT_DIR, vm_provider: str = "libvirt", client=None):
         self.folder = Path(folder)

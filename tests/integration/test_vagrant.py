@@ -4,6 +4,7 @@ preflight with the fix, creating nothing.
 
 The real thing — two VMs booted, a lab up and verified on them — is the opt-in test at
 the end: `pytest -m vagrant` (slow: under QEMU software emulation each VM takes minutes)."""
+import json
 import os
 import subprocess
 
@@ -69,6 +70,17 @@ def test_two_vms_up_verify_down(tmp_path):
         wire = next(c for c in doc["data"]["checks"] if c["name"] == "wire: backend")
         assert wire["status"] == "passed" and "ESP: 0" not in wire["observed"], wire
         assert "ESP:" in wire["observed"] and "canary in 0" in wire["observed"], wire
+        # compare across the VMs: the encrypted overlay measured for real, against the plain one
+        proc, doc = run_json("compare", "itest-vagrant", "--provider", "vagrant", "--report", str(tmp_path / "cmp"),
+                             timeout=3600)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        cols = {v["key"]: v for v in doc["data"]["variants"]}
+        print("compare on the VMs:", json.dumps(doc["data"]["variants"], indent=1))
+        enc, plain = cols["overlay-backend"], cols["overlay-frontend"]
+        assert enc["measured"] and enc["encrypted"] and plain["measured"] and not plain["encrypted"], (enc, plain)
+        assert enc["wire"]["esp_packets"] and not enc["wire"]["payload_in_clear"], enc["wire"]
+        assert enc["throughput"]["median_gbps"] > 0 and enc["rtt"]["p50_us"] > 0, enc
+        assert enc["ratios"]["plain-overlay"]["throughput"], enc["ratios"]
         # link impairment through netem, the branch this machine's kernel cannot run
         proc, doc = run_json("drill", "run", "impair-link", "itest-vagrant", "--provider", "vagrant",
                              "--set", "node=swarm-1", "--set", "peer=swarm-2", timeout=3600)

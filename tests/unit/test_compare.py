@@ -26,6 +26,18 @@ def test_ratios_against_user_bridge_and_raw():
     assert "ratios" not in rs[3]
 
 
+def test_an_encrypted_overlay_is_also_measured_against_the_plain_overlay():
+    plain = {**_result("overlay-frontend", 40.0, 5.0), "kind": "overlay", "encrypted": False}
+    enc = {**_result("overlay-backend", 100.0, 1.0), "kind": "overlay", "encrypted": True}
+    rs = [_result("raw", 10.0, 20.0), plain, enc]
+    _ratios(rs)
+    assert enc["ratios"]["plain-overlay"] == {"rtt_p50": 2.5, "throughput": 0.2}
+    assert "plain-overlay" not in plain["ratios"]
+    row = "vs plain overlay (RTT, thr.)"
+    assert row in report.ROWS
+    assert [report._cell(v, row) for v in rs] == ["—", "—", "x2.5, x0.2"]
+
+
 def _topo(encrypted_backend=False):
     class T:
         def run(self, *a, **k):
