@@ -17,8 +17,6 @@ from .errors import LabNotFound, SwarmlabError
 from .providers.base import Host, Provider, name_of
 from .shell import label_filter
 
-STACK_LABEL = L.STACK
-
 
 @dataclass(frozen=True)
 class NodeView:
@@ -88,7 +86,7 @@ class SwarmReader:
     def _names(self, kind: str, strict: bool = True) -> List[str]:
         """The names of the lab's networks or services, and of the stacks' (a label filter
         per source: Docker ANDs the filters of one command)."""
-        filters = [label_filter(L.LAB, self.lab)] + [label_filter(STACK_LABEL, s) for s in self.stacks]
+        filters = [label_filter(L.LAB, self.lab)] + [label_filter(L.STACK, s) for s in self.stacks]
         names: List[str] = []
         for flt in filters:
             r = self._run(["docker", kind, "ls", flt, "--format", "{{.Name}}"], strict=strict)
@@ -212,7 +210,7 @@ def go_time(stamp: str) -> Optional[float]:
 
 def _service(spec: dict, networks: Dict[str, str]) -> ServiceView:
     labels = spec.get("Labels") or {}
-    stack = labels.get(STACK_LABEL, "")
+    stack = labels.get(L.STACK, "")
     name = spec["Name"]
     short = name[len(stack) + 1:] if stack and name.startswith(stack + "_") else name
     endpoint = spec.get("EndpointSpec") or {}

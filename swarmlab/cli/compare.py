@@ -22,9 +22,9 @@ def compare(name, scenario, runs, report_dir, inventory, provider, tofu, as_json
 
     lab = name or resolve_lab(None)
     where = provider_for(inventory, tofu, provider)
-    spec = None     # a running lab is compared as it was made; a scenario only makes a missing one
-    if not where.exists(lab):
-        spec = where.nodes_for(load_scenario(scenario or default_scenario(), name=lab, own_nodes=where.sized_by_flags))
+    def spec():     # read only to make a missing lab: a running one is compared as it was made
+        return where.nodes_for(load_scenario(scenario or default_scenario(), name=lab, own_nodes=where.sized_by_flags))
+
     progress = output.Progress()
     data = compareapi.run(lab, where, spec, say=progress.say, runs=runs)
     progress.done()

@@ -18,8 +18,10 @@ from .variants import Variant
 Say = Callable[[str], None]
 
 
-def run(lab: str, provider: Provider, scenario: Optional[Scenario] = None, say: Say = lambda s: None,
+def run(lab: str, provider: Provider, scenario: Optional[Callable[[], Scenario]] = None, say: Say = lambda s: None,
         runs: int = 3) -> Dict[str, Any]:
+    """`scenario` gives the scenario to bring the lab up from when none runs (and is not
+    called otherwise); without it a missing lab is LabNotFound."""
     from .. import lab as labmod
 
     started = time.monotonic()
@@ -32,7 +34,7 @@ def run(lab: str, provider: Provider, scenario: Optional[Scenario] = None, say: 
         if scenario is None:
             raise
         say(f"no lab {lab}: bringing it up for the comparison (and down again afterwards)")
-        labmod.up(scenario, provider, say=say)
+        labmod.up(scenario(), provider, say=say)
         made = True
         handle = open_lab(lab, provider)
     node, loaded = None, []

@@ -13,11 +13,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, List, Optional
 
+from .. import labels as L
 from ..config.loader import load_scenario
 from ..config.model import Scenario
 from ..config.yamlfile import line_of, load
 from ..errors import ConfigError, Problem, SwarmlabError
-from ..handle import STACK_LABEL, Lab, open_lab
+from ..handle import Lab, open_lab
 from ..providers.base import Provider
 from ..result import CheckResult
 from ..shell import label_filter, sh
@@ -149,7 +150,7 @@ def remove_stack(manager, stack: str, within: float = 60) -> Callable[[], str]:
     has left (a deploy of the same stack then would find it by name and reuse it)."""
     from ..waiting import poll
 
-    t, flt = manager.transport, label_filter(STACK_LABEL, stack)
+    t, flt = manager.transport, label_filter(L.STACK, stack)
     t.run(["docker", "stack", "rm", stack], warn=True, timeout=60)
 
     def gone():
