@@ -10,7 +10,9 @@ from ..config.model import Scenario
 from ..errors import LabNotFound, SwarmlabError
 from ..handle import open_lab
 from ..providers.base import Provider
+from ..shell import sh
 from ..verify import topology
+from ..verify.netns import forwarded_out
 from ..images import cache as image_cache
 from . import measure, variants
 from .variants import Variant
@@ -92,6 +94,19 @@ def _stack_images(handle) -> Dict[str, str]:
     return out
 
 
+def _isolation(v: Variant) -> Dict[str, Any]:
+    """The outsider (a namespace not on the variant's network) tries the server's address.
+    An overlay address it could only reach through its node's uplink (a VM's NAT, a
+    server's router) is not tried: that probe would leave the machine and prove nothing."""
+    out = {"path": f"{v.outsider.label} -> {v.server.ip}:{v.internal_port}"}
+    if v.kind == "overlay":
+        route = v.outsider.run(sh("ip", "-o", "-4", "route", "get", v.server.ip), timeout=15)
+        away = forwarded_out(v.outsider.host, route.stdout if route.ok else "", v.server.ip, timeout=15)
+        if away:
+            return {**out, "connects": False, "not_sent": away}
+    return {**out, "connects": measure.connects(v.outsider, v.server.ip, v.internal_port)}
+
+
 def _facts(v: Variant) -> Dict[str, Any]:
     """What each variant shows without timing: names, isolation, ports, path."""
     out: Dict[str, Any] = {"key": v.key, "title": v.title, "kind": v.kind, "measured": True,
@@ -108,8 +123,7 @@ def _facts(v: Variant) -> Dict[str, Any]:
         out["allowed"] = {"path": f"{v.client.label} -> {v.server.ip}:{v.internal_port}",
                           "connects": measure.connects(v.client, v.server.ip, v.internal_port)}
         if v.outsider is not None:
-            out["isolation"] = {"path": f"{v.outsider.label} -> {v.server.ip}:{v.internal_port}",
-                                "connects": measure.connects(v.outsider, v.server.ip, v.internal_port)}
+            out["isolation"] = _isolation(v)
     if v.url:
         root = measure.Place(host, "", f"{host.name} itself")
         addr = v.url.split("//")[1].split("/")[0]

@@ -215,31 +215,36 @@ def describe_path(host: Host, link: Dict[str, str], kind: str) -> Dict[str, obje
         hops += ["veth peer in the other namespace"]
     elif vni:
         hops += [f"veth -> {bridge or 'br0'} (bridge in the overlay's namespace)",
-                 f"vxlan (VNI {vni}, UDP 4789)", f"{host.name} eth0 (underlay)", "other node: eth0 -> vxlan -> br0 -> veth"]
+                 f"vxlan (VNI {vni}, UDP 4789)", f"{host.name}'s underlay ({host.data_addr})",
+                 "other node: underlay -> vxlan -> br0 -> veth"]
     elif bridge:
         hops += [f"veth -> {bridge} (bridge on {host.name})", "veth of the other container"]
     return {"hops": hops, "mtu": link["mtu"], "vni": vni, "bridge": bridge}
 
 
 def capture_during(host: Host, fn, marker: str):
-    """Capture on the node's underlay (eth0) while fn() runs: what left the node.
+    """Capture on the node's underlay (the interface holding its data-path address: eth0 on
+    a dind node, the private network's on a VM) while fn() runs: what left the node.
     Returns (fn's result, WireSummary or None, error)."""
     import base64
     import tempfile
 
+    from ..shell import sh
     from ..verify import wire
+    from ..verify.netns import underlay_dev
 
     f = f"/tmp/swarmlab-cmp-{marker}.pcap"
     host.transport.run(
-        f"setsid timeout {int(RTT_SECONDS) + 25} tcpdump -i eth0 -U -n -c 2000 -w {f} "
-        f"'udp port {wire.VXLAN_PORT} or ip proto 50 or tcp port {RTT_PORT}' </dev/null >/dev/null 2>&1 & "
-        f"echo $! > {f}.pid", timeout=15)
+        "setsid " + sh("timeout", int(RTT_SECONDS) + 25) + " tcpdump -i " + underlay_dev(host) + " "
+        + sh("-U", "-n", "-c", 2000, "-w", f, f"udp port {wire.VXLAN_PORT} or ip proto 50 or tcp port {RTT_PORT}")
+        + " </dev/null >/dev/null 2>&1 & echo $! > " + sh(f + ".pid"), timeout=15)
     time.sleep(1.0)
     try:
         result = fn()
     finally:
         time.sleep(0.5)
-        r = host.transport.run(f"kill $(cat {f}.pid); sleep 0.3; base64 {f}; rm -f {f} {f}.pid", timeout=20, warn=True)
+        r = host.transport.run("kill $(cat " + sh(f + ".pid") + "); sleep 0.3; " + sh("base64", f) + "; "
+                               + sh("rm", "-f", f, f + ".pid"), timeout=20, warn=True)
     try:
         with tempfile.NamedTemporaryFile(suffix=".pcap") as tmp:
             tmp.write(base64.b64decode(r.stdout))

@@ -31,6 +31,8 @@ def _cell(v: Dict[str, Any], row: str) -> str:
         return _yes(a["connects"], "connects", "FAILS") if a else "—"
     if row == "isolation":
         i = v.get("isolation")
+        if i and i.get("not_sent"):
+            return f"outsider blocked (not sent: {i['not_sent']}, no route within the lab)"
         return _yes(not i["connects"], "outsider blocked", "outsider CONNECTS") if i else "—"
     p = v.get("ports") or {}
     if row == "published port":

@@ -23,7 +23,7 @@ BOX_NAME = "swarmlab/bookworm"
 SUITE = "bookworm"
 PACKAGES = ["systemd-sysv", "udev", "kmod", "linux-image-amd64", "initramfs-tools", "openssh-server", "sudo",
             "ifupdown", "isc-dhcp-client", "iproute2", "util-linux", "ca-certificates", "docker.io",
-            "tcpdump", "iputils-ping", "dnsutils", "netcat-openbsd", "python3",
+            "tcpdump", "iputils-ping", "dnsutils", "netcat-openbsd", "python3", "iperf3",
             # Debian's kernel enables AppArmor: without apparmor_parser, Docker starts no container
             "apparmor"]
 

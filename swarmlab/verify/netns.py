@@ -119,13 +119,19 @@ def leaves_lab(topo: Topology, task: Task, ip: str) -> Optional[str]:
     answer for an overlay address. Such a probe is not sent: it would prove nothing about
     the lab and send traffic off the machine."""
     r = in_task(topo, task, sh("ip", "-o", "-4", "route", "get", ip), timeout=10)
-    route = parse_route(r.stdout) if r.ok else None
+    return forwarded_out(topo.hosts[task.node], r.stdout if r.ok else "", ip, timeout=10 * SCALE)
+
+
+def forwarded_out(host, route_in_namespace: str, ip: str, timeout: float = 10) -> Optional[str]:
+    """Given a namespace's `ip route get IP` on `host`: why its packet to ip would leave the
+    host (routed to its gateway, which the host forwards out of its uplink), or None
+    when it cannot (on-link in the namespace, or no route on the host)."""
+    route = parse_route(route_in_namespace)
     if route is None or route[0] is None:
         return None
-    host = topo.hosts[task.node]
-    n = host.transport.run(["ip", "-o", "-4", "route", "get", ip], warn=True, timeout=10 * SCALE)
+    n = host.transport.run(["ip", "-o", "-4", "route", "get", ip], warn=True, timeout=timeout)
     out = parse_route(n.stdout) if n.ok else None
     if out is None:
         return None
     gw, dev = out
-    return f"{task.node} would forward it out of {dev}" + (f" via {gw}" if gw else "")
+    return f"{host.name} would forward it out of {dev}" + (f" via {gw}" if gw else "")

@@ -307,12 +307,20 @@ def test_with_quorum_lost_updates_are_refused_and_running_tasks_serve(lab3):
     assert c["recovered"]["status"] == "passed"
 
 
-def test_a_lab_that_publishes_nothing_is_drilled_on_the_swarm_alone(engine):
-    """tests/data/managers.yaml has no HTTP endpoint: whole means nodes and services only."""
+def test_flags_make_three_managers_and_a_lab_that_publishes_nothing_is_drilled_on_the_swarm_alone(engine):
+    """tests/data/managers.yaml has one node and no HTTP endpoint: --nodes 3 --managers 3 make
+    three managers of it, and a drill's "whole" means nodes and services only."""
     lab0 = "itest-drill0"
-    proc, _ = run_json("up", "tests/data/managers.yaml", "--name", lab0, "--nodes", "3")
+    proc, doc = run_json("up", "tests/data/managers.yaml", "--name", lab0, "--nodes", "3", "--managers", "3")
     assert proc.returncode == 0, proc.stderr
     try:
+        nodes = doc["data"]["nodes"]
+        assert [n["role"] for n in nodes] == ["manager"] * 3
+        assert sorted(n["manager"] for n in nodes) == ["leader", "reachable", "reachable"]
+        assert doc["data"]["services"][0]["replicas"] == "3/3"
+        proc, vdoc = run_json("verify", lab0)
+        health = next(c for c in vdoc["data"]["checks"] if c["name"] == "swarm: nodes")
+        assert health["status"] == "passed" and "managers reachable 3/3" in health["observed"]
         proc, doc = run_json("drill", "drain", "node-2", lab0, "--hold", "1", timeout=600)
         assert proc.returncode == 0, proc.stderr
         c = checks(doc["data"])
@@ -320,3 +328,4 @@ def test_a_lab_that_publishes_nothing_is_drilled_on_the_swarm_alone(engine):
         assert not [e for e in doc["data"]["timeline"] if e["what"].startswith("flow via")]
     finally:
         assert run_cli("down", lab0).returncode == 0
+        assert labelled(engine, lab0) == {"containers": [], "networks": [], "volumes": []}

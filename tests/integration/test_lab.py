@@ -326,20 +326,6 @@ def test_encrypted_true_follows_the_kernel(engine, kernel, lab_up):
     assert proc.returncode == 0 and labelled(engine, "itest-enc") == {"containers": [], "networks": [], "volumes": []}
 
 
-def test_flags_make_three_managers(engine):
-    proc, doc = run_json("up", "tests/data/managers.yaml", "--nodes", "3", "--managers", "3")
-    assert proc.returncode == 0, proc.stderr
-    nodes = doc["data"]["nodes"]
-    assert [n["role"] for n in nodes] == ["manager"] * 3
-    assert sorted(n["manager"] for n in nodes) == ["leader", "reachable", "reachable"]
-    assert doc["data"]["services"][0]["replicas"] == "3/3"
-    proc, vdoc = run_json("verify", "itest-ha")
-    health = next(c for c in vdoc["data"]["checks"] if c["name"] == "swarm: nodes")
-    assert health["status"] == "passed" and "managers reachable 3/3" in health["observed"]
-    proc = run_cli("down", "itest-ha")
-    assert proc.returncode == 0 and labelled(engine, "itest-ha") == {"containers": [], "networks": [], "volumes": []}
-
-
 def test_failure_mid_up_rolls_back(engine):
     proc, doc = run_json("up", "tests/data/deploy-fails.yaml")
     assert proc.returncode != 0

@@ -68,3 +68,34 @@ def test_on_link_address_never_asks_the_node():
 def test_no_route_in_the_probe_stays():
     t = Answers((2, NO_ROUTE), (0, ON_VM))
     assert netns.leaves_lab(_topo(t), PROBE, "10.96.130.7") is None
+
+
+def _variant(kind, transport):
+    from swarmlab.compare.measure import Place
+
+    host = SimpleNamespace(name="swarm-1", transport=transport)
+    outsider = Place(host, "nsenter -n -t 42", "swl-cmp-outsider (another bridge) on swarm-1")
+    server = Place(host, "nsenter -n -t 43", "app_db.1 on swarm-2", "10.96.130.7")
+    return SimpleNamespace(kind=kind, outsider=outsider, server=server, internal_port=5432)
+
+
+def test_compare_does_not_send_the_outsider_out_of_a_vms_uplink():
+    """On the VMs compare's outsider once 'connected' to db's overlay address: its SYN went out
+    through libvirt's NAT and something off the machine answered (compare, session 15)."""
+    from swarmlab.compare import _isolation
+
+    t = Answers((0, IN_PROBE_OFF_LINK), (0, ON_VM))
+    got = _isolation(_variant("overlay", t))
+    assert got["connects"] is False and got["not_sent"] == "swarm-1 would forward it out of eth0 via 192.168.121.1"
+    assert not [c for c in t.cmds if "nc -z" in c], "the connect must not be tried"
+
+
+def test_compare_tries_the_outsider_where_the_node_refuses_or_it_is_a_bridge():
+    from swarmlab.compare import _isolation
+
+    dind = Answers((0, IN_PROBE_OFF_LINK), (2, NO_ROUTE))   # a dind node: its overlay pool is unreachable
+    got = _isolation(_variant("overlay", dind))
+    assert "not_sent" not in got and any("nc -z" in c for c in dind.cmds)
+    bridge = Answers((0, IN_PROBE_OFF_LINK), (0, ON_VM))    # a bridge's address is never asked about
+    got = _isolation(_variant("bridge", bridge))
+    assert "not_sent" not in got and [c for c in bridge.cmds if "route get" in c] == []
