@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -361,13 +362,26 @@ class EncryptedDetour(Fault):
         moves.append([f"{site.stack}_{params['service']}", "--network-add", f"name={net},alias={params['service']}",
                       "--network-rm", params["leaves"]])
         with ThreadPoolExecutor(max_workers=len(moves)) as pool:   # each waits for its rolling update
-            for r in pool.map(lambda m: t.run(["docker", "service", "update", "--quiet", m[1:], m[0]], timeout=240,
-                                              warn=True), moves):
+            for r in pool.map(lambda m: service_update(t, [*m[1:], m[0]]), moves):
                 r.check("service update")
         why = (f"no IPsec ESP on {', '.join(lacking)}: Docker carries nothing on it" if lacking
                else "every node has ESP: ESP (IP protocol 50) dropped between the nodes")
         return (f"{params['service']} moved from {params['leaves']} to {net}, encrypted, with "
                 f"{', '.join(params['peers'])} on it too ({why})")
+
+
+def service_update(transport, args: List[str], tries: int = 5):
+    """`docker service update --quiet ARGS`, asked again when Swarm answers "update out of
+    sequence": the service's version moved between the CLI's read and its write (the
+    rolling update of a stack just deployed writes its progress into the service), and
+    nothing was changed. Seen in CI under load, on a lesson's reset."""
+    r = None
+    for _ in range(tries):
+        r = transport.run(["docker", "service", "update", "--quiet", *args], timeout=240, warn=True)
+        if r.ok or "update out of sequence" not in r.stderr:
+            return r
+        time.sleep(1.0)
+    return r
 
 
 def drop_fault_networks(manager: Host, keep: List[str], within: float = 20) -> None:

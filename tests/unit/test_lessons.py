@@ -228,3 +228,28 @@ def test_replaced_holds_only_when_every_task_is_newer_than_the_checkpoint():
     assert not ok and "-12 s from the checkpoint" in seen
     assert Replaced.observe(evidence(""), {"service": "db"})[0] is False
     assert Replaced.observe(evidence(""), {"service": "redis"}) == (False, "no service redis")
+
+
+def test_a_service_update_out_of_sequence_is_asked_again(monkeypatch):
+    """CI, session 15: encrypted-cache's reset moved web while the stack's rolling update
+    was writing its progress into the service, and Swarm refused the write."""
+    from swarmlab.lessons import setup as lesson_setup
+    from swarmlab.result import CommandResult
+
+    monkeypatch.setattr(lesson_setup.time, "sleep", lambda s: None)
+    answers = [(1, "Error response from daemon: rpc error: code = Unknown desc = update out of sequence")] * 2
+    answers += [(0, "")]
+    seen = []
+
+    class T:
+        def run(self, cmd, timeout=None, warn=False):
+            seen.append(cmd)
+            code, err = answers[len(seen) - 1]
+            return CommandResult("node-1", cmd, code, "", err)
+
+    r = lesson_setup.service_update(T(), ["--network-add", "name=vault,alias=web", "app_web"])
+    assert r.ok and len(seen) == 3
+    assert seen[0] == ["docker", "service", "update", "--quiet", "--network-add", "name=vault,alias=web", "app_web"]
+    answers[:] = [(1, "Error: No such service: app_web")]
+    seen.clear()
+    assert not lesson_setup.service_update(T(), ["app_web"]).ok and len(seen) == 1   # other errors: once
