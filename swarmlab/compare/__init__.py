@@ -10,7 +10,6 @@ from ..config.model import Scenario
 from ..errors import LabNotFound, SwarmlabError
 from ..handle import open_lab
 from ..providers.base import Provider
-from ..shell import sh
 from ..verify import topology
 from ..verify.netns import forwarded_out
 from ..images import cache as image_cache
@@ -100,8 +99,7 @@ def _isolation(v: Variant) -> Dict[str, Any]:
     server's router) is not tried: that probe would leave the machine and prove nothing."""
     out = {"path": f"{v.outsider.label} -> {v.server.ip}:{v.internal_port}"}
     if v.kind == "overlay":
-        route = v.outsider.run(sh("ip", "-o", "-4", "route", "get", v.server.ip), timeout=15)
-        away = forwarded_out(v.outsider.host, route.stdout if route.ok else "", v.server.ip, timeout=15)
+        away = forwarded_out(v.outsider.host, lambda cmd: v.outsider.run(cmd, timeout=15), v.server.ip, timeout=15)
         if away:
             return {**out, "connects": False, "not_sent": away}
     return {**out, "connects": measure.connects(v.outsider, v.server.ip, v.internal_port)}

@@ -235,7 +235,7 @@ def capture_during(host: Host, fn, marker: str):
 
     f = f"/tmp/swarmlab-cmp-{marker}.pcap"
     host.transport.run(
-        "setsid " + sh("timeout", int(RTT_SECONDS) + 25) + " tcpdump -i " + underlay_dev(host) + " "
+        "setsid " + sh("timeout", int(RTT_SECONDS) + 25, "tcpdump", "-i") + " " + underlay_dev(host) + " "
         + sh("-U", "-n", "-c", 2000, "-w", f, f"udp port {wire.VXLAN_PORT} or ip proto 50 or tcp port {RTT_PORT}")
         + " </dev/null >/dev/null 2>&1 & echo $! > " + sh(f + ".pid"), timeout=15)
     time.sleep(1.0)

@@ -7,7 +7,7 @@ import re
 import socket
 import shlex
 import threading
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 from ..result import CommandResult
 from ..shell import sh
@@ -118,15 +118,16 @@ def leaves_lab(topo: Topology, task: Task, ip: str) -> Optional[str]:
     uplink: on a real host or VM that is the outside world, where something else may
     answer for an overlay address. Such a probe is not sent: it would prove nothing about
     the lab and send traffic off the machine."""
-    r = in_task(topo, task, sh("ip", "-o", "-4", "route", "get", ip), timeout=10)
-    return forwarded_out(topo.hosts[task.node], r.stdout if r.ok else "", ip, timeout=10 * SCALE)
+    return forwarded_out(topo.hosts[task.node], lambda cmd: in_task(topo, task, cmd, timeout=10), ip,
+                         timeout=10 * SCALE)
 
 
-def forwarded_out(host, route_in_namespace: str, ip: str, timeout: float = 10) -> Optional[str]:
-    """Given a namespace's `ip route get IP` on `host`: why its packet to ip would leave the
-    host (routed to its gateway, which the host forwards out of its uplink), or None
-    when it cannot (on-link in the namespace, or no route on the host)."""
-    route = parse_route(route_in_namespace)
+def forwarded_out(host, in_namespace: Callable[[str], CommandResult], ip: str, timeout: float = 10) -> Optional[str]:
+    """Why a packet from a namespace on `host` (in_namespace runs a command there) to ip
+    would leave the host (routed to its gateway, which the host forwards out of its
+    uplink), or None when it cannot (on-link in the namespace, or no route on the host)."""
+    r = in_namespace(sh("ip", "-o", "-4", "route", "get", ip))
+    route = parse_route(r.stdout) if r.ok else None
     if route is None or route[0] is None:
         return None
     n = host.transport.run(["ip", "-o", "-4", "route", "get", ip], warn=True, timeout=timeout)

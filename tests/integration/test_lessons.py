@@ -82,6 +82,8 @@ def cycled(lab, request) -> Dict[str, dict]:
     (the heavy ones are opt-in)."""
     chosen = {item.callspec.params["lesson"] for item in request.session.items
               if item.originalname == "test_the_lesson_goes_from_its_start_to_solved_and_back"}
+    done: Dict[str, dict] = {}
+
     def lane(name, lessons):
         for lesson in lessons:
             started = time.monotonic()
@@ -92,7 +94,6 @@ def cycled(lab, request) -> Dict[str, dict]:
                 failed = f"{type(exc).__name__}: {exc}"
             done[lesson] = {"lab": name, "seconds": round(time.monotonic() - started, 1), "failed": failed}
 
-    done: Dict[str, dict] = {}
     with ThreadPoolExecutor(max_workers=len(LABS)) as pool:
         list(pool.map(lane, LABS, lanes(chosen)))
     print("\n".join(f"lesson {k}: {v['seconds']} s on {v['lab']}" for k, v in done.items()))
