@@ -1,6 +1,7 @@
 import click
 
 from .. import output
+from ..errors import EXIT_FAILURE
 from .common import default_scenario, kept, lab_command, provider_for, resolve_lab
 
 
@@ -14,7 +15,8 @@ from .common import default_scenario, kept, lab_command, provider_for, resolve_l
               help="Write report.md, report.html and chart.svg here.")
 def compare(name, scenario, runs, report_dir, inventory, provider, tofu, as_json):
     """The same web/db/redis stack on a raw veth pair, the default bridge, a user bridge
-    and the lab's overlays: name resolution, isolation, ports, path, latency, throughput."""
+    and the lab's overlays: name resolution, isolation, ports, path, latency, throughput.
+    Exit 1 when a measurement failed (the table and the JSON say which, with the error)."""
     # imported here: scapy and matplotlib cost a second that every other command would pay
     from .. import compare as compareapi
     from ..compare import report as reportmod
@@ -30,12 +32,22 @@ def compare(name, scenario, runs, report_dir, inventory, provider, tofu, as_json
     progress.done()
     if report_dir:
         data["report"] = reportmod.write(data, report_dir)
-    doc = kept(lab, "compare", output.envelope("compare", True, data))
+    doc = kept(lab, "compare", output.envelope("compare", not data["failed"], data, errors=data["failed"]))
     if as_json:
         output.write(doc)
-        return
+    else:
+        _render(data, report_dir)
+    if data["failed"]:
+        raise SystemExit(EXIT_FAILURE)
+
+
+def _render(data, report_dir) -> None:
+    from ..compare import report as reportmod
+
     output.render_compare(data["lab"], *reportmod.rows(data))
     if report_dir:
         output.out.print(f"report: {data['report']['markdown']} (and report.html, chart.svg); {data['seconds']}s")
     else:
         output.out.print(f"{data['seconds']}s; --report DIR writes a report with a chart and the commands")
+    for line in data["failed"]:
+        output.err.print(f"not measured: {line}")

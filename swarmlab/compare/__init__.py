@@ -76,11 +76,23 @@ def run(lab: str, provider: Provider, scenario: Optional[Callable[[], Scenario]]
         if made:
             say(f"removing lab {lab} (compare brought it up)")
             labmod.down(lab, provider, say)
-    return {"lab": lab, "made_lab": made, "variants": results, "seconds": round(time.monotonic() - started, 1),
+    return {"lab": lab, "made_lab": made, "variants": results, "failed": failures(results),
+            "seconds": round(time.monotonic() - started, 1),
             "bounds": {"rtt_exchanges": measure.RTT_COUNT, "rtt_rounds": measure.RTT_ROUNDS,
                        "rtt_seconds": measure.RTT_SECONDS,
                        "iperf_runs": runs, "iperf_seconds": measure.IPERF_SECONDS,
                        "http_requests": measure.HTTP_COUNT, "http_seconds": measure.HTTP_SECONDS}}
+
+
+def failures(results: List[Dict[str, Any]]) -> List[str]:
+    """Each measurement a measured variant did not get, with its error: compare exits 1 on any."""
+    out = []
+    for r in results:
+        for what in ("rtt", "throughput", "http", "wire"):
+            err = (r.get(what) or {}).get("error") if r.get("measured") else None
+            if err:
+                out.append(f"{r['title']}: {what}: {err}")
+    return out
 
 
 def _stack_images(handle) -> Dict[str, str]:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import shlex
 import statistics
+import itertools
+import random
 import time
 from dataclasses import dataclass
 from typing import Dict, List
 
 from ..providers.base import Host
+from ..shell import sh
 
 RTT_PORT = 7707
 IPERF_PORT = 5201
@@ -24,6 +27,7 @@ RTT_CPU = 0               # the CPU both ends of a round trip run on
 IPERF_SECONDS = 2         # per iperf3 run
 HTTP_COUNT = 100          # requests per HTTP run
 HTTP_SECONDS = 15.0
+_IPERF_RUNS = itertools.count(random.randrange(100))   # iperf3 ports: 5201 + run % 100
 
 
 @dataclass
@@ -120,16 +124,33 @@ def rtt_summary(samples: List[float], runs: int, error: str, client: Place, serv
 
 
 def iperf_once(client: Place, server: Place):
-    """One iperf3 run (TCP, one stream, IPERF_SECONDS): Gbit/s, or an error text."""
-    _background(server, f"iperf3 -s -1 -p {IPERF_PORT}", IPERF_SECONDS + 20)
+    """One iperf3 run (TCP, one stream, IPERF_SECONDS): Gbit/s, or an error text.
+    Each run has a port of its own and its server is stopped after it: a one-shot server
+    left by a run that timed out (a capped link queues seconds of data) must not hold the
+    port the next run listens on."""
+    port = IPERF_PORT + next(_IPERF_RUNS) % 100
+    serve = sh("iperf3", "-s", "-1", "-p", port)
+    _background(server, serve, IPERF_SECONDS + 20)
     r = None
-    for _attempt in range(20):  # until the server listens (bounded)
-        r = client.run(f"iperf3 -c {server.ip} -p {IPERF_PORT} -t {IPERF_SECONDS} -J", timeout=IPERF_SECONDS + 20)
-        if r.ok or "Connection refused" not in r.stdout + r.stderr:
-            break
-        time.sleep(0.1)
     try:
+        for _attempt in range(20):  # until the server listens (bounded)
+            r = client.run(sh("iperf3", "-c", server.ip, "-p", port, "-t", IPERF_SECONDS, "--connect-timeout", 3000,
+                              "-J"), timeout=IPERF_SECONDS + 20)
+            if r.ok or "Connection refused" not in r.stdout + r.stderr:
+                break
+            time.sleep(0.2)
         return json.loads(r.stdout)["end"]["sum_received"]["bits_per_second"] / 1e9
+    except (ValueError, KeyError, TypeError):
+        return _iperf_error(r)
+    finally:
+        # the pattern is anchored: it matches the server, never the shell that runs pkill
+        server.host.transport.run(sh("pkill", "-f", f"^iperf3 -s -1 -p {port}$"), timeout=15, warn=True)
+
+
+def _iperf_error(r) -> str:
+    """iperf3 -J puts its error in the JSON it prints; otherwise the last words of its output."""
+    try:
+        return "iperf3: " + json.loads(r.stdout)["error"]
     except (ValueError, KeyError, TypeError):
         return (r.stderr or r.stdout).strip()[-200:]
 

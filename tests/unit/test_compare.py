@@ -1,6 +1,6 @@
 """compare's pure logic: percentiles, overhead ratios, which overlay columns exist and
 why one is not measured, and the report built from recorded results."""
-from swarmlab.compare import _ratios, report, variants
+from swarmlab.compare import _ratios, failures, report, variants
 from swarmlab.compare.measure import percentile
 from swarmlab.providers.base import Host
 from swarmlab.verify.topology import Network, Service, Task, Topology
@@ -52,6 +52,18 @@ def _topo(encrypted_backend=False):
     nets = {"frontend": Network("frontend", 4097, False, "false", "", "10.1.1.0/24"),
             "backend": Network("backend", 4098, encrypted_backend, "auto", "", "10.1.2.0/24")}
     return Topology("lab", "app", hosts, {"app_web": web, "app_db": db}, nets, [])
+
+
+def test_every_measurement_a_variant_did_not_get_is_a_failure_and_a_variant_not_measured_is_not():
+    rs = [_result("raw", 10.0, 20.0),
+          {**_result("user-bridge", 20.0, 0), "throughput": {"error": "iperf3: unable to connect to server"}},
+          {**_result("overlay-backend", 0, 5.0), "rtt": {"error": "no round trip measured"},
+           "wire": {"error": "tcpdump: eth9: No such device"}},
+          {"key": "overlay-encrypted", "title": "encrypted", "measured": False, "why_not": "no ESP"}]
+    assert failures(rs) == ["user-bridge: throughput: iperf3: unable to connect to server",
+                            "overlay-backend: rtt: no round trip measured",
+                            "overlay-backend: wire: tcpdump: eth9: No such device"]
+    assert failures(rs[:1]) == []
 
 
 def test_overlay_columns_follow_the_networks_and_say_why_not():
