@@ -92,9 +92,9 @@ def make_servers(engine, lab: str, names: dict, d: Path) -> dict:
     return {"dir": d, "inventory": path, "hosts": info, "doc": inv, "plan": plan}
 
 
-def start_registry(engine, lab: str, servers: dict) -> tuple:
-    """Debian's docker-registry (tests/data/registry) on the servers' network for pulls, and
-    on 127.0.0.1 for the controller's push. (address the hosts pull from, push address)."""
+def local_registry(engine, lab: str) -> tuple:
+    """Debian's docker-registry (tests/data/registry) in a container of lab `lab`, published
+    on 127.0.0.1 (which needs no TLS): (the container, the address to push to)."""
     engine.images.build(path=str(Path(__file__).parent / "data" / "registry"), tag=REGISTRY_IMAGE,
                         buildargs={"BASE": image_ref("base")}, rm=True, labels={L.ROLE: "test-registry"})
     push_net = engine.networks.create(f"swarmlab-{lab}-push", driver="bridge",
@@ -102,8 +102,6 @@ def start_registry(engine, lab: str, servers: dict) -> tuple:
     cont = engine.containers.create(REGISTRY_IMAGE, name=f"swarmlab-{lab}-registry", network=push_net.name,
                                     ports={"5000/tcp": ("127.0.0.1", None)},
                                     labels=L.stamp(lab, "test-registry"))
-    ip = servers["plan"].node_ip(40)
-    engine.networks.get(naming.underlay_network(lab)).connect(cont, ipv4_address=ip)
     cont.start()
     cont.reload()
     port = cont.attrs["NetworkSettings"]["Ports"]["5000/tcp"][0]["HostPort"]
@@ -113,7 +111,16 @@ def start_registry(engine, lab: str, servers: dict) -> tuple:
             break
         except OSError:
             time.sleep(0.1)
-    return f"{ip}:5000", f"127.0.0.1:{port}"
+    return cont, f"127.0.0.1:{port}"
+
+
+def start_registry(engine, lab: str, servers: dict) -> tuple:
+    """The local registry, also on the servers' network for their pulls:
+    (address the hosts pull from, push address)."""
+    cont, push = local_registry(engine, lab)
+    ip = servers["plan"].node_ip(40)
+    engine.networks.get(naming.underlay_network(lab)).connect(cont, ipv4_address=ip)
+    return f"{ip}:5000", push
 
 
 def trust_plain_http(engine, container, subnet):

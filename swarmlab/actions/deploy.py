@@ -10,6 +10,7 @@ import yaml
 
 from .. import labels as L
 from ..config import stack as stackmod
+from ..config.compose import for_stack_deploy
 from ..errors import PreflightError, SwarmlabError
 from ..images import cache as image_cache
 from ..transport.group import parallel
@@ -179,7 +180,7 @@ def rendered_stack(ctx: UpContext) -> dict:
 
 
 def deploy_stack(ctx: UpContext) -> None:
-    text = yaml.safe_dump(rendered_stack(ctx), sort_keys=False).encode()
+    text = yaml.safe_dump(for_stack_deploy(rendered_stack(ctx)), sort_keys=False).encode()
     # --resolve-image never: the images are already in every node (loaded, or pulled by
     # digest from the inventory's registry), so no registry is asked again.
     ctx.leader.transport.run(

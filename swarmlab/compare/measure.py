@@ -50,11 +50,12 @@ def container_place(host: Host, container: str, label: str, ip: str = "") -> Pla
     return Place(host, f"nsenter -n -t {pid}", label, ip)
 
 
-def _background(place: Place, cmd: str, seconds: float) -> None:
-    """Start a server in the place, bounded by `timeout`, detached from the exec."""
+def _background(place: Place, cmd: str, seconds: float, log: str = "/dev/null") -> None:
+    """Start a server in the place, bounded by `timeout`, detached from the exec; what it
+    says goes to `log` (a file on its host)."""
     place.host.transport.run(
         f"setsid sh -c {shlex.quote(f'{place.enter} timeout {int(seconds)} {cmd}')} "
-        f"</dev/null >/dev/null 2>&1 &", timeout=15)
+        f"</dev/null >{shlex.quote(log)} 2>&1 &", timeout=15)
 
 
 _ECHO = f"""
@@ -124,29 +125,29 @@ def rtt_summary(samples: List[float], runs: int, error: str, client: Place, serv
 
 
 def iperf_once(client: Place, server: Place):
-    """One iperf3 run (TCP, one stream, IPERF_SECONDS): Gbit/s, or an error text.
-    Each run has a port of its own and its server is stopped after it: a one-shot server
-    left by a run that timed out (a capped link queues seconds of data) must not hold the
-    port the next run listens on."""
+    """One iperf3 run (TCP, one stream, IPERF_SECONDS): Gbit/s, or an error text (with what
+    the server said). Each run has a port of its own and its server is stopped after it: a
+    one-shot server left by a run that timed out (a capped link queues seconds of data)
+    must not hold the port the next run listens on."""
     port = IPERF_PORT + next(_IPERF_RUNS) % 100
-    serve = sh("iperf3", "-s", "-1", "-p", port)
-    _background(server, serve, IPERF_SECONDS + 20)
+    log = f"/tmp/swarmlab-iperf-{port}.log"
+    _background(server, sh("iperf3", "-s", "-1", "-p", port), IPERF_SECONDS + 20, log)
     r = None
     try:
         for _attempt in range(20):  # until the server listens (bounded)
-            r = client.run(sh("iperf3", "-c", server.ip, "-p", port, "-t", IPERF_SECONDS, "--connect-timeout", 3000,
-                              "-J"), timeout=IPERF_SECONDS + 20)
+            r = client.run(sh("iperf3", "-c", server.ip, "-p", port, "-t", IPERF_SECONDS, "-J"),
+                           timeout=IPERF_SECONDS + 20)
             if r.ok or "Connection refused" not in r.stdout + r.stderr:
                 break
             time.sleep(0.2)
         return json.loads(r.stdout)["end"]["sum_received"]["bits_per_second"] / 1e9
     except (ValueError, KeyError, TypeError):
-        return _iperf_error(r)
+        said = server.host.transport.run(sh("cat", log), timeout=15, warn=True).stdout.strip()
+        return _iperf_error(r) + (f" (server on {server.label}: {said[-160:]})" if said else "")
     finally:
         # the pattern is anchored: it matches the server, never the shell that runs pkill
-        server.host.transport.run(sh("pkill", "-f", f"^iperf3 -s -1 -p {port}$"), timeout=15, warn=True)
-
-
+        server.host.transport.run(sh("pkill", "-f", f"^iperf3 -s -1 -p {port}$") + "; " + sh("rm", "-f", log),
+                                  timeout=15, warn=True)
 def _iperf_error(r) -> str:
     """iperf3 -J puts its error in the JSON it prints; otherwise the last words of its output."""
     try:

@@ -120,6 +120,26 @@ def _substitute(text: str, env: Mapping[str, str], p: Tuple[str, ...], problems:
     return _VAR.sub(one, text)
 
 
+def for_stack_deploy(stack: Any) -> Any:
+    """The stack as text for `docker stack deploy` once we have interpolated it: every '$'
+    left is a literal one (the file's `$$`), so it is written `$$` again, or stack deploy
+    would interpolate it a second time on the node (a health check's `$$POSTGRES_USER`
+    became empty); and a version, which Docker 20.10's loader requires."""
+    def esc(v: Any) -> Any:
+        if isinstance(v, str):
+            return v.replace("$", "$$")
+        if isinstance(v, Mapping):
+            return {esc(k): esc(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [esc(x) for x in v]
+        return v
+
+    out = esc(stack)
+    if isinstance(out, dict):
+        out = {"version": "3.8", **out}
+    return out
+
+
 def prepare(stack: Any, stack_path: Path, stack_name: str) -> Tuple[Prepared, List]:
     """The stack with builds resolved to image names and ignored keys taken out."""
     out = Prepared(stack)

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from .. import grammar, naming
 from ..addressing import parse_pool
 from ..errors import ConfigError, Problem
-from . import compose, schema, stack as stackmod, stack_check, yamlfile
+from . import compose, docker_check, schema, stack as stackmod, stack_check, yamlfile
 from .model import NetworkSpec, NodeSpec, Scenario, WaitSpec
 
 # What was measured on one 2-core machine (bench/RESULTS.md, bench_scale.py); memory and
@@ -194,8 +194,14 @@ def _stack(stack_path: Path, stack_name: str, env: Dict[str, str], nets: List[Ne
     prepared, more = compose.prepare(stack_data, stack_path, stack_name)
     node_view = [(n.name, n.role, dict(n.labels)) for n in nodes] if nodes is not None else None
     bad = {p for p, _ in found}   # a value that could not be interpolated is reported once, as that
-    for p, msg in found + [(p, m) for p, m in more + list(stack_check.check(
-            stack_data, [n.name for n in nets], node_view, host_access=how[0], declared_in=how[1])) if p not in bad]:
+    ours = found + [(p, m) for p, m in more + list(stack_check.check(
+        stack_data, [n.name for n in nets], node_view, host_access=how[0], declared_in=how[1])) if p not in bad]
+    if not ours:    # Docker's loader names one problem; ours, when there are any, name them all
+        refused, note = docker_check.verdict(stackmod.render(prepared.stack, stack_name, [n.name for n in nets], True),
+                                             stack_path.parent)
+        ours += [refused] if refused else []
+        prepared.notes += [note] if note else []
+    for p, msg in ours:
         r.add(p, msg, file=str(stack_path), where=stack_lines)
     return prepared
 

@@ -124,7 +124,7 @@ def render(stack: Mapping[str, Any], lab: str, networks: Sequence[str], ipvs: bo
     out.setdefault("version", "3.8")
     stamp = {L.LAB: lab, L.ROLE: "service"}
     for svc in (out.get("services") or {}).values():
-        deploy = svc.setdefault("deploy", {})
+        deploy = svc["deploy"] = dict(svc.get("deploy") or {})   # `deploy:` with nothing under it is null
         deploy["labels"] = {**_as_map(deploy.get("labels")), **stamp}
         svc["labels"] = {**_as_map(svc.get("labels")), **stamp}
         if not ipvs:

@@ -1,36 +1,53 @@
 """A stack written for plain `docker stack deploy` (tests/data/own/stack.yml), brought up
-with `up --stack` and verified, unchanged: short image names found on the engine, a
-build: section built here, a port nobody declared, interpolation, ignored keys as notes."""
+with `up --stack` and verified, unchanged: short image names found on the engine, one
+only on a registry (`--pull`: the controller pulls it, the nodes never do), a build:
+section built here, a port nobody declared, interpolation, ignored keys as notes."""
 import json
+import os
 
 import docker
 import pytest
 
+from swarmlab.providers.dind import DindProvider
+
 from ..conftest import labelled, run_cli, run_json
+from ..sshhosts import local_registry
 
 pytestmark = pytest.mark.integration
 LAB = "itest-own"
 STACK = "tests/data/own/stack.yml"
 # the user's images, as if pulled or built by them: ours under their names
-USER_TAGS = {"redis:7": "swarmlab.local/redis:bookworm", "acme/api:1.2": "swarmlab.local/web:bookworm"}
+USER_TAGS = {"acme/api:1.2": "swarmlab.local/web:bookworm"}
 BUILT = "acme/gateway:dev"
+ON_REGISTRY = ("acme/cache:7", "swarmlab.local/redis:bookworm")   # only on the registry: --pull gets it
 
 
 @pytest.fixture(scope="module")
 def own_lab(engine):
     for tag, ours in USER_TAGS.items():
         engine.images.get(ours).tag(tag)
+    pulled = None
     try:
-        proc, doc = run_json("up", "--stack", STACK, "--name", LAB)
+        _, registry = local_registry(engine, LAB)
+        pulled = f"{registry}/{ON_REGISTRY[0]}"
+        engine.images.get(ON_REGISTRY[1]).tag(pulled)
+        said = engine.images.push(pulled)
+        assert '"error"' not in said, said
+        engine.images.remove(pulled, noprune=True)   # on the registry alone now
+        os.environ["REGISTRY"] = registry
+        proc, doc = run_json("up", "--stack", STACK, "--name", LAB, "--pull")
         assert proc.returncode == 0, proc.stderr
+        assert f"pulled {pulled} on this machine" in proc.stderr
         yield doc["data"]
     finally:
+        os.environ.pop("REGISTRY", None)
         run_cli("down", LAB)
-        for tag in list(USER_TAGS) + [BUILT]:
+        for tag in list(USER_TAGS) + [BUILT] + ([pulled] if pulled else []):
             try:
                 engine.images.remove(tag, noprune=True)
             except docker.errors.ImageNotFound:
                 pass
+        DindProvider(engine).destroy(LAB)   # the registry and its network
 
 
 def test_a_plain_stack_comes_up_unchanged(own_lab):
@@ -69,6 +86,10 @@ def test_configs_and_secrets_from_files_reach_the_tasks(own_lab, engine):
     code, out = node.exec_run(["sh", "-c", "docker exec $(docker ps -q --filter name=itest-own_api) "
                                            "cat /run/secrets/api_token"])
     assert code == 0 and out.decode() == open("tests/data/own/api_token.txt").read()
+    # the file's `$$5` is a literal '$' in the task, not interpolated again on the node
+    code, out = node.exec_run(["sh", "-c", "docker exec $(docker ps -q --filter name=itest-own_api) "
+                                           "printenv PRICE"])
+    assert code == 0 and out.decode().strip() == "$5 a month", out
 
 
 def test_verify_probes_the_port_nobody_declared(own_lab):
