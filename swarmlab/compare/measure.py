@@ -126,20 +126,26 @@ def rtt_summary(samples: List[float], runs: int, error: str, client: Place, serv
 
 def iperf_once(client: Place, server: Place):
     """One iperf3 run (TCP, one stream, IPERF_SECONDS): Gbit/s, or an error text (with what
-    the server said). Each run has a port of its own and its server is stopped after it: a
+    the server said). The client starts once the server listens (on a VM under emulation
+    that takes seconds); iperf3 -J exits 0 even when it could not connect, so its JSON is
+    what is judged. Each run has a port of its own and its server is stopped after it: a
     one-shot server left by a run that timed out (a capped link queues seconds of data)
     must not hold the port the next run listens on."""
+    from ..waiting import until
+
     port = IPERF_PORT + next(_IPERF_RUNS) % 100
     log = f"/tmp/swarmlab-iperf-{port}.log"
-    _background(server, sh("iperf3", "-s", "-1", "-p", port), IPERF_SECONDS + 20, log)
+    _background(server, sh("iperf3", "-s", "-1", "-p", port), IPERF_SECONDS + 40, log)
     r = None
     try:
-        for _attempt in range(20):  # until the server listens (bounded)
+        until(lambda: (bool(server.run(sh("ss", "-Hltn", "sport", "=", f":{port}"), timeout=15).stdout.strip()),
+                       ""), 30, 0.3)
+        for _attempt in range(5):  # bounded: a refusal after it listened is said, not waited out
             r = client.run(sh("iperf3", "-c", server.ip, "-p", port, "-t", IPERF_SECONDS, "-J"),
                            timeout=IPERF_SECONDS + 20)
-            if r.ok or "Connection refused" not in r.stdout + r.stderr:
+            if "Connection refused" not in r.stdout + r.stderr:
                 break
-            time.sleep(0.2)
+            time.sleep(0.5)
         return json.loads(r.stdout)["end"]["sum_received"]["bits_per_second"] / 1e9
     except (ValueError, KeyError, TypeError):
         said = server.host.transport.run(sh("cat", log), timeout=15, warn=True).stdout.strip()
@@ -148,6 +154,8 @@ def iperf_once(client: Place, server: Place):
         # the pattern is anchored: it matches the server, never the shell that runs pkill
         server.host.transport.run(sh("pkill", "-f", f"^iperf3 -s -1 -p {port}$") + "; " + sh("rm", "-f", log),
                                   timeout=15, warn=True)
+
+
 def _iperf_error(r) -> str:
     """iperf3 -J puts its error in the JSON it prints; otherwise the last words of its output."""
     try:
