@@ -281,7 +281,8 @@ class Lab:
         if info is None or not info.scenario:
             return None
         try:
-            return load_source(info.scenario, Flags(name=self.name, own_nodes=self.provider.sized_by_flags))
+            return load_source(info.scenario, Flags(name=self.name, own_nodes=self.provider.sized_by_flags,
+                                                    ask_docker=False))
         except SwarmlabError:
             return None
 

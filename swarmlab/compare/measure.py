@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import json
 import shlex
-import statistics
 import itertools
 import random
+import statistics
 import time
 from dataclasses import dataclass
 from typing import Dict, List
 
 from ..providers.base import Host
 from ..shell import sh
+from ..waiting import until
 
 RTT_PORT = 7707
 IPERF_PORT = 5201
@@ -131,8 +132,6 @@ def iperf_once(client: Place, server: Place):
     what is judged. Each run has a port of its own and its server is stopped after it: a
     one-shot server left by a run that timed out (a capped link queues seconds of data)
     must not hold the port the next run listens on."""
-    from ..waiting import until
-
     port = IPERF_PORT + next(_IPERF_RUNS) % 100
     log = f"/tmp/swarmlab-iperf-{port}.log"
     _background(server, sh("iperf3", "-s", "-1", "-p", port), IPERF_SECONDS + 40, log)

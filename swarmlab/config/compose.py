@@ -124,7 +124,7 @@ def for_stack_deploy(stack: Any) -> Any:
     """The stack as text for `docker stack deploy` once we have interpolated it: every '$'
     left is a literal one (the file's `$$`), so it is written `$$` again, or stack deploy
     would interpolate it a second time on the node (a health check's `$$POSTGRES_USER`
-    became empty); and a version, which Docker 20.10's loader requires."""
+    became empty)."""
     def esc(v: Any) -> Any:
         if isinstance(v, str):
             return v.replace("$", "$$")
@@ -134,10 +134,7 @@ def for_stack_deploy(stack: Any) -> Any:
             return [esc(x) for x in v]
         return v
 
-    out = esc(stack)
-    if isinstance(out, dict):
-        out = {"version": "3.8", **out}
-    return out
+    return esc(stack)
 
 
 def prepare(stack: Any, stack_path: Path, stack_name: str) -> Tuple[Prepared, List]:

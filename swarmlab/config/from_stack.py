@@ -46,7 +46,8 @@ def load_stack(path: str | Path, flags: Flags = Flags()) -> Scenario:
     if flags.pool:
         data["network"] = {"pool": flags.pool}
     # the flags were applied by the plan: the file has no nodes: section of its own to override
-    return build(data, r, path, Flags(flags.name, None, None, flags.pool, flags.own_nodes, flags.env_file),
+    return build(data, r, path, Flags(flags.name, None, None, flags.pool, flags.own_nodes, flags.env_file,
+                                       flags.ask_docker),
                  SOURCE_PREFIX + str(path.resolve()))
 
 
@@ -69,4 +70,5 @@ def load_source(source: str, flags: Flags = Flags()) -> Scenario:
         return load_stack(source[len(SOURCE_PREFIX):], flags)
     from .loader import load_scenario
 
-    return load_scenario(source, name=flags.name, own_nodes=flags.own_nodes, env_file=flags.env_file)
+    return load_scenario(source, name=flags.name, own_nodes=flags.own_nodes, env_file=flags.env_file,
+                         ask_docker=flags.ask_docker)

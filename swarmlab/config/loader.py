@@ -51,11 +51,12 @@ class Flags:
     pool: Optional[str] = None
     own_nodes: bool = True            # False: the nodes come from an inventory or lab.yaml
     env_file: Optional[str] = None
+    ask_docker: bool = True           # False: the lab exists (read again), no deploy to judge
 
 
 def load_scenario(path: str | Path, *, name: Optional[str] = None, nodes: Optional[int] = None,
                   managers: Optional[int] = None, pool: Optional[str] = None,
-                  own_nodes: bool = True, env_file: Optional[str] = None) -> Scenario:
+                  own_nodes: bool = True, env_file: Optional[str] = None, ask_docker: bool = True) -> Scenario:
     """Load and check a scenario. Flags (name, nodes, managers, pool) override the file.
     own_nodes=False: the lab's nodes come from elsewhere (an inventory, Vagrant), so the
     stack's placement is checked against those later (config.inventory.apply_nodes)."""
@@ -64,7 +65,7 @@ def load_scenario(path: str | Path, *, name: Optional[str] = None, nodes: Option
     r = _Reader(str(path), lines)
     if not isinstance(data, dict):
         raise ConfigError([Problem(r.shown, "", "must be a mapping with apiVersion, kind, nodes, networks, stack")])
-    return build(data, r, path, Flags(name, nodes, managers, pool, own_nodes, env_file), str(path))
+    return build(data, r, path, Flags(name, nodes, managers, pool, own_nodes, env_file, ask_docker), str(path))
 
 
 def build(data: dict, r: _Reader, path: Path, flags: Flags, source: str) -> Scenario:
@@ -98,7 +99,7 @@ def build(data: dict, r: _Reader, path: Path, flags: Flags, source: str) -> Scen
     declared_in = "the stack file's top-level networks:" if source.startswith("stack:") else \
         "the scenario's networks"
     prepared = _stack(stack_path, stack_name, env, net_specs, node_specs if own_nodes else None,
-                      (bool(data.get("host_access")), declared_in), r)
+                      (bool(data.get("host_access")), declared_in), r, flags.ask_docker)
     stack_data = prepared.stack if prepared else None
     wait_spec = _wait(data.get("wait") or {}, stack_data, stack_path, r)
     r.fail_if_any()
@@ -178,9 +179,11 @@ def _networks(nets: dict, r: _Reader) -> List[NetworkSpec]:
 
 
 def _stack(stack_path: Path, stack_name: str, env: Dict[str, str], nets: List[NetworkSpec],
-           nodes: Optional[Tuple[NodeSpec, ...]], how: Tuple[bool, str], r: _Reader) -> Optional[compose.Prepared]:
+           nodes: Optional[Tuple[NodeSpec, ...]], how: Tuple[bool, str], r: _Reader,
+           ask_docker: bool = True) -> Optional[compose.Prepared]:
     """The stack file, read (bounded), interpolated, its builds resolved, and checked
-    against the scenario; None if unreadable."""
+    against the scenario, then by Docker's own loader when asked (a stack about to be
+    deployed); None if unreadable."""
     try:
         stack_data, stack_lines = yamlfile.load(stack_path, "stack file")
     except ConfigError as exc:
@@ -196,7 +199,7 @@ def _stack(stack_path: Path, stack_name: str, env: Dict[str, str], nets: List[Ne
     bad = {p for p, _ in found}   # a value that could not be interpolated is reported once, as that
     ours = found + [(p, m) for p, m in more + list(stack_check.check(
         stack_data, [n.name for n in nets], node_view, host_access=how[0], declared_in=how[1])) if p not in bad]
-    if not ours:    # Docker's loader names one problem; ours, when there are any, name them all
+    if ask_docker and not ours:   # Docker's loader names one problem; ours, when there are any, all
         refused, note = docker_check.verdict(stackmod.render(prepared.stack, stack_name, [n.name for n in nets], True),
                                              stack_path.parent)
         ours += [refused] if refused else []

@@ -37,7 +37,7 @@ def test_what_docker_refuses_and_we_did_not_is_refused_with_its_line(tmp_path, b
 
 def test_a_literal_dollar_reaches_docker_as_one(tmp_path):
     # `$$(` in the file is '$(' once interpolated: written back as '$$(', Docker takes it
-    stack = {"services": {"web": {"image": "redis:7", "environment": {"A": "x$(y"}}}}
+    stack = {"version": "3.8", "services": {"web": {"image": "redis:7", "environment": {"A": "x$(y"}}}}
     assert compose.for_stack_deploy(stack)["services"]["web"]["environment"]["A"] == "x$$(y"
     assert verdict(stack, tmp_path) == (None, "")
     (tmp_path / "s.yml").write_text("services:\n  web:\n    image: redis:7\n    environment: {A: 'x$$(y'}\n")
