@@ -94,12 +94,16 @@ def read(handle: "Lab", intended: Optional[Dict[str, List[str]]] = None, stacks:
         services[view.name] = Service(view.name, view.short, nets, view.endpoint_mode, published,
                                       sorted({p.target for p in view.ports if p.protocol == "tcp"}),
                                       view.replicas, image=view.image, own_command=view.own_command)
-    for svc in services.values():
-        # every running task, attached to a network or not (a service moved off its
-        # networks still has tasks; they just have no address there)
-        running = [t for t in swarm.tasks(svc.name) if t.running]
-        addresses = swarm.task_addresses([t.id for t in running])
-        for t in running:
+    # every running task, attached to a network or not (a service moved off its networks
+    # still has tasks; they just have no address there): every service's in one command
+    tasks = swarm.tasks(list(services)) if services else []
+    if services and not tasks:   # one service gone since it was listed fails the whole command
+        tasks = [t for name in services for t in swarm.tasks(name)]
+    running = [t for t in tasks if t.running]
+    addresses = swarm.task_addresses([t.id for t in running])
+    for t in running:
+        svc = services.get(t.name.rsplit(".", 1)[0])
+        if svc is not None:
             ips = {net: ip for net, ip in addresses.get(t.id, {}).items() if net in networks}
             svc.tasks.append(Task(f"{t.name}.{t.id}", svc.name, t.node, ips))
     _listening_ports(services, by_name)
