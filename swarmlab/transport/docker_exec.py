@@ -44,11 +44,12 @@ def _make_api():
     host = os.environ.get("DOCKER_HOST", "")
     if not _NSENTER or (host and not host.startswith("unix://")) or os.geteuid() != 0 or not shutil.which("nsenter"):
         return None
-    import docker
+    from ..engine import local_client
+    from ..errors import PreflightError
 
     try:
-        return docker.APIClient(base_url=host or None, timeout=30, num_pools=64)
-    except Exception:   # noqa: BLE001  (no engine: docker exec says why)
+        return local_client(timeout=30).api
+    except PreflightError:   # no engine answers: docker exec says why
         return None
 
 
