@@ -106,8 +106,10 @@ class DockerExecTransport:
         if entered is not None:
             argv, env = entered
             res = _run(argv + ["sh", "-c", cmd], stdin, timeout, env, self.host, cmd, started)
-            if res.exited != 0 and res.stderr.startswith("nsenter: "):
-                res = None   # the node went between the look and the entering: docker says why
+            if res.exited != 0 and res.stderr.startswith("nsenter: ") and enter_argv(self.container) != entered:
+                # the node stopped between the look and the entering (not a failure of the
+                # command's own nsenter: that node still runs as looked): docker says why
+                res = None
         if res is None:
             argv = [self.docker, "exec"] + (["-i"] if stdin is not None else []) + [self.container, "sh", "-c", cmd]
             res = _run(argv, stdin, timeout, None, self.host, cmd, started)

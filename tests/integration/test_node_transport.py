@@ -80,3 +80,11 @@ def test_a_paused_or_absent_container_gets_dockers_answer(node):
     assert entered.run("echo hi").stdout == "hi\n"
     r = DockerExecTransport(f"swarmlab-{LAB}-none").run("echo hi", warn=True)
     assert r.exited != 0 and "No such container" in r.stderr, r
+
+
+def test_a_command_whose_own_nsenter_fails_runs_once(node):
+    """Its stderr starts like the entering's would: it is not run again through docker exec."""
+    entered, _ = both(node)
+    r = entered.run("echo x >> /tmp/once; nsenter -t 999999 -n true", warn=True)
+    assert r.exited != 0 and r.stderr.startswith("nsenter: "), r
+    assert entered.run("wc -l < /tmp/once").stdout.strip() == "1"
