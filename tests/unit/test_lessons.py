@@ -253,3 +253,22 @@ def test_a_service_update_out_of_sequence_is_asked_again(monkeypatch):
     answers[:] = [(1, "Error: No such service: app_web")]
     seen.clear()
     assert not lesson_setup.service_update(T(), ["app_web"]).ok and len(seen) == 1   # other errors: once
+
+
+def test_a_healed_node_counts_as_resynced_only_once_its_tasks_are_listed_too():
+    """Recorded `network inspect -v` lines: a peer again, its tasks not yet; then both."""
+    from types import SimpleNamespace
+
+    from swarmlab.lessons.peers import resynced_probe
+    from swarmlab.result import CommandResult
+
+    peers = '[{"Name":"a","IP":"10.96.0.11"},{"Name":"c","IP":"10.96.0.13"}]'
+    without = '{"app_web":{"Tasks":[{"Name":"app_web.1","Info":{"Host IP":"10.96.0.11"}}]}}'
+    with_db = '{"app_db":{"Tasks":[{"Name":"app_db.1","Info":{"Host IP":"10.96.0.13"}}]},' + without[1:]
+    outputs = [f"{peers}|{without}\n", f"{peers}|{with_db}\n"]
+    watcher = SimpleNamespace(name="node-1", transport=SimpleNamespace(
+        run=lambda *a, **k: CommandResult("node-1", "inspect", 0, outputs.pop(0), "", 0.1)))
+    node = SimpleNamespace(name="node-3", address="10.96.0.13", swarm_addr="10.96.0.13", data_addr="10.96.0.13")
+    probe = resynced_probe(watcher, node)
+    assert probe() == (False, "node-1 does not list node-3's tasks yet")
+    assert probe() == (True, "node-1 lists node-3 and its tasks")
