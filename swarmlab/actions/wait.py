@@ -66,8 +66,9 @@ def wait_settled(ctx: UpContext) -> None:
     ctx.say(f"services settled: {settle(_reader(ctx), expected, ctx.scenario.wait.timeout)}")
 
 
-def settle(reader: SwarmReader, expected: Optional[set], timeout: float) -> str:
-    """wait_settled's wait, for the services named (None: every service of the lab)."""
+def settle(reader: SwarmReader, expected: Optional[set], timeout: float, settled_for: float = SETTLED_FOR) -> str:
+    """wait_settled's wait, for the services named (None: every service of the lab).
+    settled_for=0 where no change can be on its way unseen (a scale is seen at once)."""
     since = {"at": None}
 
     def probe():
@@ -76,7 +77,7 @@ def settle(reader: SwarmReader, expected: Optional[set], timeout: float) -> str:
             since["at"] = None
             return False, seen
         since["at"] = since["at"] or time.monotonic()
-        return time.monotonic() - since["at"] >= SETTLED_FOR, seen
+        return time.monotonic() - since["at"] >= settled_for, seen
 
     return poll("every service to run or wait with a reason", probe, timeout, interval=0.3)
 
@@ -87,7 +88,9 @@ def _settled(reader: SwarmReader, expected: set) -> Tuple[bool, str]:
         return False, f"services so far: {', '.join(sorted(counts)) or 'none'}"
     # a rolling update whose new tasks cannot be placed never completes: it waits with a reason
     rolling = reader.updating(sorted(expected))
-    short = sorted({k for k, (have, want) in counts.items() if have != want} | set(rolling))
+    # a service wanted at 0 replicas is settled once asked (its tasks may still be stopping)
+    short = sorted({k for k, (have, want) in counts.items() if have != want and want} |
+                   {k for k in rolling if counts[k][1]})
     if not short:
         return True, "every service has its replicas"
     tasks = reader.tasks(short, running_only=True, waiting_too=True)

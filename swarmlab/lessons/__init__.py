@@ -11,19 +11,20 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from .. import labels as L
 from ..config.loader import load_scenario
 from ..config.model import Scenario
 from ..config.yamlfile import line_of, load
 from ..errors import ConfigError, Problem, SwarmlabError
-from ..handle import Lab, open_lab
+from ..actions.wait import SETTLED_FOR, settle
+from ..handle import Lab, SwarmReader, open_lab
 from ..providers.base import Provider
 from ..result import CheckResult
 from ..shell import label_filter, sh
 from ..transport.group import run_on
-from . import state
+from . import side_by_side, state
 from .checks import CHECKS, Evidence
 from .model import LANGS, Lesson, all_lessons, find, load_lesson
 from .setup import (FAULTS, EncryptedDetour, Site, drop_fault_networks, edited_stack, fault_nodes, fault_services,
@@ -43,8 +44,9 @@ def start(ref: str, name: Optional[str], provider: Provider, lang: str = "en", t
     started = time.monotonic()
     lesson = find(ref)
     scenario = lesson_scenario(lesson, name, provider)
-    handle = checkpoint(lesson, scenario, provider, say)
-    p = state.Progress(scenario.name, lesson.id, str(lesson.path), lang, trainee, steps=len(lesson.steps))
+    handle, services = checkpoint(lesson, scenario, provider, say)
+    p = state.Progress(scenario.name, lesson.id, str(lesson.path), lang, trainee, steps=len(lesson.steps),
+                       services=services)
     state.write(handle.need_leader(), p)
     return {**brief(lesson, lang), "lab": scenario.name, "trainee": trainee, "seconds": round(time.monotonic() - started, 1)}
 
@@ -90,21 +92,21 @@ def lesson_scenario(lesson: Lesson, name: Optional[str], provider: Provider) -> 
     return scenario
 
 
-def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say) -> Lab:
+def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say) -> Tuple[Lab, Dict[str, dict]]:
     """The lab as the scenario makes it, with the lesson's stack edits deployed and its
     faults made: what the trainee starts from, and what a reset goes back to. Whatever a
     previous lesson or the trainee left is undone first (faults healed, what the lesson
-    says the trainee creates removed), so `up` converges a lab it can check."""
+    says the trainee creates removed), so `up` converges a lab it can check. Returns the
+    lab and the record of its services the next checkpoint compares with."""
     from .. import lab as labapi
 
-    pending: List[Callable[[], str]] = []
-    if provider.exists(scenario.name):
-        pending = _clean(open_lab(scenario.name, provider), lesson)
     stack, _ = edited_stack(scenario.stack, lesson.stack_edits)
-    # the stack's own update policy: rolling every task at once (tried, to reset faster) had
-    # Swarm create a host-port task before its predecessor freed the port, and leave it
-    # pending for good ("host-mode port already in use on 2 nodes")
-    labapi.up(replace(scenario, stack=stack), provider, say=say, ready=False, images_for=scenario.stack)
+    touched = [s for kind, params in lesson.faults for s in fault_services(kind, params)]
+    pending, fresh = _before(scenario, provider, lesson, stack, touched)
+    # the services that will change are deployed at 0 replicas, and scaled back once the
+    # faults are made: their tasks are replaced side by side (side_by_side's docstring)
+    labapi.up(replace(scenario, stack=side_by_side.at_zero(stack, fresh)), provider, say=say, ready=False,
+              images_for=scenario.stack)
     handle = open_lab(scenario.name, provider)
     manager = handle.need_leader()
     hosts = {h.name: h for h in handle.running}
@@ -116,9 +118,35 @@ def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say)
         hosts[f.node].transport.run(sh("sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"', "file", f.path),
                                     stdin=f.content.encode(), timeout=30).check(f"write {f.path}")
         say(f"setup: {f.path} on {f.node}")
+    if fresh:
+        say(f"setup: {side_by_side.scale_back(manager, handle.running, scenario.stack_name, stack, fresh)}")
+    if fresh or touched:   # a fault's service update is not waited for by the fault
+        expected = {f"{scenario.stack_name}_{s}" for s in stack["services"]}
+        reader = SwarmReader(scenario.name, manager, handle.running)
+        # a scale shows at once in the replica counts; a fault's update starts a moment later
+        calm = 0.0 if set(touched) <= set(fresh) else SETTLED_FOR
+        say(f"setup: services settled: {settle(reader, expected, scenario.wait.timeout, calm)}")
     for wait in pending:
         say(f"setup: {wait()}")
-    return handle
+    live = side_by_side.live_specs(manager, scenario.stack_name, list(stack["services"]))
+    return handle, side_by_side.record(stack, live, touched)
+
+
+def _before(scenario: Scenario, provider: Provider, lesson: Lesson, stack: dict,
+            touched: List[str]) -> Tuple[List[Callable[[], str]], List[str]]:
+    """On a lab that exists: what the trainee left undone (and its waits), and the services
+    to replace side by side, from the previous checkpoint's record."""
+    if not provider.exists(scenario.name):
+        return [], []
+    old = open_lab(scenario.name, provider)
+    pending = _clean(old, lesson)
+    if old.leader is None:
+        return pending, []
+    prev = state.read(old.leader, scenario.name)
+    live = side_by_side.live_specs(old.leader, scenario.stack_name, list(stack.get("services") or {}))
+    fresh = side_by_side.to_replace(stack, prev.services if prev else None, live, touched)
+    side_by_side.stop_now(old.leader, scenario.stack_name, fresh)
+    return pending, fresh
 
 
 def _clean(handle: Lab, lesson: Lesson) -> List[Callable[[], str]]:
@@ -264,7 +292,6 @@ def _until_solved(name: str, provider: Provider, lesson: Lesson, lang: str, say:
     """Wait for the swarm to settle, then for every step to hold (each round reads the lab
     afresh: a task Swarm places a moment later). Not solved in time is said, not raised:
     the trainer's next `check` shows what does not hold."""
-    from ..actions.wait import settle
     from ..waiting import until
 
     handle = open_lab(name, provider)   # one handle: each round reads the swarm afresh, not the kernels
@@ -283,7 +310,7 @@ def reset(name: str, provider: Provider, say: Say = lambda s: None) -> dict:
     started = time.monotonic()
     _, _, p, lesson = _current(name, provider)
     scenario = lesson_scenario(lesson, name, provider)
-    handle = checkpoint(lesson, scenario, provider, say)
+    handle, p.services = checkpoint(lesson, scenario, provider, say)
     p.resets += 1
     p.passed = []
     p.checkpoint = time.time()

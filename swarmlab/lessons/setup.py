@@ -339,8 +339,6 @@ class EncryptedDetour(Fault):
 
     @staticmethod
     def apply(params, hosts, manager, site=None):
-        from concurrent.futures import ThreadPoolExecutor
-
         from .. import labels as L
         from ..actions.swarm import probe_hosts
 
@@ -359,9 +357,9 @@ class EncryptedDetour(Fault):
         moves = [[f"{site.stack}_{p}", "--network-add", f"name={net},alias={p}"] for p in params["peers"]]
         moves.append([f"{site.stack}_{params['service']}", "--network-add", f"name={net},alias={params['service']}",
                       "--network-rm", params["leaves"]])
-        with ThreadPoolExecutor(max_workers=len(moves)) as pool:   # each waits for its rolling update
-            for r in pool.map(lambda m: service_update(t, [*m[1:], m[0]]), moves):
-                r.check("service update")
+        # detached: the checkpoint waits for the lab to settle once every fault is made
+        for m in moves:
+            service_update(t, ["--detach", *m[1:], m[0]]).check("service update")
         why = (f"no IPsec ESP on {', '.join(lacking)}: Docker carries nothing on it" if lacking
                else "every node has ESP: ESP (IP protocol 50) dropped between the nodes")
         return (f"{params['service']} moved from {params['leaves']} to {net}, encrypted, with "

@@ -8,7 +8,7 @@ import base64
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from .. import labels as L
 from ..providers.base import Host
@@ -33,9 +33,11 @@ class Progress:
     solved: Optional[float] = None                    # when a check first passed every step
     solution_shown: bool = False
     checkpoint: float = field(default_factory=time.time)   # the lab at the lesson's start, or at its last reset
+    services: Dict[str, dict] = field(default_factory=dict)  # the checkpoint's services (side_by_side.record)
 
     def as_dict(self) -> dict:
         out = asdict(self)
+        out.pop("services")
         out["minutes"] = round(((self.solved or time.time()) - self.started) / 60, 1)
         return out
 

@@ -98,3 +98,36 @@ def test_two_vms_up_verify_down(tmp_path):
     assert proc.returncode == 0, proc.stderr
     out = subprocess.run(["virsh", "-c", "qemu:///system", "list", "--all", "--name"], capture_output=True, text=True)
     assert "swarmlab_swarm" not in out.stdout
+
+
+@pytest.mark.vagrant
+def test_three_vms_encrypted_cache_on_esp_kernels():
+    """Opt-in: the encrypted-cache exercise's other branch. Here no kernel has ESP, so its
+    encrypted overlay carries nothing; on the VMs every kernel has ESP, so the setup drops
+    ESP between the nodes instead, and the trainee's fix must hold all the same."""
+    env = {"SWARMLAB_VAGRANT_LAB": str(DATA / "vagrant" / "three-vms.yaml")}
+    os.environ.update(env)
+    lab, vg = "itest-vg3", ("--provider", "vagrant")
+    try:
+        proc, doc = run_json("lesson", "start", "encrypted-cache", lab, *vg, timeout=5400)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        assert "every node has ESP: ESP (IP protocol 50) dropped between the nodes" in proc.stderr, proc.stderr[-3000:]
+        proc, before = run_json("lesson", "check", lab, *vg, timeout=1800)
+        assert proc.returncode == 1, before
+        broken = {s["name"]: s for s in before["data"]["steps"] if s["status"] != "passed"}
+        assert "every web task reaches redis on 6379" in broken, before["data"]["steps"]
+        proc, doc = run_json("lesson", "solution", lab, "--apply", *vg, timeout=1800)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        proc, after = run_json("lesson", "check", lab, *vg, timeout=1800)
+        assert proc.returncode == 0 and after["data"]["solved"], after["data"]["steps"]
+        proc, doc = run_json("lesson", "reset", lab, *vg, timeout=3600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        print("reset on the VMs:", doc["data"]["seconds"], "s")
+        proc, again = run_json("lesson", "check", lab, *vg, timeout=1800)
+        assert proc.returncode == 1 and {s["name"] for s in again["data"]["steps"] if s["status"] != "passed"} == \
+            set(broken), again["data"]["steps"]
+    finally:
+        proc = run_cli("down", lab, *vg, timeout=1800)
+        for k in env:
+            os.environ.pop(k, None)
+    assert proc.returncode == 0, proc.stderr

@@ -272,3 +272,37 @@ def test_a_healed_node_counts_as_resynced_only_once_its_tasks_are_listed_too():
     probe = resynced_probe(watcher, node)
     assert probe() == (False, "node-1 does not list node-3's tasks yet")
     assert probe() == (True, "node-1 lists node-3 and its tasks")
+
+
+def test_a_service_wanted_at_zero_is_settled_while_its_tasks_stop():
+    every = {"app_web", "app_db"}
+    # a lesson's checkpoint deployed web at 0: its two old tasks still stop, settled
+    assert wait._settled(Reader({"app_web": (2, 0), "app_db": (1, 1)}, ["app_web"]), every)[0]
+    assert not wait._settled(Reader({"app_web": (0, 2), "app_db": (1, 1)}), every)[0]
+
+
+def test_side_by_side_replaces_only_what_will_change():
+    from swarmlab.lessons import side_by_side as sbs
+
+    stack = {"services": {"web": {"image": "w", "deploy": {"replicas": 2}}, "db": {"image": "d"},
+                          "redis": {"image": "r", "deploy": {"replicas": 1}},
+                          "agent": {"image": "a", "deploy": {"mode": "global"}}}}
+    live = {"web": "L1", "db": "L2", "redis": "L3", "agent": "L4"}
+    before = sbs.record(stack, live, [])
+    assert sbs.to_replace(stack, before, live, []) == []          # nothing changed: nothing rolls
+    assert sbs.to_replace(stack, None, live, []) == []            # no record: Swarm's own rolling
+    # the trainee changed web (two replicas): replaced side by side; db (one) rolls as Swarm does
+    assert sbs.to_replace(stack, before, {**live, "web": "X", "db": "Y"}, []) == ["web"]
+    # the next lesson defines web otherwise
+    edited = {"services": {**stack["services"], "web": {"image": "w", "ports": ["8080:8001"],
+                                                          "deploy": {"replicas": 2}}}}
+    assert sbs.to_replace(edited, before, live, []) == ["web"]
+    # a fault changes redis now, or changed it at the previous checkpoint: replaced, even at one replica
+    assert sbs.to_replace(stack, before, live, ["redis"]) == ["redis"]
+    assert sbs.to_replace(stack, sbs.record(stack, live, ["redis", "agent"]), live, []) == ["redis"]
+    # a service the lab does not run yet is made by the deploy, not replaced
+    assert sbs.to_replace(stack, before, {"db": "L2"}, ["web"]) == []
+    zero = sbs.at_zero(stack, ["web", "db"])
+    assert zero["services"]["web"]["deploy"]["replicas"] == 0 and zero["services"]["db"]["deploy"]["replicas"] == 0
+    assert stack["services"]["web"]["deploy"]["replicas"] == 2 and "deploy" not in stack["services"]["db"]
+    assert [sbs.replicas(s) for s in stack["services"].values()] == [2, 1, 1, 0]
