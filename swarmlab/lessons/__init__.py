@@ -134,19 +134,20 @@ def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say)
 
 def _before(scenario: Scenario, provider: Provider, lesson: Lesson, stack: dict,
             touched: List[str]) -> Tuple[List[Callable[[], str]], List[str]]:
-    """On a lab that exists: what the trainee left undone (and its waits), and the services
-    to replace side by side, from the previous checkpoint's record."""
+    """On a lab that exists: the services to replace side by side (asked to stop first, so
+    that they stop while the rest is done), then what the trainee left undone (and its waits)."""
     if not provider.exists(scenario.name):
         return [], []
     old = open_lab(scenario.name, provider)
-    pending = _clean(old, lesson)
-    if old.leader is None:
-        return pending, []
-    prev = state.read(old.leader, scenario.name)
-    live = side_by_side.live_specs(old.leader, scenario.stack_name, list(stack.get("services") or {}))
-    fresh = side_by_side.to_replace(stack, prev.services if prev else None, live, touched)
-    side_by_side.stop_now(old.leader, scenario.stack_name, fresh)
-    return pending, fresh
+    fresh: List[str] = []
+    if old.leader is not None:
+        prev = state.read(old.leader, scenario.name)
+        live = side_by_side.live_specs(old.leader, scenario.stack_name, list(stack.get("services") or {}))
+        # no lesson yet: the lab runs the scenario's own stack, as `up` deployed it
+        before = prev.services if prev else side_by_side.record(scenario.stack, live, [])
+        fresh = side_by_side.to_replace(stack, before, live, touched)
+        side_by_side.stop_now(old.leader, scenario.stack_name, fresh)
+    return _clean(old, lesson), fresh
 
 
 def _clean(handle: Lab, lesson: Lesson) -> List[Callable[[], str]]:

@@ -12,7 +12,8 @@ once, on ports already free.
 
 Which services will change is known from the record the previous checkpoint left: the
 service as the lesson's stack defined it, as Swarm held it afterwards, and whether a
-fault changed it. Without a record (the lab's first lesson), nothing is done this way."""
+fault changed it. Without one (the lab's first lesson), the lab is taken to run the
+scenario's own stack as `up` left it."""
 from __future__ import annotations
 
 import copy
@@ -86,13 +87,26 @@ def at_zero(stack: dict, names: List[str]) -> dict:
     return out
 
 
+def _scale(manager: Host, counts: Dict[str, int], tries: int = 5) -> None:
+    """One `docker service scale` for them all, asked again on "update out of sequence"
+    (a rolling update writing its progress into the service between the read and the write)."""
+    import time
+
+    r = None
+    for _ in range(tries):
+        r = manager.transport.run(["docker", "service", "scale", "--detach", [f"{k}={v}" for k, v in counts.items()]],
+                                  timeout=60, warn=True)
+        if r.ok or "update out of sequence" not in r.stderr:
+            break
+        time.sleep(1.0)
+    r.check("docker service scale")
+
+
 def stop_now(manager: Host, stack_name: str, names: List[str]) -> None:
     """Every task of these services asked to stop before the deploy (which keeps them at 0):
-    their ~3.5 s of stopping runs alongside the deploy."""
-    from .setup import service_update
-
-    for name in names:
-        service_update(manager.transport, ["--detach", "--replicas", "0", f"{stack_name}_{name}"]).check(f"stop {name}")
+    their ~4 s of stopping runs alongside the deploy."""
+    if names:
+        _scale(manager, {f"{stack_name}_{n}": 0 for n in names})
 
 
 def scale_back(manager: Host, hosts: List[Host], stack_name: str, stack: dict, names: List[str],
@@ -101,8 +115,6 @@ def scale_back(manager: Host, hosts: List[Host], stack_name: str, stack: dict, n
     again. Swarm forgets a task asked away (desired "remove") the moment it stops, a
     moment before its node has freed its host port: a successor made then fails once
     ("port is already allocated"), so the nodes are asked, not Swarm."""
-    from .setup import service_update
-
     full = {f"{stack_name}_{n}" for n in names}
     ask = sh("docker", "ps", "-a", "--filter", f"label={L.STACK}={stack_name}",
              "--format", '{{.Label "com.docker.swarm.service.name"}}')
@@ -112,9 +124,7 @@ def scale_back(manager: Host, hosts: List[Host], stack_name: str, stack: dict, n
         left = [n for r in seen.results.values() for n in r.stdout.split() if n in full]
         return not left and not seen.errors, f"{len(left)} old containers still on the nodes"
 
-    done, seen, took = until(down, within, 0.3)
-    for name in names:
-        service_update(manager.transport, ["--detach", "--replicas", str(replicas(stack["services"][name])),
-                                           f"{stack_name}_{name}"]).check(f"scale {name}")
+    done, seen, took = until(down, within, 0.2)
+    _scale(manager, {f"{stack_name}_{n}": replicas(stack["services"][n]) for n in names})
     return (f"{', '.join(names)}: old tasks gone from the nodes after {took:.1f}s, every new one started at once"
             if done else f"{', '.join(names)} scaled back with old tasks still there after {took:.0f}s ({seen})")
