@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 from .. import labels as L
+from ..actions.wait import SETTLED_FOR, settle
 from ..config.loader import load_scenario
 from ..config.model import Scenario
 from ..config.yamlfile import line_of, load
 from ..errors import ConfigError, Problem, SwarmlabError
-from ..actions.wait import SETTLED_FOR, settle
 from ..handle import Lab, SwarmReader, open_lab
 from ..providers.base import Provider
 from ..result import CheckResult

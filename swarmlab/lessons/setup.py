@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .. import grammar
+from ..errors import SwarmlabError
 from ..providers.base import Host
 from ..netfilter import unhook
 from ..shell import sh
@@ -317,8 +318,8 @@ class EncryptedDetour(Fault):
     """A service moved from a plain overlay onto a new encrypted one, its peers joined to
     it too (as someone would, to protect a cache's traffic). Where a node's kernel lacks
     ESP, Docker carries nothing on that network (fail-closed); where every node has ESP,
-    ESP is dropped between the nodes (a firewall passing only TCP and UDP), so the
-    exercise holds on every kernel and says which case it made."""
+    that network's VXLAN frames are dropped on every node, so the exercise holds on every
+    kernel and says which case it made."""
     kind = "encrypted_detour"
     schema = {"type": "object", "additionalProperties": False, "required": ["network", "service", "leaves", "peers"],
               "properties": {"network": {"type": "string"}, "service": {"type": "string"},
@@ -349,9 +350,7 @@ class EncryptedDetour(Fault):
                    "--label", f"{L.ENCRYPTION_REQUESTED}=true",
                    f"--label={L.ENCRYPTION_REASON}=made encrypted by a lesson", net], timeout=60).check(net)
         lacking = sorted(n for n, c in probe_hosts(list(hosts.values()), strict=True).items() if not c.esp)
-        if not lacking:
-            for h in hosts.values():
-                h.transport.run(in_chain([("-p", "esp", "-j", "DROP")]), timeout=30).check("drop esp")
+        vni = "" if lacking else _drop_vxlan(net, hosts, t)
         # with the service's short name as its alias there, as `docker stack deploy` gives it
         # on every network: else the name itself would be missing, not the traffic
         moves = [[f"{site.stack}_{p}", "--network-add", f"name={net},alias={p}"] for p in params["peers"]]
@@ -361,9 +360,24 @@ class EncryptedDetour(Fault):
         for m in moves:
             service_update(t, ["--detach", *m[1:], m[0]]).check("service update")
         why = (f"no IPsec ESP on {', '.join(lacking)}: Docker carries nothing on it" if lacking
-               else "every node has ESP: ESP (IP protocol 50) dropped between the nodes")
+               else f"every node has ESP: its VXLAN traffic (id {vni}) dropped on every node")
         return (f"{params['service']} moved from {params['leaves']} to {net}, encrypted, with "
                 f"{', '.join(params['peers'])} on it too ({why})")
+
+
+def _drop_vxlan(net: str, hosts: Dict[str, Host], manager_t) -> str:
+    """Drop one overlay's VXLAN frames (u32 on their id, as Docker's encryption rules match
+    it) in and out of every node, in clear before encryption and after decryption. Not all
+    ESP: under encrypted: auto the lab's other overlays are encrypted too there."""
+    fmt = '{{index .Options "com.docker.network.driver.overlay.vxlanid_list"}}'
+    vni = manager_t.run(["docker", "network", "inspect", net, "--format", fmt], timeout=30).stdout.strip()
+    if not vni.isdigit():
+        raise SwarmlabError(f"network {net}: no VXLAN id to drop (read {vni[:40]!r})")
+    rule = ("-p", "udp", "--dport", "4789", "-m", "u32", "--u32", f"0>>22&0x3C@12&0xFFFFFF00={int(vni) << 8}",
+            "-j", "DROP")
+    for h in hosts.values():
+        h.transport.run(in_chain([rule]), timeout=30).check(f"drop {net}'s VXLAN")
+    return vni
 
 
 def service_update(transport, args: List[str], tries: int = 5):
