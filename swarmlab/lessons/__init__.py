@@ -136,8 +136,8 @@ def _before(scenario: Scenario, provider: Provider, lesson: Lesson, stack: dict,
             touched: List[str]) -> Tuple[List[Callable[[], str]], List[str]]:
     """On a lab that exists: the services to replace side by side (asked to stop first, so
     that they stop while the rest is done), then what the trainee left undone (and its waits)."""
-    if not provider.exists(scenario.name):
-        return [], []
+    if not provider.exists(scenario.name):   # made now: what a fault changes starts once, changed
+        return [], [s for s in dict.fromkeys(touched) if side_by_side.replicas(stack["services"][s]) > 0]
     old = open_lab(scenario.name, provider)
     fresh: List[str] = []
     if old.leader is not None:
