@@ -366,8 +366,9 @@ class EncryptedDetour(Fault):
 
 
 def _drop_vxlan(net: str, hosts: Dict[str, Host], manager_t) -> str:
-    """Drop one overlay's VXLAN frames (u32 on their id, as Docker's encryption rules match it)
-    in and out of every node. Not all ESP: under encrypted: auto backend is encrypted too."""
+    """Drop one overlay's VXLAN frames (u32 on their id, as Docker's encryption rules match
+    it) in and out of every node, in clear before encryption and after decryption. Not all
+    ESP: under encrypted: auto the lab's other overlays are encrypted too there."""
     fmt = '{{index .Options "com.docker.network.driver.overlay.vxlanid_list"}}'
     vni = manager_t.run(["docker", "network", "inspect", net, "--format", fmt], timeout=30).stdout.strip()
     if not vni.isdigit():
@@ -380,18 +381,17 @@ def _drop_vxlan(net: str, hosts: Dict[str, Host], manager_t) -> str:
 
 
 def service_update(transport, args: List[str], tries: int = 5):
-    return swarm_write(transport, ["docker", "service", "update", "--quiet", *args], 240, tries)
-
-
-def swarm_write(transport, argv: List[str], timeout: float, tries: int = 5):
-    """A command changing a service, asked again on "update out of sequence" (a rolling update
-    wrote its progress between the CLI's read and write; nothing changed; seen in CI)."""
-    for _ in range(tries - 1):
-        r = transport.run(argv, timeout=timeout, warn=True)
+    """`docker service update --quiet ARGS`, asked again when Swarm answers "update out of
+    sequence": the service's version moved between the CLI's read and its write (the
+    rolling update of a stack just deployed writes its progress into the service), and
+    nothing was changed. Seen in CI under load, on a lesson's reset."""
+    r = None
+    for _ in range(tries):
+        r = transport.run(["docker", "service", "update", "--quiet", *args], timeout=240, warn=True)
         if r.ok or "update out of sequence" not in r.stderr:
             return r
         time.sleep(1.0)
-    return transport.run(argv, timeout=timeout, warn=True)
+    return r
 
 
 def drop_fault_networks(manager: Host, keep: List[str], within: float = 20) -> None:

@@ -26,8 +26,6 @@ from ..providers.base import Host
 from ..shell import sh
 from ..transport.group import run_on
 from ..waiting import until
-from .setup import swarm_write
-
 
 def _digest(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -89,10 +87,19 @@ def at_zero(stack: dict, names: List[str]) -> dict:
     return out
 
 
-def _scale(manager: Host, counts: Dict[str, int]) -> None:
-    """One `docker service scale` for them all."""
-    argv = ["docker", "service", "scale", "--detach", [f"{k}={v}" for k, v in counts.items()]]
-    swarm_write(manager.transport, argv, 60).check("docker service scale")
+def _scale(manager: Host, counts: Dict[str, int], tries: int = 5) -> None:
+    """One `docker service scale` for them all, asked again on "update out of sequence"
+    (a rolling update writing its progress into the service between the read and the write)."""
+    import time
+
+    r = None
+    for _ in range(tries):
+        r = manager.transport.run(["docker", "service", "scale", "--detach", [f"{k}={v}" for k, v in counts.items()]],
+                                  timeout=60, warn=True)
+        if r.ok or "update out of sequence" not in r.stderr:
+            break
+        time.sleep(1.0)
+    r.check("docker service scale")
 
 
 def stop_now(manager: Host, stack_name: str, names: List[str]) -> None:
