@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List, Optional
 from .actions import deploy, images, networks, smoke, swarm, wait
 from .actions.context import UpContext
 from .capabilities import endpoint_note
+from .config import seal
 from .config.model import Scenario
 from .errors import PoolTaken, SwarmlabError
 from .handle import open_lab
@@ -139,15 +140,13 @@ def _manager_objects(ctx: UpContext) -> None:
 
 
 def _warn_host_access(ctx: UpContext) -> None:
-    """host_access: true lets the stack reach into its host: say so, naming each way."""
+    """Host access granted: say once what it gives, and to which services by which keys."""
     if not ctx.scenario.host_access:
         return
-    from .config.stack_check import host_uses
-
-    for name, svc in (ctx.scenario.stack.get("services") or {}).items():
-        for _, what in host_uses(svc):
-            ctx.warn(f"service {name}: {what} (host_access: true in {ctx.scenario.path}): the lab is not sealed "
-                     "from its host")
+    uses = [f"{name} ({', '.join(what for _, what in seal.service_uses(svc))})"
+            for name, svc in (ctx.scenario.stack.get("services") or {}).items() if seal.service_uses(svc)]
+    ctx.warn(f"host access granted: a task may have {ctx.provider.host_access_grants}; the lab is not sealed"
+             + (f"; used by {'; '.join(uses)}" if uses else ""))
 
 
 def _scale_down(ctx: UpContext) -> None:

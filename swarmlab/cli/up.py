@@ -23,11 +23,14 @@ from .common import (LAB_NAME, default_scenario, handle_errors, inventory_option
 @click.option("--pull", is_flag=True, help="Let this machine (never a node) pull images it lacks.")
 @click.option("--force", is_flag=True, help="Create encrypted: true networks even without ESP (they fail closed).")
 @click.option("--retain", is_flag=True, help="On failure keep what was made, for inspection.")
+@click.option("--host-access", is_flag=True,
+              help="Let the stack have what a sealed lab refuses (binds, the node's engine socket, devices, "
+                   "extra capabilities): as host_access: true in a scenario. On dind that is root on this machine.")
 @inventory_options
 @json_option
 @handle_errors("up")
-def up(scenario, name, nodes, managers, pool, stack_file, env_file, pull, force, retain, inventory, provider, tofu,
-       as_json):
+def up(scenario, name, nodes, managers, pool, stack_file, env_file, pull, force, retain, host_access, inventory,
+       provider, tofu, as_json):
     """Bring a lab up (or converge a running one) and check that its stack answers.
 
     With --inventory the lab runs on those hosts over SSH (the scenario gives the stack
@@ -41,12 +44,12 @@ def up(scenario, name, nodes, managers, pool, stack_file, env_file, pull, force,
                                "vagrant/lab.yaml its VMs")
     if scenario and stack_file:
         raise click.UsageError("give a scenario or --stack FILE, not both: a scenario names its own stack file")
-    flags = Flags(name, nodes, managers, pool, sized, env_file)
+    flags = Flags(name, nodes, managers, pool, sized, env_file, host_access=host_access)
     if stack_file:
         spec = load_stack(stack_file, flags)
     else:
         spec = load_scenario(scenario or default_scenario(), name=name, nodes=nodes, managers=managers, pool=pool,
-                             own_nodes=sized, env_file=env_file)
+                             own_nodes=sized, env_file=env_file, host_access=host_access)
     provider = provider_for(inventory, tofu, provider)
     spec = provider.nodes_for(spec)
     progress = output.Progress()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .. import grammar
-from ..errors import ConfigError
+from ..errors import ConfigError, Problem
 from .yamlfile import read_bounded, read_text
 
 # What `docker stack deploy` ignores (compose v3 reference, "Not supported for docker stack deploy").
@@ -58,9 +58,24 @@ class Prepared:
     builds: Dict[str, BuildSpec] = field(default_factory=dict)
     notes: List[str] = field(default_factory=list)
     files: List[FileObject] = field(default_factory=list)
+    hidden: Dict[str, str] = field(default_factory=dict, repr=False)   # value -> the name it is shown as
 
 
 Found = Iterator[Tuple[Tuple[str, ...], str]]
+
+
+def beside(base: Path, name: str) -> Tuple[Optional[Path], str]:
+    """(the path, "") of a file a stack names, when it is in the stack's folder or below;
+    (None, why) otherwise. Links are followed first, so one pointing out is out too.
+    Stricter than docker stack deploy, on purpose: a stack file from elsewhere must not
+    carry this machine's files (a key, a token) into the lab."""
+    root = base.resolve()
+    path = (root / name).resolve()
+    if path != root and root not in path.parents:
+        return None, (f"{name} is outside the stack file's folder ({root}): a stack names only files beside it "
+                      "or below; copy the file there (swarmlab is stricter than docker stack deploy here, "
+                      "so a stack from elsewhere cannot carry this machine's files into the lab)")
+    return path, ""
 
 
 def read_env_file(path: Path) -> Dict[str, str]:
@@ -72,13 +87,16 @@ def read_env_file(path: Path) -> Dict[str, str]:
     return {k: v for k, v in dotenv_values(stream=io.StringIO(text), interpolate=True).items() if v is not None}
 
 
-def interpolate(value: Any, env: Mapping[str, str], path: Tuple[str, ...] = ()) -> Tuple[Any, List]:
-    """value with every ${...} replaced; (path, message) for each that cannot be."""
+def interpolate(value: Any, env: Mapping[str, str], path: Tuple[str, ...] = (),
+                used: Optional[Dict[str, str]] = None) -> Tuple[Any, List]:
+    """value with every ${...} replaced; (path, message) for each that cannot be. used, when
+    given, gets value -> ${NAME} of every variable read (messages show the name, never it)."""
     problems: List[Tuple[Tuple[str, ...], str]] = []
+    seen: Dict[str, str] = {} if used is None else used
 
     def walk(v: Any, p: Tuple[str, ...]) -> Any:
         if isinstance(v, str):
-            out = _substitute(v, env, p, problems)
+            out = _substitute(v, env, p, problems, seen)
             # as compose casts: a number that came from a variable is a number where one belongs
             if out != v and p and p[-1] in NUMERIC_KEYS and re.fullmatch(r"[0-9]{1,9}", out):
                 return int(out)
@@ -92,7 +110,8 @@ def interpolate(value: Any, env: Mapping[str, str], path: Tuple[str, ...] = ()) 
     return walk(value, path), problems
 
 
-def _substitute(text: str, env: Mapping[str, str], p: Tuple[str, ...], problems: list) -> str:
+def _substitute(text: str, env: Mapping[str, str], p: Tuple[str, ...], problems: list,
+                seen: Dict[str, str]) -> str:
     if "$" not in text:
         return text
 
@@ -108,6 +127,7 @@ def _substitute(text: str, env: Mapping[str, str], p: Tuple[str, ...], problems:
         value = env.get(name)
         unset = value is None or (op is not None and op.startswith(":") and value == "")
         if not unset:
+            seen[value] = f"${{{name}}}"
             return value
         if op in (":-", "-"):
             return arg
@@ -118,6 +138,14 @@ def _substitute(text: str, env: Mapping[str, str], p: Tuple[str, ...], problems:
         return ""   # unset, no default: empty, as stack deploy does (it warns)
 
     return _VAR.sub(one, text)
+
+
+def hide(message: str, hidden: Mapping[str, str]) -> str:
+    """message with every value of hidden (a variable's, an env file's) shown as its name;
+    values under 4 characters are no secret and would only garble the message."""
+    for value in sorted((v for v in hidden if len(v) >= 4), key=len, reverse=True):
+        message = message.replace(value, hidden[value])
+    return message
 
 
 def for_stack_deploy(stack: Any) -> Any:
@@ -148,6 +176,8 @@ def prepare(stack: Any, stack_path: Path, stack_name: str) -> Tuple[Prepared, Li
     for name, svc in services.items():
         if not isinstance(svc, dict):
             continue
+        if "env_file" in svc:
+            _inline_env_files(svc, stack_path.parent, out.hidden, ("services", str(name), "env_file"), problems)
         if "build" in svc:
             svc.setdefault("image", f"{stack_name}-{str(name).lower()}:latest")   # compose's own default
             spec, found = _build(str(name), svc, stack_path.parent)
@@ -166,6 +196,34 @@ def prepare(stack: Any, stack_path: Path, stack_name: str) -> Tuple[Prepared, Li
     return out, problems
 
 
+def _inline_env_files(svc: dict, base: Path, hidden: Dict[str, str], p: Tuple[str, ...], problems: list) -> None:
+    """env_file: read here (bounded, beside the stack) and given to the service as values:
+    the node would resolve a path against its own folders. environment: wins, as in compose."""
+    files = svc.pop("env_file")
+    values: Dict[str, Any] = {}
+    for i, name in enumerate(files if isinstance(files, list) else [files]):
+        where = p + (str(i),) if isinstance(files, list) else p
+        if not isinstance(name, str):
+            problems.append((where, "must be a path to a file, relative to the stack file"))
+            continue
+        path, why = beside(base, name)
+        try:
+            if path is None:
+                raise ConfigError([Problem(name, "", why)])
+            read = read_env_file(path)
+        except ConfigError as exc:
+            problems.append((where, exc.problems[0].message if path is None else
+                             f"{exc.problems[0].message}: {path}"))
+            continue
+        values.update(read)
+        hidden.update({v: f"(the value of {k} in {name})" for k, v in read.items()})
+    env = svc.get("environment")
+    if isinstance(env, list):
+        env = dict(str(e).split("=", 1) if "=" in str(e) else (str(e), None) for e in env)
+    if env is None or isinstance(env, Mapping):   # another shape is left for Docker's verdict to refuse
+        svc["environment"] = {**values, **(env or {})}
+
+
 def _build(name: str, svc: dict, base: Path) -> Tuple[Optional[BuildSpec], list]:
     spec = svc["build"]
     if isinstance(spec, str):
@@ -181,12 +239,16 @@ def _build(name: str, svc: dict, base: Path) -> Tuple[Optional[BuildSpec], list]
     if not isinstance(context, str) or "://" in context:
         return None, problems + [(("context",), "must be a directory on this machine (no URL), relative "
                                                 "to the stack file")]
-    root = (base / os.path.expanduser(context)).resolve()
+    root, why = beside(base, context)
+    if root is None:
+        return None, problems + [(("context",), why)]
     if not root.is_dir():
         problems.append((("context",), f"{root} is not a directory; the path is relative to the stack file"))
     dockerfile = spec.get("dockerfile", "Dockerfile")
     if not isinstance(dockerfile, str) or not dockerfile:
         problems.append((("dockerfile",), "must be a file name in the context"))
+    elif beside(base, str(root / dockerfile))[0] is None:
+        problems.append((("dockerfile",), beside(base, str(root / dockerfile))[1]))
     elif root.is_dir() and not (root / dockerfile).is_file():
         problems.append((("dockerfile",), f"no file {dockerfile!r} in {root}"))
     args = _args(spec.get("args"), problems)
@@ -213,8 +275,12 @@ def _file_objects(stack: Mapping, base: Path, stack_name: str) -> Tuple[List[Fil
             if not isinstance(spec["file"], str):
                 problems.append((p, "must be a path to a file, relative to the stack file"))
                 continue
+            path, why = beside(base, spec["file"])
+            if path is None:
+                problems.append((p, why))
+                continue
             try:
-                data = read_bounded(base / os.path.expanduser(spec["file"]), kind[:-1] + " file", MAX_OBJECT_BYTES)
+                data = read_bounded(path, kind[:-1] + " file", MAX_OBJECT_BYTES)
             except ConfigError as exc:
                 problems.append((p, exc.problems[0].message + f": {base / spec['file']}"))
                 continue

@@ -47,7 +47,7 @@ def load_stack(path: str | Path, flags: Flags = Flags()) -> Scenario:
         data["network"] = {"pool": flags.pool}
     # the flags were applied by the plan: the file has no nodes: section of its own to override
     return build(data, r, path, Flags(flags.name, None, None, flags.pool, flags.own_nodes, flags.env_file,
-                                       flags.ask_docker),
+                                       flags.ask_docker, flags.host_access),
                  SOURCE_PREFIX + str(path.resolve()))
 
 
@@ -71,4 +71,4 @@ def load_source(source: str, flags: Flags = Flags()) -> Scenario:
     from .loader import load_scenario
 
     return load_scenario(source, name=flags.name, own_nodes=flags.own_nodes, env_file=flags.env_file,
-                         ask_docker=flags.ask_docker)
+                         ask_docker=flags.ask_docker, host_access=flags.host_access)

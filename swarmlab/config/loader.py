@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from .. import grammar, naming
 from ..addressing import parse_pool
 from ..errors import ConfigError, Problem
-from . import compose, docker_check, schema, stack as stackmod, stack_check, yamlfile
+from . import compose, docker_check, schema, seal, stack as stackmod, stack_check, yamlfile
 from .model import NetworkSpec, NodeSpec, Scenario, WaitSpec
 
 # What was measured on one 2-core machine (bench/RESULTS.md, bench_scale.py); memory and
@@ -51,12 +51,13 @@ class Flags:
     pool: Optional[str] = None
     own_nodes: bool = True            # False: the nodes come from an inventory or lab.yaml
     env_file: Optional[str] = None
-    ask_docker: bool = True           # False: the lab exists (read again), no deploy to judge
+    ask_docker: bool = True           # False: the lab exists (read again), no deploy to judge (nor seal)
+    host_access: bool = False         # --host-access: as the scenario's host_access: true
 
 
 def load_scenario(path: str | Path, *, name: Optional[str] = None, nodes: Optional[int] = None,
-                  managers: Optional[int] = None, pool: Optional[str] = None,
-                  own_nodes: bool = True, env_file: Optional[str] = None, ask_docker: bool = True) -> Scenario:
+                  managers: Optional[int] = None, pool: Optional[str] = None, own_nodes: bool = True,
+                  env_file: Optional[str] = None, ask_docker: bool = True, host_access: bool = False) -> Scenario:
     """Load and check a scenario. Flags (name, nodes, managers, pool) override the file.
     own_nodes=False: the lab's nodes come from elsewhere (an inventory, Vagrant), so the
     stack's placement is checked against those later (config.inventory.apply_nodes)."""
@@ -65,7 +66,8 @@ def load_scenario(path: str | Path, *, name: Optional[str] = None, nodes: Option
     r = _Reader(str(path), lines)
     if not isinstance(data, dict):
         raise ConfigError([Problem(r.shown, "", "must be a mapping with apiVersion, kind, nodes, networks, stack")])
-    return build(data, r, path, Flags(name, nodes, managers, pool, own_nodes, env_file, ask_docker), str(path))
+    return build(data, r, path, Flags(name, nodes, managers, pool, own_nodes, env_file, ask_docker, host_access),
+                 str(path))
 
 
 def build(data: dict, r: _Reader, path: Path, flags: Flags, source: str) -> Scenario:
@@ -98,15 +100,16 @@ def build(data: dict, r: _Reader, path: Path, flags: Flags, source: str) -> Scen
     env = _environment(stack_path, path.parent / env_file if env_file else None, r)
     declared_in = "the stack file's top-level networks:" if source.startswith("stack:") else \
         "the scenario's networks"
+    host_access = bool(data.get("host_access")) or flags.host_access
     prepared = _stack(stack_path, stack_name, env, net_specs, node_specs if own_nodes else None,
-                      (bool(data.get("host_access")), declared_in), r, flags.ask_docker)
+                      (host_access or not flags.ask_docker, declared_in), r, flags.ask_docker)
     stack_data = prepared.stack if prepared else None
     wait_spec = _wait(data.get("wait") or {}, stack_data, stack_path, r)
     r.fail_if_any()
     return Scenario(path=path, name=lab_name, description=data.get("description", ""),
                     nodes=node_specs, networks=tuple(net_specs), stack_file=stack_path,
                     stack_name=stack_name, stack=stack_data, pool=pool_text, wait=wait_spec,
-                    host_access=bool(data.get("host_access")), builds=prepared.builds,
+                    host_access=host_access, builds=prepared.builds,
                     notes=tuple(prepared.notes), files=tuple(prepared.files), source=source)
 
 
@@ -182,8 +185,8 @@ def _stack(stack_path: Path, stack_name: str, env: Dict[str, str], nets: List[Ne
            nodes: Optional[Tuple[NodeSpec, ...]], how: Tuple[bool, str], r: _Reader,
            ask_docker: bool = True) -> Optional[compose.Prepared]:
     """The stack file, read (bounded), interpolated, its builds resolved, and checked
-    against the scenario, then by Docker's own loader when asked (a stack about to be
-    deployed); None if unreadable."""
+    against the scenario and the seal (how: host access granted, or a lab read again),
+    then by Docker's own loader when asked (a stack about to be deployed); None if unreadable."""
     try:
         stack_data, stack_lines = yamlfile.load(stack_path, "stack file")
     except ConfigError as exc:
@@ -193,19 +196,22 @@ def _stack(stack_path: Path, stack_name: str, env: Dict[str, str], nets: List[Ne
             r.add(("stack", "file"), f"{exc.problems[0].message}: {stack_path}"
                   + ("" if os.path.exists(stack_path) else "; the path is relative to the scenario file"))
         return None
-    stack_data, found = compose.interpolate(stack_data, env)
+    used: Dict[str, str] = {}
+    stack_data, found = compose.interpolate(stack_data, env, used=used)
+    sealed = [] if how[0] else list(seal.check(stack_data))   # as written: prepare() drops keys Docker ignores
     prepared, more = compose.prepare(stack_data, stack_path, stack_name)
+    prepared.hidden.update(used)
     node_view = [(n.name, n.role, dict(n.labels)) for n in nodes] if nodes is not None else None
     bad = {p for p, _ in found}   # a value that could not be interpolated is reported once, as that
-    ours = found + [(p, m) for p, m in more + list(stack_check.check(
-        stack_data, [n.name for n in nets], node_view, host_access=how[0], declared_in=how[1])) if p not in bad]
+    ours = found + [(p, m) for p, m in sealed + more + list(stack_check.check(
+        stack_data, [n.name for n in nets], node_view, declared_in=how[1])) if p not in bad]
     if ask_docker and not ours:   # Docker's loader names one problem; ours, when there are any, all
         refused, note = docker_check.verdict(stackmod.render(prepared.stack, stack_name, [n.name for n in nets], True),
                                              stack_path.parent)
         ours += [refused] if refused else []
         prepared.notes += [note] if note else []
-    for p, msg in ours:
-        r.add(p, msg, file=str(stack_path), where=stack_lines)
+    for p, msg in ours:   # a variable's or env file's value is never shown, its name is
+        r.add(p, compose.hide(msg, prepared.hidden), file=str(stack_path), where=stack_lines)
     return prepared
 
 

@@ -1,10 +1,9 @@
 """Every problem of a stack file against its scenario, as (path, message) pairs: the
-names (grammar.py), the shapes `docker stack deploy` needs, placement on the lab's nodes,
-and what would reach into the host from a lab that promises to be sealed."""
+names (grammar.py), the shapes `docker stack deploy` needs, and placement on the lab's
+nodes. What a task may have of its node is seal.py's."""
 from __future__ import annotations
 
-import posixpath
-from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple
 
 from .. import grammar
 from .stack import eval_constraint, parse_ports, service_networks
@@ -13,15 +12,9 @@ Found = Iterator[Tuple[Tuple[str, ...], str]]
 Nodes = Optional[Sequence[Tuple[str, str, Mapping[str, str]]]]
 
 MAX_REPLICAS = 1000
-# A bind of these gives a task the host (its files, its engine, its kernel's knobs).
-HOST_PATHS = ("/", "/etc", "/root", "/boot", "/proc", "/sys", "/dev", "/var/lib/docker", "/var/run",
-              "/run", "/var/run/docker.sock", "/run/docker.sock", "/run/containerd")
-# Capabilities that are ways out of a container, or every capability at once.
-HOST_CAPS = ("ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_RAWIO", "SYS_PTRACE", "DAC_READ_SEARCH", "SYS_BOOT")
 
 
-def check(stack: Any, networks: Sequence[str], nodes: Nodes, host_access: bool = False,
-          declared_in: str = "the scenario's networks") -> Found:
+def check(stack: Any, networks: Sequence[str], nodes: Nodes, declared_in: str = "the scenario's networks") -> Found:
     """nodes: (name, role, labels) of every node the lab will have; None when they come from
     elsewhere (an inventory, Vagrant's lab.yaml) and placement is checked against those."""
     if not isinstance(stack, Mapping):
@@ -42,10 +35,6 @@ def check(stack: Any, networks: Sequence[str], nodes: Nodes, host_access: bool =
             yield base, "must be a mapping"
             continue
         yield from _service(base, svc, networks, published, declared_in)
-        if not host_access:
-            for p, what in host_uses(svc):
-                yield base + p, (f"{what} gives the service the host itself, in a lab that is sealed; "
-                                 "remove it, or write host_access: true in the scenario to allow it")
         yield from _placement(base, svc, nodes)
     yield from _top_level(stack, networks)
 
@@ -146,27 +135,6 @@ def _top_level(stack: Mapping, networks: Sequence[str]) -> Found:
                 yield (key, str(name)), msg
             elif spec is not None and not isinstance(spec, Mapping):
                 yield (key, str(name)), "must be a mapping (or empty)"
-
-
-def host_uses(svc: Mapping) -> List[Tuple[Tuple[str, ...], str]]:
-    """(path, what) for each way the service reaches into its host: binds of the host's
-    root, engine socket or kernel files, and capabilities that break out."""
-    out = []
-    for i, vol in enumerate(_list(svc.get("volumes"))):
-        source = vol.get("source") if isinstance(vol, Mapping) and vol.get("type") == "bind" else \
-            vol.split(":", 1)[0] if isinstance(vol, str) and ":" in vol else None
-        if isinstance(source, str) and source.startswith("/"):
-            path = posixpath.normpath(source)
-            path = "/" if path == "//" else path
-            if path in HOST_PATHS or any(path.startswith(p + "/") for p in ("/proc", "/sys", "/dev")):
-                out.append((("volumes", str(i)), f"a bind mount of the host's {path}"))
-    for i, cap in enumerate(_list(svc.get("cap_add"))):
-        name = str(cap).upper().removeprefix("CAP_")
-        if name in HOST_CAPS:
-            out.append((("cap_add", str(i)), f"cap_add {name}"))
-    if svc.get("privileged") is True:
-        out.append((("privileged",), "privileged: true"))
-    return out
 
 
 def _list(value: Any) -> list:

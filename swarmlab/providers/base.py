@@ -69,6 +69,8 @@ class Provider(ABC):
     features: FrozenSet[str] = frozenset()
     sized_by_flags = False   # nodes from the scenario and --nodes/--managers (else an inventory, lab.yaml)
     registry = None          # a registry images go through instead of `docker save | load` streams
+    # what a task given host access gets, said once by `up` (each provider knows its own nodes)
+    host_access_grants = "the node's engine and files, which is root on that host"
 
     @classmethod
     def from_options(cls, **options) -> "Provider":

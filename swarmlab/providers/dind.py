@@ -82,6 +82,7 @@ class DindProvider(Provider):
     name = "dind"
     features = frozenset({"kill_node", "compare"})
     sized_by_flags = True
+    host_access_grants = "the node's engine and files; a dind node's engine is root on this machine"
 
     def __init__(self, client: Optional[docker.DockerClient] = None):
         self._client = client

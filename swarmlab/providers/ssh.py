@@ -34,6 +34,7 @@ from .ssh_state import SSHState, _lab_of, _loaded_by, state_config
 class SSHProvider(SSHPreflight, SSHState, Provider):
     name = "ssh"
     features = frozenset({"compare"})
+    host_access_grants = "the host's engine and files, which is root on that host"
 
     def __init__(self, inventory: Inventory, client=None, trust_on_first_use: bool = False,
                  connect_timeout: float = 10):

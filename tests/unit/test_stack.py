@@ -98,10 +98,11 @@ def test_host_access_lets_a_scenario_have_what_a_sealed_lab_refuses(tmp_path):
     from swarmlab.config import load_scenario
     from swarmlab.errors import ConfigError
     from swarmlab.lab import _warn_host_access
+    from swarmlab.providers.dind import DindProvider
 
     (tmp_path / "s.yml").write_text(
         "services:\n  agent:\n    image: swarmlab.local/web:bookworm\n    networks: [net]\n"
-        "    volumes: ['/var/run/docker.sock:/var/run/docker.sock', 'data:/data']\n    cap_add: [NET_ADMIN, ALL]\n"
+        "    volumes: ['/var/run/docker.sock:/var/run/docker.sock', 'data:/data']\n    cap_add: [CHOWN, ALL]\n"
         "volumes: {data: {}}\n")
     text = ("apiVersion: swarmlab/v1\nkind: Scenario\nnodes: {managers: 1}\nnetworks: {net: {}}\n"
             "stack: {file: s.yml}\nwait: {http: null}\n")
@@ -109,10 +110,26 @@ def test_host_access_lets_a_scenario_have_what_a_sealed_lab_refuses(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_scenario(tmp_path / "sealed.yaml")
     assert [p.path for p in info.value.problems] == ["services.agent.volumes.0", "services.agent.cap_add.1"]
+    assert all("--host-access" in p.message for p in info.value.problems)
     (tmp_path / "open.yaml").write_text(text + "host_access: true\n")
-    s = load_scenario(tmp_path / "open.yaml")
-    said = []
-    ctx = UpContext(scenario=s, lab="x", provider=None, say=said.append)
-    _warn_host_access(ctx)
-    assert len(ctx.warnings) == 2 and "docker.sock" in ctx.warnings[0] and "cap_add ALL" in ctx.warnings[1]
-    assert all(line.startswith("warning: service agent:") for line in said)
+    for s in (load_scenario(tmp_path / "open.yaml"), load_scenario(tmp_path / "sealed.yaml", host_access=True)):
+        said = []
+        ctx = UpContext(scenario=s, lab="x", provider=DindProvider(client=object()), say=said.append)
+        _warn_host_access(ctx)
+        assert len(said) == 1 and said[0].startswith("warning: host access granted:")
+        assert "root on this machine" in said[0] and "agent (" in said[0] and "docker.sock" in said[0]
+        assert "cap_add ALL" in said[0] and "CHOWN" not in said[0]
+
+
+def test_the_seal_allows_what_touches_nothing_of_the_node():
+    from swarmlab.config import seal
+
+    stack = {"services": {"web": {
+        "image": "x", "volumes": ["data:/data", "/anonymous", {"type": "tmpfs", "target": "/t"},
+                                  {"type": "volume", "source": "data", "target": "/d", "volume": {"nocopy": True}}],
+        "cap_add": ["CHOWN", "CAP_NET_BIND_SERVICE"], "cap_drop": ["ALL"], "security_opt": ["no-new-privileges"],
+        "secrets": ["pw"], "configs": ["conf"], "tmpfs": ["/run"], "network_mode": None}},
+        "volumes": {"data": {"driver": "local"}, "old": {"external": True}}}
+    assert list(seal.check(stack)) == []
+
+
