@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from . import grammar
+from . import grammar, safefs
 from .errors import SwarmlabError
 
 KINDS = ("up", "status", "verify", "compare", "lessons", "down")
@@ -37,10 +37,15 @@ def folder(lab: str) -> Path:
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """A kept file: 0600 in folders of 0700 from the state root down, whichever command
+    made them first, never written through a link planted in them."""
+    safefs.private_dir(path.parent)
+    top = root()
+    for folder_ in [path.parent, *path.parent.parents]:
+        os.chmod(folder_, 0o700)
+        if folder_ == top or top not in folder_.parents:
+            break
+    safefs.write_file(path, text)
 
 
 def keep(lab: str, kind: str, envelope: str) -> Optional[Path]:
@@ -87,9 +92,7 @@ def forget(lab: str) -> None:
 
 def _read(path: Path) -> Optional[Dict[str, Any]]:
     try:
-        if path.stat().st_size > MAX_BYTES:
-            return None
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(safefs.read_regular(path, MAX_BYTES).decode("utf-8"))
     except (OSError, ValueError):
         return None
     return doc if isinstance(doc, dict) else None

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Dict, Iterable, List
 
+from .. import safefs
 from ..errors import SwarmlabError
 from ..shell import sh
 
@@ -32,15 +33,18 @@ def tar_for(refs: List[str], ids: Dict[str, str]) -> Path:
     with _lock:  # one save per set, even when several nodes want it at once
         if path.exists():
             return path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        safefs.private_dir(path.parent)
+        os.chmod(path.parent, 0o700)   # a cache made by an older swarmlab was world-readable
         tmp = path.with_suffix(".partial")
-        with open(tmp, "wb") as out:
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as out:
             proc = subprocess.run(["docker", "save", *sorted(refs)], stdout=out, stderr=subprocess.PIPE)
         if proc.returncode != 0:
             tmp.unlink(missing_ok=True)
             raise SwarmlabError(f"docker save {' '.join(refs)} failed: {proc.stderr.decode().strip()[-300:]}")
-        (path.parent / f"{key}.ids").write_text("\n".join(ids[r] for r in sorted(refs)))
-        tmp.rename(path)
+        safefs.write_file(path.parent / f"{key}.ids", "\n".join(ids[r] for r in sorted(refs)))
+        os.replace(tmp, path)
         return path
 
 
@@ -61,9 +65,20 @@ def load_missing(transport, refs: List[str], ids: Dict[str, str]) -> List[str]:
     ids) whose id it lacks, from the cached tar; returns what was loaded."""
     if not refs:
         return []
-    have = transport.run(sh("docker", "image", "inspect", "--format", "{{.Id}}", refs) + " 2>/dev/null; true")
-    missing = [ref for ref in refs if ids[ref] not in set(have.stdout.split())]
+    missing = _lacking(transport, refs, ids)
     if missing:
-        with open(tar_for(missing, ids), "rb") as stream:
+        tar = tar_for(missing, ids)
+        with open(tar, "rb") as stream:
             transport.run("docker load -q", stdin=stream, timeout=900)
+        wrong = _lacking(transport, missing, ids)
+        if wrong:   # the tar did not hold what its key says: never trusted again
+            tar.unlink(missing_ok=True)
+            raise SwarmlabError(f"the cached tar {tar} did not give the images it is kept for ({', '.join(wrong)}): "
+                                "it was removed; run the command again to save them anew")
     return missing
+
+
+def _lacking(transport, refs: List[str], ids: Dict[str, str]) -> List[str]:
+    """Those of refs whose image id (ids) the engine behind transport does not have."""
+    have = transport.run(sh("docker", "image", "inspect", "--format", "{{.Id}}", refs) + " 2>/dev/null; true")
+    return [ref for ref in refs if ids[ref] not in set(have.stdout.split())]

@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from .. import safefs
+from ..errors import ConfigError, Problem
 from ..handle import Lab, open_lab
 from ..providers.base import Provider
 from ..result import CheckResult
@@ -16,10 +18,23 @@ from . import checks, netns, topology
 CHECK_TIMEOUT = 60.0
 
 
+def _capture_folder(folder: Path) -> None:
+    """--capture DIR: a folder of ours (made 0700 when new) holding no link: the captures
+    are written as root, and a planted link would take them elsewhere."""
+    links = safefs.links_in(folder)
+    if links:
+        raise ConfigError([Problem(str(folder), "", f"holds links ({', '.join(links[:5])}): captures are written "
+                                   "as root and never through a link; give a new or empty folder")],
+                          "the capture folder")
+    safefs.private_dir(folder)
+
+
 def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
         timeout: float = CHECK_TIMEOUT, only: Optional[list] = None) -> Dict[str, Any]:
     """Run every check (or those named in `only`) and gather their results."""
     started = time.monotonic()
+    if capture_dir is not None:
+        _capture_folder(Path(capture_dir))
     # each command may take as much longer as the checks are given (slow hosts)
     netns.SCALE = max(1.0, timeout / CHECK_TIMEOUT)
     handle = open_lab(lab, provider)

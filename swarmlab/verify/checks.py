@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from .. import labels as L
+from .. import labels as L, safefs
 from ..actions.smoke import flow_checks, runs_web_app
 from ..capabilities import Capabilities
 from ..naming import short_task as _short
@@ -320,10 +320,9 @@ def _wire_one(ctx: VerifyContext, net) -> CheckResult:
            + 'nsenter -n -t "$pid" ' + sh("python3", "-c", _SEND.format(canary=canary, ip=b.ips[net.name]))
            + " >/dev/null 2>&1; " + sh("sleep", wait) + '; kill $t; wait $t; base64 "$f"; rm -f "$f"')
     r = node.transport.run(cmd, timeout=30 * netns.SCALE, warn=True)
-    ctx.capture_dir.mkdir(parents=True, exist_ok=True)
     path = ctx.capture_dir / f"{net.name}-{a.node}.pcap"
     try:
-        path.write_bytes(base64.b64decode(r.stdout))
+        safefs.write_file(safefs.private_dir(ctx.capture_dir) / path.name, base64.b64decode(r.stdout), mode=0o644)
         summary = wire.summarise(str(path), canary.encode())
     except Exception as exc:
         return CheckResult(f"wire: {net.name}", False, "a capture", f"capture failed: {exc}; {r.stderr[-200:]}")
