@@ -30,6 +30,14 @@ def data_flow(ctx: UpContext) -> List[CheckResult]:
     return ctx.checks
 
 
+def _flow_shaped(doc) -> bool:
+    """The web app's answer: cache, and served_by/db/redis each with node and task (any
+    other service answering 200 is a failed check, never a crash)."""
+    return isinstance(doc, dict) and isinstance(doc.get("cache"), str) and all(
+        isinstance(doc.get(k), dict) and isinstance(doc[k].get("node"), str) and isinstance(doc[k].get("task"), str)
+        for k in ("served_by", "db", "redis"))
+
+
 def flow_checks(targets) -> List[CheckResult]:
     """For each (node, base URL): a forced miss then a hit, and the hosts each hop ran on."""
     checks: List[CheckResult] = []
@@ -37,9 +45,11 @@ def flow_checks(targets) -> List[CheckResult]:
         miss_status, miss, miss_raw = http_get(base + "/?cache=skip")
         hit_status, hit, hit_raw = http_get(base + "/")
         evidence = json.dumps({"miss": miss or miss_raw[:300], "hit": hit or hit_raw[:300]})[:1500]
-        if miss_status != 200 or not miss or hit_status != 200 or not hit:
-            checks.append(CheckResult(f"flow via {node}", False, "200 with JSON from GET / twice",
-                                      f"HTTP {miss_status} then {hit_status}", evidence))
+        if miss_status != 200 or not _flow_shaped(miss) or hit_status != 200 or not _flow_shaped(hit):
+            checks.append(CheckResult(f"flow via {node}", False, "200 with the flow's JSON from GET / twice",
+                                      f"HTTP {miss_status} then {hit_status}"
+                                      + ("" if miss_status != 200 or hit_status != 200 else
+                                         ", without served_by/db/redis nodes and cache"), evidence))
             continue
         served, db, redis = miss["served_by"]["node"], miss["db"]["node"], miss["redis"]["node"]
         checks.append(CheckResult(

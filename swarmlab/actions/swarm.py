@@ -1,6 +1,7 @@
 """Swarm init and join with explicit addresses, node labels, and per-node capabilities."""
 from __future__ import annotations
 
+import json
 from typing import Dict
 
 from ..capabilities import PROBE_CMD, Capabilities, endpoint_note, parse_probe
@@ -58,12 +59,12 @@ def join(ctx: UpContext, states: Dict[str, str]) -> None:
     joiners = [h for h in ctx.hosts if h is not leader and states[h.name] != "active"]
 
     def join(h: Host):
-        # the token goes on stdin: a command line is shown in errors, traces and `ps`
-        r = h.transport.run(
-            'docker swarm join --token "$(cat)" ' + sh("--advertise-addr", h.swarm_addr, "--listen-addr",
-                                                     f"{h.swarm_addr}:2377", "--data-path-addr", h.data_addr,
-                                                     f"{leader.swarm_addr}:2377"),
-            stdin=tokens[h.role].encode(), timeout=90, warn=True)
+        # the request, token included, goes on stdin to the engine's own API: a command line
+        # (`docker swarm join --token ...`) is seen by every process of the host in `ps`
+        request = {"ListenAddr": f"{h.swarm_addr}:2377", "AdvertiseAddr": h.swarm_addr,
+                   "DataPathAddr": h.data_addr, "RemoteAddrs": [f"{leader.swarm_addr}:2377"],
+                   "JoinToken": tokens[h.role]}
+        r = h.transport.run(["python3", "-c", JOIN], stdin=json.dumps(request).encode(), timeout=90, warn=True)
         return r if r.ok or BACKGROUND not in r.stderr else _joined_later(h, r)
 
     run_on(joiners, join).check("swarm join")
@@ -82,6 +83,29 @@ def _drop_ingress(ctx: UpContext) -> None:
     ctx.say("no IPVS: the ingress network (routing mesh) removed" if r.ok
             else f"ingress network left in place: {r.stderr.strip()[:200]}")
 
+
+# POST /swarm/join on the host's engine socket with the request read from stdin (python3 is
+# on every host swarmlab uses: the node image, the Vagrant box, an SSH host's preflight).
+JOIN = r"""
+import http.client, json, os, socket, sys
+class Unix(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(PATH)
+host = os.environ.get("DOCKER_HOST", "")
+PATH = host[len("unix://"):] if host.startswith("unix://") else "/var/run/docker.sock"
+conn = Unix("localhost", timeout=85)
+conn.request("POST", "/swarm/join", body=sys.stdin.buffer.read(), headers={"Content-Type": "application/json"})
+resp = conn.getresponse()
+said = resp.read().decode(errors="replace")
+if resp.status >= 300:
+    try:
+        said = json.loads(said).get("message", said)
+    except ValueError:
+        pass
+    sys.exit("Error response from daemon: " + said.strip())
+"""
 
 # What `swarm join` says when a busy manager (50 nodes joining on 2 cores) does not answer
 # within its own 20 s: the node goes on joining, so its state is what decides.

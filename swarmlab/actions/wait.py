@@ -1,10 +1,12 @@
 """up's waits: every service at its replicas (task errors said while waiting), the published port answering."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import List, Optional, Tuple
 
@@ -169,13 +171,33 @@ def _accepts(address: str, port: int) -> bool:
         return False
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None   # the 3xx itself is the answer: a lab service never sends the controller elsewhere
+
+
+# no proxy from the environment either: a lab's address goes to the lab, nowhere else
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
+MAX_BODY = 64 * 1024   # what is kept of an answer as evidence
+
+
 def http_get(url: str, timeout: float = 5.0) -> Tuple[int, Optional[dict], str]:
+    """(status, JSON body or None, body) of a GET to a lab service: only an IP address (a
+    lab host's, as the callers give), no redirect followed, at most MAX_BODY read."""
+    parts = urllib.parse.urlsplit(url)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            raw = resp.read().decode(errors="replace")
-            status = resp.status
+        ipaddress.ip_address(parts.hostname or "")
+    except ValueError:
+        raise OSError(f"not a lab address: {parts.hostname!r} (lab services are asked by IP address)") from None
+    if parts.scheme != "http":
+        raise OSError(f"not a lab URL: {parts.scheme!r} (lab services are asked over http)")
+    try:
+        with _OPENER.open(url, timeout=timeout) as resp:
+            body, status = resp.read(MAX_BODY + 1), resp.status
     except urllib.error.HTTPError as exc:
-        raw, status = exc.read().decode(errors="replace"), exc.code
+        body, status = exc.read(MAX_BODY + 1), exc.code
+        exc.close()
+    raw = body[:MAX_BODY].decode(errors="replace") + (" [cut at 64 KiB]" if len(body) > MAX_BODY else "")
     try:
         return status, json.loads(raw), raw
     except ValueError:

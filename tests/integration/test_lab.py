@@ -15,6 +15,7 @@ from swarmlab import labels as L
 from swarmlab.providers.dind import DindProvider
 
 from ..conftest import labelled, run_cli, run_json
+from ..procwatch import ArgvWatch
 from .engine_restart import restart_engine, why_not_restartable
 
 pytestmark = pytest.mark.integration
@@ -166,9 +167,13 @@ def test_an_incomplete_seed_is_never_used_and_a_lab_scales(engine):
         assert doc["data"]["up"]["images_loaded"]["node-1"]["loaded"] == refs
         logs = engine.containers.get("swarmlab-itest-seed-node-1").logs().decode()
         assert "linked from the seed" not in logs
-        # converging to more nodes, then back to fewer: no node is left behind
-        proc, doc = run_json("up", "tests/data/seed.yaml", "--nodes", "2")
+        # converging to more nodes, then back to fewer: no node is left behind. While node-2
+        # joins, no process on this machine (the nodes' included) has a join token on its argv.
+        with ArgvWatch(rb"SWMTKN-1-[0-9a-z]{20,}") as watch:   # a token, not a word naming one
+            proc, doc = run_json("up", "tests/data/seed.yaml", "--nodes", "2")
         assert proc.returncode == 0, proc.stderr
+        assert watch.rounds > 100
+        assert not watch.seen, f"{len(watch.seen)} command lines held a join token"   # never the token itself
         assert [(n["name"], n["swarm"]) for n in doc["data"]["nodes"]] == [("node-1", "ready"), ("node-2", "ready")]
         proc, doc = run_json("up", "tests/data/seed.yaml")
         assert proc.returncode == 0, proc.stderr
@@ -210,6 +215,12 @@ def test_lab_is_sealed(engine, lab_up):
                           "c=$(docker ps -q --filter label=com.docker.swarm.service.name=app_web | head -n1); "
                           "docker exec $c python3 -c \"import socket; print(socket.gethostbyname('db'))\"")
     assert code == 0 and out.strip().startswith(pool.split(".0.0/")[0]), out
+    # a task of a sealed lab has neither its node's engine socket nor its node's files
+    code, out = node_exec(engine, "node-1",
+                          "c=$(docker ps -q --filter label=com.docker.swarm.service.name=app_web | head -n1); "
+                          "docker exec $c sh -c 'test -e /var/run/docker.sock || test -e /run/docker.sock || "
+                          "test -e /usr/local/bin/swarmlab-node || echo sealed'")
+    assert code == 0 and out.strip() == "sealed", out
 
 
 def test_up_again_converges(engine, lab_up, kernel):
