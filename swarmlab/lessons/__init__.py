@@ -141,7 +141,10 @@ def _before(scenario: Scenario, provider: Provider, lesson: Lesson, stack: dict,
     old = open_lab(scenario.name, provider)
     fresh: List[str] = []
     if old.leader is not None:
-        prev = state.read(old.leader, scenario.name)
+        try:
+            prev = state.read(old.leader, scenario.name)
+        except state.ForgedRecord:   # a new lesson replaces it; what it says of the services is not believed
+            prev = None
         live = side_by_side.live_specs(old.leader, scenario.stack_name, list(stack.get("services") or {}))
         # no lesson yet: the lab runs the scenario's own stack, as `up` deployed it
         before = prev.services if prev else side_by_side.record(scenario.stack, live, [])
@@ -328,7 +331,11 @@ def progress(provider: Provider, name: Optional[str] = None) -> List[dict]:
         if handle.leader is None:
             out.append({"lab": lab, "lesson": None, "note": "no manager running: the record cannot be read"})
             continue
-        p = state.read(handle.leader, lab)
+        try:
+            p = state.read(handle.leader, lab)
+        except state.ForgedRecord as exc:
+            out.append({"lab": lab, "lesson": None, "note": exc.message})
+            continue
         out.append(p.as_dict() if p else {"lab": lab, "lesson": None})
     return out
 

@@ -1,20 +1,39 @@
 """A trainee's progress, kept on the lab's own swarm (as kind keeps its state on the
 engine, and the SSH provider its record): a config `swarmlab-<lab>-lesson`, labelled with
 the lab, holding which lesson runs, for whom, since when, hints used, checks run, steps
-passed. It goes with the lab: `down` removes it, `lesson progress` reads every lab's."""
+passed. It goes with the lab: `down` removes it, `lesson progress` reads every lab's.
+
+The trainee has the swarm, so the record is signed (HMAC-SHA256) with a key that stays on
+the controller, in its state folder: an edited or forged record, or one copied from another
+lab, is refused, never graded or followed to a lesson file it names."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import os
+import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional
 
-from .. import labels as L
+from .. import labels as L, results, safefs
+from ..errors import SwarmlabError
 from ..providers.base import Host
 from ..shell import label_filter
 
 ROLE = "lesson"
+KEY_FILE = "lesson-records.key"
+
+
+class ForgedRecord(SwarmlabError):
+    """A lesson record this controller did not write as it is."""
+    exit_code = 2
+
+    def __init__(self, lab: str, why: str):
+        super().__init__(f"the lesson record of lab {lab} is refused: {why}",
+                         hint=f"swarmlab lesson start ID --name {lab} makes a new one")
 
 
 @dataclass
@@ -46,16 +65,56 @@ def config_name(lab: str) -> str:
     return f"swarmlab-{lab}-lesson"
 
 
+def _key() -> bytes:
+    """This controller's key for lesson records, made once (0600 in a 0700 folder)."""
+    path = results.root() / KEY_FILE
+    try:
+        return safefs.read_regular(path, 1024)
+    except FileNotFoundError:
+        safefs.private_dir(path.parent)
+        os.chmod(path.parent, 0o700)
+        safefs.write_file(path, secrets.token_bytes(32))
+        return safefs.read_regular(path, 1024)
+
+
+def _mac(payload: str) -> str:
+    return hmac.new(_key(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def signed(p: Progress) -> bytes:
+    """The record as the config holds it: the progress and its signature."""
+    payload = json.dumps(asdict(p), sort_keys=True)
+    return json.dumps({"record": payload, "mac": _mac(payload)}).encode()
+
+
+def verified(raw: bytes, lab: str) -> Optional[Progress]:
+    """The progress in a config's data, if this controller signed it for this lab."""
+    try:
+        doc = json.loads(raw or b"{}")
+        payload, mac = doc.get("record"), doc.get("mac")
+    except (ValueError, AttributeError):
+        raise ForgedRecord(lab, "it is not a record swarmlab writes") from None
+    if not isinstance(payload, str) or not isinstance(mac, str):
+        raise ForgedRecord(lab, "it is not signed (written by another tool, or by an older swarmlab)")
+    if not hmac.compare_digest(mac, _mac(payload)):
+        raise ForgedRecord(lab, "its signature does not match (edited on the swarm, or signed by another "
+                                "controller)")
+    data = json.loads(payload)
+    if data.get("lab") != lab:
+        raise ForgedRecord(lab, f"it was written for lab {data.get('lab')!r}")
+    known = {k: v for k, v in data.items() if k in Progress.__dataclass_fields__}
+    return Progress(**known) if "lesson" in known else None
+
+
 def read(manager: Host, lab: str) -> Optional[Progress]:
+    """The lab's record; None when there is none, ForgedRecord when it is not ours."""
     t = manager.transport
     r = t.run(["docker", "config", "ls", "-q", label_filter(L.LAB, lab), label_filter(L.ROLE, ROLE)], warn=True)
     ids = r.stdout.split() if r.ok else []
     if not ids:
         return None
     cfg = json.loads(t.run(["docker", "config", "inspect", ids[0]]).stdout)[0]
-    data = json.loads(base64.b64decode(cfg["Spec"].get("Data") or b"e30="))
-    known = {k: v for k, v in data.items() if k in Progress.__dataclass_fields__}
-    return Progress(**known) if "lesson" in known else None
+    return verified(base64.b64decode(cfg["Spec"].get("Data") or b""), lab)
 
 
 def write(manager: Host, p: Progress) -> None:
@@ -64,7 +123,7 @@ def write(manager: Host, p: Progress) -> None:
     name = config_name(p.lab)
     t.run(["docker", "config", "rm", name], warn=True)
     t.run(["docker", "config", "create", "--label", f"{L.LAB}={p.lab}", "--label", f"{L.ROLE}={ROLE}", name, "-"],
-          stdin=json.dumps(asdict(p)).encode(), timeout=30)
+          stdin=signed(p), timeout=30)
 
 
 def forget(manager: Host, lab: str) -> None:

@@ -6,21 +6,24 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..errors import ConfigError, Problem
+from . import tls
 from .live import Live
 from .server import make_server
 
 
 def serve(lab: str, provider_factory: Callable[[], Any], host: str, port: int, allow_remote: bool,
-          ready: Callable[[str], None], log_line: Callable[[str], None]) -> None:
-    """Serve until interrupted; `ready` gets the URL (with its token) once listening."""
+          ready: Callable[[str, str], None], log_line: Callable[[str], None]) -> None:
+    """Serve until interrupted; `ready` gets the URL (with its token) once listening, and
+    the certificate's fingerprint when served over TLS (--allow-remote), else ""."""
     if host not in ("127.0.0.1", "localhost", "::1") and not allow_remote:
         raise ConfigError([Problem("--host", "", f"{host} is not this machine's loopback: anyone who can reach it and "
                                    "learns the token can break the lab; add --allow-remote to mean it")],
                           "the options")
+    cert = tls.make(host) if allow_remote else None   # the token never crosses a network in clear
     live = Live(lab, provider_factory)
-    server = make_server(live, host, port, log_line)
+    server = make_server(live, host, port, log_line, cert.context if cert else None)
     live.start()
-    ready(server.guard.url())
+    ready(server.guard.url(), cert.fingerprint if cert else "")
     try:
         server.serve_forever(poll_interval=0.5)
     finally:

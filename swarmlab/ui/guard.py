@@ -3,7 +3,9 @@ guards its server: a random token per run, given in the URL printed once and the
 a cookie; the Host header must name this server (DNS rebinding: another site's name that
 resolves to 127.0.0.1 carries its own name); an Origin, when the browser sends one, must
 be this server's (another site in the same browser can neither read nor post); actions
-only by POST, with the token in a header a cross-site form cannot set."""
+only by POST, with the token in a header a cross-site form cannot set. Cookies are not kept
+apart by port, so the cookie's name carries the port: two pages on one machine never read
+each other's."""
 from __future__ import annotations
 
 import secrets
@@ -12,9 +14,10 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Dict, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
-COOKIE = "swarmlab_ui"
+COOKIE = "swarmlab_ui"      # + "_" + the port
 HEADER = "X-Swarmlab-Token"
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+LOOPBACK_BINDS = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass
@@ -22,9 +25,18 @@ class Guard:
     bound: str                  # the address the server listens on
     port: int
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    tls: bool = False           # served over https (--allow-remote)
+
+    @property
+    def cookie(self) -> str:
+        return f"{COOKIE}_{self.port}"
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
     def hosts(self) -> Tuple[str, ...]:
-        names = LOOPBACK if self.bound in ("127.0.0.1", "::1", "localhost") else (self.bound,)
+        names = LOOPBACK if self.bound in LOOPBACK_BINDS else (f"[{self.bound}]" if ":" in self.bound else self.bound,)
         return tuple(f"{n}:{self.port}" for n in names)
 
     def host_ok(self, host: Optional[str]) -> bool:
@@ -36,12 +48,12 @@ class Guard:
         if origin is None:
             return True
         parts = urlsplit(origin)
-        return parts.scheme == "http" and parts.netloc.lower() in self.hosts()
+        return parts.scheme == self.scheme and parts.netloc.lower() in self.hosts()
 
     def _given(self, headers: Dict[str, str], query: str, cookie: bool) -> Optional[str]:
         token = headers.get(HEADER.lower())
         if token is None and cookie:
-            token = cookie_token(headers.get("cookie", ""))
+            token = cookie_token(headers.get("cookie", ""), self.cookie)
         if token is None:
             token = (parse_qs(query).get("token") or [None])[0]
         return token
@@ -62,16 +74,17 @@ class Guard:
         return None if self.token_ok(self._given(headers, query, cookie=True)) else "no valid token"
 
     def url(self) -> str:
-        host = "127.0.0.1" if self.bound in ("127.0.0.1", "localhost") else self.bound
-        return f"http://{host}:{self.port}/?token={self.token}"
+        host = "127.0.0.1" if self.bound in ("127.0.0.1", "localhost") else \
+            f"[{self.bound}]" if ":" in self.bound else self.bound
+        return f"{self.scheme}://{host}:{self.port}/?token={self.token}"
 
     def set_cookie(self) -> str:
-        return f"{COOKIE}={self.token}; HttpOnly; SameSite=Strict; Path=/"
+        return f"{self.cookie}={self.token}; HttpOnly; SameSite=Strict; Path=/" + ("; Secure" if self.tls else "")
 
 
-def cookie_token(header: str) -> Optional[str]:
+def cookie_token(header: str, name: str) -> Optional[str]:
     try:
         jar = SimpleCookie(header)
     except CookieError:
         return None
-    return jar[COOKIE].value if COOKIE in jar else None
+    return jar[name].value if name in jar else None

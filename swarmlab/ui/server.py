@@ -10,6 +10,8 @@ POST /api/drill   run a drill {"drill": ID, "params": {KEY: NODE}}"""
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, Callable, Dict, Optional
@@ -21,6 +23,8 @@ from .guard import Guard
 from .live import Live
 
 MAX_BODY = 16 * 1024
+MAX_CONNECTIONS = 32      # one thread each; more at once are closed at once
+CONNECTION_TIMEOUT = 10   # seconds a connection may stay silent (a read, the TLS handshake)
 HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
            "Referrer-Policy": "no-referrer",
            "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -33,6 +37,7 @@ def _static(name: str) -> str:
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "swarmlab-ui"
+    timeout = CONNECTION_TIMEOUT
     guard: Guard
     live: Live
     log_line: Callable[[str], None] = staticmethod(lambda s: None)
@@ -80,8 +85,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _body(self) -> Dict[str, Any]:
         size = int(self.headers.get("Content-Length") or 0)
-        if size > MAX_BODY:
-            raise ValueError("body too large")
+        if not 0 <= size <= MAX_BODY:
+            raise ValueError(f"Content-Length must be 0 to {MAX_BODY}")
         doc = json.loads(self.rfile.read(size) or b"{}")
         if not isinstance(doc, dict):
             raise ValueError("a JSON object is expected")
@@ -125,10 +130,38 @@ class Handler(BaseHTTPRequestHandler):
         return None, None, None, None
 
 
-def make_server(live: Live, host: str, port: int, log_line: Callable[[str], None]) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    guard = Guard(host, server.server_address[1])
+class LabServer(ThreadingHTTPServer):
+    """A thread per connection, at most MAX_CONNECTIONS at once; IPv6 when the address is."""
+    daemon_threads = True
+
+    def __init__(self, address, handler, tls=None):
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().__init__(address, handler)
+        if tls is not None:   # the handshake runs in the connection's own thread, under its timeout
+            self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+
+    def process_request(self, request, client_address):
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request, client_address):
+        pass   # a client gone, a handshake that failed or timed out: nothing for the terminal
+
+
+def make_server(live: Live, host: str, port: int, log_line: Callable[[str], None],
+                tls=None) -> ThreadingHTTPServer:
+    """tls: an ssl.SSLContext (ui/tls.py) to serve https."""
+    server = LabServer((host, port), Handler, tls)
+    guard = Guard(host, server.server_address[1], tls=tls is not None)
     server.RequestHandlerClass = type("BoundHandler", (Handler,), {"guard": guard, "live": live,
                                                                    "log_line": staticmethod(log_line)})
     server.guard = guard

@@ -239,7 +239,7 @@ def test_the_live_page_is_guarded_and_shows_a_drained_task_leave_within_5_s(engi
         assert _call(base, "/api/verify", "POST")[0] == 403
         assert _call(base, "/api/drill", "POST", {"X-Swarmlab-Token": token, "Origin": "http://evil.example"},
                      drain)[0] == 403
-        assert _call(base, "/api/drill", "POST", {"Cookie": f"swarmlab_ui={token}"}, drain)[0] == 403
+        assert _call(base, "/api/drill", "POST", {"Cookie": f"swarmlab_ui_{port}={token}"}, drain)[0] == 403
         assert _call(base, "/api/state", headers={"Host": f"rebound.example:{port}", "X-Swarmlab-Token": token})[0] == 403
         code, state = _call(base, "/api/state", headers={"X-Swarmlab-Token": token})
         assert code == 200 and state["action"]["state"] == "idle"          # none of them ran anything

@@ -9,6 +9,7 @@ next), a short one's is CPU (a CLI process per command, a node command per probe
 each lane mixes both: the timers of one lane overlap the CPU of the others. Each lesson is
 its own test, reading what its lane recorded. Every lesson runs by default: 418 s for the
 18 here since node commands enter the nodes directly (561 s through `docker exec`)."""
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Set
@@ -170,6 +171,40 @@ def test_exec_runs_on_a_node_with_its_exit_code(cycled):
     assert proc.returncode == 0 and proc.stdout.strip(), proc.stderr
     proc = run_cli("exec", "node-1", LAB, "--", "sh", "-c", "echo out; echo err >&2; exit 3")
     assert (proc.returncode, proc.stdout, proc.stderr) == (3, "out\n", "err\n")
+
+
+def test_a_record_edited_on_the_swarm_is_refused_and_the_signed_one_holds_again(cycled):
+    """The trainee has the swarm: a record marked solved by hand is refused, not graded."""
+    import base64
+    import json as _json
+
+    from swarmlab import labels as L
+    from swarmlab.lessons.state import ROLE, config_name
+
+    def on_node(*argv, stdin=b""):
+        proc = subprocess.run(["docker", "exec", "-i", f"swarmlab-{LAB}-node-1", *argv], input=stdin,
+                              capture_output=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    name = config_name(LAB)
+    signed = base64.b64decode(_json.loads(on_node("docker", "config", "inspect", name))[0]["Spec"]["Data"])
+    doc = _json.loads(signed)
+    record = _json.loads(doc["record"])
+    doc["record"] = _json.dumps({**record, "passed": list(range(record["steps"])), "solved": 1.0}, sort_keys=True)
+    create = ["docker", "config", "create", "--label", f"{L.LAB}={LAB}", "--label", f"{L.ROLE}={ROLE}", name, "-"]
+    on_node("docker", "config", "rm", name)
+    on_node(*create, stdin=_json.dumps(doc).encode())
+    try:
+        proc = run_cli("lesson", "check", LAB)
+        assert proc.returncode == 2 and "signature does not match" in proc.stderr, (proc.stdout, proc.stderr)
+        proc, rows = run_json("lesson", "progress", LAB)
+        assert rows["data"][0]["lesson"] is None and "refused" in rows["data"][0]["note"]
+    finally:
+        on_node("docker", "config", "rm", name)
+        on_node(*create, stdin=signed)
+    proc, rows = run_json("lesson", "progress", LAB)
+    assert rows["data"][0]["lesson"] == record["lesson"]
 
 
 def test_hostile_or_unknown_names_change_nothing(cycled, tmp_path):
