@@ -129,13 +129,13 @@ def _check(kind: str, case, tmp_path_factory) -> None:
         src = seed.parent / extra
         if src.exists():
             (tmp / extra).write_bytes(src.read_bytes())
-    started = time.monotonic()
+    started = time.process_time()   # CPU: a busy machine stretches the clock, not the work
     try:
         _load(kind, seed, path, tmp)
     except ConfigError as exc:
         assert exc.exit_code == EXIT_CONFIG
         assert all(str(p).startswith(str(tmp)) for p in exc.problems), exc.lines()
-    assert time.monotonic() - started < 2.0
+    assert time.process_time() - started < 2.0
 
 
 FUZZ = settings(max_examples=int(os.environ.get("SWARMLAB_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=list(HealthCheck))
