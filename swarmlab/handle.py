@@ -134,7 +134,7 @@ class SwarmReader:
         r = self._run(["docker", "service", "inspect", names], strict=False)
         specs = json.loads(r.stdout) if r.ok and r.stdout.strip() else []
         by_id = {n.id: n.name for n in self.networks()} if specs and with_networks else {}
-        return [_service(s["Spec"], by_id) for s in specs]
+        return [_service(s["Spec"], by_id, (s.get("Endpoint") or {}).get("Ports")) for s in specs]
 
     def replicas(self) -> Dict[str, Tuple[int, int]]:
         """service -> (running, wanted) tasks, as `docker service ls` counts them (a task
@@ -208,14 +208,16 @@ def go_time(stamp: str) -> Optional[float]:
     return at.timestamp() + (float("0." + frac) if frac.isdigit() else 0.0)
 
 
-def _service(spec: dict, networks: Dict[str, str]) -> ServiceView:
+def _service(spec: dict, networks: Dict[str, str], live_ports: Optional[list] = None) -> ServiceView:
+    """live_ports: the service's Endpoint.Ports, where Swarm says which port it published
+    for a port the spec leaves to it (a bare container port: PublishedPort 0 in the spec)."""
     labels = spec.get("Labels") or {}
     stack = labels.get(L.STACK, "")
     name = spec["Name"]
     short = name[len(stack) + 1:] if stack and name.startswith(stack + "_") else name
     endpoint = spec.get("EndpointSpec") or {}
     ports = tuple(PortView(int(p.get("PublishedPort", 0)), int(p.get("TargetPort", 0)), p.get("Protocol", "tcp"),
-                           p.get("PublishMode", "ingress")) for p in endpoint.get("Ports") or [])
+                           p.get("PublishMode", "ingress")) for p in live_ports or endpoint.get("Ports") or [])
     nets = tuple(networks.get(n.get("Target"), n.get("Target", "")) for n in spec["TaskTemplate"].get("Networks") or [])
     replicas = (spec.get("Mode") or {}).get("Replicated", {}).get("Replicas")
     container = spec["TaskTemplate"]["ContainerSpec"]

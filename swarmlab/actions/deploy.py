@@ -164,7 +164,7 @@ def ensure_files(ctx: UpContext) -> None:
 
 
 def rendered_stack(ctx: UpContext) -> dict:
-    out = stackmod.render(ctx.scenario.stack, ctx.lab, [n.name for n in ctx.scenario.networks], ctx.ipvs)
+    out = stackmod.render(ctx.scenario.stack, ctx.lab, ctx.scenario.network_names, ctx.ipvs)
     for f in ctx.scenario.files:   # created by ensure_files: the stack finds them by name
         out[f.kind][f.key] = {"external": True, "name": f.name}
     # A rebuilt image keeps its tag, and with no registry there is no digest to pin: the

@@ -14,6 +14,7 @@ from docker.errors import APIError, BuildError, ImageNotFound
 
 from ..config.compose import BuildSpec
 from ..errors import PreflightError, SwarmlabError
+from ..images import buildkit
 from ..images.build import IMAGES, REGISTRY, image_ref, run_build
 from .context import UpContext
 
@@ -73,7 +74,13 @@ def _missing(ref: str, services: List[str], why: str = "") -> str:
 
 def _build(ctx: UpContext, client, spec: BuildSpec) -> None:
     started = time.monotonic()
-    ctx.say(f"building {spec.image} for service {spec.service} from {spec.context}")
+    start, extra, what = buildkit.how()
+    ctx.say(f"building {spec.image} for service {spec.service} from {spec.context} with {what}")
+    if start is not None:
+        buildkit.build(spec, start, extra, ctx.say, lambda ref: _present(client, ref))
+        ctx.say(f"built {spec.image} in {time.monotonic() - started:.1f}s")
+        return
+    ctx.warn(f"service {spec.service}'s image is built with the classic builder: {what}")
     last: List[str] = []
     try:
         run_build(client.api, last, path=str(spec.context), dockerfile=spec.dockerfile, tag=spec.image,

@@ -1,6 +1,7 @@
 """Swarm init and join with explicit addresses, node labels, and per-node capabilities."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Dict
 
@@ -65,6 +66,7 @@ def join(ctx: UpContext, states: Dict[str, str]) -> None:
                    "DataPathAddr": h.data_addr, "RemoteAddrs": [f"{leader.swarm_addr}:2377"],
                    "JoinToken": tokens[h.role]}
         r = h.transport.run(["python3", "-c", JOIN], stdin=json.dumps(request).encode(), timeout=90, warn=True)
+        r = dataclasses.replace(r, cmd="POST /swarm/join to the engine (the request on stdin)")   # not the script
         return r if r.ok or BACKGROUND not in r.stderr else _joined_later(h, r)
 
     run_on(joiners, join).check("swarm join")

@@ -136,12 +136,12 @@ def http_targets(ctx: UpContext) -> List[Tuple[str, str]]:
 
 
 def published_tcp(ctx: UpContext) -> List[Tuple[str, int, bool]]:
-    """(service, port, host mode) for every TCP port the stack publishes."""
-    from ..config.stack import parse_ports
-
-    services = ctx.scenario.stack.get("services") or {}
-    return [(str(name), p.published, p.mode == "host") for name, svc in services.items()
-            for p in parse_ports(svc.get("ports") or []) if p.protocol == "tcp"]
+    """(service, port, host mode) for every TCP port the stack's services publish, as Swarm
+    published them (a bare container port gets one Swarm chose: the spec says 0)."""
+    mine = set(ctx.scenario.stack.get("services") or {})
+    return [(view.short, p.published, p.mode == "host") for view in _reader(ctx).services(with_networks=False)
+            if view.stack == ctx.scenario.stack_name and view.short in mine
+            for p in view.ports if p.protocol == "tcp" and p.published]
 
 
 def wait_ports(ctx: UpContext) -> None:

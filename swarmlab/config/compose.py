@@ -8,6 +8,7 @@
 - the keys stack deploy ignores, taken out and said once as notes, not errors."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import os
@@ -18,11 +19,13 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .. import grammar
 from ..errors import ConfigError, Problem
+from .stack import parse_ports
 from .yamlfile import read_bounded, read_text
 
-# What `docker stack deploy` ignores (compose v3 reference, "Not supported for docker stack deploy").
+# What `docker stack deploy` ignores (compose v3 reference, "Not supported for docker stack deploy");
+# sysctls and stop_signal it applies (20.10 and later), so they stay.
 IGNORED = ("build", "cgroup_parent", "container_name", "depends_on", "devices", "external_links", "links",
-           "network_mode", "restart", "security_opt", "stop_signal", "sysctls", "tmpfs", "userns_mode")
+           "network_mode", "restart", "security_opt", "tmpfs", "userns_mode")
 _VAR = re.compile(r"\$(?:(?P<escaped>\$)|(?P<named>[A-Za-z_][A-Za-z0-9_]*)|"
                   r"\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}|(?P<bad>))")
 MAX_ARGS = 64
@@ -148,6 +151,24 @@ def hide(message: str, hidden: Mapping[str, str]) -> str:
     return message
 
 
+def for_docker(written: Any, stack_name: str) -> Any:
+    """The file as written, for Docker's verdict: env_file read here instead (Docker would
+    read a path, a FIFO among them, with no bound); a build: service without an image gets
+    the name swarmlab builds it as (our extension: Docker alone wants an image)."""
+    out = copy.deepcopy(written)
+    services = out.get("services") if isinstance(out, Mapping) else None
+    for name, svc in (services.items() if isinstance(services, Mapping) else ()):
+        if isinstance(svc, dict):
+            svc.pop("env_file", None)
+            if "build" in svc:
+                svc.setdefault("image", default_image(stack_name, str(name)))
+    return out
+
+
+def default_image(stack_name: str, service: str) -> str:
+    return f"{stack_name}-{service.lower()}:latest"   # compose's own default
+
+
 def for_stack_deploy(stack: Any) -> Any:
     """The stack as text for `docker stack deploy` once we have interpolated it: every '$'
     left is a literal one (the file's `$$`), so it is written `$$` again, or stack deploy
@@ -179,11 +200,15 @@ def prepare(stack: Any, stack_path: Path, stack_name: str) -> Tuple[Prepared, Li
         if "env_file" in svc:
             _inline_env_files(svc, stack_path.parent, out.hidden, ("services", str(name), "env_file"), problems)
         if "build" in svc:
-            svc.setdefault("image", f"{stack_name}-{str(name).lower()}:latest")   # compose's own default
+            svc.setdefault("image", default_image(stack_name, str(name)))
             spec, found = _build(str(name), svc, stack_path.parent)
             problems += [(("services", str(name), "build") + p, m) for p, m in found]
             if spec is not None:
                 out.builds[str(name)] = spec
+        ips = sorted({p.host_ip for p in _ports(svc) if p.host_ip})
+        if ips:
+            out.notes.append(f"{stack_path.name}: services.{name}.ports: host IP {', '.join(ips)} ignored: a Swarm "
+                             "service publishes on every address of its nodes (docker stack deploy does the same)")
         for key in IGNORED:
             if key in svc:
                 del svc[key]
@@ -194,6 +219,13 @@ def prepare(stack: Any, stack_path: Path, stack_name: str) -> Tuple[Prepared, Li
         what = "built on the controller" if key == "build" else "ignored by docker stack deploy"
         out.notes.append(f"{stack_path.name}: {key} ({', '.join(names)}): {what}")
     return out, problems
+
+
+def _ports(svc: Mapping) -> list:
+    try:
+        return parse_ports(svc.get("ports") or []) if isinstance(svc.get("ports"), list) else []
+    except (ValueError, TypeError):
+        return []   # said by the stack's checks
 
 
 def _inline_env_files(svc: dict, base: Path, hidden: Dict[str, str], p: Tuple[str, ...], problems: list) -> None:

@@ -1,20 +1,24 @@
 """What `docker stack deploy` itself says of a stack, asked before anything exists.
 
 Our own checks say every problem at once, in our words; Docker's compose loader (its
-schema, its types) is the verdict that counts, since the nodes run it. So the stack, as
-it will be deployed, goes to the controller's own client with DOCKER_HOST pointing at a
-socket that does not exist: the client reads and validates the file first, and only then
-would connect. "Cannot connect" means Docker accepts the file; anything else is its
-verdict. Nothing is created, no daemon is contacted, and the call is bounded in time."""
+schema, its types) is the verdict that counts. So the stack goes to a docker client with
+DOCKER_HOST pointing at a socket that does not exist: the client reads and validates the
+file first, and only then would connect. "Cannot connect" means Docker accepts the file;
+anything else is its verdict. Nothing is created, no daemon is contacted, and the call is
+bounded in time. The file as the user wrote it is asked of the controller's client (the
+one a user runs); what swarmlab will deploy is asked of every client version on PATH (the
+nodes' 20.10 among them where Debian's docker.io is installed), and where one says it
+ignores keys, that is said as it says it."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import yaml
 
@@ -28,12 +32,37 @@ _CHATTER = ("Ignoring unsupported options", "Ignoring deprecated options", "Sinc
 _PATH = re.compile(r"(?<![\w.])(?P<path>(?:services|networks|volumes|secrets|configs|version)(?:\.[^\s:]+)?):?"
                    r"\s+(?P<rest>.+)")
 _EXTRA = re.compile(r"Additional property (\S+) is not allowed")
+_IGNORING = re.compile(r"^Ignoring (unsupported|deprecated) options: (.+)$")
 
 
-def verdict(stack: Mapping[str, Any], workdir: Path) -> Tuple[Optional[Tuple[Tuple[str, ...], str]], str]:
-    """((path, message) when Docker refuses the stack, else None; a note when it was not
-    asked, with why)."""
-    client = shutil.which("docker")
+def clients() -> Tuple[Tuple[str, str], ...]:
+    """(client, version) of each docker client on PATH, one per version, the first found first."""
+    return _clients(os.environ.get("PATH", ""))
+
+
+@functools.lru_cache(maxsize=4)
+def _clients(path: str) -> Tuple[Tuple[str, str], ...]:
+    out: Dict[str, str] = {}
+    for folder in path.split(os.pathsep):
+        client = os.path.join(folder or ".", "docker")
+        if not (os.path.isfile(client) and os.access(client, os.X_OK)):
+            continue
+        try:
+            got = subprocess.run([client, "version", "--format", "{{.Client.Version}}"], capture_output=True,
+                                 text=True, timeout=TIMEOUT, env={**os.environ, "DOCKER_HOST": "unix:///nonexistent"})
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        version = got.stdout.strip().splitlines()[0] if got.stdout.strip() else ""
+        if version and version not in out.values():
+            out[client] = version
+    return tuple(out.items())
+
+
+def verdict(stack: Mapping[str, Any], workdir: Path,
+            client: Optional[str] = None) -> Tuple[Optional[Tuple[Tuple[str, ...], str]], str]:
+    """((path, message) when Docker refuses the stack, else None; a note: why it was not
+    asked, or the keys it says it ignores). client: the first docker on PATH by default."""
+    client = client or shutil.which("docker")
     if client is None:
         return None, "docker's own check of the stack was not asked: no docker client on PATH"
     text = yaml.safe_dump(for_stack_deploy(stack), sort_keys=False)
@@ -48,13 +77,16 @@ def verdict(stack: Mapping[str, Any], workdir: Path) -> Tuple[Optional[Tuple[Tup
             return None, f"docker's own check of the stack was not asked: {type(exc).__name__}: {exc}"[:300]
     said = "\n".join((proc.stderr, proc.stdout))
     if any(s in said for s in _REACHED_DAEMON):
-        return None, ""
+        ignoring = [m.group(2) for m in map(_IGNORING.match, map(str.strip, said.splitlines())) if m]
+        return None, (f"docker stack deploy ignores these options of the file: {', '.join(ignoring)}"
+                      if ignoring else "")
     lines = [ln.strip() for ln in said.splitlines() if ln.strip() and not ln.strip().startswith(_CHATTER)]
     if not lines:
         return None, f"docker's own check of the stack said nothing (exit {proc.returncode})"
     if "unknown flag" in lines[0] or "is not a docker command" in lines[0]:
         return None, f"docker's own check of the stack was not asked: this client has no stack deploy ({lines[0]})"
-    return refusal(lines[0]), ""
+    path, said = refusal(lines[0])
+    return (tuple(p.replace("$$", "$") for p in path), said), ""   # the file's names, not as escaped for it
 
 
 def refusal(line: str) -> Tuple[Tuple[str, ...], str]:

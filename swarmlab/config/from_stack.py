@@ -9,6 +9,7 @@ then checked exactly as a written one is.
   service the stack does not have."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
@@ -17,7 +18,7 @@ from ..errors import ConfigError, Problem
 from . import placement, yamlfile
 from .loader import Flags, _Reader, build
 from .model import Scenario
-from .stack import service_networks
+from .stack import DEFAULT_NETWORK, docker_networks, service_networks
 
 SOURCE_PREFIX = "stack:"
 
@@ -46,15 +47,25 @@ def load_stack(path: str | Path, flags: Flags = Flags()) -> Scenario:
     if flags.pool:
         data["network"] = {"pool": flags.pool}
     # the flags were applied by the plan: the file has no nodes: section of its own to override
-    return build(data, r, path, Flags(flags.name, None, None, flags.pool, flags.own_nodes, flags.env_file,
-                                       flags.ask_docker, flags.host_access),
-                 SOURCE_PREFIX + str(path.resolve()))
+    scenario = build(data, r, path, Flags(flags.name, None, None, flags.pool, flags.own_nodes, flags.env_file,
+                                          flags.ask_docker, flags.host_access),
+                     SOURCE_PREFIX + str(path.resolve()))
+    return _named_as_docker_names(scenario)
+
+
+def _named_as_docker_names(scenario: Scenario) -> Scenario:
+    """The stack's `default` network on the engine as docker stack deploy names it,
+    <stack>_default: Docker reserves the name `default` itself (creating it failed)."""
+    nets = tuple(dataclasses.replace(n, name=f"{scenario.stack_name}_{DEFAULT_NETWORK}", stack_key=DEFAULT_NETWORK)
+                 if n.name == DEFAULT_NETWORK else n for n in scenario.networks)
+    return dataclasses.replace(scenario, networks=nets)
 
 
 def _networks(stack: Mapping[str, Any]) -> Dict[str, Optional[dict]]:
     top = stack.get("networks") if isinstance(stack.get("networks"), Mapping) else {}
     out: Dict[str, Optional[dict]] = {}
-    for net, spec in top.items():
+    own = docker_networks(stack)   # Docker's host and bridge: used as they are, not made
+    for net, spec in ((k, v) for k, v in top.items() if k not in own):
         opts = (spec or {}).get("driver_opts") if isinstance(spec, Mapping) else None
         encrypted = isinstance(opts, Mapping) and "encrypted" in opts and str(opts["encrypted"]).lower() != "false"
         out[str(net)] = {"encrypted": "auto"} if encrypted else {}

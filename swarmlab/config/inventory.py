@@ -368,7 +368,7 @@ def apply_nodes(scenario, hosts, source: str):
     view = [(n.name, n.role, dict(n.labels)) for n in nodes]
     problems = [Problem(str(scenario.stack_file), ".".join(p),
                         msg.replace("the scenario's nodes.labels", f"the labels in {source}"))
-                for p, msg in stack_check.check(scenario.stack, [n.name for n in scenario.networks], view)]
+                for p, msg in stack_check.check(scenario.stack, [n.key for n in scenario.networks], view)]
     if problems:
         raise ConfigError(problems, f"the stack against {source}")
     return dataclasses.replace(scenario, nodes=nodes)

@@ -198,21 +198,43 @@ def _stack(stack_path: Path, stack_name: str, env: Dict[str, str], nets: List[Ne
         return None
     used: Dict[str, str] = {}
     stack_data, found = compose.interpolate(stack_data, env, used=used)
-    sealed = [] if how[0] else list(seal.check(stack_data))   # as written: prepare() drops keys Docker ignores
+    written = copy.deepcopy(stack_data)   # as written: prepare() drops keys Docker ignores, reads env files
+    sealed = [] if how[0] else list(seal.check(stack_data))
     prepared, more = compose.prepare(stack_data, stack_path, stack_name)
     prepared.hidden.update(used)
     node_view = [(n.name, n.role, dict(n.labels)) for n in nodes] if nodes is not None else None
     bad = {p for p, _ in found}   # a value that could not be interpolated is reported once, as that
     ours = found + [(p, m) for p, m in sealed + more + list(stack_check.check(
         stack_data, [n.name for n in nets], node_view, declared_in=how[1])) if p not in bad]
-    if ask_docker and not ours:   # Docker's loader names one problem; ours, when there are any, all
-        refused, note = docker_check.verdict(stackmod.render(prepared.stack, stack_name, [n.name for n in nets], True),
-                                             stack_path.parent)
-        ours += [refused] if refused else []
-        prepared.notes += [note] if note else []
+    if ask_docker:
+        ours += _docker_says(written, prepared, stack_path, stack_name, [n.name for n in nets], ours)
     for p, msg in ours:   # a variable's or env file's value is never shown, its name is
         r.add(p, compose.hide(msg, prepared.hidden), file=str(stack_path), where=stack_lines)
     return prepared
+
+
+def _docker_says(written: Any, prepared: compose.Prepared, stack_path: Path, stack_name: str,
+                 nets: List[str], ours: list) -> list:
+    """Docker's verdict: on the file as written, by the controller's client (what a user's
+    `docker stack deploy` takes); then, when nothing is wrong, on what swarmlab will deploy,
+    by every client version on PATH (the nodes'), whose refusal would be swarmlab's own bug.
+    Docker names one problem; it is added where ours do not already say it."""
+    workdir = stack_path.parent
+    refused, note = docker_check.verdict(compose.for_docker(written, stack_name), workdir)
+    prepared.notes += [note] if note and not refused else []
+    if refused:
+        covered = any(p[:len(refused[0])] == refused[0] or refused[0][:len(p)] == p for p, _ in ours if p)
+        return [] if covered else [refused]
+    if ours:
+        return []
+    rendered = stackmod.render(prepared.stack, stack_name, nets, True)
+    for client, version in docker_check.clients():
+        refused, note = docker_check.verdict(rendered, workdir, client)
+        if refused:
+            return [(refused[0], f"{refused[1]} (docker {version}, on the stack as swarmlab renders it: a swarmlab "
+                                 "bug, please report it with the file)")]
+        prepared.notes += [note] if note and note not in prepared.notes else []
+    return []
 
 
 def _wait(wait: dict, stack_data: Any, stack_path: Path, r: _Reader) -> WaitSpec:

@@ -12,9 +12,14 @@ ENCRYPT_AUTO = "auto"
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    name: str
+    name: str                         # on the engine
     encrypted: str = "false"          # "auto" | "true" | "false"
     attachable: bool = True
+    stack_key: str = ""               # the stack's name for it, when not `name` (its `default`: <stack>_default)
+
+    @property
+    def key(self) -> str:
+        return self.stack_key or self.name
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,11 @@ class Scenario:
     @property
     def workers(self) -> Tuple[NodeSpec, ...]:
         return tuple(n for n in self.nodes if n.role == "worker")
+
+    @property
+    def network_names(self) -> Dict[str, str]:
+        """The stack's name of each network -> its name on the engine."""
+        return {n.key: n.name for n in self.networks}
 
     def network(self, name: str) -> NetworkSpec:
         for net in self.networks:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator, List, Mapping, Tuple
 
+from .stack import docker_networks
+
 Found = Iterator[Tuple[Tuple[str, ...], str]]
 
 # Docker's default capability set (moby's oci/caps/defaults.go): adding one of these changes nothing.
@@ -37,8 +39,14 @@ def check(stack: Any) -> Found:
         if isinstance(svc, Mapping):
             for p, what in service_uses(svc):
                 yield ("services", str(name)) + p, f"{what}: a sealed lab gives a task nothing of its node; {FLAG}"
-    for p, what in volume_uses(stack.get("volumes")):
+    for p, what in volume_uses(stack.get("volumes")) + network_uses(stack):
         yield p, f"{what}: a sealed lab gives a task nothing of its node; {FLAG}"
+
+
+def network_uses(stack: Mapping) -> List[Tuple[Tuple[str, ...], str]]:
+    """Docker's host network named by the stack: a task on it has its node's own network."""
+    return [(("networks", key), "Docker's host network (the node's own network stack)")
+            for key, name in docker_networks(stack).items() if name == "host"]
 
 
 def service_uses(svc: Mapping) -> List[Tuple[Tuple[str, ...], str]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple
 
 from .. import grammar
-from .stack import eval_constraint, parse_ports, service_networks
+from .stack import docker_networks, eval_constraint, parse_ports, service_networks
 
 Found = Iterator[Tuple[Tuple[str, ...], str]]
 Nodes = Optional[Sequence[Tuple[str, str, Mapping[str, str]]]]
@@ -25,6 +25,7 @@ def check(stack: Any, networks: Sequence[str], nodes: Nodes, declared_in: str = 
         yield ("services",), "must be a mapping of at least one service by name (services: {web: {image: ...}})"
         return
     published: dict = {}
+    networks = list(networks) + list(docker_networks(stack))
     for name, svc in services.items():
         base = ("services", str(name))
         msg = grammar.SERVICE.problem(name)
@@ -61,7 +62,7 @@ def _service(base: Tuple[str, ...], svc: Mapping, networks: Sequence[str], publi
             ports = parse_ports(svc.get("ports") or [])
         except (ValueError, TypeError) as exc:
             yield base + ("ports",), str(exc)
-    for p in ports:
+    for p in (p for p in ports if p.published is not None):
         key = (p.published, p.protocol)
         if key in published:
             yield base + ("ports",), (f"port {p.published}/{p.protocol} is already taken by service "

@@ -93,5 +93,6 @@ def _intended_networks(handle: Lab) -> Optional[Dict[str, list]]:
     scenario = handle.scenario
     if scenario is None:
         return None  # unknown, or the file moved or changed: expect what runs
-    nets = [n.name for n in scenario.networks]
-    return {name: service_networks(svc, nets) for name, svc in scenario.stack["services"].items()}
+    names = scenario.network_names
+    return {name: [names.get(k, k) for k in service_networks(svc, list(names))]
+            for name, svc in scenario.stack["services"].items()}

@@ -146,6 +146,11 @@ def reachability(ctx: VerifyContext) -> List[CheckResult]:
         done = list(pool.map(carry(lambda p: _reach_pair(ctx, *p)), pairs))
         out = [r for r, _ in done] + outsiders.result()
     crossing = any(c for _, c in done)
+    if not any(a.tasks[0].node != t.node for a, b in pairs for t in b.tasks):
+        # one service, or every task on one node: a stack that has no path to cross hosts on
+        out.append(CheckResult("reach: crosses hosts", False, "at least one allowed path between two nodes",
+                               "no two services' tasks on different nodes to cross between", status="unsupported"))
+        return out
     out.append(CheckResult("reach: crosses hosts", crossing, "at least one allowed path between two nodes",
                            "yes" if crossing else "no allowed connection crossed hosts"))
     return out

@@ -38,6 +38,9 @@ def own_lab(engine):
         proc, doc = run_json("up", "--stack", STACK, "--name", LAB, "--pull")
         assert proc.returncode == 0, proc.stderr
         assert f"pulled {pulled} on this machine" in proc.stderr
+        # built as docker build builds it: BuildKit (RUN --mount=type=cache, target: serve), its progress shown
+        assert "with the engine's BuildKit" in proc.stderr or "BuildKit through buildx" in proc.stderr, proc.stderr
+        assert "--mount=type=cache" in proc.stderr and "[serve" in proc.stderr
         yield doc["data"]
     finally:
         os.environ.pop("REGISTRY", None)

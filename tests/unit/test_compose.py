@@ -90,7 +90,8 @@ def test_a_stack_alone_makes_a_scenario(tmp_path):
         "services:\n  a: {image: 'redis:7'}\n  b: {image: 'x/y:1', networks: [back]}\n"
         "networks:\n  back: {driver_opts: {encrypted: ''}}\n")
     s = load_stack(tmp_path / "s.yml", Flags(name="demo"))
-    assert {n.name: n.encrypted for n in s.networks} == {"back": "auto", "default": "false"}
+    assert {n.name: n.encrypted for n in s.networks} == {"back": "auto", "demo_default": "false"}
+    assert s.network_names == {"back": "back", "default": "demo_default"}   # as docker stack deploy names it
     assert s.wait.http_service is None and s.wait.ports and len(s.nodes) == 3
     assert s.source == "stack:" + str((tmp_path / "s.yml").resolve())
 

@@ -47,7 +47,11 @@ def test_eval_constraint(expr, expected):
 def test_parse_ports_short_and_long():
     assert S.parse_ports(["8080:8000", "53:53/udp", {"target": 80, "published": 81, "mode": "host"}]) == [
         S.Port(8080, 8000), S.Port(53, 53, "udp"), S.Port(81, 80, "tcp", "host")]
-    for bad in (["8000"], ["1.2.3.4:80:80"], ["a:b"]):
+    # as Docker reads them: a bare port (Swarm chooses the published one), a host IP (dropped), ranges
+    assert S.parse_ports(["8000", "1.2.3.4:80:80", "[::1]::81/udp", "9000-9001:90-91"]) == [
+        S.Port(None, 8000), S.Port(80, 80, host_ip="1.2.3.4"), S.Port(None, 81, "udp", host_ip="::1"),
+        S.Port(9000, 90), S.Port(9001, 91)]
+    for bad in (["a:b"], ["1-2:1-3"], ["80:0"], ["8080:80/icmp"], ["1-5000:1-5000"]):
         with pytest.raises(ValueError):
             S.parse_ports(bad)
 

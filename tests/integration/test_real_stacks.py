@@ -1,0 +1,82 @@
+"""Stacks in the shapes of public samples, through `up --stack` and `verify` on a real
+engine (issue #31): the one-service file with no networks, two services on the stack's
+default network, a global service on the workers, sysctls and stop_signal applied, a bare
+container port (published on Swarm's range 30000-32767) and a port range. Each lab is its own
+and leaves nothing behind."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ..conftest import labelled, run_cli, run_json
+
+pytestmark = pytest.mark.integration
+CORPUS = "tests/data/stacks/corpus"
+NOTHING = {"containers": [], "networks": [], "volumes": []}
+
+
+def _node(engine, lab, node, cmd):
+    code, out = engine.containers.get(f"swarmlab-{lab}-{node}").exec_run(["sh", "-c", cmd])
+    return code, out.decode(errors="replace")
+
+
+def _up_verify_down(engine, lab, stack, check, *flags):
+    try:
+        proc, doc = run_json("up", "--stack", f"{CORPUS}/{stack}", "--name", lab, *flags)
+        assert proc.returncode == 0, proc.stderr
+        proc, verified = run_json("verify", lab)
+        failed = [c for c in verified["data"]["checks"] if c["status"] == "failed"]
+        assert proc.returncode == 0 and not failed, failed or proc.stderr
+        check(doc["data"], verified["data"])
+    finally:
+        assert run_cli("down", lab).returncode == 0
+    assert labelled(engine, lab) == NOTHING
+
+
+def test_the_one_service_file_comes_up_verifies_and_leaves_nothing(engine):
+    def check(up, verified):
+        assert [n["name"] for n in up["networks"]] == ["itest-rs1_default"]   # as Docker names it
+        assert {s["name"]: s["replicas"] for s in up["services"]} == {"itest-rs1_cache": "1/1"}
+
+    _up_verify_down(engine, "itest-rs1", "01-one-service.yml", check, "--nodes", "1")
+
+
+def test_two_services_on_the_default_network_reach_each_other(engine):
+    def check(up, verified):
+        reach = {c["name"]: c for c in verified["checks"]}
+        assert reach["reach worker -> redis"]["status"] == "passed", reach
+
+    _up_verify_down(engine, "itest-rs2", "02-two-services-no-networks.yml", check, "--nodes", "2")
+
+
+def test_a_global_service_sysctls_stop_signal_and_a_bare_port(engine):
+    """The global agent on every worker, then sysctls, stop_signal, and a bare port whose
+    published port is one of Swarm's range (chosen as ingress would, without IPVS here)."""
+    def global_check(up, verified):
+        tasks = next(s for s in up["services"] if s["name"] == "itest-rs3_agent")["tasks"]
+        assert sorted(t["node"] for t in tasks) == ["node-2", "node-3"]
+
+    _up_verify_down(engine, "itest-rs3", "18-global-on-workers.yml", global_check)
+
+    def sysctl_check(up, verified):
+        code, out = _node(engine, "itest-rs4", "node-1",
+                          "for c in $(docker ps -q --filter label=com.docker.swarm.service.name=itest-rs4_cache); do "
+                          "docker exec $c cat /proc/sys/net/core/somaxconn; done")
+        assert code == 0 and out.split() == ["1024"], out
+
+    _up_verify_down(engine, "itest-rs4", "23-sysctls.yml", sysctl_check, "--nodes", "1")
+
+    def signal_check(up, verified):
+        code, out = _node(engine, "itest-rs5", "node-1", "docker service inspect itest-rs5_web")
+        spec = json.loads(out)[0]["Spec"]["TaskTemplate"]["ContainerSpec"]
+        assert spec["StopSignal"] == "SIGINT" and spec["StopGracePeriod"] == 20 * 10**9
+
+    _up_verify_down(engine, "itest-rs5", "24-stop-signal.yml", signal_check, "--nodes", "1")
+
+    def port_check(up, verified):
+        web = next(s for s in up["services"] if s["name"] == "itest-rs6_web")
+        published = [int(p.split("->")[0]) for p in web["ports"]]
+        assert len(published) == 1 and 30000 <= published[0] <= 32767, web["ports"]
+
+    _up_verify_down(engine, "itest-rs6", "26-bare-port.yml", port_check, "--nodes", "1")
