@@ -88,11 +88,11 @@ def _timed(fn, ctx):
 
 def _intended_networks(handle: Lab) -> Optional[Dict[str, list]]:
     """The networks each service should have, from the scenario the lab was made from."""
-    from ..config.stack import service_networks
+    from ..config.stack import docker_networks, service_networks
 
     scenario = handle.scenario
     if scenario is None:
         return None  # unknown, or the file moved or changed: expect what runs
-    names = scenario.network_names
+    names = {**scenario.network_names, **docker_networks(scenario.stack)}
     return {name: [names.get(k, k) for k in service_networks(svc, list(names))]
             for name, svc in scenario.stack["services"].items()}

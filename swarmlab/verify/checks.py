@@ -99,6 +99,11 @@ def dns(ctx: VerifyContext) -> List[CheckResult]:
         if not src.tasks:
             continue
         task = src.tasks[0]
+        if src.on_host_network:
+            out.append(CheckResult(f"dns from {src.short}", False, "names of services on a shared network resolve",
+                                   "on Docker's host network: its tasks use their node's resolver, not Swarm's "
+                                   "names", status="unsupported"))
+            continue
         problems, lines = [], []
         for dst in services:
             shared = set(src.networks) & set(dst.networks)
@@ -262,6 +267,11 @@ def ports(ctx: VerifyContext) -> List[CheckResult]:
                                    ", ".join(f"{n}:{'open' if o else 'closed'}" for n, o in seen.items())))
         internal = sorted(set(svc.ports) - {p["target"] for p in svc.published if p["published"] == p["target"]}
                           - {p["published"] for p in svc.published})
+        if svc.on_host_network and svc.tasks:
+            out.append(CheckResult(f"internal {svc.short}", False, "no answer from outside the swarm (not published)",
+                                   "on Docker's host network: every port its tasks listen on is their node's own",
+                                   status="unsupported"))
+            continue
         for port in internal:
             seen = {n: tcp_open(addr[n], port) for n in sorted(task_nodes) if n in addr}
             out.append(CheckResult(f"internal {svc.short}:{port}", not any(seen.values()),

@@ -39,6 +39,11 @@ class Service:
     udp_ports: List[int] = field(default_factory=list)
     ports_from: str = "the stack file and the image"
 
+    @property
+    def on_host_network(self) -> bool:
+        """On Docker's host network: its tasks have their node's network, resolver and ports."""
+        return "host" in self.networks
+
 
 @dataclass
 class Network:

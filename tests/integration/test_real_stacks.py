@@ -80,3 +80,24 @@ def test_a_global_service_sysctls_stop_signal_and_a_bare_port(engine):
         assert len(published) == 1 and 30000 <= published[0] <= 32767, web["ports"]
 
     _up_verify_down(engine, "itest-rs6", "26-bare-port.yml", port_check, "--nodes", "1")
+
+
+def test_a_build_only_service_and_a_global_agent_on_the_host_network(engine):
+    def built(up, verified):
+        app = next(s for s in up["services"] if s["name"] == "itest-rs7_app")
+        assert app["image"] == "itest-rs7-app:latest" and app["replicas"] == "1/1"
+
+    try:
+        _up_verify_down(engine, "itest-rs7", "03-build-only.yml", built, "--nodes", "1")
+    finally:
+        engine.images.remove("itest-rs7-app:latest", noprune=False)
+
+    def on_host(up, verified):
+        checks = {c["name"]: c for c in verified["checks"]}
+        assert checks["dns from agent"]["status"] == "unsupported"   # the node's resolver, said so
+        code, out = _node(engine, "itest-rs8", "node-2",
+                          "docker inspect $(docker ps -q --filter label=com.docker.swarm.service.name=itest-rs8_agent)"
+                          " --format '{{.HostConfig.NetworkMode}}'")
+        assert code == 0 and out.strip() == "host", out
+
+    _up_verify_down(engine, "itest-rs8", "16-global-agent-host-network.yml", on_host, "--nodes", "2", "--host-access")
