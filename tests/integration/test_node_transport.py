@@ -4,7 +4,6 @@ way; a timeout kills the command inside the node; a paused or absent container g
 Docker's own answer."""
 import hashlib
 import subprocess
-import time
 
 import pytest
 
@@ -61,9 +60,8 @@ def test_streams_exit_codes_and_stdin(node, tmp_path):
 
 def test_a_timeout_kills_the_command_inside_the_node(node):
     entered, _ = both(node)
-    started = time.monotonic()
     r = entered.run("sleep 57; echo late", timeout=1, warn=True)
-    assert r.exited == 124 and "late" not in r.stdout and time.monotonic() - started < 10
+    assert r.exited == 124 and "late" not in r.stdout   # the timeout's own exit code: it did not wait 57 s
     left = node.exec_run(["sh", "-c", "ps -eo args | grep -c '^sleep 57'"]).output.decode().strip()
     assert left == "0", left
 

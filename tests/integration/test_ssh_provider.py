@@ -54,11 +54,9 @@ def test_hostile_lab_names_never_become_commands(engine, servers, tmp_path):
     inv = str(servers["inventory"])
     for name in HOSTILE[:3]:
         for args in (["status", name], ["down", name], ["verify", name], ["drill", "drain", "alpha", name]):
-            started = time.monotonic()
             proc = run_cli(*args, "--inventory", inv, timeout=60)
             assert proc.returncode == 2, (args, proc.stderr)
             assert "is not a DNS label" in proc.stderr, proc.stderr
-            assert time.monotonic() - started < 10
     provider = SSHProvider(load_inventory(inv))
     try:
         for name in HOSTILE:

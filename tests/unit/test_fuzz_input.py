@@ -120,6 +120,16 @@ def _load(kind: str, seed: Path, path: Path, tmp: Path) -> None:
         load_config(tmp, {"SWARMLAB_VAGRANT_LAB": str(path)})
 
 
+MARKER = Path("/tmp/swarmlab-fuzz")   # what the hostile values would create, run by a shell
+
+
+@pytest.fixture(autouse=True)
+def no_marker():
+    MARKER.unlink(missing_ok=True)
+    yield
+    assert not MARKER.exists(), "a fuzzed value reached a shell"
+
+
 def _check(kind: str, case, tmp_path_factory) -> None:
     seed, raw = case
     tmp = tmp_path_factory.mktemp(kind)

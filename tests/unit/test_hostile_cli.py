@@ -3,6 +3,8 @@ before anything is read, made or sent; flag combinations that do not go together
 exit 2 with the reason, not "a swarmlab bug". The engine is hidden from these runs."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from swarmlab import grammar
@@ -16,8 +18,17 @@ COMMANDS = [["status"], ["down"], ["verify"], ["compare"], ["drill", "drain", "n
             ["up", "--name"],
             ["lesson", "check"], ["lesson", "reset"], ["lesson", "start", "drained-node"], ["lesson", "progress"],
             ["exec", "node-1"], ["shell", "node-1"], ["graph"], ["report"], ["report", "--kept"], ["ui"]]
+MARKER = Path("/tmp/swarmlab-pwned")   # what the hostile names below would create, run by a shell
 CASES = [(c, "x;touch /tmp/swarmlab-pwned") for c in COMMANDS] + \
     [(["status"], n) for n in ("$(touch /tmp/swarmlab-pwned)", "`id`", "lab\n", "Lab", "x" * 25, "", "-rf")]
+
+
+@pytest.fixture(autouse=True)
+def no_marker():
+    """Every test here: the hostile names ran nowhere, the marker they would make is not there."""
+    MARKER.unlink(missing_ok=True)
+    yield
+    assert not MARKER.exists(), "a hostile name reached a shell"
 
 
 @pytest.mark.parametrize("command, name", CASES, ids=repr)
