@@ -10,7 +10,7 @@ from ..providers.base import Host
 from ..result import CommandResult
 from ..shell import sh
 from ..transport.group import HostGroup, run_on
-from ..waiting import until
+from ..waiting import poll, until
 from .context import UpContext
 
 
@@ -71,7 +71,19 @@ def join(ctx: UpContext, states: Dict[str, str]) -> None:
 
     run_on(joiners, join).check("swarm join")
     if joiners:
+        _listed(leader, [h.swarm_name for h in joiners])
         ctx.say(f"joined {', '.join(h.name for h in joiners)}")
+
+
+def _listed(leader: Host, names: list) -> None:
+    """Wait until the leader lists every joined node by its hostname: the join returns once
+    the node is in, and its description (the hostname `node update` finds it by) follows a
+    moment later ('No such node: node-2' once in ten ups, when labels came at once)."""
+    def probe():
+        r = leader.transport.run(["docker", "node", "ls", "--format", "{{.Hostname}}"], warn=True, timeout=30)
+        missing = sorted(set(names) - set(r.stdout.split())) if r.ok else names
+        return not missing, f"not listed yet: {', '.join(missing)}" if missing else "all listed"
+    poll("the joined nodes to be listed by name on the leader", probe, JOIN_GRACE)
 
 
 def _drop_ingress(ctx: UpContext) -> None:

@@ -12,7 +12,7 @@ import docker
 import pytest
 
 from swarmlab import labels as L
-from swarmlab.providers.dind import DindProvider
+from swarmlab.providers.dind import MASKED_PATHS, UNUSED_CAPS, DindProvider
 
 from ..conftest import labelled, run_cli, run_json
 from ..procwatch import ArgvWatch
@@ -116,8 +116,19 @@ def test_nodes_run_unprivileged_with_the_documented_flags(engine, lab_up):
     attrs = engine.containers.get(f"swarmlab-{LAB}-node-2").attrs
     hc = attrs["HostConfig"]
     assert hc["Privileged"] is False
-    assert hc["CapAdd"] == ["ALL"] and hc["CapDrop"] == ["SYS_RESOURCE"]
-    assert "seccomp=unconfined" in hc["SecurityOpt"] and hc["MaskedPaths"] == []
+    assert hc["CapAdd"] == ["ALL"] and hc["CapDrop"] == ["SYS_RESOURCE", *UNUSED_CAPS]
+    assert "seccomp=unconfined" in hc["SecurityOpt"] and hc["MaskedPaths"] == list(MASKED_PATHS)
+    # what the node's root may no longer do to this machine: set its clock, write the kernel's
+    # core_pattern (a host program run as root), read its memory, press sysrq
+    code, out = node_exec(engine, "node-2", "date -s @0 2>&1; echo 'x' > /proc/sys/kernel/core_pattern 2>&1; "
+                                            "echo kcore=$(head -c1 /proc/kcore | wc -c) "
+                                            "sysrq=$(cat /proc/sysrq-trigger | wc -c); "
+                                            "grep CapBnd /proc/self/status")
+    bound = int(out.split("CapBnd:")[1].split()[0], 16)
+    assert "Operation not permitted" in out and "Read-only file system" in out, out
+    assert "kcore=0 sysrq=0" in out, out                                # masked: empty
+    assert not bound & (1 << 22 | 1 << 25 | 1 << 17 | 1 << 2)           # SYS_BOOT, SYS_TIME, SYS_RAWIO, DAC_READ_SEARCH
+    assert bound & (1 << 21 | 1 << 12)                                 # SYS_ADMIN, NET_ADMIN: the engine's own
     assert "/run" in hc["Tmpfs"] and attrs["Config"]["StopTimeout"] == 30
     mounts = {m["Destination"]: m for m in attrs["Mounts"]}
     assert mounts["/var/lib/docker"]["Type"] == "volume" and mounts["/sys/fs/cgroup"]["RW"] is True
