@@ -109,7 +109,7 @@ def rtt_samples(client: Place, server: Place, marker: str, count: int = RTT_COUN
     # Both ends on one CPU: with two cores, whether they shared one or not decided the
     # result (20 or 60 µs, run to run); pinned, every variant is timed the same way.
     _background(server, f"taskset -c {RTT_CPU} python3 -c {shlex.quote(_ECHO)}", 30)
-    r = client.run(f"taskset -c {RTT_CPU} python3 -c {shlex.quote(_PING)} {server.ip} {marker} {count}",
+    r = client.run(f"taskset -c {RTT_CPU} " + sh("python3", "-c", _PING, server.ip, marker, count),
                    timeout=RTT_SECONDS + 20)
     if not r.ok:
         return (r.stderr or r.stdout).strip()[-200:]
@@ -197,7 +197,7 @@ def http_latency(host: Host, url: str) -> Dict[str, object]:
 
 
 def connects(place: Place, ip: str, port: int) -> bool:
-    return place.run(f"nc -z -w 2 {ip} {port}", timeout=15).ok
+    return place.run(sh("nc", "-z", "-w", 2, ip, port), timeout=15).ok
 
 
 def link_of(place: Place) -> Dict[str, str]:
@@ -218,7 +218,7 @@ def link_of(place: Place) -> Dict[str, str]:
 def peer_side(host: Host, peer_index: str) -> str:
     """Where the other end of a veth is on its node: its bridge (docker0, br-...) in the
     node's namespace, or an overlay's namespace holding br0 and a vxlan device."""
-    if not peer_index:
+    if not peer_index.isdigit():   # read from `ip link` of a task: an interface index, nothing else
         return ""
     script = (f"l=$(ip -o link show | grep '^{peer_index}: '); "
               f"if [ -n \"$l\" ]; then echo \"root $l\"; exit 0; fi; "

@@ -4,6 +4,7 @@ as files beside it)."""
 from __future__ import annotations
 
 import html
+import re
 from typing import List
 
 from .. import __version__
@@ -66,8 +67,13 @@ def to_html(title: str, sections: List[Section], made: str) -> str:
             "</body></html>\n")
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")   # what starts markup inside a line (links, emphasis, code, cells)
+
+
 def _md(text: str) -> str:
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+    """Text from the lab (names, observations a service may have chosen) as literal markdown:
+    every character that starts markup escaped, no raw HTML, one line."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ").replace("<", "&lt;")
 
 
 def _grid_md(g: Grid) -> List[str]:

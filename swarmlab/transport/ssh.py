@@ -119,14 +119,14 @@ class SSHTransport:
     def interactive(self) -> list:
         """The argv of a login shell on this host (OpenSSH, the host key pinned as for every
         command: a known_hosts file written for it, nothing else trusted)."""
-        import tempfile
-
         known = self.known_hosts
-        if self.host_key:
+        if self.host_key:   # in memory, open across the exec: no file is left behind
             entry = self.address if self.port == 22 else f"[{self.address}]:{self.port}"
-            fd, known = tempfile.mkstemp(prefix="swarmlab-known-")
+            fd = os.memfd_create("swarmlab-known-hosts", 0)
             os.write(fd, f"{entry} {self.host_key}\n".encode())
-            os.close(fd)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.set_inheritable(fd, True)
+            known = f"/dev/fd/{fd}"
         argv = ["ssh", "-t", "-p", str(self.port), "-o", "StrictHostKeyChecking=yes",
                 "-o", f"UserKnownHostsFile={known}", "-o", "IdentitiesOnly=yes", "-F", "/dev/null"]
         argv += ["-i", self.key_file] if self.key_file else []

@@ -112,3 +112,4 @@ def test_a_service_answering_200_without_the_flow_fails_the_check_not_the_comman
     checks = flow_checks([("node-1", service.url)])
     assert [(c.name, c.passed) for c in checks] == [("flow via node-1", False)]
     assert "without served_by/db/redis" in checks[0].observed
+

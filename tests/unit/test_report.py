@@ -89,7 +89,7 @@ def test_sections_show_the_lab_verify_and_the_drill_with_tones(state):
 def test_the_page_escapes_what_the_lab_says_and_loads_nothing_from_outside(state):
     keep_recorded()
     doc = json.loads(recorded("status"))
-    doc["data"]["services"][0]["name"] = "<script>alert(1)</script>|x"
+    doc["data"]["services"][0]["name"] = "<script>alert(1)</script>|x[link](http://evil.example)*b*"
     results.keep("rs", "status", json.dumps(doc))
     kept = {**results.kept("rs"), "live": False}
     secs = sections.build("rs", kept, None, "Graphviz's dot is not installed", [], lambda w, n: None)
@@ -97,7 +97,7 @@ def test_the_page_escapes_what_the_lab_says_and_loads_nothing_from_outside(state
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     md = render.to_markdown("t", secs, "now")
-    assert "&lt;script>alert(1)&lt;/script>\\|x" in md
+    assert "&lt;script>alert(1)&lt;/script>\\|x\\[link\\](http://evil.example)\\*b\\*" in md   # literal, no link
     assert "no picture of the lab: Graphviz's dot is not installed" in md
 
 
