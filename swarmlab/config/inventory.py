@@ -284,6 +284,9 @@ def _check(hosts, where, known_hosts, base: Path, tofu: bool, problem, managers_
                        "defaults / the group's vars); passwords and agents are not used")
         elif not is_file(resolve(base, h.key_file)):
             problem(p + ("key_file",), f"file {h.key_file} not found (relative paths are from the inventory's folder)")
+        elif _open_key(resolve(base, h.key_file)):
+            problem(p + ("key_file",), f"{h.key_file} is a private key others can read ({_open_key(resolve(base, h.key_file))}"
+                                       f"); ssh refuses such a key, and so does swarmlab: chmod 600 {h.key_file}")
         if h.host_key:
             msg = _bad_host_key(h.host_key)
             if msg:
@@ -291,6 +294,17 @@ def _check(hosts, where, known_hosts, base: Path, tofu: bool, problem, managers_
         elif not known_hosts and not tofu:
             problem(p, "no pinned host key: add host_key: (ssh-keyscan HOST prints it; check it out of band) or "
                        "known_hosts: for the inventory, or pass --trust-on-first-use to record it")
+
+
+def _open_key(path: Path) -> str:
+    """'mode 0644' when path holds a private key that its group or others may read, else ''."""
+    try:
+        mode = path.stat().st_mode & 0o777
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return ""
+    return f"mode {mode:04o}" if mode & 0o044 and b"PRIVATE KEY" in head else ""
 
 
 def _check_names(h: InventoryHost, p: Tuple[str, ...], problem) -> None:

@@ -114,3 +114,18 @@ def test_a_key_file_under_home_is_found_with_tilde(tmp_path, monkeypatch):
     from swarmlab.providers.ssh import SSHProvider
 
     assert SSHProvider(inv).transports["a"].key_file == str(tmp_path / "home" / ".ssh" / "lab_key")
+
+
+def test_a_private_key_others_can_read_is_refused_as_ssh_refuses_it(tmp_path):
+    key = tmp_path / "id_lab"
+    key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nnot a real key\n-----END OPENSSH PRIVATE KEY-----\n")
+    (tmp_path / "inv.yaml").write_text(
+        "apiVersion: swarmlab/v1\nkind: Inventory\nhosts:\n  alpha: {address: 127.0.0.2, role: manager, "
+        "key_file: id_lab}\n")
+    key.chmod(0o644)
+    with pytest.raises(ConfigError) as info:
+        load_inventory(tmp_path / "inv.yaml", trust_on_first_use=True)
+    assert [p.path for p in info.value.problems] == ["hosts.alpha.key_file"]
+    assert "mode 0644" in info.value.problems[0].message and "chmod 600 id_lab" in info.value.problems[0].message
+    key.chmod(0o600)
+    assert load_inventory(tmp_path / "inv.yaml", trust_on_first_use=True).hosts[0].key_file == "id_lab"
