@@ -34,19 +34,35 @@ def _task_errors(reader: SwarmReader, names: List[str]) -> str:
     return "; ".join(list(first.values())[:4])
 
 
+def jobs_done(reader: SwarmReader, wanted: dict) -> set:
+    """Those services whose tasks ran to completion (exit 0) and that Swarm leaves done (a
+    restart_policy of on-failure or none: no task wanted running again): a one-shot job, a
+    migration, is settled at 0 running."""
+    out = set()
+    for name, want in wanted.items():
+        tasks = reader.tasks(name, running_only=False)
+        if not any(t.desired.lower() in ("running", "ready") for t in tasks) and \
+                sum(t.state.startswith("Complete") for t in tasks) >= max(want, 1):
+            out.add(name)
+    return out
+
+
 def wait_services(ctx: UpContext) -> None:
     expected = {f"{ctx.scenario.stack_name}_{s}" for s in ctx.scenario.stack["services"]}
     reader = _reader(ctx)
-    errors = {"at": 0.0, "said": ""}
+    errors: dict = {"at": 0.0, "said": "", "done": set()}
 
     def probe():
         # one command a round (every command is an exec into the manager, and the manager
-        # is what starts the tasks); task errors are read every ERRORS_EVERY seconds
+        # is what starts the tasks); task errors and finished jobs every ERRORS_EVERY seconds
         counts = {k: v for k, v in reader.replicas().items() if k in expected}
-        ready = set(counts) == expected and all(have == want for have, want in counts.values())
-        seen = ", ".join(f"{k} {have}/{want}" for k, (have, want) in sorted(counts.items())) or "no services"
+        short = {k for k, (have, want) in counts.items() if have != want}
+        ready = set(counts) == expected and short <= errors.get("done", set())
+        seen = ", ".join(f"{k} {have}/{want}" + (" (done: a one-shot job)" if k in errors.get("done", ()) else "")
+                         for k, (have, want) in sorted(counts.items())) or "no services"
         if not ready and time.monotonic() - errors["at"] >= ERRORS_EVERY:
-            errors.update(at=time.monotonic(), said=_task_errors(reader, sorted(counts)))
+            errors.update(at=time.monotonic(), said=_task_errors(reader, sorted(counts)),
+                          done=jobs_done(reader, {k: counts[k][1] for k in short}))
         if not ready and errors["said"]:
             seen += f" (task errors: {errors['said']})"
         return ready, seen

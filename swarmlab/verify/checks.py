@@ -68,6 +68,10 @@ def swarm_health(ctx: VerifyContext) -> List[CheckResult]:
         running = len(svc.tasks)
         ok = svc.replicas is None or running == svc.replicas
         placement = ", ".join(f"{_short(t.name)} on {t.node}" for t in sorted(svc.tasks, key=lambda t: t.name))
+        if not running and svc.completed >= (svc.replicas or 1):   # its restart policy lets it stay done
+            out.append(CheckResult(f"swarm: {svc.name}", True, f"{svc.replicas} replicas running, or done",
+                                   f"{svc.completed} task(s) ran to completion (exit 0): a one-shot job, done"))
+            continue
         out.append(CheckResult(f"swarm: {svc.name}", ok and running > 0,
                                f"{svc.replicas} replicas running", f"{running} running: {placement or 'none'}"))
     return out
@@ -99,10 +103,10 @@ def dns(ctx: VerifyContext) -> List[CheckResult]:
         if not src.tasks:
             continue
         task = src.tasks[0]
-        if src.on_host_network:
+        if src.docker_network:
             out.append(CheckResult(f"dns from {src.short}", False, "names of services on a shared network resolve",
-                                   "on Docker's host network: its tasks use their node's resolver, not Swarm's "
-                                   "names", status="unsupported"))
+                                   f"on Docker's {src.docker_network} network: its tasks use their node's resolver, "
+                                   "not Swarm's names", status="unsupported"))
             continue
         problems, lines = [], []
         for dst in services:
@@ -260,6 +264,12 @@ def ports(ctx: VerifyContext) -> List[CheckResult]:
     for svc in sorted(ctx.topo.services.values(), key=lambda s: s.name):
         task_nodes = {t.node for t in svc.tasks}
         for p in svc.published:
+            if p.get("protocol", "tcp") != "tcp":   # no handshake to see from here: said, not guessed
+                out.append(CheckResult(f"published {svc.short}:{p['published']}/{p['protocol']}", False,
+                                       "answers from the controller", f"{p['protocol']}: no handshake to probe "
+                                       "from outside (a silent port and a closed one look the same)",
+                                       status="unsupported"))
+                continue
             nodes = sorted(task_nodes) if p["mode"] == "host" else sorted(addr)
             seen = {n: tcp_open(addr[n], p["published"]) for n in nodes if n in addr}
             out.append(CheckResult(f"published {svc.short}:{p['published']}", bool(seen) and all(seen.values()),
@@ -289,6 +299,11 @@ def data_flow(ctx: VerifyContext) -> List[CheckResult]:
     if not ours:
         return [CheckResult("data flow", False, "swarmlab's web app, which reports each hop it took",
                             "not in this stack: reachability and the wire checks prove its paths",
+                            status="unsupported")]
+    missing = sorted({"db", "redis"} - {s.short for s in ctx.topo.services.values()})
+    if missing:   # the web app image used alone: its hops go to services this stack does not have
+        return [CheckResult("data flow", False, "swarmlab's web app with its db and redis",
+                            f"the web app runs without {' and '.join(missing)}: no flow to follow",
                             status="unsupported")]
     for svc in ours:
         for p in svc.published:
@@ -323,6 +338,9 @@ def _wire_one(ctx: VerifyContext, net) -> CheckResult:
         return CheckResult(f"wire: {net.name}", False, "two tasks on different nodes",
                            "none on this network", status="unsupported")
     a, b = pair
+    if not is_ipv4(b.ips[net.name]):   # read from the engine, and written into a command
+        return CheckResult(f"wire: {net.name}", False, "two tasks on different nodes",
+                           f"no IPv4 address for {_short(b.name)}", status="unsupported")
     canary = f"swarmlab-canary-{secrets.token_hex(8)}"
     node = ctx.topo.hosts[a.node]
     # capture on the node's underlay while the canary goes from task a to task b (UDP
@@ -358,6 +376,10 @@ def mtu(ctx: VerifyContext) -> List[CheckResult]:
             continue
         a, b = pair
         ip_a, ip_b = a.ips[net.name], b.ips[net.name]
+        if not (is_ipv4(ip_a) and is_ipv4(ip_b)):   # read from the engine, and written into a command
+            out.append(CheckResult(f"mtu: {net.name}", False, f"MTU {want}", f"no IPv4 address ({ip_a}, {ip_b})",
+                                   status="unsupported"))
+            continue
         # /sys belongs to the node's namespace: ask `ip` inside the task's instead
         r = in_task(ctx.topo, a, f"i=$(ip -o -4 addr show | awk '$4 ~ /^{ip_a}\\// {{print $2}}'); "
                                  f"ip -o link show dev \"$i\" | sed -n 's/.* mtu \\([0-9]*\\).*/\\1/p'")

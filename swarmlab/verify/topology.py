@@ -38,11 +38,17 @@ class Service:
     own_command: bool = False  # the stack overrides the image's command or entrypoint
     udp_ports: List[int] = field(default_factory=list)
     ports_from: str = "the stack file and the image"
+    completed: int = 0         # its tasks that ran to the end (exit 0) and stay done: a one-shot job
 
     @property
     def on_host_network(self) -> bool:
         """On Docker's host network: its tasks have their node's network, resolver and ports."""
         return "host" in self.networks
+
+    @property
+    def docker_network(self) -> str:
+        """The Docker network of its own it is on (host, bridge), whose tasks get no Swarm names."""
+        return next((n for n in ("host", "bridge") if n in self.networks), "")
 
 
 @dataclass
@@ -111,6 +117,8 @@ def read(handle: "Lab", intended: Optional[Dict[str, List[str]]] = None, stacks:
         if svc is not None:
             ips = {net: ip for net, ip in addresses.get(t.id, {}).items() if net in networks}
             svc.tasks.append(Task(f"{t.name}.{t.id}", svc.name, t.node, ips))
+    for svc in (s for s in services.values() if not s.tasks and s.replicas):   # a one-shot job, done?
+        svc.completed = sum(t.state.startswith("Complete") for t in swarm.tasks(svc.name, running_only=False))
     _listening_ports(services, by_name)
     stack = next((v.stack for v in views if v.stack and v.stack not in stacks), "")
     return Topology(handle.name, stack, by_name, services, networks, swarm.nodes())

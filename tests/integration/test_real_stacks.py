@@ -101,3 +101,19 @@ def test_a_build_only_service_and_a_global_agent_on_the_host_network(engine):
         assert code == 0 and out.strip() == "host", out
 
     _up_verify_down(engine, "itest-rs8", "16-global-agent-host-network.yml", on_host, "--nodes", "2", "--host-access")
+
+
+# More shapes, each on a one-node lab of its own: external and file-made secrets and configs,
+# Docker's bridge, a port range beside a UDP port, a shell health check with $$, named volumes,
+# a one-shot job left done by its restart policy, an env file, an attachable encrypted overlay.
+# Left out, with why: 39 (an NFS server this machine does not have), 49 (nofile above this
+# machine's engine's own 20000, which a dind node cannot raise without CAP_SYS_RESOURCE).
+MORE = ["05-version-3.1-secrets.yml", "07-version-3.3-configs.yml", "17-external-bridge.yml",
+        "27-port-ranges.yml", "33-healthcheck-escapes.yml", "38-named-volumes.yml", "40-restart-policy.yml",
+        "43-env-file.yml", "52-attachable-encrypted.yml"]
+
+
+@pytest.mark.parametrize("stack", MORE)
+def test_more_shapes_come_up_and_verify(engine, stack):
+    lab = f"itest-rs-{stack[:2]}"
+    _up_verify_down(engine, lab, stack, lambda up, verified: None, "--nodes", "1")
