@@ -143,8 +143,8 @@ def _warn_host_access(ctx: UpContext) -> None:
     """Host access granted: say once what it gives, and to which services by which keys."""
     if not ctx.scenario.host_access:
         return
-    uses = [f"{name} ({', '.join(what for _, what in seal.service_uses(svc))})"
-            for name, svc in (ctx.scenario.stack.get("services") or {}).items() if seal.service_uses(svc)]
+    found = {name: seal.service_uses(svc) for name, svc in (ctx.scenario.stack.get("services") or {}).items()}
+    uses = [f"{name} ({', '.join(what for _, what in ways)})" for name, ways in found.items() if ways]
     ctx.warn(f"host access granted: a task may have {ctx.provider.host_access_grants}; the lab is not sealed"
              + (f"; used by {'; '.join(uses)}" if uses else ""))
 

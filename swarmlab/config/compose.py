@@ -279,8 +279,8 @@ def _build(name: str, svc: dict, base: Path) -> Tuple[Optional[BuildSpec], list]
     dockerfile = spec.get("dockerfile", "Dockerfile")
     if not isinstance(dockerfile, str) or not dockerfile:
         problems.append((("dockerfile",), "must be a file name in the context"))
-    elif beside(base, str(root / dockerfile))[0] is None:
-        problems.append((("dockerfile",), beside(base, str(root / dockerfile))[1]))
+    elif (outside := beside(base, str(root / dockerfile))[1]):   # a dockerfile of ../ leaves the folder
+        problems.append((("dockerfile",), outside))
     elif root.is_dir() and not (root / dockerfile).is_file():
         problems.append((("dockerfile",), f"no file {dockerfile!r} in {root}"))
     args = _args(spec.get("args"), problems)

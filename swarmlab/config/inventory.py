@@ -284,9 +284,9 @@ def _check(hosts, where, known_hosts, base: Path, tofu: bool, problem, managers_
                        "defaults / the group's vars); passwords and agents are not used")
         elif not is_file(resolve(base, h.key_file)):
             problem(p + ("key_file",), f"file {h.key_file} not found (relative paths are from the inventory's folder)")
-        elif _open_key(resolve(base, h.key_file)):
-            problem(p + ("key_file",), f"{h.key_file} is a private key others can read ({_open_key(resolve(base, h.key_file))}"
-                                       f"); ssh refuses such a key, and so does swarmlab: chmod 600 {h.key_file}")
+        elif mode := _open_key(resolve(base, h.key_file)):
+            problem(p + ("key_file",), f"{h.key_file} is a private key others can read ({mode}); ssh refuses such "
+                                       f"a key, and so does swarmlab: chmod 600 {h.key_file}")
         if h.host_key:
             msg = _bad_host_key(h.host_key)
             if msg:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
 
+from ..actions.wait import jobs_done
 from ..providers.base import Host
 from ..shell import sh
 
@@ -43,7 +44,7 @@ class Service:
     @property
     def on_host_network(self) -> bool:
         """On Docker's host network: its tasks have their node's network, resolver and ports."""
-        return "host" in self.networks
+        return self.docker_network == "host"
 
     @property
     def docker_network(self) -> str:
@@ -117,8 +118,9 @@ def read(handle: "Lab", intended: Optional[Dict[str, List[str]]] = None, stacks:
         if svc is not None:
             ips = {net: ip for net, ip in addresses.get(t.id, {}).items() if net in networks}
             svc.tasks.append(Task(f"{t.name}.{t.id}", svc.name, t.node, ips))
-    for svc in (s for s in services.values() if not s.tasks and s.replicas):   # a one-shot job, done?
-        svc.completed = sum(t.state.startswith("Complete") for t in swarm.tasks(svc.name, running_only=False))
+    waiting = {s.name: s.replicas for s in services.values() if not s.tasks and s.replicas}
+    for name in jobs_done(swarm, waiting) if waiting else ():   # a one-shot job, done: as up judged it
+        services[name].completed = waiting[name]
     _listening_ports(services, by_name)
     stack = next((v.stack for v in views if v.stack and v.stack not in stacks), "")
     return Topology(handle.name, stack, by_name, services, networks, swarm.nodes())
