@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 from .. import grammar
 from ..errors import ConfigError, Problem
@@ -61,6 +61,7 @@ class Prepared:
     builds: Dict[str, BuildSpec] = field(default_factory=dict)
     notes: List[str] = field(default_factory=list)
     files: List[FileObject] = field(default_factory=list)
+    ignored: Dict[str, List[str]] = field(default_factory=dict)   # key -> the services it was taken from
     hidden: Dict[str, str] = field(default_factory=dict, repr=False)   # value -> the name it is shown as
 
 
@@ -193,7 +194,6 @@ def prepare(stack: Any, stack_path: Path, stack_name: str) -> Tuple[Prepared, Li
     services = stack.get("services") if isinstance(stack, Mapping) else None
     if not isinstance(services, Mapping):
         return out, problems
-    ignored: Dict[str, List[str]] = {}
     for name, svc in services.items():
         if not isinstance(svc, dict):
             continue
@@ -212,13 +212,21 @@ def prepare(stack: Any, stack_path: Path, stack_name: str) -> Tuple[Prepared, Li
         for key in IGNORED:
             if key in svc:
                 del svc[key]
-                ignored.setdefault(key, []).append(str(name))
+                out.ignored.setdefault(key, []).append(str(name))
     out.files, found = _file_objects(stack, stack_path.parent, stack_name)
     problems += found
-    for key, names in ignored.items():
-        what = "built on the controller" if key == "build" else "ignored by docker stack deploy"
-        out.notes.append(f"{stack_path.name}: {key} ({', '.join(names)}): {what}")
+    if "build" in out.ignored:
+        out.notes.append(f"{stack_path.name}: build ({', '.join(out.ignored['build'])}): built on the controller "
+                         "(a swarmlab extension: docker stack deploy ignores build)")
     return out, problems
+
+
+def ignored_notes(prepared: Prepared, stack_path: Path, named: Set[str]) -> List[str]:
+    """swarmlab's words for the keys it took out that Docker did not name (Docker drops
+    depends_on and a service's tmpfs without a word; or Docker was not asked)."""
+    return [f"{stack_path.name}: {key} ({', '.join(names)}): dropped, as docker stack deploy drops it "
+            f"(said by swarmlab: docker does not say it)" for key, names in prepared.ignored.items()
+            if key != "build" and key not in named]
 
 
 def _ports(svc: Mapping) -> list:

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 import yaml
 
@@ -32,7 +32,9 @@ _CHATTER = ("Ignoring unsupported options", "Ignoring deprecated options", "Sinc
 _PATH = re.compile(r"(?<![\w.])(?P<path>(?:services|networks|volumes|secrets|configs|version)(?:\.[^\s:]+)?):?"
                    r"\s+(?P<rest>.+)")
 _EXTRA = re.compile(r"Additional property (\S+) is not allowed")
-_IGNORING = re.compile(r"^Ignoring (unsupported|deprecated) options: (.+)$")
+_IGNORING = re.compile(r"^Ignoring (unsupported|deprecated) options:(.*)$")
+_DEPRECATED = re.compile(r"^([a-z_]+): (.+)$")   # one per key under "Ignoring deprecated options:"
+NOT_ASKED = "docker's own check of the stack was not asked"
 
 
 def clients() -> Tuple[Tuple[str, str], ...]:
@@ -61,10 +63,10 @@ def _clients(path: str) -> Tuple[Tuple[str, str], ...]:
 def verdict(stack: Mapping[str, Any], workdir: Path,
             client: Optional[str] = None) -> Tuple[Optional[Tuple[Tuple[str, ...], str]], str]:
     """((path, message) when Docker refuses the stack, else None; a note: why it was not
-    asked, or the keys it says it ignores). client: the first docker on PATH by default."""
+    asked, or the keys it says it ignores, a line per kind). client: the first docker on PATH by default."""
     client = client or shutil.which("docker")
     if client is None:
-        return None, "docker's own check of the stack was not asked: no docker client on PATH"
+        return None, f"{NOT_ASKED}: no docker client on PATH"
     text = yaml.safe_dump(for_stack_deploy(stack), sort_keys=False)
     with tempfile.TemporaryDirectory(prefix="swarmlab-check-") as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
@@ -74,19 +76,51 @@ def verdict(stack: Mapping[str, Any], workdir: Path,
                                   input=text, capture_output=True, text=True, timeout=TIMEOUT, env=env,
                                   cwd=str(workdir) if workdir.is_dir() else tmp)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            return None, f"docker's own check of the stack was not asked: {type(exc).__name__}: {exc}"[:300]
+            return None, f"{NOT_ASKED}: {type(exc).__name__}: {exc}"[:300]
     said = "\n".join((proc.stderr, proc.stdout))
     if any(s in said for s in _REACHED_DAEMON):
-        ignoring = [m.group(2) for m in map(_IGNORING.match, map(str.strip, said.splitlines())) if m]
-        return None, (f"docker stack deploy ignores these options of the file: {', '.join(ignoring)}"
-                      if ignoring else "")
+        return None, "\n".join(f"docker stack deploy says: {line}" for line in ignoring(said))
     lines = [ln.strip() for ln in said.splitlines() if ln.strip() and not ln.strip().startswith(_CHATTER)]
     if not lines:
         return None, f"docker's own check of the stack said nothing (exit {proc.returncode})"
     if "unknown flag" in lines[0] or "is not a docker command" in lines[0]:
-        return None, f"docker's own check of the stack was not asked: this client has no stack deploy ({lines[0]})"
+        return None, f"{NOT_ASKED}: this client has no stack deploy ({lines[0]})"
     path, said = refusal(lines[0])
     return (tuple(p.replace("$$", "$") for p in path), said), ""   # the file's names, not as escaped for it
+
+
+def ignoring(said: str) -> List[str]:
+    """What the client says it ignores, in its words, one line per kind: "Ignoring
+    unsupported options: build, privileged", "Ignoring deprecated options: expose: ..."
+    (the client lists deprecated keys one per line below their heading)."""
+    out: List[str] = []
+    deprecated: Optional[List[str]] = None
+    for line in (ln.strip() for ln in said.splitlines()):
+        m = _IGNORING.match(line)
+        if m and m.group(1) == "unsupported":
+            out.append(line)
+        if m:
+            deprecated = [] if m.group(1) == "deprecated" else None
+        elif deprecated is not None and _DEPRECATED.match(line):
+            if not deprecated:
+                out.append("")
+            deprecated.append(line)
+            out[-1] = "Ignoring deprecated options: " + "; ".join(deprecated)
+        elif line:
+            deprecated = None
+    return out
+
+
+def named_keys(note: str) -> Set[str]:
+    """The keys a verdict's note says Docker ignores."""
+    keys: Set[str] = set()
+    for part in note.split("docker stack deploy says: ")[1:]:
+        kind, _, rest = part.strip().partition(" options: ")
+        if kind == "Ignoring unsupported":
+            keys.update(k.strip() for k in rest.split(","))
+        elif kind == "Ignoring deprecated":
+            keys.update(m.group(1) for m in map(_DEPRECATED.match, rest.split("; ")) if m)
+    return keys
 
 
 def refusal(line: str) -> Tuple[Tuple[str, ...], str]:

@@ -221,7 +221,9 @@ def _docker_says(written: Any, prepared: compose.Prepared, stack_path: Path, sta
     Docker names one problem; it is added where ours do not already say it."""
     workdir = stack_path.parent
     refused, note = docker_check.verdict(compose.for_docker(written, stack_name), workdir)
-    prepared.notes += [note] if note and not refused else []
+    prepared.notes += note.splitlines() if not refused else []
+    said = docker_check.named_keys(note)
+    prepared.notes += compose.ignored_notes(prepared, stack_path, said)
     if refused:
         covered = any(p[:len(refused[0])] == refused[0] or refused[0][:len(p)] == p for p, _ in ours if p)
         return [] if covered else [refused]
@@ -233,7 +235,9 @@ def _docker_says(written: Any, prepared: compose.Prepared, stack_path: Path, sta
         if refused:
             return [(refused[0], f"{refused[1]} (docker {version}, on the stack as swarmlab renders it: a swarmlab "
                                  "bug, please report it with the file)")]
-        prepared.notes += [note] if note and note not in prepared.notes else []
+        if note.startswith(docker_check.NOT_ASKED) or docker_check.named_keys(note) - said:
+            prepared.notes += [f"{line} (docker {version}, on the stack as swarmlab renders it)"
+                               for line in note.splitlines()]
     return []
 
 

@@ -26,7 +26,7 @@ from ..shell import label_filter, sh
 from ..transport.group import run_on
 from . import side_by_side, state
 from .checks import CHECKS, Evidence
-from .model import LANGS, Lesson, all_lessons, find, load_lesson
+from .model import LANGS, LESSONS_DIR, Lesson, all_lessons, find, load_lesson
 from .setup import (FAULTS, EncryptedDetour, Site, drop_fault_networks, edited_stack, fault_nodes, fault_services,
                     heal_all)
 
@@ -43,6 +43,7 @@ def start(ref: str, name: Optional[str], provider: Provider, lang: str = "en", t
     """The lesson's lab at its checkpoint, a fresh progress record, and the brief."""
     started = time.monotonic()
     lesson = find(ref)
+    state.shelve(lesson.path, LESSONS_DIR)
     scenario = lesson_scenario(lesson, name, provider)
     handle, services = checkpoint(lesson, scenario, provider, say)
     p = state.Progress(scenario.name, lesson.id, str(lesson.path), lang, trainee, steps=len(lesson.steps),
@@ -207,10 +208,13 @@ def _current(name: str, provider: Provider):
     if p is None:
         raise SwarmlabError(f"no lesson runs in lab {name}", exit_code=2,
                             hint="swarmlab lesson start ID (swarmlab lesson list shows them)")
-    try:
-        lesson = load_lesson(Path(p.path))
-    except ConfigError:
-        lesson = find(p.lesson)   # the file moved: the shipped lesson of that id
+    lesson = None
+    if state.on_shelf(p.path, LESSONS_DIR):
+        try:
+            lesson = load_lesson(Path(p.path))
+        except ConfigError:
+            pass
+    lesson = lesson or find(p.lesson)   # moved, or off the shelf: the shipped lesson of that id
     return handle, manager, p, lesson
 
 

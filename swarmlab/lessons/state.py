@@ -5,7 +5,9 @@ passed. It goes with the lab: `down` removes it, `lesson progress` reads every l
 
 The trainee has the swarm, so the record is signed (HMAC-SHA256) with a key that stays on
 the controller, in its state folder: an edited or forged record, or one copied from another
-lab, is refused, never graded or followed to a lesson file it names."""
+lab, is refused, never graded or followed to a lesson file it names. Even a signed record's
+lesson file is read only from the shelf: the shipped lessons, and the folders a trainer
+started their own lessons from on this controller (kept in its state folder)."""
 from __future__ import annotations
 
 import base64
@@ -16,6 +18,7 @@ import os
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Dict, List, Optional
 
 from .. import labels as L, results, safefs
@@ -25,6 +28,7 @@ from ..shell import label_filter
 
 ROLE = "lesson"
 KEY_FILE = "lesson-records.key"
+SHELF_FILE = "lesson-shelf.json"
 
 
 class ForgedRecord(SwarmlabError):
@@ -75,6 +79,32 @@ def _key() -> bytes:
         os.chmod(path.parent, 0o700)
         safefs.write_file(path, secrets.token_bytes(32))
         return safefs.read_regular(path, 1024)
+
+
+def _own_shelf() -> List[str]:
+    try:
+        folders = json.loads(safefs.read_regular(results.root() / SHELF_FILE, 64 * 1024))
+    except (FileNotFoundError, ValueError):
+        return []
+    return [f for f in folders if isinstance(f, str)] if isinstance(folders, list) else []
+
+
+def shelve(lesson_file: Path, shipped: Path) -> None:
+    """Put the folder of a trainer's own lesson file on this controller's shelf (a file in
+    its private state folder), so the record may name it; the shipped folder is on it."""
+    folder = str(Path(lesson_file).resolve().parent)
+    own = _own_shelf()
+    if Path(folder) == shipped.resolve() or folder in own:
+        return
+    safefs.private_dir(results.root())
+    os.chmod(results.root(), 0o700)
+    safefs.write_file(results.root() / SHELF_FILE, json.dumps((own + [folder])[-64:]))
+
+
+def on_shelf(lesson_file: str, shipped: Path) -> bool:
+    """Whether a record's lesson file lies in a shelf folder (its own folder, not below)."""
+    folder = Path(lesson_file).resolve().parent
+    return folder == shipped.resolve() or str(folder) in _own_shelf()
 
 
 def _mac(payload: str) -> str:

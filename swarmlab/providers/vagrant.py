@@ -29,6 +29,8 @@ from .vagrant_config import VAGRANT_DIR, VagrantConfig, load_config
 
 PROVIDERS = ("libvirt", "virtualbox")
 LIBVIRT_BOOT = Path("/var/lib/libvirt/boot")
+CONSOLES = Path("/var/log/libvirt/qemu")   # each VM's serial console, logged by libvirt on this machine
+SAID_KEY = re.compile(r"^\r?swarmlab-host-key (ssh-ed25519 [A-Za-z0-9+/]+={0,2})\r?$", re.M)
 SOFT_EMULATION_MINUTES = 5        # per VM, measured here (DESIGN.md); KVM: well under one
 
 
@@ -66,6 +68,12 @@ def inventory_doc(cfg: VagrantConfig, ssh: Dict[str, Dict[str, str]], host_keys:
                        "role": cfg.role(name), "labels": dict(labels.get(name, ())),
                        "advertise_addr": ip, "data_path_addr": ip, "host_key": host_keys[name]}
     return {"apiVersion": "swarmlab/v1", "kind": "Inventory", "name": "vagrant", "hosts": hosts}
+
+
+def said_key(console: str) -> Optional[str]:
+    """The last host key a console log says (a VM's latest boot appends the newest)."""
+    found = SAID_KEY.findall(console)
+    return found[-1] if found else None
 
 
 # -- KVM, or software emulation ---------------------------------------------------
@@ -243,7 +251,7 @@ class VagrantProvider(Provider):
             f"box {cfg.box}, driver {self.env['SWARMLAB_VAGRANT_DRIVER']})")
         self.vagrant("up", "--provider", self.vm_provider, say=say)
         say(f"VMs up in {time.monotonic() - started:.0f}s")
-        self.write_inventory(cfg)
+        self.write_inventory(cfg, say)
         self._ssh = None
         ssh = self.ssh()
         ssh.preflight()
@@ -279,19 +287,48 @@ class VagrantProvider(Provider):
         self.env.setdefault("SWARMLAB_VAGRANT_KERNEL", str(dest / "vmlinuz"))
         if (dest / "initrd.img").exists():
             self.env.setdefault("SWARMLAB_VAGRANT_INITRD", str(dest / "initrd.img"))
+        self.env.setdefault("SWARMLAB_VAGRANT_CONSOLES", str(self.console_dir))
+        Path(self.env["SWARMLAB_VAGRANT_CONSOLES"]).mkdir(parents=True, exist_ok=True)
 
-    def write_inventory(self, cfg: VagrantConfig) -> Path:
-        """Inventory from `vagrant ssh-config`, with each VM's host key read over Vagrant's
-        own session right after it was made, then pinned for every later connection."""
+    @property
+    def console_dir(self) -> Path:
+        """Where libvirt logs the serial consoles of this folder's VMs."""
+        import hashlib
+
+        return CONSOLES / f"swarmlab-{hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:12]}"
+
+    def write_inventory(self, cfg: VagrantConfig, say=lambda s: None) -> Path:
+        """Inventory from `vagrant ssh-config`, each VM's host key pinned for every later
+        connection: the key the VM said on its serial console (a box of swarmlab's), else
+        the one read over Vagrant's own first session, which checks no key (said so)."""
         ssh = parse_ssh_config(self.vagrant("ssh-config").stdout)
         keys = {}
         for name in cfg.names():
-            out = self.vagrant("ssh", name, "-c", "cat /etc/ssh/ssh_host_ed25519_key.pub", timeout=120).stdout
-            keys[name] = " ".join(out.split()[:2])
+            keys[name] = self._console_key(name)
+            if not keys[name]:
+                out = self.vagrant("ssh", name, "-c", "cat /etc/ssh/ssh_host_ed25519_key.pub", timeout=120).stdout
+                keys[name] = " ".join(out.split()[:2])
+                say(f"{name}: host key learned over Vagrant's first SSH session, which checks none (trust on "
+                    "first use): the box says no key on a serial console (swarmlab vagrant box build makes one that "
+                    "does)")
         doc = inventory_doc(cfg, ssh, keys)
         self.inventory_path.write_text("# made by swarmlab from `vagrant ssh-config`; host keys pinned by swarmlab\n"
                                        + yaml.safe_dump(doc, sort_keys=False))
         return self.inventory_path
+
+    def _console_key(self, name: str) -> Optional[str]:
+        """The host key the VM said on its serial console at its latest boot, from the log
+        libvirt keeps on this machine (None when this box or provider says none)."""
+        folder = self.env.get("SWARMLAB_VAGRANT_CONSOLES")
+        if not folder:
+            return None
+        from .. import safefs
+
+        try:
+            text = safefs.read_regular(Path(folder) / f"{name}.log", 16 * 1024 * 1024)
+        except (OSError, ValueError):
+            return None
+        return said_key(text.decode("utf-8", "replace"))
 
     def _box_dir(self, box: str) -> Optional[Path]:
         home = Path(self.env.get("VAGRANT_HOME", Path.home() / ".vagrant.d"))
@@ -342,6 +379,7 @@ class VagrantProvider(Provider):
                     left += subprocess.run([*virsh, "vol-delete", "--pool", "default", name],
                                            capture_output=True).returncode == 0
         shutil.rmtree(self.state_dir, ignore_errors=True)
+        shutil.rmtree(self.console_dir, ignore_errors=True)
         return {"vms": load_config(self.folder, self.env).count, "libvirt leftovers": left}
 
     def collect_logs(self, lab: str, dest: Path) -> List[Path]:

@@ -7,7 +7,7 @@ loader, no loop device, no mount.
 
 The vagrant user gets Vagrant's well-known insecure key (Vagrant swaps it for a fresh one
 at the first `vagrant up`); SSH host keys are made by each VM at its first boot, never
-baked into the box."""
+baked into the box, and said on its serial console at every boot for the controller to pin."""
 from __future__ import annotations
 
 import json
@@ -47,6 +47,29 @@ ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
 [Service]
 Type=oneshot
 ExecStart=/usr/bin/ssh-keygen -A
+
+[Install]
+WantedBy=ssh.service
+"""
+
+# The host key said on the serial console at every boot, before sshd starts: the
+# controller reads it from the console log libvirt writes on this machine, a channel that
+# does not cross the network, and pins it before the first SSH connection.
+SAY_KEY = """\
+#!/bin/sh
+set -eu
+echo "swarmlab-host-key $(cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub)" > /dev/ttyS0
+"""
+
+SAY_KEY_UNIT = """\
+[Unit]
+Description=This VM's SSH host key, said on its serial console
+After=swarmlab-hostkeys.service
+Before=ssh.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/swarmlab-say-host-key
 
 [Install]
 WantedBy=ssh.service
@@ -121,12 +144,15 @@ def _configure(root: Path, key: str) -> None:
     (root / "etc/resolv.conf").unlink(missing_ok=True)
     for k in root.glob("etc/ssh/ssh_host_*"):
         k.unlink()
-    (root / "etc/systemd/system/swarmlab-hostkeys.service").write_text(HOSTKEYS_UNIT)
+    (root / "usr/local/sbin/swarmlab-say-host-key").write_text(SAY_KEY)
+    (root / "usr/local/sbin/swarmlab-say-host-key").chmod(0o755)
     wants = root / "etc/systemd/system/ssh.service.wants"
     wants.mkdir(parents=True, exist_ok=True)
-    link = wants / "swarmlab-hostkeys.service"
-    if not link.exists():
-        link.symlink_to("/etc/systemd/system/swarmlab-hostkeys.service")
+    for unit, text in (("swarmlab-hostkeys.service", HOSTKEYS_UNIT), ("swarmlab-say-host-key.service", SAY_KEY_UNIT)):
+        (root / "etc/systemd/system" / unit).write_text(text)
+        link = wants / unit
+        if not link.is_symlink():
+            link.symlink_to(f"/etc/systemd/system/{unit}")
     (root / "etc/sudoers.d/vagrant").write_text("vagrant ALL=(ALL) NOPASSWD:ALL\n")
     (root / "etc/sudoers.d/vagrant").chmod(0o440)
     subprocess.run(["chroot", str(root), "useradd", "-m", "-s", "/bin/bash", "-G", "docker", "vagrant"],

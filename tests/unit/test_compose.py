@@ -48,7 +48,14 @@ def test_build_sections_and_ignored_keys(tmp_path):
     assert prepared.builds["Web"].image == "demo-web:latest" and stack["services"]["Web"]["image"] == "demo-web:latest"
     assert prepared.builds["db"].args == (("X", "1"),) and prepared.builds["db"].target == "prod"
     assert all(k not in svc for svc in stack["services"].values() for k in ("build", "depends_on", "restart"))
-    assert "stack.yml: depends_on (Web): ignored by docker stack deploy" in prepared.notes
+    assert prepared.ignored == {"build": ["Web", "db"], "depends_on": ["Web"], "restart": ["Web"],
+                                "container_name": ["db"]}
+    assert [n for n in prepared.notes if "build" in n] == \
+        ["stack.yml: build (Web, db): built on the controller (a swarmlab extension: docker stack deploy ignores build)"]
+    # what Docker named it says itself; swarmlab speaks only of the keys Docker drops without a word
+    said = compose.ignored_notes(prepared, tmp_path / "stack.yml", {"build", "restart", "container_name"})
+    assert said == ["stack.yml: depends_on (Web): dropped, as docker stack deploy drops it (said by swarmlab: "
+                    "docker does not say it)"]
 
 
 def test_a_bad_build_says_where(tmp_path):

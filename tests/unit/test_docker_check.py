@@ -48,3 +48,30 @@ def test_without_a_docker_client_it_is_said_not_asked(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     refused, note = verdict({"services": {"web": {"image": "redis:7"}}}, tmp_path)
     assert refused is None and "not asked: no docker client" in note
+
+
+def test_the_keys_docker_ignores_are_said_in_its_own_words(tmp_path):
+    """Each client on PATH, on one file with keys of both kinds Docker ignores."""
+    from swarmlab.config.docker_check import clients, named_keys
+
+    stack = {"version": "3.8", "services": {"web": {
+        "image": "redis:7", "privileged": True, "shm_size": "64m", "domainname": "lab.test", "restart": "always",
+        "container_name": "web", "expose": ["80"], "depends_on": ["db"]}, "db": {"image": "redis:7"}}}
+    for client, version in clients():
+        refused, note = verdict(stack, tmp_path, client)
+        assert refused is None, (version, refused)
+        lines = note.splitlines()
+        assert lines[0] == "docker stack deploy says: Ignoring unsupported options: domainname, privileged, " \
+            "restart, shm_size", (version, note)
+        assert lines[1].startswith("docker stack deploy says: Ignoring deprecated options: container_name: "), note
+        assert named_keys(note) == {"domainname", "privileged", "restart", "shm_size", "container_name", "expose"}
+
+
+def test_up_says_what_docker_ignores_once_and_what_it_drops_silently_as_its_own(tmp_path):
+    (tmp_path / "s.yml").write_text("services:\n  web:\n    image: redis:7\n    shm_size: 64m\n    tmpfs: /run\n"
+                                    "    depends_on: [db]\n  db:\n    image: redis:7\n")
+    notes = load_stack(tmp_path / "s.yml", Flags(name="demo")).notes
+    assert [n for n in notes if "shm_size" in n] == \
+        ["docker stack deploy says: Ignoring unsupported options: shm_size"]
+    assert sorted(n.split(":")[1].strip() for n in notes if "said by swarmlab" in n) == \
+        ["depends_on (web)", "tmpfs (web)"]

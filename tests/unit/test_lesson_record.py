@@ -60,3 +60,22 @@ def test_another_controllers_record_is_refused(controller, monkeypatch, tmp_path
     monkeypatch.setenv("SWARMLAB_STATE_DIR", str(tmp_path / "elsewhere"))
     with pytest.raises(state.ForgedRecord, match="signature does not match"):
         state.verified(raw, "room-1")
+
+
+def test_a_records_lesson_file_is_read_only_from_the_shelf(controller, tmp_path):
+    shipped = tmp_path / "shipped"
+    own = tmp_path / "trainer" / "lessons"
+    for folder in (shipped, own, own / "below", tmp_path / "elsewhere"):
+        folder.mkdir(parents=True)
+    assert state.on_shelf(str(shipped / "a.yaml"), shipped)
+    assert not state.on_shelf(str(own / "mine.yaml"), shipped)
+    state.shelve(own / "mine.yaml", shipped)
+    state.shelve(own / "mine.yaml", shipped)   # once on the shelf, not twice
+    state.shelve(shipped / "a.yaml", shipped)  # the shipped folder is on it already
+    assert json.loads((controller / state.SHELF_FILE).read_text()) == [str(own.resolve())]
+    assert stat.S_IMODE(os.stat(controller / state.SHELF_FILE).st_mode) == 0o600
+    assert state.on_shelf(str(own / "mine.yaml"), shipped)
+    assert state.on_shelf(str(own / "below" / ".." / "other.yaml"), shipped)
+    assert not state.on_shelf(str(own / "below" / "x.yaml"), shipped)          # a folder, not its tree
+    assert not state.on_shelf(str(tmp_path / "elsewhere" / "x.yaml"), shipped)
+    assert not state.on_shelf("/etc/shadow", shipped)

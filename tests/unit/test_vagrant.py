@@ -98,3 +98,16 @@ def test_the_kvm_boot_test_runs_once_per_set_of_vms(tmp_path, monkeypatch):
     p.env["SWARMLAB_VAGRANT_DRIVER"] = "kvm"
     assert p._driver(None, "lab1", said.append, 2) == "kvm" and tests == [2, 2]
     assert (p.state_dir / "driver").read_text() == "kvm"
+
+
+def test_the_host_key_a_vm_said_on_its_console_is_the_last_one_it_said():
+    from swarmlab.providers.vagrant import said_key
+
+    old, new = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOld+key/x=", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINew"
+    boots = (f"[    0.000000] Linux version 6.1\r\nswarmlab-host-key {old}\r\nlogin: \r\n"
+             f"[    0.000000] Linux version 6.1\r\n[  OK  ] Started ssh\r\nswarmlab-host-key {new}\r\n")
+    assert said_key(boots) == new
+    assert said_key(f"swarmlab-host-key {old}\n") == old
+    # a line that only contains the words, or another kind of key, is not the VM saying its key
+    assert said_key(f"$ echo swarmlab-host-key {new}\nswarmlab-host-key ssh-rsa AAAAB3Nza\n") is None
+    assert said_key("") is None
