@@ -1,7 +1,14 @@
-"""A real browser for the pages: Debian's headless Chromium driven by Selenium through
-Debian's chromedriver (installed by scripts/setup.sh), with every host name unresolvable,
-so a page that needs the network shows it as a console error."""
+"""A real browser for the pages: a headless Chromium or Chrome driven by Selenium, with
+every host name unresolvable, so a page that needs the network shows it as a console error.
+
+Browser and driver are found as Selenium finds them: on PATH (Debian's chromium and
+chromedriver, installed by scripts/setup.sh, or Chrome's own names), else by Selenium
+Manager, offline (it looks in the usual places and its cache, and downloads nothing)."""
+import os
+import shutil
 from contextlib import contextmanager
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -14,11 +21,14 @@ def chromium():
     from selenium.webdriver.chrome.service import Service
 
     opts = webdriver.ChromeOptions()
-    opts.binary_location = "/usr/bin/chromium"
+    found = next(filter(None, map(shutil.which, BROWSERS)), None)
+    if found:
+        opts.binary_location = found
     for flag in FLAGS:
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    os.environ.setdefault("SE_OFFLINE", "true")
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
     try:
         yield driver
     finally:

@@ -72,3 +72,11 @@ def sweep_test_labs(request):
     for lab in sorted(x for x in labs if x and x.startswith(TEST_LAB_PREFIX)):
         DindProvider(client).destroy(lab)
     seed.remove_unused(client)  # caches the tests made: leave `docker volume ls` as it was
+
+
+def cgroups(name_glob: str) -> list:
+    """The host's cgroup folders of that name: under each controller on cgroup v1
+    (/sys/fs/cgroup/<controller>/NAME), at the top of the one tree on v2."""
+    import glob
+
+    return glob.glob(f"/sys/fs/cgroup/*/{name_glob}") + glob.glob(f"/sys/fs/cgroup/{name_glob}")

@@ -1,6 +1,5 @@
 """The lab core against the real engine: up, the stack answering across hosts,
 converging, sealing, labels, bad input, rollback, and down leaving nothing."""
-import glob
 import json
 import os
 import secrets
@@ -14,7 +13,7 @@ import pytest
 from swarmlab import labels as L
 from swarmlab.providers.dind import MASKED_PATHS, UNUSED_CAPS, DindProvider
 
-from ..conftest import labelled, run_cli, run_json
+from ..conftest import cgroups, labelled, run_cli, run_json
 from ..procwatch import ArgvWatch
 from .engine_restart import restart_engine, why_not_restartable
 
@@ -195,7 +194,7 @@ def test_an_incomplete_seed_is_never_used_and_a_lab_scales(engine):
         code, out = engine.containers.get("swarmlab-itest-seed-node-1").exec_run(
             ["docker", "node", "ls", "--format", "{{.Hostname}}"])
         assert out.decode().split() == ["node-1"]
-        assert not glob.glob("/sys/fs/cgroup/*/swarmlab-itest-seed-node-2")
+        assert not cgroups("swarmlab-itest-seed-node-2")
     finally:
         assert run_cli("down", "itest-seed").returncode == 0
     proc, doc = run_json("images", "prune")
@@ -354,7 +353,7 @@ def test_failure_mid_up_rolls_back(engine):
     assert "never-created" in doc["errors"][0]
     assert "removing what this run created" in proc.stderr
     assert labelled(engine, "itest-fail") == {"containers": [], "networks": [], "volumes": []}
-    assert not glob.glob("/sys/fs/cgroup/*/swarmlab-itest-fail-*")
+    assert not cgroups("swarmlab-itest-fail-*")
 
 
 def test_failure_with_retain_keeps_the_lab_for_inspection(engine):
@@ -476,7 +475,7 @@ def test_up_resumes_a_stopped_lab_with_its_data(engine, lab_up):
 
 
 def test_down_leaves_nothing(engine, lab_up):
-    assert glob.glob(f"/sys/fs/cgroup/*/swarmlab-{LAB}-node-*"), "tasks ran, so their cgroups exist before down"
+    assert cgroups(f"swarmlab-{LAB}-node-*"), "tasks ran, so their cgroups exist before down"
     # a node that dies by itself (not `docker kill`) is restarted by the engine: down
     # removes it while it is coming back
     node = engine.containers.get(f"swarmlab-{LAB}-node-2")
@@ -484,6 +483,6 @@ def test_down_leaves_nothing(engine, lab_up):
     proc, doc = run_json("down", LAB)
     assert proc.returncode == 0 and doc["data"]["existed"] is True
     assert labelled(engine, LAB) == {"containers": [], "networks": [], "volumes": []}
-    assert not glob.glob(f"/sys/fs/cgroup/*/swarmlab-{LAB}-*")
+    assert not cgroups(f"swarmlab-{LAB}-*")
     proc, doc = run_json("down", LAB)
     assert proc.returncode == 0 and doc["data"]["existed"] is False
