@@ -1,8 +1,12 @@
-"""Shared fixtures. Integration tests drive the real engine; at the end of the session
-everything labelled for a test lab (names starting with 'itest') is swept by label."""
+"""Shared fixtures. Integration tests drive the real engine. Each session names its labs
+with a prefix of its own (`it` and a run id: SWARMLAB_TEST_RUN, else random), and at its end
+sweeps by label only the labs of that prefix: another session's labs on the same engine, or
+a user's, are never touched."""
 import atexit
+import fcntl
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -15,7 +19,13 @@ import pytest
 from swarmlab import labels as L
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_LAB_PREFIX = "itest"
+RUN = os.environ.get("SWARMLAB_TEST_RUN") or secrets.token_hex(2)
+P = f"it{RUN}"   # this session's labs: P, or P-something
+# Every session holds this shared while it runs; the caches no lab uses are removed only by
+# a session that finds itself alone.
+SESSIONS_LOCK = Path(tempfile.gettempdir()) / "swarmlab-test-sessions.lock"
+_session_fd = os.open(SESSIONS_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(_session_fd, fcntl.LOCK_SH)
 # What the commands keep for `swarmlab report` goes to this session's own folder, not the user's.
 STATE_DIR = tempfile.mkdtemp(prefix="swarmlab-test-state-")
 os.environ["SWARMLAB_STATE_DIR"] = STATE_DIR
@@ -69,9 +79,22 @@ def sweep_test_labs(request):
     labs = {c.labels.get(L.LAB) for c in client.containers.list(all=True, filters=L.lab_filter())}
     labs |= {n.attrs["Labels"].get(L.LAB) for n in client.networks.list(filters=L.lab_filter())}
     labs |= {v.attrs["Labels"].get(L.LAB) for v in client.volumes.list(filters=L.lab_filter())}
-    for lab in sorted(x for x in labs if x and x.startswith(TEST_LAB_PREFIX)):
+    for lab in sorted(x for x in labs if x and (x == P or x.startswith(f"{P}-"))):
         DindProvider(client).destroy(lab)
-    seed.remove_unused(client)  # caches the tests made: leave `docker volume ls` as it was
+    if _alone():
+        seed.remove_unused(client)  # caches the tests made: leave `docker volume ls` as it was
+
+
+def _alone() -> bool:
+    """Whether no other test session runs beside this one (then no lab of its may be about
+    to link a seed this one would remove)."""
+    try:
+        fcntl.flock(_session_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fcntl.flock(_session_fd, fcntl.LOCK_SH)   # a conversion that failed may have dropped it
+        return False
+    fcntl.flock(_session_fd, fcntl.LOCK_SH)
+    return True
 
 
 def cgroups(name_glob: str) -> list:

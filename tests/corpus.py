@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List, Tuple
 
+from .conftest import P
+
 INVALID = Path(__file__).resolve().parent / "data" / "invalid"
 KINDS = ("scenario", "stack", "inventory", "ansible", "vagrant")
 
@@ -46,7 +48,7 @@ def cli_args(path: Path, tmp: Path) -> Tuple[List[str], dict]:
     if kind == "scenario":
         return ["up", str(path)], {}
     if kind == "stack":
-        return ["up", str(wrap_stack(path, tmp)), "--name", "itest-corpus"], {}
+        return ["up", str(wrap_stack(path, tmp)), "--name", f"{P}-corpus"], {}
     if kind in ("inventory", "ansible"):
         return ["inventory", "check", str(path)], {}
     return ["up", "--provider", "vagrant"], {"SWARMLAB_VAGRANT_LAB": str(path)}

@@ -5,6 +5,7 @@ volumes and networks labelled io.swarmlab.lab=<name> (as kind finds its clusters
 from __future__ import annotations
 
 import ipaddress
+import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -313,13 +314,7 @@ class DindProvider(Provider):
             except APIError as exc:
                 failed.append(f"volume {v.name}: {exc.explanation}")
         nets = self.client.networks.list(filters=f)
-        for n in nets:
-            try:
-                n.remove()
-            except NotFound:
-                pass
-            except APIError as exc:
-                failed.append(f"network {n.name}: {exc.explanation}")
+        failed += [why for why in (remove_network(n) for n in nets) if why]
         if failed:
             raise SwarmlabError(f"lab {lab}: some resources could not be removed:\n  " + "\n  ".join(failed),
                                 hint=f"run `swarmlab down {lab}` again")
@@ -408,3 +403,31 @@ def _host_routes() -> List[ipaddress.IPv4Network]:
         out.append(ipaddress.IPv4Network(f"{dest}/{mask}", strict=False))
     return out
 
+
+def remove_network(net, within: float = 30.0, sleep=time.sleep) -> Optional[str]:
+    """Remove a lab network; None when gone, else why not. Its nodes were just removed, and
+    the engine may release their endpoints a moment later (seen once in five downs of a
+    50-node lab): "has active endpoints" is waited out, leftover endpoints disconnected."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            net.remove()
+            return None
+        except NotFound:
+            return None
+        except APIError as exc:
+            if "active endpoints" not in str(exc.explanation):
+                return f"network {net.name}: {exc.explanation}"
+            why = exc.explanation
+        try:
+            net.reload()
+            attached = list(net.attrs.get("Containers") or {})
+            for endpoint in attached:
+                net.disconnect(endpoint, force=True)
+        except (NotFound, APIError):
+            attached = ["?"]
+        if time.monotonic() > deadline:
+            return (f"network {net.name}: {why}" if attached else
+                    f"network {net.name}: the engine still counts an endpoint on it, though no container is "
+                    "attached (a stale endpoint, moby/moby#17217): restarting the engine clears it")
+        sleep(0.5)

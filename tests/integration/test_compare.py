@@ -2,10 +2,10 @@
 measured facts differ as the networks say they must, and the numbers are real."""
 import pytest
 
-from ..conftest import labelled, run_json
+from ..conftest import P, labelled, run_json
 
 pytestmark = pytest.mark.integration
-LAB = "itest-cmp"
+LAB = f"{P}-cmp"
 
 
 @pytest.fixture(scope="module")
@@ -86,5 +86,5 @@ def test_the_report_of_a_removed_lab_is_built_from_what_compare_kept(compared, t
     page = (tmp_path / "index.html").read_text()
     assert 'id="compare"' in page and "no status of this lab was kept" in page
     assert (tmp_path / "compare.svg").read_text().count("<svg") == 1 and "![" in (tmp_path / "report.md").read_text()
-    proc, doc = run_json("report", "itest-never-made")
+    proc, doc = run_json("report", f"{P}-never-made")
     assert proc.returncode == 1 and "nothing is kept of it either" in " ".join(doc["errors"])

@@ -16,10 +16,10 @@ from swarmlab.drills.faults import IMPAIR_CHAIN, PARTITION_CHAIN
 from swarmlab.providers.dind import DindProvider
 
 from ..browser import chromium, console_errors, outside_refs
-from ..conftest import ROOT, labelled, run_cli, run_json
+from ..conftest import P, ROOT, labelled, run_cli, run_json
 
 pytestmark = pytest.mark.integration
-LAB = "itest-drill"
+LAB = f"{P}-drill"
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +112,8 @@ def test_bad_drills_say_why_and_change_nothing(engine, lab):
     assert proc.returncode == 2 and "--peer" in proc.stderr
     proc = run_cli("drill", "kill-node", "node-1", LAB)
     assert proc.returncode == 3 and "only manager" in proc.stderr and "--managers 3" in proc.stderr
-    proc = run_cli("drill", "drain", "node-2", "itest-nolab")
-    assert proc.returncode != 0 and "no lab named 'itest-nolab'" in proc.stderr
+    proc = run_cli("drill", "drain", "node-2", f"{P}-nolab")
+    assert proc.returncode != 0 and f"no lab named '{P}-nolab'" in proc.stderr
     proc, doc = run_json("status", LAB)
     assert all(n["swarm"] == "ready" and n["availability"] == "active" for n in doc["data"]["nodes"])
 
@@ -276,7 +276,7 @@ def test_the_live_page_is_guarded_and_shows_a_drained_task_leave_within_5_s(engi
 
 @pytest.fixture(scope="module")
 def lab3(engine):
-    name = "itest-drill3"
+    name = f"{P}-drill3"
     proc, doc = run_json("up", "--name", name, "--managers", "3", "--nodes", "3")
     assert proc.returncode == 0, proc.stderr
     yield name, doc["data"]
@@ -310,7 +310,7 @@ def test_with_quorum_lost_updates_are_refused_and_running_tasks_serve(lab3):
 def test_flags_make_three_managers_and_a_lab_that_publishes_nothing_is_drilled_on_the_swarm_alone(engine):
     """tests/data/managers.yaml has one node and no HTTP endpoint: --nodes 3 --managers 3 make
     three managers of it, and a drill's "whole" means nodes and services only."""
-    lab0 = "itest-drill0"
+    lab0 = f"{P}-drill0"
     proc, doc = run_json("up", "tests/data/managers.yaml", "--name", lab0, "--nodes", "3", "--managers", "3")
     assert proc.returncode == 0, proc.stderr
     try:

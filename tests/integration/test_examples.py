@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from ..conftest import labelled, run_cli, run_json
+from ..conftest import P, labelled, run_cli, run_json
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,7 @@ def _down(engine, lab):
 
 
 def test_voting_app_a_vote_crosses_the_hosts(engine):
-    lab = "itest-vote"
+    lab = f"{P}-vote"
     try:
         data, checks = _up_and_verify("scenarios/voting.yaml", lab)
         urls = {u["service"]: u["url"] for u in data["urls"]}
@@ -55,7 +55,7 @@ def test_voting_app_a_vote_crosses_the_hosts(engine):
 
 
 def test_three_managers_and_a_global_service(engine):
-    lab = "itest-ha"
+    lab = f"{P}-ha"
     try:
         data, checks = _up_and_verify("scenarios/ha-global.yaml", lab)
         roles = sorted(n["role"] for n in data["nodes"])
@@ -72,7 +72,7 @@ def test_three_managers_and_a_global_service(engine):
 
 
 def test_encrypted_overlay_follows_the_kernel(engine, kernel_esp):
-    lab = "itest-secure"
+    lab = f"{P}-secure"
     try:
         data, checks = _up_and_verify("scenarios/encrypted.yaml", lab)
         net = data["networks"][0]
@@ -90,4 +90,4 @@ def test_encrypted_overlay_follows_the_kernel(engine, kernel_esp):
 def kernel_esp(engine):
     from swarmlab.providers.dind import DindProvider
 
-    return DindProvider(engine).probe_kernel("itest-secure").esp
+    return DindProvider(engine).probe_kernel(f"{P}-secure").esp

@@ -13,12 +13,12 @@ import pytest
 from swarmlab import labels as L
 from swarmlab.providers.dind import MASKED_PATHS, UNUSED_CAPS, DindProvider
 
-from ..conftest import cgroups, labelled, run_cli, run_json
+from ..conftest import P, cgroups, labelled, run_cli, run_json
 from ..procwatch import ArgvWatch
 from .engine_restart import restart_engine, why_not_restartable
 
 pytestmark = pytest.mark.integration
-LAB = "itest"
+LAB = P
 
 
 @pytest.fixture(scope="module")
@@ -172,31 +172,31 @@ def test_an_incomplete_seed_is_never_used_and_a_lab_scales(engine):
         pass
     engine.volumes.create(name, labels={L.ROLE: seed.ROLE_SEED, seed.SEED_IDS: ",".join([node_id, ids[refs[0]]])})
     try:
-        proc, doc = run_json("up", "tests/data/seed.yaml")
+        proc, doc = run_json("up", "tests/data/seed.yaml", "--name", f"{P}-seed")
         assert proc.returncode == 0, proc.stderr
         assert doc["data"]["up"]["images_loaded"]["node-1"]["loaded"] == refs
-        logs = engine.containers.get("swarmlab-itest-seed-node-1").logs().decode()
+        logs = engine.containers.get(f"swarmlab-{P}-seed-node-1").logs().decode()
         assert "linked from the seed" not in logs
         # converging to more nodes, then back to fewer: no node is left behind. While node-2
         # joins, no process on this machine (the nodes' included) has a join token on its argv.
         with ArgvWatch(rb"SWMTKN-1-[0-9a-z]{20,}") as watch:   # a token, not a word naming one
-            proc, doc = run_json("up", "tests/data/seed.yaml", "--nodes", "2")
+            proc, doc = run_json("up", "tests/data/seed.yaml", "--name", f"{P}-seed", "--nodes", "2")
         assert proc.returncode == 0, proc.stderr
         assert watch.rounds > 100
         assert not watch.seen, f"{len(watch.seen)} command lines held a join token"   # never the token itself
         assert [(n["name"], n["swarm"]) for n in doc["data"]["nodes"]] == [("node-1", "ready"), ("node-2", "ready")]
-        proc, doc = run_json("up", "tests/data/seed.yaml")
+        proc, doc = run_json("up", "tests/data/seed.yaml", "--name", f"{P}-seed")
         assert proc.returncode == 0, proc.stderr
         assert [n["name"] for n in doc["data"]["nodes"]] == ["node-1"]
-        got = labelled(engine, "itest-seed")
-        assert got["containers"] == ["swarmlab-itest-seed-node-1"]
-        assert got["volumes"] == ["swarmlab-itest-seed-node-1-docker"]
-        code, out = engine.containers.get("swarmlab-itest-seed-node-1").exec_run(
+        got = labelled(engine, f"{P}-seed")
+        assert got["containers"] == [f"swarmlab-{P}-seed-node-1"]
+        assert got["volumes"] == [f"swarmlab-{P}-seed-node-1-docker"]
+        code, out = engine.containers.get(f"swarmlab-{P}-seed-node-1").exec_run(
             ["docker", "node", "ls", "--format", "{{.Hostname}}"])
         assert out.decode().split() == ["node-1"]
-        assert not cgroups("swarmlab-itest-seed-node-2")
+        assert not cgroups(f"swarmlab-{P}-seed-node-2")
     finally:
-        assert run_cli("down", "itest-seed").returncode == 0
+        assert run_cli("down", f"{P}-seed").returncode == 0
     proc, doc = run_json("images", "prune")
     assert proc.returncode == 0 and doc["data"]["seeds_removed"] >= 1
     with pytest.raises(docker.errors.NotFound):
@@ -324,45 +324,45 @@ def test_bad_input_exits_2_and_creates_nothing(engine):
 
 def test_encrypted_true_follows_the_kernel(engine, kernel, lab_up):
     if kernel.esp:
-        proc, doc = run_json("up", "tests/data/encrypted.yaml")
+        proc, doc = run_json("up", "tests/data/encrypted.yaml", "--name", f"{P}-enc")
         assert proc.returncode == 0, proc.stderr
         assert doc["data"]["networks"][0]["encrypted"] is True
     else:
-        proc, doc = run_json("up", "tests/data/encrypted.yaml")
+        proc, doc = run_json("up", "tests/data/encrypted.yaml", "--name", f"{P}-enc")
         assert proc.returncode == 3, proc.stderr
         assert "network secure asks for encrypted: true" in doc["errors"][0] and "--force" in doc["errors"][0]
-        assert labelled(engine, "itest-enc") == {"containers": [], "networks": [], "volumes": []}
+        assert labelled(engine, f"{P}-enc") == {"containers": [], "networks": [], "volumes": []}
         # --force creates it anyway, to watch it fail closed; and beside the first lab
-        proc, doc = run_json("up", "tests/data/encrypted.yaml", "--force")
+        proc, doc = run_json("up", "tests/data/encrypted.yaml", "--name", f"{P}-enc", "--force")
         assert proc.returncode == 0, proc.stderr
         net = doc["data"]["networks"][0]
         assert net["name"] == "secure" and net["encrypted"] is True and net["requested"] == "true"
         assert any("fail-closed" in w for w in doc["warnings"])
         # and verify says so from the wire: nothing left the node, ESP unsupported here
-        _, vdoc = run_json("verify", "itest-enc")
+        _, vdoc = run_json("verify", f"{P}-enc")
         wire = next(c for c in vdoc["data"]["checks"] if c["name"] == "wire: secure")
         assert wire["status"] == "unsupported" and "fail-closed confirmed" in wire["observed"], wire
     assert doc["data"]["pool"] != lab_up["pool"], "two labs side by side must not share a range"
-    proc = run_cli("down", "itest-enc")
-    assert proc.returncode == 0 and labelled(engine, "itest-enc") == {"containers": [], "networks": [], "volumes": []}
+    proc = run_cli("down", f"{P}-enc")
+    assert proc.returncode == 0 and labelled(engine, f"{P}-enc") == {"containers": [], "networks": [], "volumes": []}
 
 
 def test_failure_mid_up_rolls_back(engine):
-    proc, doc = run_json("up", "tests/data/deploy-fails.yaml")
+    proc, doc = run_json("up", "tests/data/deploy-fails.yaml", "--name", f"{P}-fail")
     assert proc.returncode != 0
     assert "never-created" in doc["errors"][0]
     assert "removing what this run created" in proc.stderr
-    assert labelled(engine, "itest-fail") == {"containers": [], "networks": [], "volumes": []}
-    assert not cgroups("swarmlab-itest-fail-*")
+    assert labelled(engine, f"{P}-fail") == {"containers": [], "networks": [], "volumes": []}
+    assert not cgroups(f"swarmlab-{P}-fail-*")
 
 
 def test_failure_with_retain_keeps_the_lab_for_inspection(engine):
-    proc = run_cli("up", "tests/data/deploy-fails.yaml", "--retain")
+    proc = run_cli("up", "tests/data/deploy-fails.yaml", "--name", f"{P}-fail", "--retain")
     assert proc.returncode != 0 and "--retain" in proc.stderr
-    assert labelled(engine, "itest-fail")["containers"] == ["swarmlab-itest-fail-node-1"]
-    proc = run_cli("down", "itest-fail")
+    assert labelled(engine, f"{P}-fail")["containers"] == [f"swarmlab-{P}-fail-node-1"]
+    proc = run_cli("down", f"{P}-fail")
     assert proc.returncode == 0
-    assert labelled(engine, "itest-fail") == {"containers": [], "networks": [], "volumes": []}
+    assert labelled(engine, f"{P}-fail") == {"containers": [], "networks": [], "volumes": []}
 
 
 def test_verify_timeout_says_what_it_last_saw(engine, lab_up):

@@ -18,10 +18,10 @@ import pytest
 
 from swarmlab.lessons.model import all_lessons
 
-from ..conftest import labelled, run_cli, run_json
+from ..conftest import P, labelled, run_cli, run_json
 
 pytestmark = pytest.mark.integration
-LABS = ("itest-lesson", "itest-lesson-b")
+LABS = (f"{P}-lesson", f"{P}-lesson-b")
 LAB = LABS[0]
 # seconds of each lesson's cycle on its lane (session 17, every lesson in two lanes): what
 # the lanes are balanced on. Those past a minute are mostly Swarm's own timers (web or db
@@ -216,5 +216,5 @@ def test_hostile_or_unknown_names_change_nothing(cycled, tmp_path):
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
         assert "Traceback" not in proc.stderr
     assert not marker.exists()
-    proc = run_cli("lesson", "check", "itest-nolab")
-    assert proc.returncode != 0 and "itest-nolab" in proc.stderr
+    proc = run_cli("lesson", "check", f"{P}-nolab")
+    assert proc.returncode != 0 and f"{P}-nolab" in proc.stderr

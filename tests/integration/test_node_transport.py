@@ -11,8 +11,10 @@ from swarmlab import labels as L
 from swarmlab.images import image_ref
 from swarmlab.transport.docker_exec import DockerExecTransport, enter_argv
 
+from ..conftest import P
+
 pytestmark = pytest.mark.integration
-LAB = "itest-transport"
+LAB = f"{P}-transport"
 NAME = f"swarmlab-{LAB}-node-1"
 
 

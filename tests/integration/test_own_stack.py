@@ -10,11 +10,11 @@ import pytest
 
 from swarmlab.providers.dind import DindProvider
 
-from ..conftest import labelled, run_cli, run_json
+from ..conftest import P, labelled, run_cli, run_json
 from ..sshhosts import local_registry
 
 pytestmark = pytest.mark.integration
-LAB = "itest-own"
+LAB = f"{P}-own"
 STACK = "tests/data/own/stack.yml"
 # the user's images, as if pulled or built by them: ours under their names
 USER_TAGS = {"acme/api:1.2": "swarmlab.local/web:bookworm"}
@@ -59,8 +59,8 @@ def test_a_plain_stack_comes_up_unchanged(own_lab):
     assert sorted(nodes) == ["node-1", "node-2", "node-3", "node-4"]
     services = {s["name"]: s for s in own_lab["services"]}
     assert {k: v["replicas"].split()[0] for k, v in services.items()} == {
-        "itest-own_api": "2/2", "itest-own_cache": "1/1", "itest-own_gateway": "1/1"}
-    api_nodes = {t["node"] for t in services["itest-own_api"]["tasks"]}
+        f"{P}-own_api": "2/2", f"{P}-own_cache": "1/1", f"{P}-own_gateway": "1/1"}
+    api_nodes = {t["node"] for t in services[f"{P}-own_api"]["tasks"]}
     assert len(api_nodes) == 2
     # the stack's networks became the lab's, encryption asked by driver_opts
     nets = {n["name"]: n for n in own_lab["networks"]}
@@ -84,13 +84,13 @@ def test_configs_and_secrets_from_files_reach_the_tasks(own_lab, engine):
     url = next(u["url"] for u in own_lab["urls"] if "8081" in u["url"])
     with urllib.request.urlopen(url + "motd.txt", timeout=5) as resp:
         assert resp.read().decode() == open("tests/data/own/motd.txt").read()
-    task = next(s for s in own_lab["services"] if s["name"] == "itest-own_api")["tasks"][0]
+    task = next(s for s in own_lab["services"] if s["name"] == f"{P}-own_api")["tasks"][0]
     node = engine.containers.get(f"swarmlab-{LAB}-{task['node']}")
-    code, out = node.exec_run(["sh", "-c", "docker exec $(docker ps -q --filter name=itest-own_api) "
+    code, out = node.exec_run(["sh", "-c", f"docker exec $(docker ps -q --filter name={P}-own_api) "
                                            "cat /run/secrets/api_token"])
     assert code == 0 and out.decode() == open("tests/data/own/api_token.txt").read()
     # the file's `$$5` is a literal '$' in the task, not interpolated again on the node
-    code, out = node.exec_run(["sh", "-c", "docker exec $(docker ps -q --filter name=itest-own_api) "
+    code, out = node.exec_run(["sh", "-c", f"docker exec $(docker ps -q --filter name={P}-own_api) "
                                            "printenv PRICE"])
     assert code == 0 and out.decode().strip() == "$5 a month", out
 
@@ -112,9 +112,9 @@ def test_a_missing_image_is_one_clear_error_before_anything_exists(engine, tmp_p
     stack.write_text(json.dumps({"services": {
         "a": {"image": "acme/ghost:1"}, "b": {"image": "acme/ghost:1"},
         "c": {"image": "swarmlab.local/nope:bookworm"}}}))
-    proc, doc = run_json("up", "--stack", str(stack), "--name", "itest-ghost")
+    proc, doc = run_json("up", "--stack", str(stack), "--name", f"{P}-ghost")
     assert proc.returncode == 3, proc.stderr
     text = "\n".join(doc["errors"])
     assert "image acme/ghost:1 (service a, b)" in text and "docker pull acme/ghost:1" in text
     assert "swarmlab.local/nope:bookworm (service c): not one of swarmlab's own images" in text
-    assert labelled(engine, "itest-ghost") == {"containers": [], "networks": [], "volumes": []}
+    assert labelled(engine, f"{P}-ghost") == {"containers": [], "networks": [], "volumes": []}

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from ..conftest import ROOT, labelled, run_cli, run_json
+from ..conftest import P, ROOT, labelled, run_cli, run_json
 
 pytestmark = pytest.mark.integration
 CORPUS = "tests/data/stacks/corpus"
@@ -38,10 +38,10 @@ def _up_verify_down(engine, lab, stack, check, *flags):
 
 def test_the_one_service_file_comes_up_verifies_and_leaves_nothing(engine):
     def check(up, verified):
-        assert [n["name"] for n in up["networks"]] == ["itest-rs1_default"]   # as Docker names it
-        assert {s["name"]: s["replicas"] for s in up["services"]} == {"itest-rs1_cache": "1/1"}
+        assert [n["name"] for n in up["networks"]] == [f"{P}-rs1_default"]   # as Docker names it
+        assert {s["name"]: s["replicas"] for s in up["services"]} == {f"{P}-rs1_cache": "1/1"}
 
-    _up_verify_down(engine, "itest-rs1", "01-one-service.yml", check, "--nodes", "1")
+    _up_verify_down(engine, f"{P}-rs1", "01-one-service.yml", check, "--nodes", "1")
 
 
 def test_two_services_on_the_default_network_reach_each_other(engine):
@@ -49,60 +49,60 @@ def test_two_services_on_the_default_network_reach_each_other(engine):
         reach = {c["name"]: c for c in verified["checks"]}
         assert reach["reach worker -> redis"]["status"] == "passed", reach
 
-    _up_verify_down(engine, "itest-rs2", "02-two-services-no-networks.yml", check, "--nodes", "2")
+    _up_verify_down(engine, f"{P}-rs2", "02-two-services-no-networks.yml", check, "--nodes", "2")
 
 
 def test_a_global_service_sysctls_stop_signal_and_a_bare_port(engine):
     """The global agent on every worker, then sysctls, stop_signal, and a bare port whose
     published port is one of Swarm's range (chosen as ingress would, without IPVS here)."""
     def global_check(up, verified):
-        tasks = next(s for s in up["services"] if s["name"] == "itest-rs3_agent")["tasks"]
+        tasks = next(s for s in up["services"] if s["name"] == f"{P}-rs3_agent")["tasks"]
         assert sorted(t["node"] for t in tasks) == ["node-2", "node-3"]
 
-    _up_verify_down(engine, "itest-rs3", "18-global-on-workers.yml", global_check)
+    _up_verify_down(engine, f"{P}-rs3", "18-global-on-workers.yml", global_check)
 
     def sysctl_check(up, verified):
-        code, out = _node(engine, "itest-rs4", "node-1",
-                          "for c in $(docker ps -q --filter label=com.docker.swarm.service.name=itest-rs4_cache); do "
+        code, out = _node(engine, f"{P}-rs4", "node-1",
+                          f"for c in $(docker ps -q --filter label=com.docker.swarm.service.name={P}-rs4_cache); do "
                           "docker exec $c cat /proc/sys/net/core/somaxconn; done")
         assert code == 0 and out.split() == ["1024"], out
 
-    _up_verify_down(engine, "itest-rs4", "23-sysctls.yml", sysctl_check, "--nodes", "1")
+    _up_verify_down(engine, f"{P}-rs4", "23-sysctls.yml", sysctl_check, "--nodes", "1")
 
     def signal_check(up, verified):
-        code, out = _node(engine, "itest-rs5", "node-1", "docker service inspect itest-rs5_web")
+        code, out = _node(engine, f"{P}-rs5", "node-1", f"docker service inspect {P}-rs5_web")
         spec = json.loads(out)[0]["Spec"]["TaskTemplate"]["ContainerSpec"]
         assert spec["StopSignal"] == "SIGINT" and spec["StopGracePeriod"] == 20 * 10**9
 
-    _up_verify_down(engine, "itest-rs5", "24-stop-signal.yml", signal_check, "--nodes", "1")
+    _up_verify_down(engine, f"{P}-rs5", "24-stop-signal.yml", signal_check, "--nodes", "1")
 
     def port_check(up, verified):
-        web = next(s for s in up["services"] if s["name"] == "itest-rs6_web")
+        web = next(s for s in up["services"] if s["name"] == f"{P}-rs6_web")
         published = [int(p.split("->")[0]) for p in web["ports"]]
         assert len(published) == 1 and 30000 <= published[0] <= 32767, web["ports"]
 
-    _up_verify_down(engine, "itest-rs6", "26-bare-port.yml", port_check, "--nodes", "1")
+    _up_verify_down(engine, f"{P}-rs6", "26-bare-port.yml", port_check, "--nodes", "1")
 
 
 def test_a_build_only_service_and_a_global_agent_on_the_host_network(engine):
     def built(up, verified):
-        app = next(s for s in up["services"] if s["name"] == "itest-rs7_app")
-        assert app["image"] == "itest-rs7-app:latest" and app["replicas"] == "1/1"
+        app = next(s for s in up["services"] if s["name"] == f"{P}-rs7_app")
+        assert app["image"] == f"{P}-rs7-app:latest" and app["replicas"] == "1/1"
 
     try:
-        _up_verify_down(engine, "itest-rs7", "03-build-only.yml", built, "--nodes", "1")
+        _up_verify_down(engine, f"{P}-rs7", "03-build-only.yml", built, "--nodes", "1")
     finally:
-        engine.images.remove("itest-rs7-app:latest", noprune=False)
+        engine.images.remove(f"{P}-rs7-app:latest", noprune=False)
 
     def on_host(up, verified):
         checks = {c["name"]: c for c in verified["checks"]}
         assert checks["dns from agent"]["status"] == "unsupported"   # the node's resolver, said so
-        code, out = _node(engine, "itest-rs8", "node-2",
-                          "docker inspect $(docker ps -q --filter label=com.docker.swarm.service.name=itest-rs8_agent)"
+        code, out = _node(engine, f"{P}-rs8", "node-2",
+                          f"docker inspect $(docker ps -q --filter label=com.docker.swarm.service.name={P}-rs8_agent)"
                           " --format '{{.HostConfig.NetworkMode}}'")
         assert code == 0 and out.strip() == "host", out
 
-    _up_verify_down(engine, "itest-rs8", "16-global-agent-host-network.yml", on_host, "--nodes", "2", "--host-access")
+    _up_verify_down(engine, f"{P}-rs8", "16-global-agent-host-network.yml", on_host, "--nodes", "2", "--host-access")
 
 
 # More shapes, each on a one-node lab of its own: external and file-made secrets and configs,
@@ -137,13 +137,13 @@ def _flags(stack: str) -> list:
 
 @pytest.mark.parametrize("stack", MORE)
 def test_more_shapes_come_up_and_verify(engine, stack):
-    lab = f"itest-rs-{stack[:2]}"
+    lab = f"{P}-rs-{stack[:2]}"
     _up_verify_down(engine, lab, stack, lambda up, verified: None, "--nodes", "1", *_flags(stack))
 
 
 @pytest.mark.parametrize("stack", REST)
 def test_every_other_file_docker_takes_comes_up_and_verifies(engine, stack):
-    lab = f"itest-rs-{stack[:2]}"
+    lab = f"{P}-rs-{stack[:2]}"
     _up_verify_down(engine, lab, stack, lambda up, verified: None, *_flags(stack))
 
 

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from ..conftest import labelled, run_cli, run_json
+from ..conftest import P, labelled, run_cli, run_json
 
 pytestmark = pytest.mark.integration
-LAB = "itest-tooling"
+LAB = f"{P}-tooling"
 STACK = "tests/data/stacks/tooling.yml"
 NOTHING = {"containers": [], "networks": [], "volumes": []}
 
@@ -31,7 +31,7 @@ def test_with_host_access_the_tool_lists_the_swarms_nodes_through_the_nodes_sock
         assert len(granted) == 1 and "root on this machine" in granted[0] and "lister (" in granted[0]
         node = engine.containers.get(f"swarmlab-{LAB}-node-1")
         code, out = node.exec_run(["sh", "-c", "docker exec $(docker ps -q --filter "
-                                   "label=com.docker.swarm.service.name=itest-tooling_lister) cat /tmp/nodes.json"])
+                                   f"label=com.docker.swarm.service.name={P}-tooling_lister) cat /tmp/nodes.json"])
         assert code == 0, out
         assert sorted(n["Description"]["Hostname"] for n in json.loads(out)) == ["node-1", "node-2"]
     finally:

@@ -11,10 +11,10 @@ from swarmlab.errors import SwarmlabError
 from swarmlab.providers.dind import DindProvider
 from swarmlab.transport import docker_exec
 
-from ..conftest import ROOT, labelled
+from ..conftest import P, ROOT, labelled
 
 pytestmark = pytest.mark.integration
-LAB = "itest-secret"
+LAB = f"{P}-secret"
 
 
 class JoinBlocked(DindProvider):

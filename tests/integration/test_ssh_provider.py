@@ -11,12 +11,12 @@ from swarmlab import labels as L
 from swarmlab import naming
 from swarmlab.images import image_ref
 
-from ..conftest import run_cli, run_json
+from ..conftest import P, run_cli, run_json
 from ..sshhosts import exec_in as _exec, servers_for, swarm_state, wait_port
 
 pytestmark = pytest.mark.integration
-HOSTS = "itest-sshhosts"        # the "servers": dind nodes with sshd, made by this test
-LAB = "itest-sshlab"            # the lab the SSH provider brings up on them
+HOSTS = f"{P}-sshhosts"        # the "servers": dind nodes with sshd, made by this test
+LAB = f"{P}-sshlab"            # the lab the SSH provider brings up on them
 NAMES = {"alpha": ("manager", "app"), "beta": ("worker", "app"), "gamma": ("worker", "data")}
 
 

@@ -8,12 +8,12 @@ import pytest
 import yaml
 
 
-from ..conftest import ROOT, run_cli, run_json
+from ..conftest import P, ROOT, run_cli, run_json
 from ..sshhosts import on_host, servers_for, swarm_state
 
 pytestmark = pytest.mark.integration
-HOSTS = "itest-regsrv"
-LAB = "itest-reglab"
+HOSTS = f"{P}-regsrv"
+LAB = f"{P}-reglab"
 NAMES = {"alpha": ("manager", "app"), "gamma": ("worker", "data")}
 DATA = ROOT / "tests" / "data"
 
@@ -29,7 +29,7 @@ IMAGES = "docker images --format '{{.Repository}}:{{.Tag}}'"
 
 def test_up_pulls_from_the_registry_and_down_removes_what_was_pulled(engine, servers):
     inv, reg = str(servers["inventory"]), servers["registry"]
-    proc, doc = run_json("up", str(DATA / "registry" / "lab.yaml"), "--inventory", inv, timeout=900)
+    proc, doc = run_json("up", str(DATA / "registry" / "lab.yaml"), "--name", LAB, "--inventory", inv, timeout=900)
     assert proc.returncode == 0, proc.stderr
     rep = doc["data"]
     loaded = rep["up"]["images_loaded"]
@@ -45,7 +45,7 @@ def test_up_pulls_from_the_registry_and_down_removes_what_was_pulled(engine, ser
     failed = [c for c in doc["data"]["checks"] if c["status"] == "failed"]
     assert proc.returncode == 0 and not failed, failed or proc.stderr
 
-    proc, doc = run_json("up", str(DATA / "registry" / "lab.yaml"), "--inventory", inv, timeout=600)
+    proc, doc = run_json("up", str(DATA / "registry" / "lab.yaml"), "--name", LAB, "--inventory", inv, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert all(r["loaded"] == [] for r in doc["data"]["up"]["images_loaded"].values())
 

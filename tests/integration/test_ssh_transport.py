@@ -12,8 +12,10 @@ from swarmlab.errors import PreflightError
 from swarmlab.images import image_ref
 from swarmlab.transport.ssh import SSHTransport
 
+from ..conftest import P
+
 pytestmark = pytest.mark.integration
-LAB = "itest-ssh"
+LAB = f"{P}-ssh"
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 
 from swarmlab.providers.vagrant import VAGRANT_DIR
 
-from ..conftest import ROOT, run_cli, run_json
+from ..conftest import P, ROOT, run_cli, run_json
 
 DATA = ROOT / "tests" / "data"
 
@@ -37,7 +37,7 @@ def test_the_vagrantfile_refuses_bad_sizes():
 
 def test_up_without_a_box_stops_in_preflight_and_makes_nothing(tmp_path):
     env_home = tmp_path / "vagrant.d"     # a Vagrant home with no box in it
-    proc = subprocess.run(["python3", "-m", "swarmlab", "up", "--provider", "vagrant", "--name", "itest-vg"],
+    proc = subprocess.run(["python3", "-m", "swarmlab", "up", "--provider", "vagrant", "--name", f"{P}-vg"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "VAGRANT_HOME": str(env_home)})
     assert proc.returncode == 3, proc.stderr
@@ -52,7 +52,7 @@ def test_two_vms_up_verify_down(tmp_path):
     env = {"SWARMLAB_VAGRANT_LAB": str(DATA / "vagrant" / "two-vms.yaml")}
     os.environ.update(env)
     try:
-        proc, doc = run_json("up", str(DATA / "vagrant-two.yaml"), "--provider", "vagrant", timeout=5400)
+        proc, doc = run_json("up", str(DATA / "vagrant-two.yaml"), "--name", f"{P}-vagrant", "--provider", "vagrant", timeout=5400)
         assert proc.returncode == 0, proc.stderr[-4000:]
         # each VM's host key was pinned from what it said on its serial console, never
         # learned over an SSH session that checks none
@@ -67,14 +67,14 @@ def test_two_vms_up_verify_down(tmp_path):
         assert nets["backend"]["encrypted"] and not nets["frontend"]["encrypted"], nets
         assert {s["endpoint_mode"] for s in rep["services"]} == {"vip"}, rep["services"]
         # under QEMU software emulation every exec takes seconds: give each check 10 minutes
-        proc, doc = run_json("verify", "itest-vagrant", "--provider", "vagrant", "--timeout", "600", timeout=3600)
+        proc, doc = run_json("verify", f"{P}-vagrant", "--provider", "vagrant", "--timeout", "600", timeout=3600)
         failed = [c for c in doc["data"]["checks"] if c["status"] == "failed"]
         assert proc.returncode == 0 and not failed, failed or proc.stderr
         wire = next(c for c in doc["data"]["checks"] if c["name"] == "wire: backend")
         assert wire["status"] == "passed" and "ESP: 0" not in wire["observed"], wire
         assert "ESP:" in wire["observed"] and "canary in 0" in wire["observed"], wire
         # compare across the VMs: the encrypted overlay measured for real, against the plain one
-        proc, doc = run_json("compare", "itest-vagrant", "--provider", "vagrant", "--report", str(tmp_path / "cmp"),
+        proc, doc = run_json("compare", f"{P}-vagrant", "--provider", "vagrant", "--report", str(tmp_path / "cmp"),
                              timeout=3600)
         assert proc.returncode == 0, (doc["errors"], proc.stderr[-4000:])
         cols = {v["key"]: v for v in doc["data"]["variants"]}
@@ -85,7 +85,7 @@ def test_two_vms_up_verify_down(tmp_path):
         assert enc["throughput"]["median_gbps"] > 0 and enc["rtt"]["p50_us"] > 0, enc
         assert enc["ratios"]["plain-overlay"]["throughput"], enc["ratios"]
         # link impairment through netem, the branch this machine's kernel cannot run
-        proc, doc = run_json("drill", "run", "impair-link", "itest-vagrant", "--provider", "vagrant",
+        proc, doc = run_json("drill", "run", "impair-link", f"{P}-vagrant", "--provider", "vagrant",
                              "--set", "node=swarm-1", "--set", "peer=swarm-2", timeout=3600)
         checks = doc["data"]["checks"]
         assert proc.returncode == 0 and not [c for c in checks if c["status"] != "passed"], checks
@@ -95,7 +95,7 @@ def test_two_vms_up_verify_down(tmp_path):
         capped = [c for c in checks if c["name"] == "throughput swarm-1 -> swarm-2"][0]
         assert capped["status"] == "passed", capped
     finally:
-        proc = run_cli("down", "itest-vagrant", "--provider", "vagrant", timeout=1800)
+        proc = run_cli("down", f"{P}-vagrant", "--provider", "vagrant", timeout=1800)
         for k in env:
             os.environ.pop(k, None)
     assert proc.returncode == 0, proc.stderr
@@ -111,7 +111,7 @@ def test_three_vms_encrypted_cache_on_esp_kernels():
     and the trainee's fix must hold all the same."""
     env = {"SWARMLAB_VAGRANT_LAB": str(DATA / "vagrant" / "three-vms.yaml")}
     os.environ.update(env)
-    lab, vg = "itest-vg3", ("--provider", "vagrant")
+    lab, vg = f"{P}-vg3", ("--provider", "vagrant")
     try:
         proc, doc = run_json("lesson", "start", "encrypted-cache", lab, *vg, timeout=5400)
         assert proc.returncode == 0, proc.stderr[-4000:]

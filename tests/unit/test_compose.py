@@ -129,7 +129,7 @@ def test_every_bad_stack_of_the_corpus_is_refused_alone_too():
     assert len(stacks) > 30
     for path in stacks:
         with pytest.raises(ConfigError) as info:
-            load_stack(path, Flags(name="itest-corpus"))
+            load_stack(path, Flags(name="corpus"))
         assert info.value.exit_code == 2 and info.value.problems, path.name
 
 
