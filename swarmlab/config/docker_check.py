@@ -93,22 +93,19 @@ def ignoring(said: str) -> List[str]:
     """What the client says it ignores, in its words, one line per kind: "Ignoring
     unsupported options: build, privileged", "Ignoring deprecated options: expose: ..."
     (the client lists deprecated keys one per line below their heading)."""
-    out: List[str] = []
-    deprecated: Optional[List[str]] = None
+    unsupported: List[str] = []
+    deprecated: List[str] = []
+    under = False   # below the deprecated heading
     for line in (ln.strip() for ln in said.splitlines()):
         m = _IGNORING.match(line)
-        if m and m.group(1) == "unsupported":
-            out.append(line)
         if m:
-            deprecated = [] if m.group(1) == "deprecated" else None
-        elif deprecated is not None and _DEPRECATED.match(line):
-            if not deprecated:
-                out.append("")
+            under = m.group(1) == "deprecated"
+            unsupported += [] if under else [line]
+        elif under and _DEPRECATED.match(line):
             deprecated.append(line)
-            out[-1] = "Ignoring deprecated options: " + "; ".join(deprecated)
         elif line:
-            deprecated = None
-    return out
+            under = False
+    return unsupported + (["Ignoring deprecated options: " + "; ".join(deprecated)] if deprecated else [])
 
 
 def named_keys(note: str) -> Set[str]:

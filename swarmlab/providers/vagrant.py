@@ -7,6 +7,7 @@ ssh-config turns checking off (StrictHostKeyChecking no, UserKnownHostsFile /dev
 One lab per Vagrant folder: its name is kept in <folder>/.swarmlab/lab."""
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import re
@@ -19,6 +20,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import yaml
 
+from .. import safefs
 from ..addressing import DEFAULT_PARENT, AddressPlan, choose_pool
 from ..capabilities import Capabilities
 from ..config.inventory import load_inventory
@@ -293,8 +295,6 @@ class VagrantProvider(Provider):
     @property
     def console_dir(self) -> Path:
         """Where libvirt logs the serial consoles of this folder's VMs."""
-        import hashlib
-
         return CONSOLES / f"swarmlab-{hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:12]}"
 
     def write_inventory(self, cfg: VagrantConfig, say=lambda s: None) -> Path:
@@ -322,8 +322,6 @@ class VagrantProvider(Provider):
         folder = self.env.get("SWARMLAB_VAGRANT_CONSOLES")
         if not folder:
             return None
-        from .. import safefs
-
         try:
             text = safefs.read_regular(Path(folder) / f"{name}.log", 16 * 1024 * 1024)
         except (OSError, ValueError):
