@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # What `swarmlab up --provider vagrant` needs beyond scripts/setup.sh, on Debian as root:
 # vagrant + vagrant-libvirt, libvirt's daemon and QEMU, qemu-img and e2fsprogs (for
-# `swarmlab vagrant box build`), and libvirtd + virtlogd started in the background when
-# none runs (no systemd needed). It says what it does, and does nothing already done.
+# `swarmlab vagrant box build`), libvirtd + virtlogd started in the background when
+# none runs (no systemd needed), and the box swarmlab/bookworm built offline when Vagrant
+# has none (after scripts/setup.sh: it needs the swarmlab package). It says what it does,
+# and does nothing already done.
 set -euo pipefail
 say() { echo "setup-vagrant: $*" >&2; }
 [ "$(id -u)" = 0 ] || { say "run as root (sudo $0)"; exit 1; }
@@ -33,4 +35,8 @@ if ! virsh -c qemu:///system pool-info default >/dev/null 2>&1; then
   virsh -c qemu:///system pool-autostart default >/dev/null
   virsh -c qemu:///system pool-start default >/dev/null
 fi
-say "ready: swarmlab vagrant box build, then swarmlab up --provider vagrant"
+if ! vagrant box list 2>/dev/null | grep -q '^swarmlab/bookworm '; then
+  say "no box swarmlab/bookworm: building it offline (swarmlab vagrant box build, about 2 minutes)"
+  python3 -m swarmlab vagrant box build
+fi
+say "ready: swarmlab up --provider vagrant"

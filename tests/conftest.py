@@ -1,9 +1,9 @@
 """Shared fixtures. Integration tests drive the real engine. Each session names its labs
 with a prefix of its own (`it` and a run id: SWARMLAB_TEST_RUN, else random), and at its end
 sweeps by label only the labs of that prefix: another session's labs on the same engine, or
-a user's, are never touched."""
+a user's, are never touched. What sessions side by side share, and the locks, are in
+tests/sessions.py."""
 import atexit
-import fcntl
 import json
 import os
 import secrets
@@ -18,14 +18,11 @@ import pytest
 
 from swarmlab import labels as L
 
+from . import sessions
+
 ROOT = Path(__file__).resolve().parents[1]
 RUN = os.environ.get("SWARMLAB_TEST_RUN") or secrets.token_hex(2)
 P = f"it{RUN}"   # this session's labs: P, or P-something
-# Every session holds this shared while it runs; the caches no lab uses are removed only by
-# a session that finds itself alone.
-SESSIONS_LOCK = Path(tempfile.gettempdir()) / "swarmlab-test-sessions.lock"
-_session_fd = os.open(SESSIONS_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-fcntl.flock(_session_fd, fcntl.LOCK_SH)
 # What the commands keep for `swarmlab report` goes to this session's own folder, not the user's.
 STATE_DIR = tempfile.mkdtemp(prefix="swarmlab-test-state-")
 os.environ["SWARMLAB_STATE_DIR"] = STATE_DIR
@@ -61,6 +58,12 @@ def engine():
     return client
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    with sessions.held(item):   # what this test shares with another session's (tests/sessions.py)
+        yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def sweep_test_labs(request):
     yield
@@ -81,20 +84,8 @@ def sweep_test_labs(request):
     labs |= {v.attrs["Labels"].get(L.LAB) for v in client.volumes.list(filters=L.lab_filter())}
     for lab in sorted(x for x in labs if x and (x == P or x.startswith(f"{P}-"))):
         DindProvider(client).destroy(lab)
-    if _alone():
+    if sessions.alone():
         seed.remove_unused(client)  # caches the tests made: leave `docker volume ls` as it was
-
-
-def _alone() -> bool:
-    """Whether no other test session runs beside this one (then no lab of its may be about
-    to link a seed this one would remove)."""
-    try:
-        fcntl.flock(_session_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fcntl.flock(_session_fd, fcntl.LOCK_SH)   # a conversion that failed may have dropped it
-        return False
-    fcntl.flock(_session_fd, fcntl.LOCK_SH)
-    return True
 
 
 def cgroups(name_glob: str) -> list:

@@ -11,9 +11,12 @@ from .common import default_scenario, kept, lab_command, provider_for, resolve_l
               help="Scenario to bring up when no lab NAME runs (default: scenarios/default.yaml); "
                    "a lab compare brings up, it takes down again.")
 @click.option("--runs", type=click.IntRange(3, 10), default=3, show_default=True, help="iperf3 runs per variant.")
+@click.option("--only", multiple=True, type=click.Choice(["raw", "bridges", "overlays"]),
+              help="Measure only these kinds of variant (repeat the option); default: all. "
+                   "--only overlays puts the encrypted overlay against the plain one, and no more.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False),
               help="Write report.md, report.html and chart.svg here.")
-def compare(name, scenario, runs, report_dir, inventory, provider, tofu, as_json):
+def compare(name, scenario, runs, only, report_dir, inventory, provider, tofu, as_json):
     """The same web/db/redis stack on a raw veth pair, the default bridge, a user bridge
     and the lab's overlays: name resolution, isolation, ports, path, latency, throughput.
     Exit 1 when a measurement failed (the table and the JSON say which, with the error)."""
@@ -28,7 +31,8 @@ def compare(name, scenario, runs, report_dir, inventory, provider, tofu, as_json
         return where.nodes_for(load_scenario(scenario or default_scenario(), name=lab, own_nodes=where.sized_by_flags))
 
     progress = output.Progress()
-    data = compareapi.run(lab, where, spec, say=progress.say, runs=runs)
+    data = compareapi.run(lab, where, spec, say=progress.say, runs=runs,
+                           only=only or compareapi.KINDS)
     progress.done()
     if report_dir:
         data["report"] = reportmod.write(data, report_dir)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..config.model import Scenario
 from ..errors import LabNotFound, SwarmlabError
@@ -19,10 +19,14 @@ from .variants import Variant
 Say = Callable[[str], None]
 
 
+KINDS = ("raw", "bridges", "overlays")   # what `--only` chooses among
+
+
 def run(lab: str, provider: Provider, scenario: Optional[Callable[[], Scenario]] = None, say: Say = lambda s: None,
-        runs: int = 3) -> Dict[str, Any]:
+        runs: int = 3, only: Sequence[str] = KINDS) -> Dict[str, Any]:
     """`scenario` gives the scenario to bring the lab up from when none runs (and is not
-    called otherwise); without it a missing lab is LabNotFound."""
+    called otherwise); without it a missing lab is LabNotFound. `only` names the kinds of
+    variant to measure (KINDS)."""
     from .. import lab as labmod
 
     started = time.monotonic()
@@ -41,24 +45,16 @@ def run(lab: str, provider: Provider, scenario: Optional[Callable[[], Scenario]]
     node, loaded = None, []
     try:
         handle.need_leader()
-        caps = handle.caps
         topo = topology.read(handle)
         node = topo.leader()
         images = _stack_images(handle)
         ids = {ref: provider.client.images.get(ref).id for ref in images.values()}
         variants.cleanup(node)  # what an interrupted run may have left
-        # the bridge variants run all three images on one node: what it lacked goes again after
-        loaded = image_cache.load_missing(node.transport, sorted(images.values()), ids)
-        say(f"raw: a veth pair between two namespaces on {node.name}")
-        chosen: List[Variant] = [variants.raw(node)]
-        say(f"bridges: web, db, redis on {node.name}'s default bridge and on a user bridge")
-        chosen += variants.bridges(node, lab, images)
-        no_esp = sorted(c.host for c in caps.values() if not c.esp)
-        chosen += variants.overlays(topo, not no_esp, no_esp)
-        outsider = next((v.outsider for v in chosen if v.outsider), None)
-        for v in chosen:
-            if v.kind == "overlay" and v.outsider is None:
-                v.outsider = outsider
+        # the bridge variants run all three images on one node, the outsider one of them:
+        # what the node lacked goes again after
+        image = images["redis"] if "bridges" in only else _outsider_image(node, images, ids)
+        loaded = image_cache.load_missing(node.transport, sorted(images.values()) if "bridges" in only else [image], ids)
+        chosen = _choose(lab, handle.caps, topo, node, images, image, set(only), say)
         results = []
         for v in chosen:
             if v.why_not:
@@ -77,11 +73,40 @@ def run(lab: str, provider: Provider, scenario: Optional[Callable[[], Scenario]]
             say(f"removing lab {lab} (compare brought it up)")
             labmod.down(lab, provider, say)
     return {"lab": lab, "made_lab": made, "variants": results, "failed": failures(results),
-            "seconds": round(time.monotonic() - started, 1),
+            "seconds": round(time.monotonic() - started, 1), "only": [k for k in KINDS if k in only],
             "bounds": {"rtt_exchanges": measure.RTT_COUNT, "rtt_rounds": measure.RTT_ROUNDS,
                        "rtt_seconds": measure.RTT_SECONDS,
                        "iperf_runs": runs, "iperf_seconds": measure.IPERF_SECONDS,
                        "http_requests": measure.HTTP_COUNT, "http_seconds": measure.HTTP_SECONDS}}
+
+
+def _choose(lab, caps, topo, node, images, outsider_image: str, want, say: Say) -> List[Variant]:
+    """The variants of the kinds wanted, in KINDS order, and one outsider for every
+    bridge and overlay column (a container on a bridge of its own on the leader)."""
+    chosen: List[Variant] = []
+    if "raw" in want:
+        say(f"raw: a veth pair between two namespaces on {node.name}")
+        chosen.append(variants.raw(node))
+    if "bridges" in want:
+        say(f"bridges: web, db, redis on {node.name}'s default bridge and on a user bridge")
+        chosen += variants.bridges(node, lab, images)
+    if "overlays" in want:
+        no_esp = sorted(c.host for c in caps.values() if not c.esp)
+        chosen += variants.overlays(topo, not no_esp, no_esp)
+    if any(v.kind != "raw" and not v.why_not for v in chosen):
+        outsider = variants.outsider(node, lab, outsider_image)
+        for v in chosen:
+            if v.kind != "raw":
+                v.outsider = outsider
+    return chosen
+
+
+def _outsider_image(node, images: Dict[str, str], ids: Dict[str, str]) -> str:
+    """One of the stack's images for the outsider: one the node has already, else redis
+    (the smallest) to load."""
+    refs = [images[k] for k in ("redis", "web", "db")]
+    lacking = set(image_cache.lacking(node.transport, refs, ids))
+    return next((r for r in refs if r not in lacking), images["redis"])
 
 
 def failures(results: List[Dict[str, Any]]) -> List[str]:

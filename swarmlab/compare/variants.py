@@ -78,8 +78,7 @@ def bridges(host: Host, lab: str, images: Dict[str, str]) -> List[Variant]:
     t.run(sh("mkdir", "-p", SECRET_DIR) + " && head -c 18 /dev/urandom | base64 > "
           + sh(f"{SECRET_DIR}/db_password"), timeout=10)
     secret = ["-v", f"{SECRET_DIR}/db_password:/run/secrets/db_password:ro"]
-    t.run(" && ".join(sh("docker", "network", "create", lbl, net) + " >/dev/null"
-                      for net in ("swl-cmp-net", "swl-cmp-outside")), timeout=30)
+    t.run(sh("docker", "network", "create", lbl, "swl-cmp-net") + " >/dev/null", timeout=30)
     out = []
     for key, net in (("default", None), ("user", "swl-cmp-net")):
         def alias(n):
@@ -102,11 +101,6 @@ def bridges(host: Host, lab: str, images: Dict[str, str]) -> List[Variant]:
                            container_place(host, db, f"{db} on {host.name}", _ip(host, db)),
                            server_name="db", client_container=web,
                            url=f"http://{host.address}:{PORTS[key]}/?cache=skip", internal_port=5432))
-    outsider = _run(host, lab, "swl-cmp-outsider", images["redis"],
-                    ["--network", "swl-cmp-outside", "--entrypoint", "sleep"], ["600"])
-    for v in out:
-        v.outsider = container_place(host, outsider, f"{outsider} (another bridge) on {host.name}")
-
     def ready():
         seen = []
         for key in PORTS:
@@ -117,6 +111,13 @@ def bridges(host: Host, lab: str, images: Dict[str, str]) -> List[Variant]:
 
     poll("the bridge variants' web to answer /healthz", ready, timeout=90)
     return out
+
+
+def outsider(host: Host, lab: str, image: str) -> Place:
+    """A container on a bridge of its own: on no network of any variant."""
+    host.transport.run(sh("docker", "network", "create", _labels(lab), "swl-cmp-outside") + " >/dev/null", timeout=30)
+    name = _run(host, lab, "swl-cmp-outsider", image, ["--network", "swl-cmp-outside", "--entrypoint", "sleep"], ["600"])
+    return container_place(host, name, f"{name} (another bridge) on {host.name}")
 
 
 def overlays(topo: Topology, esp_everywhere: bool, no_esp: List[str]) -> List[Variant]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Dict, Iterable, List
 
@@ -35,8 +37,8 @@ def tar_for(refs: List[str], ids: Dict[str, str]) -> Path:
             return path
         safefs.private_dir(path.parent)
         os.chmod(path.parent, 0o700)   # a cache made by an older swarmlab was world-readable
-        tmp = path.with_suffix(".partial")
-        tmp.unlink(missing_ok=True)
+        # a name of this process's own: another swarmlab may be saving the same set now
+        tmp = path.with_name(f"{key}.{os.getpid()}.{secrets.token_hex(4)}.partial")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as out:
             proc = subprocess.run(["docker", "save", *sorted(refs)], stdout=out, stderr=subprocess.PIPE)
@@ -49,9 +51,13 @@ def tar_for(refs: List[str], ids: Dict[str, str]) -> Path:
 
 
 def prune(live_ids: Iterable[str]) -> int:
-    """Remove tars holding an image id that no image has any more."""
+    """Remove tars holding an image id that no image has any more, and what a save
+    interrupted an hour ago or more left."""
     live = set(live_ids)
     removed = 0
+    for partial in cache_dir().glob("*.partial") if cache_dir().exists() else []:
+        if time.time() - partial.stat().st_mtime > 3600:
+            partial.unlink(missing_ok=True)
     for ids_file in cache_dir().glob("*.ids") if cache_dir().exists() else []:
         if not set(ids_file.read_text().split()) <= live:
             ids_file.with_suffix(".tar").unlink(missing_ok=True)
@@ -65,12 +71,16 @@ def load_missing(transport, refs: List[str], ids: Dict[str, str]) -> List[str]:
     ids) whose id it lacks, from the cached tar; returns what was loaded."""
     if not refs:
         return []
-    missing = _lacking(transport, refs, ids)
+    missing = lacking(transport, refs, ids)
     if missing:
         tar = tar_for(missing, ids)
-        with open(tar, "rb") as stream:
+        try:
+            stream = open(tar, "rb")
+        except FileNotFoundError:   # pruned just now by another swarmlab's `images prune`: saved again
+            stream = open(tar_for(missing, ids), "rb")
+        with stream:
             transport.run("docker load -q", stdin=stream, timeout=900)
-        wrong = _lacking(transport, missing, ids)
+        wrong = lacking(transport, missing, ids)
         if wrong:   # the tar did not hold what its key says: never trusted again
             tar.unlink(missing_ok=True)
             raise SwarmlabError(f"the cached tar {tar} did not give the images it is kept for ({', '.join(wrong)}): "
@@ -78,7 +88,7 @@ def load_missing(transport, refs: List[str], ids: Dict[str, str]) -> List[str]:
     return missing
 
 
-def _lacking(transport, refs: List[str], ids: Dict[str, str]) -> List[str]:
+def lacking(transport, refs: List[str], ids: Dict[str, str]) -> List[str]:
     """Those of refs whose image id (ids) the engine behind transport does not have."""
     have = transport.run(sh("docker", "image", "inspect", "--format", "{{.Id}}", refs) + " 2>/dev/null; true")
     return [ref for ref in refs if ids[ref] not in set(have.stdout.split())]

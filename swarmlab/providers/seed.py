@@ -123,12 +123,30 @@ def all_seeds(client) -> List[dict]:
             for v in _seed_volumes(client)]
 
 
+MAKER_STALE_S = 900   # a seed is made in a minute or two: a maker older than this was left behind
+
+
 def remove_unused(client) -> int:
     """Remove every seed no node mounts (they are made again when needed), and any
-    seed-making container an interrupted run left behind."""
+    seed-making container an interrupted run left behind: stopped, or running for longer
+    than a seed takes. A younger running one is another `up` making its seed now (its
+    volume, in use, stays too)."""
     for c in client.containers.list(all=True, filters={"label": [f"{L.ROLE}={ROLE_SEED}"]}):
-        c.remove(force=True)
+        state = c.attrs.get("State") or {}
+        if not state.get("Running") or _age_s(state.get("StartedAt", "")) > MAKER_STALE_S:
+            c.remove(force=True)
     return sum(_remove_quietly(client, s["volume"]) for s in all_seeds(client) if not s["in_use"])
+
+
+def _age_s(stamp: str) -> float:
+    """Seconds since an engine timestamp (RFC 3339 with nanoseconds); unreadable: very old."""
+    from datetime import datetime, timezone
+
+    try:
+        when = datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return float("inf")
+    return (datetime.now(timezone.utc) - when).total_seconds()
 
 
 def _seed_volumes(client) -> list:

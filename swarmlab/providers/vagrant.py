@@ -32,7 +32,11 @@ from .vagrant_config import VAGRANT_DIR, VagrantConfig, load_config
 PROVIDERS = ("libvirt", "virtualbox")
 LIBVIRT_BOOT = Path("/var/lib/libvirt/boot")
 CONSOLES = Path("/var/log/libvirt/qemu")   # each VM's serial console, logged by libvirt on this machine
-SAID_KEY = re.compile(r"^\r?swarmlab-host-key (ssh-ed25519 [A-Za-z0-9+/]+={0,2})\r?$", re.M)
+# At a line's start (an older box wrote to ttyS0) or after the kernel's time stamp, which
+# another writer's unfinished line may precede ("[  OK  ] Sta[   12.3] swarmlab-host-key ...").
+# An ed25519 key is 51 bytes, 68 base64 characters: a line cut short never matches.
+SAID_KEY = re.compile(r"(?:^|\] )swarmlab-host-key (ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI[A-Za-z0-9+/]{43})\r?$",
+                      re.M)
 SOFT_EMULATION_MINUTES = 5        # per VM, measured here (DESIGN.md); KVM: well under one
 
 

@@ -54,11 +54,14 @@ WantedBy=ssh.service
 
 # The host key said on the serial console at every boot, before sshd starts: the
 # controller reads it from the console log libvirt writes on this machine, a channel that
-# does not cross the network, and pins it before the first SSH connection.
+# does not cross the network, and pins it before the first SSH connection. Through the
+# kernel's log (the console is ttyS0): the kernel writes a line to the console whole, where a
+# write to /dev/ttyS0 drains at the emulated UART's pace and kernel messages land inside it
+# (a VM under emulation once said a key nobody could read).
 SAY_KEY = """\
 #!/bin/sh
 set -eu
-echo "swarmlab-host-key $(cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub)" > /dev/ttyS0
+echo "<5>swarmlab-host-key $(cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub)" > /dev/kmsg
 """
 
 SAY_KEY_UNIT = """\

@@ -88,3 +88,18 @@ def test_the_report_of_a_removed_lab_is_built_from_what_compare_kept(compared, t
     assert (tmp_path / "compare.svg").read_text().count("<svg") == 1 and "![" in (tmp_path / "report.md").read_text()
     proc, doc = run_json("report", f"{P}-never-made")
     assert proc.returncode == 1 and "nothing is kept of it either" in " ".join(doc["errors"])
+
+
+def test_only_the_overlays(engine):
+    """--only overlays: the overlay columns alone, the outsider still tried on each, the
+    encrypted one (where a kernel has ESP) against the plain one and against nothing else."""
+    proc, doc = run_json("compare", f"{LAB}-ov", "--only", "overlays", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    data = doc["data"]
+    assert data["only"] == ["overlays"]
+    assert data["variants"] and {x["kind"] for x in data["variants"]} == {"overlay"}, data["variants"]
+    back = next(x for x in data["variants"] if x["key"] == "overlay-backend")
+    assert back["measured"] and back["isolation"]["connects"] is False, back
+    assert back["rtt"]["p50_us"] > 0 and back["throughput"]["median_gbps"] > 0, back
+    assert not set(back["ratios"]) & {"raw", "user-bridge"}, back["ratios"]
+    assert labelled(engine, f"{LAB}-ov") == {"containers": [], "networks": [], "volumes": []}

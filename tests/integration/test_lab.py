@@ -1,5 +1,6 @@
 """The lab core against the real engine: up, the stack answering across hosts,
 converging, sealing, labels, bad input, rollback, and down leaving nothing."""
+import io
 import json
 import os
 import secrets
@@ -13,7 +14,7 @@ import pytest
 from swarmlab import labels as L
 from swarmlab.providers.dind import MASKED_PATHS, UNUSED_CAPS, DindProvider
 
-from ..conftest import P, cgroups, labelled, run_cli, run_json
+from ..conftest import P, ROOT, cgroups, labelled, run_cli, run_json
 from ..procwatch import ArgvWatch
 from .engine_restart import restart_engine, why_not_restartable
 
@@ -156,23 +157,36 @@ def test_nodes_share_image_layers_from_a_read_only_seed(engine, lab_up):
     assert seeds[seed_mount["Name"]]["images"] == "swarmlab.local/db:bookworm,swarmlab.local/redis:bookworm"
 
 
-def test_an_incomplete_seed_is_never_used_and_a_lab_scales(engine):
+@pytest.fixture
+def own_seed_scenario(engine, tmp_path):
+    """tests/data/seed.yaml with an image of this session's own (redis with a label: an id
+    no other session has), so that the seed this test makes and removes is its own."""
+    ref = f"swarmlab.local/redis:{P}"
+    engine.images.build(fileobj=io.BytesIO(f"FROM swarmlab.local/redis:bookworm\nLABEL swarmlab.test-run={P}\n"
+                                           .encode()), tag=ref, rm=True)
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "one-redis.yml").write_text(
+        (ROOT / "tests/data/stacks/one-redis.yml").read_text().replace("swarmlab.local/redis:bookworm", ref))
+    scenario = tmp_path / "seed.yaml"
+    scenario.write_text((ROOT / "tests/data/seed.yaml").read_text())
+    yield str(scenario), ref
+    engine.images.remove(ref, noprune=False)
+
+
+def test_an_incomplete_seed_is_never_used_and_a_lab_scales(engine, own_seed_scenario):
     """A seed without its completion mark (an interrupted run) is ignored: the node
     starts empty and gets its images by docker load instead. Then the lab converges
     to two nodes and back to one."""
     from swarmlab.images import image_ref
     from swarmlab.providers import seed
 
-    refs = ["swarmlab.local/redis:bookworm"]
+    scenario, ref = own_seed_scenario
+    refs = [ref]
     node_id, ids = engine.images.get(image_ref("node")).id, {r: engine.images.get(r).id for r in refs}
     name = seed.volume_name(seed.seed_key(node_id, refs, ids))
-    try:
-        engine.volumes.get(name).remove()
-    except docker.errors.NotFound:
-        pass
     engine.volumes.create(name, labels={L.ROLE: seed.ROLE_SEED, seed.SEED_IDS: ",".join([node_id, ids[refs[0]]])})
     try:
-        proc, doc = run_json("up", "tests/data/seed.yaml", "--name", f"{P}-seed")
+        proc, doc = run_json("up", scenario, "--name", f"{P}-seed")
         assert proc.returncode == 0, proc.stderr
         assert doc["data"]["up"]["images_loaded"]["node-1"]["loaded"] == refs
         logs = engine.containers.get(f"swarmlab-{P}-seed-node-1").logs().decode()
@@ -180,12 +194,12 @@ def test_an_incomplete_seed_is_never_used_and_a_lab_scales(engine):
         # converging to more nodes, then back to fewer: no node is left behind. While node-2
         # joins, no process on this machine (the nodes' included) has a join token on its argv.
         with ArgvWatch(rb"SWMTKN-1-[0-9a-z]{20,}") as watch:   # a token, not a word naming one
-            proc, doc = run_json("up", "tests/data/seed.yaml", "--name", f"{P}-seed", "--nodes", "2")
+            proc, doc = run_json("up", scenario, "--name", f"{P}-seed", "--nodes", "2")
         assert proc.returncode == 0, proc.stderr
         assert watch.rounds > 100
         assert not watch.seen, f"{len(watch.seen)} command lines held a join token"   # never the token itself
         assert [(n["name"], n["swarm"]) for n in doc["data"]["nodes"]] == [("node-1", "ready"), ("node-2", "ready")]
-        proc, doc = run_json("up", "tests/data/seed.yaml", "--name", f"{P}-seed")
+        proc, doc = run_json("up", scenario, "--name", f"{P}-seed")
         assert proc.returncode == 0, proc.stderr
         assert [n["name"] for n in doc["data"]["nodes"]] == ["node-1"]
         got = labelled(engine, f"{P}-seed")
@@ -429,11 +443,11 @@ def db_sql(engine, sql):
     return code, out.decode(errors="replace")
 
 
-def wait_whole(deadline_s=240):
+def wait_whole(deadline_s=240, lab=LAB):
     """`status` until it says the lab is whole; every report seen on the way."""
     deadline, seen = time.monotonic() + deadline_s, []
     while True:
-        proc, doc = run_json("status", LAB)
+        proc, doc = run_json("status", lab)
         seen.append(doc["data"] if proc.returncode == 0 else doc)
         if proc.returncode == 0 and doc["data"]["whole"]:
             return seen
@@ -441,11 +455,23 @@ def wait_whole(deadline_s=240):
         time.sleep(1)
 
 
+def whole_labs_beside() -> list:
+    """The other labs on the engine that are whole now: those of another test session
+    running beside this one, or a user's."""
+    proc, doc = run_json("ls")
+    assert proc.returncode == 0, proc.stderr
+    return [x["name"] for x in doc["data"] if x["name"] != LAB and run_json("status", x["name"])[1]["data"].get("whole")]
+
+
+@pytest.mark.engine_alone
 @pytest.mark.skipif(why_not_restartable() is not None, reason=f"engine restart: {why_not_restartable()}")
 def test_the_lab_comes_back_by_itself_after_an_engine_restart(engine, lab_up):
+    """No test of another session runs meanwhile (engine_alone), but its labs stay up: each
+    one whole before the restart must be whole again after it."""
     token = secrets.token_hex(8)
     code, out = db_sql(engine, f"CREATE TABLE IF NOT EXISTS kept (v text); INSERT INTO kept VALUES ('{token}')")
     assert code == 0, out
+    beside = whole_labs_beside()
     restart_engine()
     started = time.monotonic()
     seen = wait_whole()        # no swarmlab command brings it back: the engine and the swarm do
@@ -455,7 +481,9 @@ def test_the_lab_comes_back_by_itself_after_an_engine_restart(engine, lab_up):
     code, out = db_sql(engine, "SELECT v FROM kept")
     assert code == 0 and token in out, out
     print(f"whole {back:.1f}s after the engine answered; not whole on the way: "
-          f"{[r.get('lacking') for r in seen if not r.get('whole')][:3]}")
+          f"{[r.get('lacking') for r in seen if not r.get('whole')][:3]}; back beside it: {beside}")
+    for other in beside:
+        wait_whole(lab=other)
 
 
 def test_up_resumes_a_stopped_lab_with_its_data(engine, lab_up):

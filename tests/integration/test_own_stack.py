@@ -17,8 +17,11 @@ pytestmark = pytest.mark.integration
 LAB = f"{P}-own"
 STACK = "tests/data/own/stack.yml"
 # the user's images, as if pulled or built by them: ours under their names
-USER_TAGS = {"acme/api:1.2": "swarmlab.local/web:bookworm"}
-BUILT = "acme/gateway:dev"
+# tags of this session's own (${API_TAG}, ${GATEWAY_TAG}): another session's cleanup never
+# removes an image this one is about to use
+TAGS = {"API_TAG": f"1.2-{P}", "GATEWAY_TAG": f"dev-{P}"}
+USER_TAGS = {f"acme/api:{TAGS['API_TAG']}": "swarmlab.local/web:bookworm"}
+BUILT = f"acme/gateway:{TAGS['GATEWAY_TAG']}"
 ON_REGISTRY = ("acme/cache:7", "swarmlab.local/redis:bookworm")   # only on the registry: --pull gets it
 
 
@@ -34,7 +37,7 @@ def own_lab(engine):
         said = engine.images.push(pulled)
         assert '"error"' not in said, said
         engine.images.remove(pulled, noprune=True)   # on the registry alone now
-        os.environ["REGISTRY"] = registry
+        os.environ.update(REGISTRY=registry, **TAGS)
         proc, doc = run_json("up", "--stack", STACK, "--name", LAB, "--pull")
         assert proc.returncode == 0, proc.stderr
         assert f"pulled {pulled} on this machine" in proc.stderr
@@ -43,7 +46,8 @@ def own_lab(engine):
         assert "--mount=type=cache" in proc.stderr and "[serve" in proc.stderr
         yield doc["data"]
     finally:
-        os.environ.pop("REGISTRY", None)
+        for var in ["REGISTRY", *TAGS]:
+            os.environ.pop(var, None)
         run_cli("down", LAB)
         for tag in list(USER_TAGS) + [BUILT] + ([pulled] if pulled else []):
             try:

@@ -103,11 +103,14 @@ def test_the_kvm_boot_test_runs_once_per_set_of_vms(tmp_path, monkeypatch):
 def test_the_host_key_a_vm_said_on_its_console_is_the_last_one_it_said():
     from swarmlab.providers.vagrant import said_key
 
-    old, new = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOld+key/x=", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINew"
+    old, new = (f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{c * 43}" for c in "oN")
     boots = (f"[    0.000000] Linux version 6.1\r\nswarmlab-host-key {old}\r\nlogin: \r\n"
-             f"[    0.000000] Linux version 6.1\r\n[  OK  ] Started ssh\r\nswarmlab-host-key {new}\r\n")
-    assert said_key(boots) == new
+             f"[    0.000000] Linux version 6.1\r\n[  OK  ] Sta[   11.917020] swarmlab-host-key {new}\r\n"
+             "rted ssh\r\n")
+    assert said_key(boots) == new     # through the kernel's log, after another writer's half line
     assert said_key(f"swarmlab-host-key {old}\n") == old
-    # a line that only contains the words, or another kind of key, is not the VM saying its key
+    # a line that only contains the words, another kind of key, or a key cut short (kernel
+    # messages landing in a line written to the tty) is not the VM saying its key
     assert said_key(f"$ echo swarmlab-host-key {new}\nswarmlab-host-key ssh-rsa AAAAB3Nza\n") is None
+    assert said_key(f"swarmlab-host-key {new[:40]}[   12.1] virtio_net: eth1\r\n{new[40:]}\r\n") is None
     assert said_key("") is None
