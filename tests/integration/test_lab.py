@@ -23,11 +23,21 @@ LAB = P
 
 
 @pytest.fixture(scope="module")
-def lab_up(engine):
-    proc, doc = run_json("up", "--name", LAB)
-    assert proc.returncode == 0, proc.stderr
-    assert doc["ok"] is True and doc["schema"] == "swarmlab/v1"
-    return doc["data"]
+def shared_lab():
+    return {}   # what `up` said of the module's lab, the last time it was made
+
+
+@pytest.fixture
+def lab_up(engine, shared_lab):
+    """The module's lab, up with its three nodes running: made by the first test that needs
+    it, and made again for one that comes after a test that stopped or removed it, so that no
+    test depends on its place in the file."""
+    if not shared_lab or len(engine.containers.list(filters=L.lab_filter(LAB, L.ROLE_NODE))) < 3:
+        proc, doc = run_json("up", "--name", LAB)
+        assert proc.returncode == 0, proc.stderr
+        assert doc["ok"] is True and doc["schema"] == "swarmlab/v1"
+        shared_lab.update(doc["data"])
+    return shared_lab
 
 
 @pytest.fixture(scope="module")
