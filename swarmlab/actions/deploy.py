@@ -63,7 +63,7 @@ def distribute_images(ctx: UpContext, client) -> None:
     if errors:
         raise SwarmlabError("loading images into the nodes failed:\n  " + "\n  ".join(errors))
     ctx.transfers = {ctx.hosts[i].name: r for i, r in res.items()}
-    image_cache.prune(img.id for img in client.images.list())
+    image_cache.prune(image_cache.live_ids(client))
     sent = {h: r for h, r in ctx.transfers.items() if r["loaded"]}
     ctx.say("images: " + ("; ".join(f"{h} <- {', '.join(r['loaded'])} ({r['seconds']:.1f}s)" for h, r in sent.items())
                           if sent else "every node already has them"))

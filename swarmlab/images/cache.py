@@ -50,6 +50,12 @@ def tar_for(refs: List[str], ids: Dict[str, str]) -> Path:
         return path
 
 
+def live_ids(client) -> set:
+    """The ids of the engine's images, in one call. Not `client.images.list()`: it inspects
+    each image it listed, and one removed meanwhile (by another `up`, or by hand) made it fail."""
+    return set(client.api.images(quiet=True))
+
+
 def prune(live_ids: Iterable[str]) -> int:
     """Remove tars holding an image id that no image has any more, and what a save
     interrupted an hour ago or more left."""

@@ -105,7 +105,7 @@ class Seeds:
 
     def prune(self) -> int:
         """Remove seeds holding an image id no image has any more (unless a node uses them)."""
-        live = {img.id for img in self.client.images.list()}
+        live = image_cache.live_ids(self.client)
         removed = 0
         for v in _seed_volumes(self.client):
             held = set(((v.attrs.get("Labels") or {}).get(SEED_IDS) or "").split(","))

@@ -336,14 +336,21 @@ def test_verify_proves_the_traffic(lab_up, kernel, tmp_path):
     assert out.strip() == "0", "verify left a probe container behind"
 
 
+def not_other_sessions(engine) -> dict:
+    """Everything labelled on the engine but the labs of another test session beside this one."""
+    def ours(name):
+        return not name.startswith("swarmlab-it") or name.startswith(f"swarmlab-{P}-")
+    return {k: [x for x in v if ours(x)] for k, v in labelled(engine, None).items()}
+
+
 def test_bad_input_exits_2_and_creates_nothing(engine):
-    before = labelled(engine, None)
+    before = not_other_sessions(engine)
     proc = run_cli("up", "swarmlab/config/testdata/invalid-stack.yaml")
     assert proc.returncode == 2
     assert "5 problems" in proc.stderr and "'Redis:7' is not valid" in proc.stderr and "gpu" in proc.stderr
     proc, doc = run_json("up", "swarmlab/config/testdata/invalid-topology.yaml")
     assert proc.returncode == 2 and doc["ok"] is False and len(doc["errors"]) == 5
-    assert labelled(engine, None) == before
+    assert not_other_sessions(engine) == before
 
 
 def test_encrypted_true_follows_the_kernel(engine, kernel, lab_up):

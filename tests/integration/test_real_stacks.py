@@ -28,6 +28,7 @@ def _up_verify_down(engine, lab, stack, check, *flags):
         proc, doc = run_json("up", "--stack", f"{CORPUS}/{stack}", "--name", lab, *flags)
         assert proc.returncode == 0, proc.stderr
         proc, verified = run_json("verify", lab)
+        assert verified["data"], (verified["errors"], proc.stderr[-3000:])
         failed = [c for c in verified["data"]["checks"] if c["status"] == "failed"]
         assert proc.returncode == 0 and not failed, failed or proc.stderr
         check(doc["data"], verified["data"])
