@@ -52,8 +52,12 @@ def run(lab: str, provider: Provider, scenario: Optional[Callable[[], Scenario]]
         variants.cleanup(node)  # what an interrupted run may have left
         # the bridge variants run all three images on one node, the outsider one of them:
         # what the node lacked goes again after
-        image = images["redis"] if "bridges" in only else _outsider_image(node, images, ids)
-        loaded = image_cache.load_missing(node.transport, sorted(images.values()) if "bridges" in only else [image], ids)
+        if "bridges" in only:
+            image, need = images["redis"], sorted(images.values())
+        else:
+            image = _outsider_image(node, images, ids)
+            need = [image]
+        loaded = image_cache.load_missing(node.transport, need, ids)
         chosen = _choose(lab, handle.caps, topo, node, images, image, set(only), say)
         results = []
         for v in chosen:
