@@ -23,3 +23,9 @@ def local_client(timeout: int = 120) -> docker.DockerClient:
         reason = str(exc).split("(")[0].strip() or exc.__class__.__name__
         raise PreflightError(f"no Docker engine answers: {reason}", hint=SETUP_HINT) from None
     return client
+
+
+def containers(client: docker.DockerClient, filters: dict, all: bool = True) -> list:
+    """The engine's containers matching filters. docker-py inspects each container it lists:
+    one removed in between (another lab's, or another session's) is left out, not a 404."""
+    return client.containers.list(all=all, filters=filters, ignore_removed=True)

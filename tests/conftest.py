@@ -17,6 +17,7 @@ import docker
 import pytest
 
 from swarmlab import labels as L
+from swarmlab.engine import containers
 
 from . import sessions
 
@@ -46,7 +47,7 @@ def run_json(*args, timeout=900):
 
 def labelled(client, lab):
     f = L.lab_filter(lab)
-    return {"containers": sorted(c.name for c in client.containers.list(all=True, filters=f)),
+    return {"containers": sorted(c.name for c in containers(client, f)),
             "networks": sorted(n.name for n in client.networks.list(filters=f)),
             "volumes": sorted(v.name for v in client.volumes.list(filters=f))}
 
@@ -79,7 +80,7 @@ def sweep_test_labs(request):
     from swarmlab.providers import seed
     from swarmlab.providers.dind import DindProvider
 
-    labs = {c.labels.get(L.LAB) for c in client.containers.list(all=True, filters=L.lab_filter())}
+    labs = {c.labels.get(L.LAB) for c in containers(client, L.lab_filter())}
     labs |= {n.attrs["Labels"].get(L.LAB) for n in client.networks.list(filters=L.lab_filter())}
     labs |= {v.attrs["Labels"].get(L.LAB) for v in client.volumes.list(filters=L.lab_filter())}
     for lab in sorted(x for x in labs if x and (x == P or x.startswith(f"{P}-"))):

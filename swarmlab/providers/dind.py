@@ -19,7 +19,7 @@ from ..addressing import DEFAULT_PARENT, AddressPlan, choose_pool, parse_pool
 from ..capabilities import PROBE_CMD, Capabilities, parse_probe
 from ..config import stack as stackmod
 from ..config.model import NodeSpec, Scenario
-from ..engine import local_client
+from ..engine import containers, local_client
 from ..errors import ConfigError, PoolTaken, PreflightError, Problem, SwarmlabError
 from ..images import image_ref
 from ..transport import DockerExecTransport
@@ -179,7 +179,7 @@ class DindProvider(Provider):
     # -- nodes -----------------------------------------------------------
     def exists(self, lab: str) -> bool:
         f = L.lab_filter(lab)
-        return bool(self.client.containers.list(all=True, filters=f) or self.client.networks.list(filters=f)
+        return bool(containers(self.client, f) or self.client.networks.list(filters=f)
                     or self.client.volumes.list(filters=f))
 
     def provision(self, scenario: Scenario, lab: str, plan: AddressPlan, say) -> List[Host]:
@@ -213,7 +213,7 @@ class DindProvider(Provider):
 
     def _total_nodes(self, lab: str, scenario: Scenario) -> int:
         """Every dind node on this engine once this lab is up: they all share one kernel."""
-        others = [c for c in self.client.containers.list(filters=L.lab_filter(role=L.ROLE_NODE))
+        others = [c for c in containers(self.client, L.lab_filter(role=L.ROLE_NODE), all=False)
                   if (c.labels or {}).get(L.LAB) != lab]
         return len(others) + len(scenario.nodes)
 
@@ -226,7 +226,7 @@ class DindProvider(Provider):
 
     def _seeds(self, scenario: Scenario, lab: str, plan: AddressPlan, say) -> Dict[str, Optional[str]]:
         """node -> the seed volume holding the images its constraints let it run (new nodes only)."""
-        have = {c.labels.get(L.NODE) for c in self.client.containers.list(all=True, filters=L.lab_filter(lab, L.ROLE_NODE))}
+        have = {c.labels.get(L.NODE) for c in containers(self.client, L.lab_filter(lab, L.ROLE_NODE))}
         wanted = {n.name: tuple(stackmod.images_for_node(scenario.stack, n.name, n.role, dict(n.labels)))
                   for n in scenario.nodes if n.name not in have}
         if not any(wanted.values()):
@@ -267,7 +267,7 @@ class DindProvider(Provider):
 
     def hosts(self, lab: str) -> List[Host]:
         out = []
-        conts = self.client.containers.list(all=True, filters=L.lab_filter(lab, L.ROLE_NODE))
+        conts = containers(self.client, L.lab_filter(lab, L.ROLE_NODE))
         net = naming.underlay_network(lab)
         for c in conts:
             lbl = c.labels
@@ -285,7 +285,7 @@ class DindProvider(Provider):
             lbl = net.attrs.get("Labels") or {}
             labs[lbl[L.LAB]] = LabInfo(lbl[L.LAB], lbl.get(L.PROVIDER, self.name), lbl.get(L.POOL, ""),
                                        0, 0, lbl.get(L.SCENARIO, ""))
-        for c in self.client.containers.list(all=True, filters=L.lab_filter(role=L.ROLE_NODE)):
+        for c in containers(self.client, L.lab_filter(role=L.ROLE_NODE)):
             lab = c.labels[L.LAB]
             info = labs.setdefault(lab, LabInfo(lab, self.name, "", 0, 0))
             info.nodes += 1
@@ -298,7 +298,7 @@ class DindProvider(Provider):
     # -- teardown --------------------------------------------------------
     def destroy(self, lab: str, say=lambda s: None) -> Dict[str, int]:
         f = L.lab_filter(lab)
-        conts = self.client.containers.list(all=True, filters=f)
+        conts = containers(self.client, f)
         nodes = [c.labels.get(L.NODE) for c in conts if c.labels.get(L.ROLE) == L.ROLE_NODE]
         # Killing a node kills every process of its PID namespace, tasks included.
         res = parallel(conts, lambda c: c.remove(force=True))
@@ -322,7 +322,7 @@ class DindProvider(Provider):
 
     def remove_nodes(self, lab: str, nodes: List[str]) -> None:
         """Remove some nodes of a lab (containers, state volumes, cgroup trees)."""
-        conts = [c for c in self.client.containers.list(all=True, filters=L.lab_filter(lab, L.ROLE_NODE))
+        conts = [c for c in containers(self.client, L.lab_filter(lab, L.ROLE_NODE))
                  if c.labels.get(L.NODE) in nodes]
         parallel(conts, lambda c: c.remove(force=True))
         self._remove_cgroups(lab, nodes)
@@ -334,7 +334,7 @@ class DindProvider(Provider):
 
     # -- drills (swarmlab drill kill-node) ----------------------------------
     def _node_container(self, lab: str, node: str):
-        for c in self.client.containers.list(all=True, filters=L.lab_filter(lab, L.ROLE_NODE)):
+        for c in containers(self.client, L.lab_filter(lab, L.ROLE_NODE)):
             if c.labels.get(L.NODE) == node:
                 return c
         raise SwarmlabError(f"lab {lab} has no node {node}")
@@ -380,7 +380,7 @@ class DindProvider(Provider):
     def collect_logs(self, lab: str, dest: Path) -> List[Path]:
         dest.mkdir(parents=True, exist_ok=True)
         out = []
-        for c in self.client.containers.list(all=True, filters=L.lab_filter(lab, L.ROLE_NODE)):
+        for c in containers(self.client, L.lab_filter(lab, L.ROLE_NODE)):
             p = dest / f"{c.labels.get(L.NODE, c.name)}.log"
             p.write_bytes(c.logs(stdout=True, stderr=True))
             out.append(p)

@@ -23,6 +23,7 @@ from typing import Dict, List, Optional, Sequence
 from docker.errors import APIError, NotFound
 
 from .. import labels as L
+from ..engine import containers
 from ..errors import SwarmlabError
 from ..images import cache as image_cache
 from ..transport import DockerExecTransport
@@ -116,7 +117,7 @@ class Seeds:
 
 def all_seeds(client) -> List[dict]:
     """Every seed volume: name, the images it holds, and whether a node uses it."""
-    used = {m.get("Name") for c in client.containers.list(all=True, filters=L.lab_filter(role=L.ROLE_NODE))
+    used = {m.get("Name") for c in containers(client, L.lab_filter(role=L.ROLE_NODE))
             for m in c.attrs.get("Mounts") or []}
     return [{"volume": v.name, "images": (v.attrs.get("Labels") or {}).get(L.IMAGE_NAME, ""),
              "in_use": v.name in used}
@@ -131,7 +132,7 @@ def remove_unused(client) -> int:
     seed-making container an interrupted run left behind: stopped, or running for longer
     than a seed takes. A younger running one is another `up` making its seed now (its
     volume, in use, stays too)."""
-    for c in client.containers.list(all=True, filters={"label": [f"{L.ROLE}={ROLE_SEED}"]}):
+    for c in containers(client, {"label": [f"{L.ROLE}={ROLE_SEED}"]}):
         state = c.attrs.get("State") or {}
         if not state.get("Running") or _age_s(state.get("StartedAt", "")) > MAKER_STALE_S:
             c.remove(force=True)

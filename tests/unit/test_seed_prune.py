@@ -23,7 +23,7 @@ class Client:
         self.containers = self
         self.volumes = self
 
-    def list(self, all=False, filters=None):   # containers.list and volumes.list alike
+    def list(self, all=False, filters=None, **_):   # containers.list and volumes.list alike
         label = (filters or {}).get("label", [])
         return self.makers if label == [f"{seed.L.ROLE}={seed.ROLE_SEED}"] and all else []
 
