@@ -1,8 +1,8 @@
 """Shared fixtures. Integration tests drive the real engine. Each session names its labs
-with a prefix of its own (`it` and a run id: SWARMLAB_TEST_RUN, else random), and at its end
-sweeps by label only the labs of that prefix: another session's labs on the same engine, or
-a user's, are never touched. What sessions side by side share, and the locks, are in
-tests/sessions.py."""
+with a prefix of its own (`it`, a run id: SWARMLAB_TEST_RUN, else random, and the lane's
+number), and at its end sweeps by label only the labs of that prefix: another session's
+labs on the same engine, or a user's, are never touched. What sessions side by side share,
+and the locks, are in tests/sessions.py; how a run is split in lanes, in tests/lanes.py."""
 import atexit
 import json
 import os
@@ -19,11 +19,12 @@ import pytest
 from swarmlab import labels as L
 from swarmlab.engine import containers
 
-from . import sessions
+from . import lanes, sessions
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = os.environ.get("SWARMLAB_TEST_RUN") or secrets.token_hex(2)
-P = f"it{RUN}"   # this session's labs: P, or P-something
+LANE = os.environ.get("PYTEST_XDIST_WORKER", "").removeprefix("gw")   # pytest-xdist's gw0, gw1…
+P = f"it{RUN}{LANE}"   # this lane's labs: P, or P-something
 # What the commands keep for `swarmlab report` goes to this session's own folder, not the user's.
 STATE_DIR = tempfile.mkdtemp(prefix="swarmlab-test-state-")
 os.environ["SWARMLAB_STATE_DIR"] = STATE_DIR
@@ -59,6 +60,12 @@ def engine():
     return client
 
 
+@pytest.hookimpl(tryfirst=True)   # before xdist reads the xdist_group marks
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("dist", "no") == "loadgroup":
+        lanes.assign(items)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     with sessions.held(item):   # what this test shares with another session's (tests/sessions.py)
@@ -72,12 +79,9 @@ def sweep_test_labs(request):
     # another session (a CI run, say) must not remove that session's labs from under it.
     if not any(item.get_closest_marker("integration") for item in request.session.items):
         return
-    try:
-        client = docker.from_env()
-        client.ping()
-    except Exception:
+    client = _engine_if_any()
+    if client is None:
         return
-    from swarmlab.providers import seed
     from swarmlab.providers.dind import DindProvider
 
     labs = {c.labels.get(L.LAB) for c in containers(client, L.lab_filter())}
@@ -85,8 +89,35 @@ def sweep_test_labs(request):
     labs |= {v.attrs["Labels"].get(L.LAB) for v in client.volumes.list(filters=L.lab_filter())}
     for lab in sorted(x for x in labs if x and (x == P or x.startswith(f"{P}-"))):
         DindProvider(client).destroy(lab)
-    if sessions.alone():
-        seed.remove_unused(client)  # caches the tests made: leave `docker volume ls` as it was
+
+
+_RAN = {"integration": False}
+
+
+def pytest_runtest_logreport(report):
+    # in the process that started the lanes too: each lane's reports come to it
+    _RAN["integration"] |= "integration" in report.keywords
+
+
+def pytest_sessionfinish(session):
+    """Once every lane has swept its labs: the seed caches the tests made, when no other
+    session runs (`docker volume ls` left as it was)."""
+    if LANE or not _RAN["integration"] or not sessions.alone():
+        return
+    from swarmlab.providers import seed
+
+    client = _engine_if_any()
+    if client is not None:
+        seed.remove_unused(client)
+
+
+def _engine_if_any():
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception:
+        return None
+    return client
 
 
 def cgroups(name_glob: str) -> list:

@@ -1,7 +1,8 @@
 """Test sessions side by side on one machine (two clones, say): what they share and how.
 
 - Every session holds the sessions lock shared while it runs; the seeds no lab uses are
-  removed only by a session that finds itself alone (`alone`).
+  removed only by a session that finds itself alone (`alone`). The lanes of one run
+  (pytest-xdist's workers) are one session: only the process that started them holds it.
 - Every integration test holds the engine lock shared from its setup to its teardown; a
   test marked `engine_alone` (it restarts the engine) holds it exclusive, so no test of
   another session is half-way through while the engine goes away. A turnstile taken
@@ -24,7 +25,8 @@ def _fd(name: str) -> int:
 
 
 _sessions, _engine, _turnstile, _vms = (_fd(f"swarmlab-test-{n}.lock") for n in ("sessions", "engine", "turnstile", "vms"))
-fcntl.flock(_sessions, fcntl.LOCK_SH)
+if not os.environ.get("PYTEST_XDIST_WORKER"):
+    fcntl.flock(_sessions, fcntl.LOCK_SH)
 
 
 def alone() -> bool:

@@ -1,11 +1,8 @@
-"""The lab core against the real engine: up, the stack answering across hosts,
-converging, sealing, labels, bad input, rollback, and down leaving nothing."""
+"""The lab core against the real engine: up, the stack answering across hosts, converging,
+sealing, labels, the seed, the graph, verify, and bad input. A lab failing, caught failing,
+resumed and taken down: test_lab_lifecycle.py; the engine restarting: test_engine_restart.py."""
 import io
 import json
-import os
-import secrets
-import signal
-import time
 import urllib.request
 
 import docker
@@ -16,7 +13,8 @@ from swarmlab.providers.dind import MASKED_PATHS, UNUSED_CAPS, DindProvider
 
 from ..conftest import P, ROOT, cgroups, labelled, run_cli, run_json
 from ..procwatch import ArgvWatch
-from .engine_restart import restart_engine, why_not_restartable
+from . import labs
+from .labs import ensure_up
 
 pytestmark = pytest.mark.integration
 LAB = P
@@ -29,15 +27,7 @@ def shared_lab():
 
 @pytest.fixture
 def lab_up(engine, shared_lab):
-    """The module's lab, up with its three nodes running: made by the first test that needs
-    it, and made again for one that comes after a test that stopped or removed it, so that no
-    test depends on its place in the file."""
-    if not shared_lab or len(engine.containers.list(filters=L.lab_filter(LAB, L.ROLE_NODE))) < 3:
-        proc, doc = run_json("up", "--name", LAB)
-        assert proc.returncode == 0, proc.stderr
-        assert doc["ok"] is True and doc["schema"] == "swarmlab/v1"
-        shared_lab.update(doc["data"])
-    return shared_lab
+    return ensure_up(engine, shared_lab, LAB)
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +42,7 @@ def docker_client():
 
 
 def node_exec(engine, node, cmd):
-    cont = engine.containers.get(f"swarmlab-{LAB}-{node}")
-    code, out = cont.exec_run(["sh", "-c", cmd])
-    return code, out.decode(errors="replace")
+    return labs.node_exec(engine, LAB, node, cmd)
 
 
 def test_up_builds_a_verified_three_node_lab(lab_up, kernel):
@@ -376,158 +364,3 @@ def test_encrypted_true_follows_the_kernel(engine, kernel, lab_up):
     assert doc["data"]["pool"] != lab_up["pool"], "two labs side by side must not share a range"
     proc = run_cli("down", f"{P}-enc")
     assert proc.returncode == 0 and labelled(engine, f"{P}-enc") == {"containers": [], "networks": [], "volumes": []}
-
-
-def test_failure_mid_up_rolls_back(engine):
-    proc, doc = run_json("up", "tests/data/deploy-fails.yaml", "--name", f"{P}-fail")
-    assert proc.returncode != 0
-    assert "never-created" in doc["errors"][0]
-    assert "removing what this run created" in proc.stderr
-    assert labelled(engine, f"{P}-fail") == {"containers": [], "networks": [], "volumes": []}
-    assert not cgroups(f"swarmlab-{P}-fail-*")
-
-
-def test_failure_with_retain_keeps_the_lab_for_inspection(engine):
-    proc = run_cli("up", "tests/data/deploy-fails.yaml", "--name", f"{P}-fail", "--retain")
-    assert proc.returncode != 0 and "--retain" in proc.stderr
-    assert labelled(engine, f"{P}-fail")["containers"] == [f"swarmlab-{P}-fail-node-1"]
-    proc = run_cli("down", f"{P}-fail")
-    assert proc.returncode == 0
-    assert labelled(engine, f"{P}-fail") == {"containers": [], "networks": [], "volumes": []}
-
-
-def test_verify_timeout_says_what_it_last_saw(engine, lab_up):
-    import threading
-
-    from swarmlab import verify
-
-    threads = threading.active_count()
-    report = verify.run(LAB, DindProvider(engine), timeout=1.0, only=["reachability"])
-    assert [c["name"] for c in report["checks"]] == ["reachability"] and report["passed"] is False
-    observed = report["checks"][0]["observed"]
-    # what it was doing, where: a command in a task (app_...) or in the outsider probe, on a node
-    assert observed.startswith("timed out; last seen: ") and " on node-" in observed, observed
-    assert "app_" in observed or "swarmlab-probe-" in observed, observed
-    deadline = time.monotonic() + 60  # the abandoned check finishes on its own (bounded commands)
-    while threading.active_count() > threads and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert threading.active_count() <= threads
-
-
-def test_verify_catches_a_stopped_node(engine, lab_up):
-    engine.containers.get(f"swarmlab-{LAB}-node-2").kill()
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        code, out = node_exec(engine, "node-1", "docker node inspect --format '{{.Status.State}}' node-2")
-        if out.strip() == "down":
-            break
-        time.sleep(1)
-    assert out.strip() == "down", out
-    proc, doc = run_json("verify", LAB)
-    assert proc.returncode == 1
-    failed = {c["name"]: c for c in doc["data"]["checks"] if c["status"] == "failed"}
-    assert "node-2" in failed["swarm: nodes"]["observed"]
-    assert failed["swarm: app_web"]["observed"].startswith("1 running")
-    proc, doc = run_json("up", "--name", LAB)  # starts node-2 again; swarm puts web back on it
-    assert proc.returncode == 0, proc.stderr
-    proc, doc = run_json("verify", LAB)
-    assert proc.returncode == 0, [c for c in doc["data"]["checks"] if c["status"] == "failed"]
-
-
-def test_verify_catches_a_service_moved_off_its_network(engine, lab_up):
-    code, out = node_exec(engine, "node-1", "docker service update -q --network-rm backend app_redis")
-    assert code == 0, out
-    proc, doc = run_json("verify", LAB)
-    assert proc.returncode == 1 and doc["data"], doc
-    failed = {c["name"]: c for c in doc["data"]["checks"] if c["status"] == "failed"}
-    assert "reach web -> redis" in failed, {k: v["observed"] for k, v in failed.items()}
-    assert "expected-open-but-blocked" in failed["reach web -> redis"]["observed"]
-    assert "dns from web" in failed and "redis" in failed["dns from web"]["observed"]
-    assert "reach web -> db" not in failed and "wire: frontend" not in failed, {k: v["observed"] for k, v in failed.items()}
-    proc, doc = run_json("up", "--name", LAB)  # converging puts it back
-    assert proc.returncode == 0, proc.stderr
-    proc, doc = run_json("verify", LAB)
-    assert proc.returncode == 0, [c for c in doc["data"]["checks"] if c["status"] == "failed"]
-
-
-def db_sql(engine, sql):
-    """SQL in the lab's db task, as the postgres superuser over its socket."""
-    node = engine.containers.get(f"swarmlab-{LAB}-node-3")   # tier: data
-    code, out = node.exec_run(["docker", "ps", "-q", "--filter", "label=com.docker.swarm.service.name=app_db"])
-    assert code == 0 and out.strip(), out
-    code, out = node.exec_run(["docker", "exec", out.decode().split()[0],
-                               "/usr/lib/postgresql/15/bin/psql", "-U", "postgres", "-tAc", sql])
-    return code, out.decode(errors="replace")
-
-
-def wait_whole(deadline_s=240, lab=LAB):
-    """`status` until it says the lab is whole; every report seen on the way."""
-    deadline, seen = time.monotonic() + deadline_s, []
-    while True:
-        proc, doc = run_json("status", lab)
-        seen.append(doc["data"] if proc.returncode == 0 else doc)
-        if proc.returncode == 0 and doc["data"]["whole"]:
-            return seen
-        assert time.monotonic() < deadline, seen[-1]
-        time.sleep(1)
-
-
-def whole_labs_beside() -> list:
-    """The other labs on the engine that are whole now: those of another test session
-    running beside this one, or a user's."""
-    proc, doc = run_json("ls")
-    assert proc.returncode == 0, proc.stderr
-    return [x["name"] for x in doc["data"] if x["name"] != LAB and run_json("status", x["name"])[1]["data"].get("whole")]
-
-
-@pytest.mark.engine_alone
-@pytest.mark.skipif(why_not_restartable() is not None, reason=f"engine restart: {why_not_restartable()}")
-def test_the_lab_comes_back_by_itself_after_an_engine_restart(engine, lab_up):
-    """No test of another session runs meanwhile (engine_alone), but its labs stay up: each
-    one whole before the restart must be whole again after it."""
-    token = secrets.token_hex(8)
-    code, out = db_sql(engine, f"CREATE TABLE IF NOT EXISTS kept (v text); INSERT INTO kept VALUES ('{token}')")
-    assert code == 0, out
-    beside = whole_labs_beside()
-    restart_engine()
-    started = time.monotonic()
-    seen = wait_whole()        # no swarmlab command brings it back: the engine and the swarm do
-    back = time.monotonic() - started
-    proc, doc = run_json("verify", LAB)
-    assert proc.returncode == 0, [c for c in doc["data"]["checks"] if c["status"] == "failed"]
-    code, out = db_sql(engine, "SELECT v FROM kept")
-    assert code == 0 and token in out, out
-    print(f"whole {back:.1f}s after the engine answered; not whole on the way: "
-          f"{[r.get('lacking') for r in seen if not r.get('whole')][:3]}; back beside it: {beside}")
-    for other in beside:
-        wait_whole(lab=other)
-
-
-def test_up_resumes_a_stopped_lab_with_its_data(engine, lab_up):
-    token = secrets.token_hex(8)
-    code, out = db_sql(engine, f"CREATE TABLE IF NOT EXISTS kept (v text); INSERT INTO kept VALUES ('{token}')")
-    assert code == 0, out
-    nodes = engine.containers.list(filters=L.lab_filter(LAB, L.ROLE_NODE))
-    for c in nodes:
-        c.stop()               # as a machine shut down: `docker stop` is meant, so no restart
-    proc, doc = run_json("status", LAB)
-    assert doc["data"]["whole"] is False and any("container exited" in x for x in doc["data"]["lacking"]), doc
-    proc, doc = run_json("up", "--name", LAB)
-    assert proc.returncode == 0, proc.stderr
-    assert doc["data"]["up"]["resumed"] == sorted(c.labels[L.NODE] for c in nodes), doc["data"]
-    code, out = db_sql(engine, "SELECT v FROM kept")
-    assert code == 0 and token in out, out
-
-
-def test_down_leaves_nothing(engine, lab_up):
-    assert cgroups(f"swarmlab-{LAB}-node-*"), "tasks ran, so their cgroups exist before down"
-    # a node that dies by itself (not `docker kill`) is restarted by the engine: down
-    # removes it while it is coming back
-    node = engine.containers.get(f"swarmlab-{LAB}-node-2")
-    os.kill(node.attrs["State"]["Pid"], signal.SIGKILL)
-    proc, doc = run_json("down", LAB)
-    assert proc.returncode == 0 and doc["data"]["existed"] is True
-    assert labelled(engine, LAB) == {"containers": [], "networks": [], "volumes": []}
-    assert not cgroups(f"swarmlab-{LAB}-*")
-    proc, doc = run_json("down", LAB)
-    assert proc.returncode == 0 and doc["data"]["existed"] is False

@@ -94,7 +94,8 @@ def test_the_default_scenario_name_is_checked_too(tmp_path):
 
     proc = subprocess.run([sys.executable, "-m", "swarmlab", "status"], cwd=tmp_path, capture_output=True,
                           text=True, env={**os.environ, "DOCKER_HOST": "unix:///nonexistent"}, timeout=30)
-    assert proc.returncode == 2 and "is not a DNS label" in proc.stderr and "default.yaml:1" in proc.stderr
+    said = " ".join(proc.stderr.split())   # wrapped to the terminal's width, whatever it is
+    assert proc.returncode == 2 and "is not a DNS label" in said and "default.yaml:1" in said
 
 
 @pytest.mark.parametrize("rule, good, bad", [

@@ -22,7 +22,7 @@ with sessions.held(types.SimpleNamespace(iter_markers=lambda: iter(marks))):
 
 def holder(tmp, marks):
     return subprocess.Popen([sys.executable, "-c", HOLDER, marks], cwd=ROOT, text=True, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmp)})
+                            stdout=subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmp), "PYTEST_XDIST_WORKER": ""})
 
 
 def said_held(proc, wait=30.0) -> bool:
