@@ -62,7 +62,7 @@ def engine():
 
 @pytest.hookimpl(tryfirst=True)   # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("dist", "no") == "loadgroup":
+    if getattr(config.option, "loadgroup", False):   # xdist sets it in a lane for --dist loadgroup
         lanes.assign(items)
 
 
