@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The headline figures of README, measured again (not a test; issue #34): RUNS runs of each,
+"""The headline figures (bench/RESULTS.md), measured again (not a test; issue #34): RUNS runs of each,
 quoted as min / median / max with the date and the commit.
 
   up warm       images and seeds there, no lab: `up` of the default lab to a verified stack
