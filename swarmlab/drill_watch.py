@@ -34,7 +34,8 @@ class Snapshot:
         out = {f"node {n}": f"{s}, {a}" + (f", {self.managers[n]}" if n in self.managers else "")
                for n, (s, a) in self.nodes.items()}
         for name, s in self.services.items():
-            text = f"{len(s['running'])}/{s['want']} running" + (f" on {', '.join(s['running'])}" if s["running"] else "")
+            where = f" on {', '.join(s['running'])}" if s["running"] else ""
+            text = f"{len(s['running'])}/{s['want']} running{where}"
             for why in s["pending"]:
                 text += f"; a task {why}"
             out[f"service {name}"] = text

@@ -21,7 +21,8 @@ FORMATS = ("mermaid", "dot", "svg", "html")
 
 def _net_label(n: Dict[str, Any]) -> List[str]:
     enc = "encrypted (IPsec ESP)" if n["encrypted"] else "plain VXLAN"
-    return [n["name"], f"VXLAN {n['vxlan_id'] or '?'}, {n['subnet'] or '?'}", enc + (f": {n['why']}" if n["why"] else "")]
+    return [n["name"], f"VXLAN {n['vxlan_id'] or '?'}, {n['subnet'] or '?'}",
+            enc + (f": {n['why']}" if n["why"] else "")]
 
 
 nl = "\n"
@@ -51,7 +52,7 @@ def to_dot(status: Dict[str, Any]) -> str:
     lines = [f"graph {_dot_q('lab ' + status['lab'])} {{", "  rankdir=LR; compound=true;",
              '  node [fontname="Helvetica", fontsize=10]; edge [fontname="Helvetica", fontsize=9];',
              f"  label={_dot_q('lab ' + status['lab'] + ' (' + status['provider'] + ')')}; labelloc=t;"]
-    tasks = {}
+    tasks: Dict[str, List[str]] = {}
     for svc in status["services"]:
         for t in svc["tasks"]:
             tasks.setdefault(t["node"], []).append(t["task"])
@@ -59,7 +60,8 @@ def to_dot(status: Dict[str, Any]) -> str:
         label = "\n".join([n["name"], _role(n), n["address"], f"{n['swarm']}, {n['availability'] or '-'}"])
         lines.append(f"  subgraph {_dot_q('cluster_' + n['name'])} {{")
         lines.append(f"    label={_dot_q(label)}; style=rounded;")
-        lines += [f"    {_dot_q(t)} [shape=box, style=filled, fillcolor=\"#f4f4f4\"];" for t in sorted(tasks.get(n["name"], []))]
+        lines += [f"    {_dot_q(t)} [shape=box, style=filled, fillcolor=\"#f4f4f4\"];"
+                  for t in sorted(tasks.get(n["name"], []))]
         if not tasks.get(n["name"]):   # Graphviz draws no empty cluster
             lines.append(f"    {_dot_q('empty:' + n['name'])} [shape=plaintext, label=\"no task\"];")
         lines.append("  }")
@@ -122,7 +124,8 @@ def to_svg(dot_text: str) -> str:
 def to_html(status: Dict[str, Any]) -> str:
     title = html.escape(f"swarmlab lab {status['lab']}")
     rows = "".join(f"<tr><td>{html.escape(n['name'])}</td><td>{html.escape(n['role'])}</td>"
-                   f"<td>{html.escape(n['address'])}</td><td>{html.escape(n['swarm'])}</td></tr>" for n in status["nodes"])
+                   f"<td>{html.escape(n['address'])}</td><td>{html.escape(n['swarm'])}</td></tr>"
+                   for n in status["nodes"])
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
             "<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:.2em .6em}</style></head><body>"

@@ -35,6 +35,7 @@ def _provision(ctx: UpContext, tries: int = 4) -> list:
     taken: tuple = ()
     while True:
         try:
+            assert ctx.plan is not None   # chosen by preflight
             return ctx.provider.provision(ctx.scenario, ctx.lab, ctx.plan, ctx.say)
         except PoolTaken as exc:
             if ctx.scenario.pool != "auto" or len(taken) + 1 >= tries:
@@ -218,7 +219,8 @@ def _node_rows(handle, swarm_nodes: Dict[str, Any], out: Dict[str, Any]) -> None
     for h in handle.hosts:
         sn = swarm_nodes.get(h.name)
         out["nodes"].append({"name": h.name, "role": h.role, "address": h.address, "container": h.state,
-                             "swarm": sn.status if sn else "not in swarm", "availability": sn.availability if sn else "",
+                             "swarm": sn.status if sn else "not in swarm",
+                             "availability": sn.availability if sn else "",
                              "manager": sn.manager if sn else ""})
 
 

@@ -175,7 +175,8 @@ def render_brief(r: Dict[str, Any]) -> None:
 
 def render_progress(rows: List[Dict[str, Any]]) -> None:
     table("lesson progress", ["lab", "trainee", "lesson", "steps", "hints", "checks", "resets", "minutes", "solved"],
-          [[r["lab"], r.get("trainee") or "-", r.get("lesson") or "none", f"{len(r.get('passed') or [])}/{r.get('steps', 0)}",
+          [[r["lab"], r.get("trainee") or "-", r.get("lesson") or "none",
+            f"{len(r.get('passed') or [])}/{r.get('steps', 0)}",
             r.get("hints", "-"), r.get("checks", "-"), r.get("resets", "-"), r.get("minutes", "-"),
             "yes" if r.get("solved") else "no"] for r in rows])
 

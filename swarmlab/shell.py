@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Iterable, Union
+from typing import Iterable, Optional, Union
 
 Arg = Union[str, int, float, None, Iterable["Arg"]]
 
@@ -26,7 +26,7 @@ def _flat(args) -> Iterable[str]:
             yield str(a)
 
 
-def label_filter(key: str, value: str = None) -> list:
+def label_filter(key: str, value: Optional[str] = None) -> list:
     """['--filter', 'label=key=value'] (or label=key): a filter whose value is one argument."""
     return ["--filter", f"label={key}" + (f"={value}" if value is not None else "")]
 

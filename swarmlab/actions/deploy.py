@@ -62,7 +62,7 @@ def distribute_images(ctx: UpContext, client) -> None:
     errors = [f"{ctx.hosts[i].name}: {r}" for i, r in res.items() if isinstance(r, Exception)]
     if errors:
         raise SwarmlabError("loading images into the nodes failed:\n  " + "\n  ".join(errors))
-    ctx.transfers = {ctx.hosts[i].name: r for i, r in res.items()}
+    ctx.transfers = {ctx.hosts[i].name: r for i, r in res.items() if not isinstance(r, Exception)}
     image_cache.prune(image_cache.live_ids(client))
     sent = {h: r for h, r in ctx.transfers.items() if r["loaded"]}
     ctx.say("images: " + ("; ".join(f"{h} <- {', '.join(r['loaded'])} ({r['seconds']:.1f}s)" for h, r in sent.items())
@@ -128,7 +128,7 @@ def _through_registry(ctx: UpContext, client, registry, wanted: dict) -> None:
     errors = [f"{ctx.hosts[i].name}: {r}" for i, r in res.items() if isinstance(r, Exception)]
     if errors:
         raise SwarmlabError(f"pulling the images from {registry.address} failed:\n  " + "\n  ".join(errors))
-    ctx.transfers = {ctx.hosts[i].name: r for i, r in res.items()}
+    ctx.transfers = {ctx.hosts[i].name: r for i, r in res.items() if not isinstance(r, Exception)}
     sent = {h: r for h, r in ctx.transfers.items() if r["loaded"]}
     ctx.say("images: " + ("; ".join(f"{h} pulled {', '.join(r['loaded'])} ({r['seconds']:.1f}s)"
                                     for h, r in sent.items()) if sent else "every host already has them"))

@@ -45,7 +45,8 @@ def flow_checks(targets) -> List[CheckResult]:
         miss_status, miss, miss_raw = http_get(base + "/?cache=skip")
         hit_status, hit, hit_raw = http_get(base + "/")
         evidence = json.dumps({"miss": miss or miss_raw[:300], "hit": hit or hit_raw[:300]})[:1500]
-        if miss_status != 200 or not _flow_shaped(miss) or hit_status != 200 or not _flow_shaped(hit):
+        if miss is None or hit is None or miss_status != 200 or not _flow_shaped(miss) or hit_status != 200 \
+                or not _flow_shaped(hit):
             checks.append(CheckResult(f"flow via {node}", False, "200 with the flow's JSON from GET / twice",
                                       f"HTTP {miss_status} then {hit_status}"
                                       + ("" if miss_status != 200 or hit_status != 200 else

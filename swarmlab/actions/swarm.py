@@ -38,15 +38,16 @@ def probe_nodes(ctx: UpContext) -> None:
 
 def init(ctx: UpContext) -> Dict[str, str]:
     """The swarm on the leader (made once); every node's swarm state, for `join`."""
-    leader = ctx.leader
+    leader, plan = ctx.leader, ctx.plan
+    assert plan is not None   # the pool is chosen before the nodes are made
     states = {h.name: swarm_state(h) for h in ctx.hosts}
     if states[leader.name] != "active":
         ip = leader.swarm_addr
         leader.transport.run(
             ["docker", "swarm", "init", "--advertise-addr", ip, "--listen-addr", f"{ip}:2377",
-             "--data-path-addr", leader.data_addr, "--default-addr-pool", ctx.plan.overlay_pool,
+             "--data-path-addr", leader.data_addr, "--default-addr-pool", str(plan.overlay_pool),
              "--default-addr-pool-mask-length", 24], timeout=60)
-        ctx.say(f"swarm initialised on {leader.name} ({ip}), overlay pool {ctx.plan.overlay_pool}")
+        ctx.say(f"swarm initialised on {leader.name} ({ip}), overlay pool {plan.overlay_pool}")
         _drop_ingress(ctx)
     return states
 

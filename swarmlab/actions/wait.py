@@ -148,6 +148,8 @@ def serving_hosts(ctx: UpContext, service: str, host_mode: bool = False) -> List
 def http_targets(ctx: UpContext) -> List[Tuple[str, str]]:
     """(node, url) where wait.http's port must answer."""
     w = ctx.scenario.wait
+    if w.http_service is None:
+        return []
     return [(h.name, f"http://{h.address}:{w.http_port}") for h in serving_hosts(ctx, w.http_service)]
 
 

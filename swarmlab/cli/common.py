@@ -49,21 +49,21 @@ def handle_errors(command: str):
                 if as_json:
                     output.write(output.envelope(command, False, errors=[exc.format_message()]))
                 output.print_error([exc.format_message()])
-                raise SystemExit(exc.exit_code if exc.exit_code else EXIT_CONFIG)
+                raise SystemExit(exc.exit_code if exc.exit_code else EXIT_CONFIG) from None
             except SwarmlabError as exc:
                 if as_json:
                     output.write(output.envelope(command, False, errors=exc.lines()))
                 output.print_error(exc.lines())
-                raise SystemExit(exc.exit_code)
+                raise SystemExit(exc.exit_code) from None
             except KeyboardInterrupt:
                 output.print_error(["interrupted"])
-                raise SystemExit(130)
+                raise SystemExit(130) from None
             except Exception as exc:  # a bug: still one message and a non-zero exit
                 if as_json:
                     output.write(output.envelope(command, False, errors=[f"{exc.__class__.__name__}: {exc}"]))
                 output.print_error([f"unexpected {exc.__class__.__name__}: {exc}",
                                     "this is a swarmlab bug; please report it with the command you ran"])
-                raise SystemExit(EXIT_FAILURE)
+                raise SystemExit(EXIT_FAILURE) from None
 
         return wrapper
 

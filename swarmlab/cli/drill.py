@@ -121,7 +121,8 @@ def _run(d, name, timeout, hold, inventory, provider, tofu, as_json, ask=None, l
     else:
         output.render_timeline(report["timeline"])
         params = " ".join(f"{k}={v}" for k, v in report["params"].items())
-        output.render_checks(report["checks"], f"drill {report['drill']} {params} on {report['lab']}".replace("  ", " "))
+        title = f"drill {report['drill']} {params} on {report['lab']}".replace("  ", " ")
+        output.render_checks(report["checks"], title)
         _render_quiz(report["quiz"], lang)
         s = report["score"]
         output.out.print(f"score {s['passed']}/{s['passed'] + s['failed']}"
@@ -157,7 +158,8 @@ def _builtin(kind: str, doc: str, peer: bool = False):
     return drill.command(name=kind)(cmd)
 
 
-_builtin("kill-node", "SIGKILL a dind node (engine and tasks); heal: start it again (scenarios/drills/10-kill-node.yaml).")
+_builtin("kill-node",
+         "SIGKILL a dind node (engine and tasks); heal: start it again (scenarios/drills/10-kill-node.yaml).")
 _builtin("drain", "Drain a node: Swarm moves its tasks away; heal: active again (scenarios/drills/20-drain.yaml).")
 _builtin("cut-link", "Drop every packet between NODE and --peer, at NODE (scenarios/drills/30-cut-link.yaml).",
          peer=True)

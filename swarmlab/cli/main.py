@@ -25,7 +25,8 @@ def cli():
     a web/db/redis stack, and proof of the traffic between hosts."""
 
 
-for command in (up, down, status, ls, graph, report, verify, compare, drill, lesson, exec_, shell, images, inventory, vagrant, ui):
+for command in (up, down, status, ls, graph, report, verify, compare, drill, lesson, exec_, shell, images, inventory,
+                vagrant, ui):
     cli.add_command(command)
 
 

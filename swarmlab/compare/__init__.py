@@ -2,6 +2,7 @@
 bridge and the lab's overlays, measured point by point (nothing here is asserted)."""
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -62,9 +63,11 @@ def run(lab: str, provider: Provider, scenario: Optional[Callable[[], Scenario]]
         results = []
         for v in chosen:
             if v.why_not:
-                results.append({"key": v.key, "title": v.title, "kind": v.kind, "measured": False, "why_not": v.why_not})
+                results.append({"key": v.key, "title": v.title, "kind": v.kind, "measured": False,
+                                "why_not": v.why_not})
                 continue
-            say(f"facts of {v.title}: {v.client.label} -> {v.server.label}")
+            client, server = v.ends()
+            say(f"facts of {v.title}: {client.label} -> {server.label}")
             results.append(_facts(v))
         _timings([v for v in chosen if not v.why_not], [r for r in results if r["measured"]], runs, say)
         _ratios(results)
@@ -138,29 +141,33 @@ def _isolation(v: Variant) -> Dict[str, Any]:
     """The outsider (a namespace not on the variant's network) tries the server's address.
     An overlay address it could only reach through its node's uplink (a VM's NAT, a
     server's router) is not tried: that probe would leave the machine and prove nothing."""
-    out = {"path": f"{v.outsider.label} -> {v.server.ip}:{v.internal_port}"}
+    server, outsider = v.server, v.outsider
+    if server is None or outsider is None:
+        raise ValueError(f"{v.key} has no server or no outsider")
+    out = {"path": f"{outsider.label} -> {server.ip}:{v.internal_port}"}
     if v.kind == "overlay":
-        away = forwarded_out(v.outsider.host, lambda cmd: v.outsider.run(cmd, timeout=15), v.server.ip, timeout=15)
+        away = forwarded_out(outsider.host, lambda cmd: outsider.run(cmd, timeout=15), server.ip, timeout=15)
         if away:
             return {**out, "connects": False, "not_sent": away}
-    return {**out, "connects": measure.connects(v.outsider, v.server.ip, v.internal_port)}
+    return {**out, "connects": measure.connects(outsider, server.ip, v.internal_port)}
 
 
 def _facts(v: Variant) -> Dict[str, Any]:
     """What each variant shows without timing: names, isolation, ports, path."""
+    client, server = v.ends()
     out: Dict[str, Any] = {"key": v.key, "title": v.title, "kind": v.kind, "measured": True,
-                           "client": v.client.label, "server": v.server.label, "server_ip": v.server.ip,
+                           "client": client.label, "server": server.label, "server_ip": server.ip,
                            **v.facts}
-    host = v.client.host
+    host = client.host
     if v.kind != "raw":
         r = host.transport.run(["docker", "exec", v.client_container, "getent", "hosts", v.server_name],
                                timeout=20, warn=True)
         answer = r.stdout.split()[0] if r.ok and r.stdout.split() else ""
-        out["resolution"] = {"lookup": f"getent hosts {v.server_name} (in {v.client.label})",
+        out["resolution"] = {"lookup": f"getent hosts {v.server_name} (in {client.label})",
                              "answer": answer, "resolves": bool(answer)}
     if v.internal_port:
-        out["allowed"] = {"path": f"{v.client.label} -> {v.server.ip}:{v.internal_port}",
-                          "connects": measure.connects(v.client, v.server.ip, v.internal_port)}
+        out["allowed"] = {"path": f"{client.label} -> {server.ip}:{v.internal_port}",
+                          "connects": measure.connects(client, server.ip, v.internal_port)}
         if v.outsider is not None:
             out["isolation"] = _isolation(v)
     if v.url:
@@ -168,13 +175,13 @@ def _facts(v: Variant) -> Dict[str, Any]:
         addr = v.url.split("//")[1].split("/")[0]
         ip, port = addr.split(":")
         out["ports"] = {"published": {"where": addr, "answers": measure.connects(root, ip, int(port))},
-                        "internal_on_node": {"where": f"{v.server.host.address}:{v.internal_port}",
-                                             "answers": measure.connects(root, v.server.host.address, v.internal_port)},
+                        "internal_on_node": {"where": f"{server.host.address}:{v.internal_port}",
+                                             "answers": measure.connects(root, server.host.address, v.internal_port)},
                         "server_ip_from_its_node": {
-                            "where": f"{v.server.host.name} -> {v.server.ip}:{v.internal_port}",
-                            "answers": measure.connects(measure.Place(v.server.host, "", v.server.host.name),
-                                                        v.server.ip, v.internal_port)}}
-    out["path"] = measure.describe_path(host, measure.link_of(v.client), v.kind)
+                            "where": f"{server.host.name} -> {server.ip}:{v.internal_port}",
+                            "answers": measure.connects(measure.Place(server.host, "", server.host.name),
+                                                        server.ip, v.internal_port)}}
+    out["path"] = measure.describe_path(host, measure.link_of(client), v.kind)
     return out
 
 
@@ -185,12 +192,13 @@ def _timings(chosen: List[Variant], results: List[Dict[str, Any]], runs: int, sa
     thr: Dict[str, list] = {v.key: [] for v in chosen}
     err: Dict[str, str] = {}
     for i in range(measure.RTT_ROUNDS):
-        say(f"round trips, round {i + 1}/{measure.RTT_ROUNDS}" + (" (with a capture of the underlay)" if i == 0 else ""))
+        say(f"round trips, round {i + 1}/{measure.RTT_ROUNDS}"
+            + (" (with a capture of the underlay)" if i == 0 else ""))
         for v, r in zip(chosen, results):
             marker = f"swlcmp{secrets.token_hex(5)}"
             if i == 0:  # what leaves the node, captured while the first round runs
                 got, wire, werr = measure.capture_during(
-                    v.client.host, lambda: measure.rtt_samples(v.client, v.server, marker), marker)
+                    v.ends()[0].host, functools.partial(measure.rtt_samples, *v.ends(), marker), marker)
                 # only frames carrying this exchange's marker count: health checks cross too
                 r["wire"] = ({"packets_on_underlay": wire.packets, "marker_frames": wire.canary_anywhere,
                               "vxlan_frames": sum(wire.canary_in_vxlan.values()),
@@ -198,7 +206,7 @@ def _timings(chosen: List[Variant], results: List[Dict[str, Any]], runs: int, sa
                               "esp_packets": wire.esp, "payload_in_clear": wire.canary_anywhere > 0}
                              if wire else {"error": werr})
             else:
-                got = measure.rtt_samples(v.client, v.server, marker)
+                got = measure.rtt_samples(*v.ends(), marker)
             if isinstance(got, str):
                 err[v.key] = got
             else:
@@ -207,19 +215,19 @@ def _timings(chosen: List[Variant], results: List[Dict[str, Any]], runs: int, sa
         say(f"throughput (iperf3), round {i + 1}/{runs}")
         for v in chosen:
             for _attempt in range(2):  # one more try for a run that failed (its error is kept)
-                got = measure.iperf_once(v.client, v.server)
+                got = measure.iperf_once(*v.ends())
                 if not isinstance(got, str):
                     thr[v.key].append(got)
                     break
                 err[v.key + "/iperf"] = got
     for v, r in zip(chosen, results):
-        r["rtt"] = measure.rtt_summary(rtt[v.key], measure.RTT_ROUNDS, err.get(v.key, ""), v.client, v.server)
-        r["throughput"] = measure.throughput_summary(thr[v.key], err.get(v.key + "/iperf", ""), v.client, v.server)
+        r["rtt"] = measure.rtt_summary(rtt[v.key], measure.RTT_ROUNDS, err.get(v.key, ""), *v.ends())
+        r["throughput"] = measure.throughput_summary(thr[v.key], err.get(v.key + "/iperf", ""), *v.ends())
         if err.get(v.key + "/iperf") and thr[v.key]:
             r["throughput"]["retried_after"] = err[v.key + "/iperf"]
         if v.url:
             say(f"HTTP through web: {v.title}")
-            r["http"] = measure.http_latency(v.client.host, v.url)
+            r["http"] = measure.http_latency(v.ends()[0].host, v.url)
 
 
 def _ratios(results: List[Dict[str, Any]]) -> None:

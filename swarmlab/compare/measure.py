@@ -145,6 +145,7 @@ def iperf_once(client: Place, server: Place):
             if "Connection refused" not in r.stdout + r.stderr:
                 break
             time.sleep(0.5)
+        assert r is not None   # the loop ran
         return json.loads(r.stdout)["end"]["sum_received"]["bits_per_second"] / 1e9
     except (ValueError, KeyError, TypeError):
         said = server.host.transport.run(sh("cat", log), timeout=15, warn=True).stdout.strip()

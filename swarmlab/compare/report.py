@@ -130,7 +130,8 @@ def write(data: Dict[str, Any], directory: str) -> Dict[str, str]:
     table = "<tr><th></th>" + "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "</tr>"
     table += "".join("<tr><th>" + html.escape(n) + "</th>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
                      + "</tr>" for n, cells in body)
-    cmds = "".join(f"<li><b>{html.escape(t)}, {w}</b>: <code>{html.escape(c)}</code></li>" for t, w, c in commands(data))
+    cmds = "".join(f"<li><b>{html.escape(t)}, {w}</b>: <code>{html.escape(c)}</code></li>"
+                   for t, w, c in commands(data))
     (d / "report.html").write_text(
         f"<!doctype html><meta charset=utf-8><title>swarmlab compare {html.escape(data['lab'])}</title>"
         "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:4px;font-size:13px;"

@@ -10,7 +10,7 @@ and are removed afterwards, as are the namespaces."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .. import labels as L
 from ..waiting import poll
@@ -41,6 +41,12 @@ class Variant:
     why_not: str = ""                          # set when the column cannot be measured here
     facts: Dict[str, object] = field(default_factory=dict)
 
+    def ends(self) -> Tuple[Place, Place]:
+        """Its client and server: every variant that is measured has both."""
+        if self.client is None or self.server is None:
+            raise ValueError(f"{self.key} is not measured here: {self.why_not}")
+        return self.client, self.server
+
 
 def raw(host: Host) -> Variant:
     a, b = RAW_NS
@@ -58,7 +64,7 @@ def _labels(lab: str) -> list:
     return ["--label", f"{L.LAB}={lab}", "--label", f"{L.ROLE}={ROLE_COMPARE}"]
 
 
-def _run(host: Host, lab: str, name: str, image: str, args: list, cmd: list = ()) -> str:
+def _run(host: Host, lab: str, name: str, image: str, args: list, cmd: Sequence[str] = ()) -> str:
     host.transport.run(["docker", "run", "-d", "--name", name, _labels(lab), args, image, list(cmd)], timeout=60)
     return name
 
@@ -81,7 +87,7 @@ def bridges(host: Host, lab: str, images: Dict[str, str]) -> List[Variant]:
     t.run(sh("docker", "network", "create", lbl, "swl-cmp-net") + " >/dev/null", timeout=30)
     out = []
     for key, net in (("default", None), ("user", "swl-cmp-net")):
-        def alias(n):
+        def alias(n, net=net):
             return ["--network", net, "--network-alias", n] if net else []
         ident = ["-e", f"NODE_NAME={host.name}"]
         db = _run(host, lab, f"swl-cmp-{key}-db", images["db"],
@@ -116,7 +122,8 @@ def bridges(host: Host, lab: str, images: Dict[str, str]) -> List[Variant]:
 def outsider(host: Host, lab: str, image: str) -> Place:
     """A container on a bridge of its own: on no network of any variant."""
     host.transport.run(sh("docker", "network", "create", _labels(lab), "swl-cmp-outside") + " >/dev/null", timeout=30)
-    name = _run(host, lab, "swl-cmp-outsider", image, ["--network", "swl-cmp-outside", "--entrypoint", "sleep"], ["600"])
+    name = _run(host, lab, "swl-cmp-outsider", image, ["--network", "swl-cmp-outside", "--entrypoint", "sleep"],
+                ["600"])
     return container_place(host, name, f"{name} (another bridge) on {host.name}")
 
 

@@ -68,6 +68,12 @@ class Prepared:
 Found = Iterator[Tuple[Tuple[str, ...], str]]
 
 
+
+def _entry(text: str) -> Tuple[str, Optional[str]]:
+    """One `environment:` list entry: KEY=VALUE, or KEY alone (taken from the environment)."""
+    key, eq, value = text.partition("=")
+    return key, (value if eq else None)
+
 def beside(base: Path, name: str) -> Tuple[Optional[Path], str]:
     """(the path, "") of a file a stack names, when it is in the stack's folder or below;
     (None, why) otherwise. Links are followed first, so one pointing out is out too.
@@ -129,8 +135,7 @@ def _substitute(text: str, env: Mapping[str, str], p: Tuple[str, ...], problems:
         name = m.group("named") or m.group("braced")
         op, arg = m.group("op"), m.group("arg") or ""
         value = env.get(name)
-        unset = value is None or (op is not None and op.startswith(":") and value == "")
-        if not unset:
+        if value is not None and not (op is not None and op.startswith(":") and value == ""):
             seen[value] = f"${{{name}}}"
             return value
         if op in (":-", "-"):
@@ -259,7 +264,7 @@ def _inline_env_files(svc: dict, base: Path, hidden: Dict[str, str], p: Tuple[st
         hidden.update({v: f"(the value of {k} in {name})" for k, v in read.items()})
     env = svc.get("environment")
     if isinstance(env, list):
-        env = dict(str(e).split("=", 1) if "=" in str(e) else (str(e), None) for e in env)
+        env = dict(_entry(str(e)) for e in env)
     if env is None or isinstance(env, Mapping):   # another shape is left for Docker's verdict to refuse
         svc["environment"] = {**values, **(env or {})}
 

@@ -21,9 +21,10 @@ from .model import Scenario
 from .stack import DEFAULT_NETWORK, docker_networks, service_networks
 
 SOURCE_PREFIX = "stack:"
+NO_FLAGS = Flags()   # frozen: one shared default is safe
 
 
-def load_stack(path: str | Path, flags: Flags = Flags()) -> Scenario:
+def load_stack(path: str | Path, flags: Flags = NO_FLAGS) -> Scenario:
     path = Path(path)
     stack, lines = yamlfile.load(path, "stack file")
     r = _Reader(str(path), lines)
@@ -62,7 +63,8 @@ def _named_as_docker_names(scenario: Scenario) -> Scenario:
 
 
 def _networks(stack: Mapping[str, Any]) -> Dict[str, Optional[dict]]:
-    top = stack.get("networks") if isinstance(stack.get("networks"), Mapping) else {}
+    top = stack.get("networks")
+    top = top if isinstance(top, Mapping) else {}
     out: Dict[str, Optional[dict]] = {}
     own = docker_networks(stack)   # Docker's host and bridge: used as they are, not made
     for net, spec in ((k, v) for k, v in top.items() if k not in own):
@@ -75,7 +77,7 @@ def _networks(stack: Mapping[str, Any]) -> Dict[str, Optional[dict]]:
     return out
 
 
-def load_source(source: str, flags: Flags = Flags()) -> Scenario:
+def load_source(source: str, flags: Flags = NO_FLAGS) -> Scenario:
     """The scenario a lab was made from, by what `up` recorded (a scenario or a stack file)."""
     if source.startswith(SOURCE_PREFIX):
         return load_stack(source[len(SOURCE_PREFIX):], flags)

@@ -181,7 +181,8 @@ def _labels(raw) -> Tuple[Tuple[str, str], ...]:
 
 def _native(data) -> Tuple[List[InventoryHost], Optional[str], Dict[str, Tuple[str, ...]]]:
     d = data.get("defaults") or {}
-    hosts, where = [], {}
+    hosts: List[InventoryHost] = []
+    where: Dict[str, Tuple[str, ...]] = {}
     for name, h in data["hosts"].items():
         hosts.append(InventoryHost(str(name), h["address"], h["role"], h.get("port", d.get("port", 22)),
                                    h.get("user", d.get("user", "root")), h.get("key_file", d.get("key_file")),
@@ -336,7 +337,8 @@ def _check_known_hosts(path: Path, shown: str, problem) -> None:
     try:
         text = read_text(path, "known_hosts file")
     except ConfigError as exc:
-        problem(("known_hosts",), f"{exc.problems[0].message} ({shown}; relative paths are from the inventory's folder)")
+        problem(("known_hosts",),
+                f"{exc.problems[0].message} ({shown}; relative paths are from the inventory's folder)")
         return
     for n, line in enumerate(text.splitlines(), 1):
         parts = line.split()

@@ -106,9 +106,10 @@ def build(data: dict, r: _Reader, path: Path, flags: Flags, source: str) -> Scen
     stack_data = prepared.stack if prepared else None
     wait_spec = _wait(data.get("wait") or {}, stack_data, stack_path, r)
     r.fail_if_any()
+    assert prepared is not None   # else fail_if_any raised
     return Scenario(path=path, name=lab_name, description=data.get("description", ""),
                     nodes=node_specs, networks=tuple(net_specs), stack_file=stack_path,
-                    stack_name=stack_name, stack=stack_data, pool=pool_text, wait=wait_spec,
+                    stack_name=stack_name, stack=prepared.stack, pool=pool_text, wait=wait_spec,
                     host_access=host_access, builds=prepared.builds,
                     notes=tuple(prepared.notes), files=tuple(prepared.files), source=source)
 

@@ -36,7 +36,7 @@ class NodePlan:
 
 def _groups(services: Mapping[str, Any]) -> Tuple[List[Group], List[Tuple[Tuple[str, ...], str]]]:
     groups: Dict[tuple, Group] = {}
-    problems = []
+    problems: List[Tuple[Tuple[str, ...], str]] = []
     for name, svc in services.items():
         if not isinstance(svc, Mapping):
             continue
@@ -63,8 +63,10 @@ def _groups(services: Mapping[str, Any]) -> Tuple[List[Group], List[Tuple[Tuple[
 
 
 def _nodes_needed(svc: Mapping[str, Any]) -> int:
-    deploy = svc.get("deploy") if isinstance(svc.get("deploy"), Mapping) else {}
-    placement = deploy.get("placement") if isinstance(deploy.get("placement"), Mapping) else {}
+    deploy = svc.get("deploy")
+    deploy = deploy if isinstance(deploy, Mapping) else {}
+    placement = deploy.get("placement")
+    placement = placement if isinstance(placement, Mapping) else {}
     per_node, replicas = placement.get("max_replicas_per_node"), deploy.get("replicas", 1)
     if deploy.get("mode") == "global" or not isinstance(per_node, int) or not isinstance(replicas, int) \
             or per_node <= 0 or isinstance(per_node, bool):

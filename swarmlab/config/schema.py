@@ -87,7 +87,7 @@ _TYPE_NAMES = {"integer": "an integer", "string": "a string", "object": "a mappi
 
 def _type_name(t: Any) -> str:
     if isinstance(t, list):
-        return " or ".join(_TYPE_NAMES.get(x, x) for x in t)
+        return " or ".join(_TYPE_NAMES.get(x, str(x)) for x in t)
     return _TYPE_NAMES.get(t, str(t))
 
 

@@ -51,7 +51,7 @@ def network_uses(stack: Mapping) -> List[Tuple[Tuple[str, ...], str]]:
 
 def service_uses(svc: Mapping) -> List[Tuple[Tuple[str, ...], str]]:
     """(path, what) for each way one service reaches into its node."""
-    out = [(("volumes", str(i)), what) for i, what in _mounts(svc.get("volumes"))]
+    out: List[Tuple[Tuple[str, ...], str]] = [(("volumes", str(i)), what) for i, what in _mounts(svc.get("volumes"))]
     for i, cap in enumerate(_list(svc.get("cap_add"))):
         name = str(cap).upper().removeprefix("CAP_")
         if name not in DEFAULT_CAPS:

@@ -4,14 +4,22 @@ by id or by path."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterator, List, Protocol, Tuple, TypeVar
 
 from ..errors import ConfigError, Problem
 from ..grammar import Rule
 from .schema import Validator, humanise
 from .yamlfile import line_of, load
 
-T = TypeVar("T")
+class _Shelved(Protocol):
+    """A file on a shelf (a lesson, a drill): known by its id, read from its path."""
+    @property
+    def id(self) -> str: ...
+    @property
+    def path(self) -> Path: ...
+
+
+T = TypeVar("T", bound=_Shelved)
 
 
 def schema_problems(schema: dict, data: Any) -> Iterator[Tuple[Tuple[str, ...], str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .. import labels as L
 
@@ -211,9 +211,14 @@ def file_version(written: Any) -> str:
     return "%d.%d" % RENDERED_VERSION
 
 
+def _key_value(text: str) -> Tuple[str, str]:
+    key, _, value = text.partition("=")
+    return key, value
+
+
 def _as_map(value: Any) -> Dict[str, str]:
     if isinstance(value, Mapping):
         return {str(k): str(v) for k, v in value.items()}
     if isinstance(value, list):
-        return dict(str(x).split("=", 1) if "=" in str(x) else (str(x), "") for x in value)
+        return dict(_key_value(str(x)) for x in value)
     return {}

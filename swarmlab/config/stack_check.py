@@ -45,8 +45,8 @@ def _service(base: Tuple[str, ...], svc: Mapping, networks: Sequence[str], publi
     image = svc.get("image")
     if not isinstance(image, str) or not image:
         yield base + ("image",), "missing: every service needs an image, or a build: section to make it"
-    elif grammar.IMAGE.problem(image):
-        yield base + ("image",), grammar.IMAGE.problem(image)
+    elif problem := grammar.IMAGE.problem(image):
+        yield base + ("image",), problem
     nets = svc.get("networks")
     if nets is not None and not isinstance(nets, (list, Mapping)):
         yield base + ("networks",), "must be a list or mapping of network names"
@@ -69,12 +69,12 @@ def _service(base: Tuple[str, ...], svc: Mapping, networks: Sequence[str], publi
                                       f"{published[key]!r}; publish another port")
         else:
             published[key] = base[-1]
-    for key in ("secrets", "configs"):
-        for i, ref in enumerate(_list(svc.get(key))):
+    for kind in ("secrets", "configs"):
+        for i, ref in enumerate(_list(svc.get(kind))):
             src = ref.get("source") if isinstance(ref, Mapping) else ref
-            msg = (grammar.SECRET if key == "secrets" else grammar.CONFIG).problem(src)
+            msg = (grammar.SECRET if kind == "secrets" else grammar.CONFIG).problem(src)
             if msg:
-                yield base + (key, str(i)), msg
+                yield base + (kind, str(i)), msg
 
 
 def _placement(base: Tuple[str, ...], svc: Mapping, nodes: Nodes) -> Found:

@@ -31,6 +31,11 @@ _BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32",
          b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
 
 
+
+def _line(mark) -> int:
+    """A mark's line, counted from 1 (0: no mark)."""
+    return mark.line + 1 if mark is not None else 0
+
 def read_bounded(path: Path, what: str, limit: Optional[int] = None) -> bytes:
     """The bytes of a regular file of at most MAX_BYTES (or `limit`); anything else is a ConfigError."""
     shown = str(path)
@@ -118,7 +123,7 @@ def _scan(text: str, shown: str) -> None:
             stack.append([ev.anchor, 1])
             if len(stack) > MAX_DEPTH:
                 raise ConfigError([Problem(shown, "", f"nests deeper than {MAX_DEPTH} levels",
-                                           ev.start_mark.line + 1)])
+                                           _line(ev.start_mark))])
         elif isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             anchor, n = stack.pop()
             if anchor:
@@ -127,12 +132,12 @@ def _scan(text: str, shown: str) -> None:
         elif isinstance(ev, yaml.ScalarEvent):
             if ev.implicit[0] and len(ev.value) > MAX_DIGITS and _INT.fullmatch(ev.value):
                 raise ConfigError([Problem(shown, "", f"a number of {len(ev.value)} digits: no value here is "
-                                                      "that large", ev.start_mark.line + 1)])
+                                                      "that large", _line(ev.start_mark))])
             if ev.anchor:
                 sizes[ev.anchor] = 1
             add(1, ev.start_mark)
         elif isinstance(ev, yaml.AliasEvent):
-            add(sizes.get(ev.anchor, 1), ev.start_mark)
+            add(sizes.get(ev.anchor or "", 1), ev.start_mark)
 
 
 def _walk(node: yaml.Node, path: Tuple[str, ...], lines: Lines, problems: List[Problem], shown: str) -> None:

@@ -36,15 +36,21 @@ class Expectation:
     @classmethod
     def problems(cls, params) -> Any:
         for key, value in (params or {}).items():
-            rule = {"node": grammar.NODE, "not_on": grammar.NODE, "at": grammar.NODE, "via": grammar.NODE, "from": grammar.NODE,
+            rule = {"node": grammar.NODE, "not_on": grammar.NODE, "at": grammar.NODE, "via": grammar.NODE,
+                    "from": grammar.NODE,
                     "to": grammar.NODE, "service": grammar.SERVICE}.get(key)
             msg = rule.problem(value) if rule else None
             if msg:
                 yield (key,), msg
 
-    def name(self) -> str: ...
-    def expected(self) -> str: ...
-    def check(self, snap) -> Tuple[bool, str]: ...
+    def name(self) -> str:
+        raise NotImplementedError
+
+    def expected(self) -> str:
+        raise NotImplementedError
+
+    def check(self, snap) -> Tuple[bool, str]:
+        raise NotImplementedError
 
 
 class Reacted(Expectation):
@@ -154,8 +160,9 @@ class Answers(Expectation):
         return "path" in self.p
 
     def name(self):
-        return ("the flow" if "path" not in self.p else f"GET {self.p['path']}") + (
-            f" via {self.p['via']}" if "via" in self.p else " via some node" if self.p.get("any") else "") + (" fails" if self.p.get("ok") is False else " answers")
+        via = f" via {self.p['via']}" if "via" in self.p else " via some node" if self.p.get("any") else ""
+        what = "the flow" if "path" not in self.p else f"GET {self.p['path']}"
+        return what + via + (" fails" if self.p.get("ok") is False else " answers")
 
     def expected(self):
         if self.p.get("ok") is False:
@@ -211,7 +218,8 @@ class Reach(Expectation):
         src, dst = self.ctx.hosts[self.p["from"]], self.ctx.hosts[self.p["to"]]
         r = src.transport.run(["ping", "-c", 2, "-W", 1, "-i", 0.2, dst.data_addr], timeout=15, warn=True)
         got = [ln.strip() for ln in r.stdout.splitlines() if "packet loss" in ln]
-        return r.ok == self.p.get("open", True), f"ping {dst.data_addr}: " + (got[0] if got else r.stderr.strip()[-120:])
+        said = got[0] if got else r.stderr.strip()[-120:]
+        return r.ok == self.p.get("open", True), f"ping {dst.data_addr}: {said}"
 
 
 class Path(Expectation):
@@ -265,8 +273,9 @@ class Throughput(Expectation):
         return f"throughput {self.p['from']} -> {self.p['to']}"
 
     def expected(self):
-        return ", ".join(filter(None, [f">= {self.p['kbit_min']:g} kbit/s" if "kbit_min" in self.p else "",
-                                       f"<= {self.p['kbit_max']:g} kbit/s" if "kbit_max" in self.p else ""])) or "measured"
+        bounds = [f">= {self.p['kbit_min']:g} kbit/s" if "kbit_min" in self.p else "",
+                  f"<= {self.p['kbit_max']:g} kbit/s" if "kbit_max" in self.p else ""]
+        return ", ".join(filter(None, bounds)) or "measured"
 
     def check(self, snap):
         from ..compare.measure import Place, iperf_once

@@ -43,7 +43,7 @@ class Fault:
     kind = ""
     schema: dict = {"type": "object", "additionalProperties": False, "required": ["node"],
                     "properties": {"node": _node}}
-    names = ("node",)          # its parameters that are node names
+    names: Tuple[str, ...] = ("node",)   # its parameters that are node names
     shows_in: Optional[int] = None   # which of the node's (status, availability) shows the fault
     wanted = ""
 
@@ -75,8 +75,11 @@ class Fault:
     def clear(self) -> None:
         """Undo what an interrupted run of this kind may have left (before anything is done)."""
 
-    def inject(self) -> str: ...
-    def heal(self) -> Optional[str]: ...
+    def inject(self) -> str:
+        raise NotImplementedError
+
+    def heal(self) -> Optional[str]:
+        raise NotImplementedError
 
     def reacted(self, snap) -> Tuple[bool, str]:
         """Has Swarm done what it does about this fault: the node shows it, and no task
@@ -268,9 +271,3 @@ class FailingUpdate(Fault):
             return None
         self.ctx.manager_run(["docker", "service", "rollback", "--detach", "--quiet", self.service], "rollback")
         return f"{self.p['service']} rolled back by the drill (Swarm had not: {r.stdout.strip() or 'no update state'})"
-
-
-from .impair import Impair   # noqa: E402  (it builds on Fault)
-
-FAULTS: Dict[str, type] = {f.kind: f for f in (KillNode, Availability, Pause, Demote, Promote, Partition,
-                                                Impair, Scale, FailingUpdate)}

@@ -53,19 +53,20 @@ class Impair(Fault):
             raise RuntimeError(f"no route from {self.node.name} to {other.data_addr}: {r.stdout.strip()}")
         return m.group(1)
 
-    def plan(self) -> Tuple[List[str], bool, List[Tuple[str, str]]]:
+    def plan(self) -> Tuple[List[List[str]], bool, List[Tuple[str, str]]]:
         """(the qdiscs to add, whether loss goes through iptables, what cannot be done and why).
         Towards everyone: one root qdisc (netem, or tbf for rate). Towards one peer: an htb
         root whose default class is unlimited and whose peer class carries the rate (or a
         netem leaf), with u32 filters sending the peer's addresses there."""
         caps = self.ctx.probe()[self.node.name]
-        p, missing, peer = self.p, [], bool(self.targets())
+        p, peer = self.p, bool(self.targets())
+        missing: List[Tuple[str, str]] = []
         if peer and not caps.htb:   # without classes, nothing can single out one peer but iptables
             why = f"no htb to single out {p['peer']}: {caps.reason('htb')}"
             missing += [(k, why) for k in ("delay_ms", "jitter_ms", "rate_kbit") if k in p]
             if "loss_pct" in p and not caps.statistic:
                 missing.append(("loss_pct", f"{why}; and no iptables statistic match: {caps.reason('statistic')}"))
-            return [], "loss_pct" in p and caps.statistic, missing
+            return [], "loss_pct" in p and bool(caps.statistic), missing
         if caps.netem:
             words = [f"delay {p['delay_ms']}ms" if "delay_ms" in p else "",
                      f"{p['jitter_ms']}ms" if "jitter_ms" in p else "",
@@ -86,7 +87,7 @@ class Impair(Fault):
             missing.append(("rate_kbit", f"{why}; and no tbf: {caps.reason('tbf')}"))
         if "loss_pct" in p and not caps.statistic:
             missing.append(("loss_pct", f"{why}; and no iptables statistic match: {caps.reason('statistic')}"))
-        return qdiscs, "loss_pct" in p and caps.statistic, missing
+        return qdiscs, "loss_pct" in p and bool(caps.statistic), missing
 
     @staticmethod
     def _classes(rate_kbit: Optional[int], leaf: Optional[List[str]]) -> List[List[str]]:

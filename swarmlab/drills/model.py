@@ -17,7 +17,7 @@ from ..config.schema import API_VERSION
 from ..config.shelf import find_one, load_all, load_checked
 from ..errors import ConfigError, Problem
 from .expect import EXPECTATIONS, THROUGHOUT
-from .faults import FAULTS
+from .registry import FAULTS
 
 KIND = "Drill"
 DRILLS_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "drills"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..actions import smoke
 from ..drill_watch import POLL, DataPathWatcher, Endpoint, Observer, Snapshot, flow_lines
@@ -19,10 +19,20 @@ from ..providers.base import Host, Provider
 from ..result import CheckResult
 from ..waiting import until
 from .expect import EXPECTATIONS, THROUGHOUT, Expectation, Whole
-from .faults import FAULTS, Ctx, Fault
+from .faults import Ctx, Fault
+from .registry import FAULTS
 from .model import HERE, Drill, Quiz
 
 Say = Callable[[str], None]
+
+
+@dataclass
+class Judged:
+    """A `throughout` expectation, and what its samples showed."""
+    exp: Expectation
+    samples: int = 0
+    bad: int = 0
+    first: str = ""
 
 
 class Timeline:
@@ -36,10 +46,10 @@ class Timeline:
         self.phase = "before"
         self.lock = threading.Lock()
         self.last_swarm, self.last_flow = before.swarm_lines(), flow_lines(before.flow)
-        self.flows = {"flow": dict(before.flow), "ok": dict(before.flow_ok)}   # the watcher's latest
+        self.flows: Dict[str, Dict[str, Any]] = {"flow": dict(before.flow), "ok": dict(before.flow_ok)}   # the latest
         self.t0 = time.monotonic()
         self.judging = False
-        self.throughout = {id(e): {"exp": e, "samples": 0, "bad": 0, "first": ""} for e in throughout}
+        self.throughout = {id(e): Judged(e) for e in throughout}
 
     def record(self, now: Dict[str, str], last: Dict[str, str]) -> None:
         with self.lock:
@@ -60,13 +70,13 @@ class Timeline:
         if not self.judging:
             return
         for j in self.throughout.values():
-            if j["exp"].on == on:
-                ok, seen = j["exp"].check(snap)
+            if j.exp.on == on:
+                ok, seen = j.exp.check(snap)
                 with self.lock:
-                    j["samples"] += 1
+                    j.samples += 1
                     if not ok:
-                        j["bad"] += 1
-                        j["first"] = j["first"] or f"+{self.now()} s: {seen}"
+                        j.bad += 1
+                        j.first = j.first or f"+{self.now()} s: {seen}"
 
     def on_flow(self, flow: Dict[str, str], ok: Dict[str, bool]) -> None:
         with self.lock:
@@ -103,11 +113,11 @@ class Timeline:
     def verdicts(self) -> List[CheckResult]:
         out = []
         for j in self.throughout.values():
-            e = j["exp"]
-            ok = j["samples"] > 0 and j["bad"] == 0
-            seen = (f"{j['samples']} samples, every one as expected" if ok else
-                    f"{j['bad']} of {j['samples']} samples not as expected; first at {j['first']}"
-                    if j["samples"] else "no sample taken")
+            e = j.exp
+            ok = j.samples > 0 and j.bad == 0
+            seen = (f"{j.samples} samples, every one as expected" if ok else
+                    f"{j.bad} of {j.samples} samples not as expected; first at {j.first}"
+                    if j.samples else "no sample taken")
             out.append(CheckResult(f"throughout: {e.name()}", ok, e.expected(), seen))
         return out
 
@@ -148,7 +158,7 @@ def run(lab: str, provider: Provider, drill: Drill, say: Say = lambda s: None,
         if watcher.is_alive():
             watcher.join(timeout=15)   # its requests time out in 8 s
     checks += tl.verdicts()
-    counts = {s: sum(c.state == s for c in checks) for s in ("passed", "failed", "unsupported")}
+    counts: Dict[str, Any] = {s: sum(c.state == s for c in checks) for s in ("passed", "failed", "unsupported")}
     if opt.quiz:
         counts["quiz"] = f"{sum(q['correct'] for q in opt.quiz)}/{len(opt.quiz)}"
     return {"lab": lab, "drill": drill.id, "title": drill.text(drill.title), "params": drill.params,
@@ -185,7 +195,10 @@ def _prepare(handle: Lab, provider: Provider, drill: Drill) -> Tuple[Ctx, Dict[i
         if drill.needs.get(what, 0) > have:
             raise PreflightError(f"drill {drill.id} needs {drill.needs[what]} running {what}; lab {handle.name} "
                                  f"has {have}", hint=f"swarmlab up --name NEW --{what} {drill.needs[what]}")
-    ctx = Ctx(provider, handle.name, hosts, managers[0] if managers else None, "", lambda: handle.caps)
+    if not managers:
+        raise PreflightError(f"no manager of lab {handle.name} is running: a drill watches from one",
+                             hint=f"swarmlab up --name {handle.name}")
+    ctx = Ctx(provider, handle.name, hosts, managers[0], "", lambda: handle.caps)
     faults = {i: FAULTS[s.fault[0]](ctx, s.fault[1]) for i, s in enumerate(drill.steps) if s.fault}
     ctx.watch = _watch_from(managers, faults.values())
     ctx.stack, ctx.endpoint = _stack_and_endpoint(handle, ctx.watch)
@@ -205,7 +218,8 @@ def _watch_from(managers: List[Host], faults) -> Host:
         who = ", ".join(sorted(gone))
         raise PreflightError(f"{who} {'is' if len(gone) == 1 else 'are'} the lab's only manager"
                              f"{'' if len(managers) == 1 else 's'}: with it killed nothing is left to reschedule "
-                             "or to watch from", hint="kill a worker, or bring the lab up with --managers 3 and kill one")
+                             "or to watch from",
+                             hint="kill a worker, or bring the lab up with --managers 3 and kill one")
     raise PreflightError("no manager of this lab is running", hint="swarmlab up to bring it back")
 
 

@@ -152,7 +152,8 @@ class ImageBuilder:
                                   "--change", 'CMD ["/bin/bash"]',
                                   "--change", f"LABEL {L.IMAGE_HASH}={want} {L.IMAGE_NAME}=base",
                                   "-", BASE_IMAGE], stdin=tar.stdout, capture_output=True, text=True)
-            tar.stdout.close()
+            if tar.stdout is not None:
+                tar.stdout.close()
             tar.wait()
             if imp.returncode != 0 or tar.returncode != 0:
                 raise SwarmlabError(f"docker import of the base failed: {imp.stderr.strip()}")

@@ -27,7 +27,7 @@ _SYNTAX = re.compile(r"^#\s*syntax\s*=\s*(\S+)", re.IGNORECASE)
 
 def how() -> Tuple[Optional[List[str]], dict, str]:
     """(the build command's start, its extra environment, what it is) or (None, {}, why not)."""
-    for client, version in clients():
+    for client, _version in clients():
         try:
             ok = subprocess.run([client, "buildx", "version"], capture_output=True, timeout=30).returncode == 0
         except (OSError, subprocess.TimeoutExpired):

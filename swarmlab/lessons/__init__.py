@@ -27,8 +27,8 @@ from ..transport.group import run_on
 from . import side_by_side, state
 from .checks import CHECKS, Evidence
 from .model import LANGS, LESSONS_DIR, Lesson, all_lessons, find, load_lesson
-from .setup import (FAULTS, EncryptedDetour, Site, drop_fault_networks, edited_stack, fault_nodes, fault_services,
-                    heal_all)
+from .edits import edited_stack
+from .setup import FAULTS, EncryptedDetour, Site, drop_fault_networks, fault_nodes, fault_services, heal_all
 
 Say = Callable[[str], None]
 
@@ -49,7 +49,8 @@ def start(ref: str, name: Optional[str], provider: Provider, lang: str = "en", t
     p = state.Progress(scenario.name, lesson.id, str(lesson.path), lang, trainee, steps=len(lesson.steps),
                        services=services)
     state.write(handle.need_leader(), p)
-    return {**brief(lesson, lang), "lab": scenario.name, "trainee": trainee, "seconds": round(time.monotonic() - started, 1)}
+    return {**brief(lesson, lang), "lab": scenario.name, "trainee": trainee,
+            "seconds": round(time.monotonic() - started, 1)}
 
 
 def brief(lesson: Lesson, lang: str) -> dict:
@@ -71,7 +72,8 @@ def lesson_scenario(lesson: Lesson, name: Optional[str], provider: Provider) -> 
 
     for svc in lesson.stack_edits:
         if svc not in services:
-            bad(("setup", "stack", svc), f"no service {svc} in {scenario.stack_file}: one of {', '.join(sorted(services))}")
+            bad(("setup", "stack", svc),
+                f"no service {svc} in {scenario.stack_file}: one of {', '.join(sorted(services))}")
     for i, (kind, params) in enumerate(lesson.faults):
         for node in fault_nodes(kind, params):
             if node not in nodes:

@@ -6,14 +6,14 @@ and its test; CHECKS is the registry of every kind (the swarm's own records: sta
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Type
 
 from .. import grammar
 from ..providers.base import Host
 from ..shell import sh
 from ..verify.netns import connect_cmd, dns_cmd, is_ipv4, shown, tcp_open
 from ..verify.topology import Service
-from .evidence import Check, Evidence, OnTasks, Source, _source_problem, service_problems
+from .evidence import Check, Evidence, OnTasks, Problems, Source, _source_problem, service_problems
 from .state_checks import Container, File, NodeState, Networks, Replaced, Replicas
 
 _port = {"type": "integer", "minimum": 1, "maximum": 65535}
@@ -61,7 +61,7 @@ class Reach(Check):
         dst = ev.service(p["to"])
         if dst is None or not dst.tasks:
             return [], f"no running task of {p['to']}"
-        ports = [p["port"]] if p.get("port") else (dst.ports or [None])
+        ports: List[Optional[int]] = [p["port"]] if p.get("port") else (list(dst.ports) or [None])
         out = []
         for t in dst.tasks:
             shared = [ip for n, ip in t.ips.items() if n in mine] or list(t.ips.values())[:1]
@@ -168,11 +168,14 @@ class Published(Check):
     schema = {"type": "object", "additionalProperties": False, "required": ["service", "port"],
               "properties": {"service": {"type": "string"}, "port": _port, "expect": {"enum": ["open", "closed"]}}}
 
-    problems = service_problems
+    @classmethod
+    def problems(cls, params: dict) -> Problems:
+        return service_problems(params)
 
     @classmethod
     def expected(cls, p):
-        return f"port {p['port']} of {p['service']} {'answers' if p.get('expect', 'open') == 'open' else 'does not answer'} from outside"
+        answers = "answers" if p.get("expect", "open") == "open" else "does not answer"
+        return f"port {p['port']} of {p['service']} {answers} from outside"
 
     @classmethod
     def observe(cls, ev, p):
@@ -214,5 +217,5 @@ class Http(OnTasks):
         return passed, "; ".join(f"via {n}: {v}" for n, v in seen.items()) or "served by no node"
 
 
-CHECKS: Dict[str, type] = {c.kind: c for c in (Reach, Resolves, Published, Http, Replicas, NodeState, Networks,
+CHECKS: Dict[str, Type[Check]] = {c.kind: c for c in (Reach, Resolves, Published, Http, Replicas, NodeState, Networks,
                                                 Container, File, Replaced, PathMtu)}

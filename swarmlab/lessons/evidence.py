@@ -94,10 +94,12 @@ class Check:
         return iter(())
 
     @classmethod
-    def expected(cls, p: dict) -> str: ...
+    def expected(cls, p: dict) -> str:
+        raise NotImplementedError
 
     @classmethod
-    def observe(cls, ev: Evidence, p: dict) -> Tuple[bool, str]: ...
+    def observe(cls, ev: Evidence, p: dict) -> Tuple[bool, str]:
+        raise NotImplementedError
 
 
 def service_problems(p: dict) -> Problems:
@@ -108,7 +110,9 @@ def service_problems(p: dict) -> Problems:
 
 class OnTasks(Check):
     """A check of one service that needs it running: `seen` judges its running tasks."""
-    problems = staticmethod(service_problems)
+    @classmethod
+    def problems(cls, params: dict) -> Problems:
+        return service_problems(params)
 
     @classmethod
     def observe(cls, ev: "Evidence", p: dict) -> Tuple[bool, str]:
@@ -116,4 +120,5 @@ class OnTasks(Check):
         return (False, why) if svc is None else cls.seen(ev, p, svc)
 
     @classmethod
-    def seen(cls, ev: "Evidence", p: dict, svc: Service) -> Tuple[bool, str]: ...
+    def seen(cls, ev: "Evidence", p: dict, svc: Service) -> Tuple[bool, str]:
+        raise NotImplementedError

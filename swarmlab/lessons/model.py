@@ -15,7 +15,8 @@ from .. import grammar
 from ..config.schema import API_VERSION
 from ..config.shelf import find_one, load_all, load_checked
 from .checks import CHECKS
-from .setup import EDITS, FAULTS
+from .edits import EDITS
+from .setup import FAULTS
 
 KIND = "Lesson"
 LANGS = ("en", "fr")

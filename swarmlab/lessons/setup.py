@@ -1,14 +1,12 @@
-"""How a lesson makes its checkpoint: edits to the lab's stack before it is deployed (a
-service off a network, a wrong port, a constraint no node meets), then faults on the
-nodes (traffic dropped, a node drained). Each kind is a class (a registry, as the drill's
-faults are); `heal_all` undoes every fault of every kind, so a reset starts clean."""
+"""How a lesson makes its checkpoint on the nodes: faults (traffic dropped, a node
+drained, an MTU lowered), made after the stack's edits (lessons/edits.py). Each kind is a
+class (a registry, as the drill's faults are); `heal_all` undoes every fault of every kind,
+so a reset starts clean."""
 from __future__ import annotations
 
-import copy
-import re
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional, Type
 
 from .. import grammar
 from ..errors import SwarmlabError
@@ -16,150 +14,10 @@ from ..providers.base import Host
 from ..netfilter import unhook
 from ..shell import sh
 from ..waiting import until
+from .edits import Problems
 from .peers import listed_probe, resynced_probe
 
-Problems = Iterator[Tuple[Tuple[str, ...], str]]
 CHAIN = "SWARMLAB-LESSON"   # the iptables chain a lesson's dropped traffic lives in (one per node)
-_CONSTRAINT = re.compile(r"node\.(labels\.[A-Za-z0-9._/-]{1,128}|role|hostname|platform\.os) *(==|!=) *"
-                         r"[A-Za-z0-9._:/@+=,-]{1,128}")
-_PORT = re.compile(r"[0-9]{1,5}(:[0-9]{1,5})?(/(tcp|udp))?")
-_names = {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 8}
-
-
-def _each(values: List[Any], rule) -> Problems:
-    for i, v in enumerate(values):
-        msg = rule(v)
-        if msg:
-            yield (str(i),), msg
-
-
-# -- edits of one service of the stack ---------------------------------------------
-class Edit:
-    kind = ""
-    schema: dict = {}
-
-    @staticmethod
-    def problems(value) -> Problems:
-        return iter(())
-
-    @staticmethod
-    def apply(svc: dict, value) -> None: ...
-
-    @staticmethod
-    def stack(out: dict, value) -> None:
-        """What the edit needs at the stack's top level (nothing, for most)."""
-
-
-def _networks_of(svc: dict) -> Dict[str, Any]:
-    nets = svc.get("networks") or {}
-    return dict(nets) if isinstance(nets, dict) else {n: None for n in nets}
-
-
-class NetworksRemove(Edit):
-    kind = "networks_remove"
-    schema = _names
-
-    @staticmethod
-    def problems(value):
-        return _each(value, grammar.NETWORK.problem)
-
-    @staticmethod
-    def apply(svc, value):
-        svc["networks"] = {k: v for k, v in _networks_of(svc).items() if k not in value}
-
-
-class NetworksAdd(Edit):
-    kind = "networks_add"
-    schema = _names
-    problems = NetworksRemove.problems
-
-    @staticmethod
-    def apply(svc, value):
-        svc["networks"] = {**_networks_of(svc), **{n: None for n in value}}
-
-
-class Ports(Edit):
-    kind = "ports"
-    schema = {"type": "array", "items": {"type": ["string", "integer"]}, "maxItems": 8}
-
-    @staticmethod
-    def problems(value):
-        return _each(value, lambda v: None if _PORT.fullmatch(str(v)) else
-                     f"{v!r} is not a port mapping: PUBLISHED:TARGET[/tcp|udp], e.g. 8080:8000")
-
-    @staticmethod
-    def apply(svc, value):
-        svc["ports"] = [str(v) for v in value]
-
-
-class Constraints(Edit):
-    kind = "constraints"
-    schema = {"type": "array", "items": {"type": "string"}, "maxItems": 8}
-
-    @staticmethod
-    def problems(value):
-        return _each(value, lambda v: None if isinstance(v, str) and _CONSTRAINT.fullmatch(v) else
-                     f"{v!r} is not a placement constraint: node.labels.KEY == VALUE (or !=, node.role, "
-                     "node.hostname)")
-
-    @staticmethod
-    def apply(svc, value):
-        placement = svc.setdefault("deploy", {}).setdefault("placement", {})
-        placement["constraints"] = list(value)
-
-
-class Replicas(Edit):
-    kind = "replicas"
-    schema = {"type": "integer", "minimum": 0, "maximum": 50}
-
-    @staticmethod
-    def apply(svc, value):
-        svc.setdefault("deploy", {})["replicas"] = value
-
-
-class SecretSwap(Edit):
-    """The service reads another secret at the same path: a rotation its peer never saw.
-    The new secret is external, so `up` generates it (a random value, labelled with the lab)."""
-    kind = "secret_swap"
-    schema = {"type": "object", "additionalProperties": False, "required": ["from", "to"],
-              "properties": {"from": {"type": "string"}, "to": {"type": "string"}}}
-
-    @staticmethod
-    def problems(value):
-        for key in ("from", "to"):
-            msg = grammar.SECRET.problem(value[key])
-            if msg:
-                yield (key,), msg
-
-    @staticmethod
-    def apply(svc, value):
-        def swapped(s):
-            source = s.get("source") if isinstance(s, dict) else s
-            if source != value["from"]:
-                return s
-            target = (s.get("target") if isinstance(s, dict) else None) or value["from"]
-            return {**(s if isinstance(s, dict) else {}), "source": value["to"], "target": target}
-        svc["secrets"] = [swapped(s) for s in svc.get("secrets") or []]
-
-    @staticmethod
-    def stack(out, value):
-        out.setdefault("secrets", {})[value["to"]] = {"external": True}
-
-
-EDITS: Dict[str, type] = {e.kind: e for e in (NetworksRemove, NetworksAdd, Ports, Constraints, Replicas, SecretSwap)}
-
-
-def edited_stack(stack: dict, edits: Dict[str, Dict[str, Any]]) -> Tuple[dict, List[str]]:
-    """A copy of the stack with the lesson's edits made, and the services it names that
-    the stack lacks."""
-    out = copy.deepcopy(stack)
-    services = out.get("services") or {}
-    missing = [name for name in edits if name not in services]
-    for name, kinds in edits.items():
-        for kind, value in kinds.items() if name in services else ():
-            EDITS[kind].apply(services[name], value)
-            EDITS[kind].stack(out, value)
-    return out, missing
 
 
 # -- faults on the nodes ---------------------------------------------------------
@@ -179,7 +37,8 @@ class Fault:
         return iter(())
 
     @staticmethod
-    def apply(params, hosts: Dict[str, Host], manager: Host, site: Optional[Site] = None) -> str: ...
+    def apply(params, hosts: Dict[str, Host], manager: Host, site: Optional[Site] = None) -> str:
+        raise NotImplementedError
 
 
 def in_chain(rules: List[tuple]) -> str:
@@ -240,7 +99,8 @@ class GossipCut(Fault):
         others = [h for name, h in hosts.items() if name != params]
         for peer in others:
             for proto in ("tcp", "udp"):
-                Block.apply({"node": params, "peer": peer.name, "proto": proto, "port": GOSSIP_PORT}, hosts, manager, site)
+                Block.apply({"node": params, "peer": peer.name, "proto": proto, "port": GOSSIP_PORT}, hosts, manager,
+                            site)
         cut = hosts[params]
         watcher = manager if manager.name != params else others[0]
         listed = listed_probe(watcher, cut)
@@ -412,7 +272,7 @@ def drop_fault_networks(manager: Host, keep: List[str], within: float = 20) -> N
     until(gone, within, 1.0)
 
 
-FAULTS: Dict[str, type] = {f.kind: f for f in (Block, GossipCut, Drain, Mtu, EncryptedDetour)}
+FAULTS: Dict[str, Type[Fault]] = {f.kind: f for f in (Block, GossipCut, Drain, Mtu, EncryptedDetour)}
 
 
 def fault_services(kind: str, params) -> List[str]:

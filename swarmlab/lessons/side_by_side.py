@@ -92,14 +92,13 @@ def _scale(manager: Host, counts: Dict[str, int], tries: int = 5) -> None:
     (a rolling update writing its progress into the service between the read and the write)."""
     import time
 
-    r = None
-    for _ in range(tries):
+    for attempt in range(tries):
         r = manager.transport.run(["docker", "service", "scale", "--detach", [f"{k}={v}" for k, v in counts.items()]],
                                   timeout=60, warn=True)
-        if r.ok or "update out of sequence" not in r.stderr:
-            break
+        if r.ok or "update out of sequence" not in r.stderr or attempt == tries - 1:
+            r.check("docker service scale")
+            return
         time.sleep(1.0)
-    r.check("docker service scale")
 
 
 def stop_now(manager: Host, stack_name: str, names: List[str]) -> None:

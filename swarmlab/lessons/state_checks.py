@@ -9,14 +9,16 @@ import json
 from .. import grammar
 from ..handle import go_time
 from ..naming import short_task
-from .evidence import Check, OnTasks, service_problems
+from .evidence import Check, OnTasks, Problems, service_problems
 
 
 class Replicas(Check):
     kind = "replicas"
     schema = {"type": "object", "additionalProperties": False, "required": ["service", "running"],
               "properties": {"service": {"type": "string"}, "running": {"type": "integer", "minimum": 0}}}
-    problems = service_problems
+    @classmethod
+    def problems(cls, params: dict) -> Problems:
+        return service_problems(params)
 
     @classmethod
     def expected(cls, p):
@@ -67,7 +69,9 @@ class Networks(Check):
               "properties": {"service": {"type": "string"},
                              "has": {"type": "array", "items": {"type": "string"}},
                              "lacks": {"type": "array", "items": {"type": "string"}}}}
-    problems = service_problems
+    @classmethod
+    def problems(cls, params: dict) -> Problems:
+        return service_problems(params)
 
     @classmethod
     def expected(cls, p):
@@ -108,7 +112,8 @@ class Container(Check):
         host = ev.host(p["node"])
         if host is None:
             return False, f"no running node {p['node']}"
-        r = host.transport.run(["docker", "inspect", "--format", "{{.State.Running}} {{json .NetworkSettings.Networks}}",
+        r = host.transport.run(["docker", "inspect", "--format",
+                                "{{.State.Running}} {{json .NetworkSettings.Networks}}",
                                 p["name"]], warn=True)
         state, _, raw = r.stdout.strip().partition(" ")
         running = state == "true"

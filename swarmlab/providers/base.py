@@ -3,7 +3,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Optional
+from typing import TYPE_CHECKING, Dict, FrozenSet, List, Optional
 
 from ..addressing import AddressPlan
 from ..capabilities import Capabilities
@@ -11,6 +11,9 @@ from ..config.model import Scenario
 from ..errors import PreflightError
 from ..waiting import poll
 from ..transport.base import Transport
+
+if TYPE_CHECKING:
+    import docker
 
 
 @dataclass
@@ -71,6 +74,17 @@ class Provider(ABC):
     registry = None          # a registry images go through instead of `docker save | load` streams
     # what a task given host access gets, said once by `up` (each provider knows its own nodes)
     host_access_grants = "the node's engine and files, which is root on that host"
+    _client: Optional[docker.DockerClient] = None
+
+    @property
+    def client(self) -> docker.DockerClient:
+        """This machine's engine, whatever the hosts are: images are built and kept there.
+        Made when first asked (`swarmlab --help` needs no engine)."""
+        if self._client is None:
+            from ..engine import local_client   # here: docker-py is slow to import
+
+            self._client = local_client()
+        return self._client
 
     @classmethod
     def from_options(cls, **options) -> "Provider":
@@ -94,7 +108,7 @@ class Provider(ABC):
     def warnings(self) -> List[str]:
         return []
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (a default: most providers hold no connection)
         """Let go of connections (SSH); nothing by default."""
 
     def kill_node(self, lab: str, node: str) -> None:
@@ -105,7 +119,8 @@ class Provider(ABC):
 
     # what every provider implements
     @abstractmethod
-    def probe_kernel(self) -> Capabilities: ...
+    def probe_kernel(self, lab: str = "") -> Capabilities:
+        """What each host's kernel offers the lab (IPVS, ESP, link impairment)."""
     @abstractmethod
     def allocate_pool(self, lab: str, wanted: str, source: str = "", avoid: tuple = ()) -> AddressPlan:
         """avoid: pools another lab took a moment ago (PoolTaken from provision)."""

@@ -19,7 +19,7 @@ from ..addressing import DEFAULT_PARENT, AddressPlan, choose_pool, parse_pool
 from ..capabilities import PROBE_CMD, Capabilities, parse_probe
 from ..config import stack as stackmod
 from ..config.model import NodeSpec, Scenario
-from ..engine import containers, local_client
+from ..engine import containers
 from ..errors import ConfigError, PoolTaken, PreflightError, Problem, SwarmlabError
 from ..images import image_ref
 from ..transport import DockerExecTransport
@@ -108,15 +108,9 @@ class DindProvider(Provider):
     def __init__(self, client: Optional[docker.DockerClient] = None):
         self._client = client
 
-    @property
-    def client(self) -> docker.DockerClient:
-        if self._client is None:          # lazy: `swarmlab --help` needs no engine
-            self._client = local_client()
-        return self._client
-
     # -- preflight -------------------------------------------------------
     def preflight(self) -> None:
-        self.client  # the engine answers, or a PreflightError says how to start one
+        _ = self.client  # the engine answers, or a PreflightError says how to start one
         try:
             self.client.images.get(NODE_IMAGE)
         except NotFound:
@@ -170,11 +164,11 @@ class DindProvider(Provider):
                                            f"{pool} overlaps {', '.join(clash)} already in use on this machine; "
                                            "choose another /16 or write 'auto'")])
             return AddressPlan(pool)
-        pool = choose_pool(others + subnets, DEFAULT_PARENT, _host_routes())
-        if pool is None:
+        chosen = choose_pool(others + subnets, DEFAULT_PARENT, _host_routes())
+        if chosen is None:
             raise PreflightError(f"no free /16 left in {DEFAULT_PARENT} for another lab",
                                  hint="remove a lab (swarmlab ls, swarmlab down NAME) or set network.pool")
-        return AddressPlan(pool)
+        return AddressPlan(chosen)
 
     # -- nodes -----------------------------------------------------------
     def exists(self, lab: str) -> bool:
@@ -389,7 +383,7 @@ class DindProvider(Provider):
 
 def _host_routes() -> List[ipaddress.IPv4Network]:
     """Networks the controller's host routes to (so a lab pool never shadows them)."""
-    out = []
+    out: List[ipaddress.IPv4Network] = []
     try:
         lines = Path("/proc/net/route").read_text().splitlines()[1:]
     except OSError:

@@ -20,7 +20,6 @@ from ..addressing import DEFAULT_PARENT, AddressPlan, choose_pool, parse_pool
 from ..capabilities import Capabilities
 from ..config.inventory import Inventory, InventoryHost, resolve
 from ..config.model import Scenario
-from ..engine import local_client
 from ..errors import ConfigError, PreflightError, Problem, SwarmlabError
 from ..shell import label_filter, sh
 from ..transport.group import parallel
@@ -58,7 +57,8 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
         self._lock = threading.Lock()
 
     @classmethod
-    def from_options(cls, inventory=None, trust_on_first_use: bool = False, client=None) -> "SSHProvider":
+    def from_options(cls, inventory=None, trust_on_first_use: bool = False,  # type: ignore[override]
+                     client=None) -> "SSHProvider":   # (each provider takes its own options)
         """From an inventory file, checked first (every problem at once)."""
         from ..config.inventory import load_inventory
 
@@ -77,13 +77,6 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
 
     def remove_command(self, lab: str) -> str:
         return f"swarmlab down --inventory {self.inventory.path} {lab}"
-
-    @property
-    def client(self):
-        """The controller's own engine: images are built there and streamed to the hosts."""
-        if self._client is None:
-            self._client = local_client()
-        return self._client
 
     def close(self) -> None:
         for t in self.transports.values():
@@ -127,10 +120,10 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
                                            f"{pool} overlaps {', '.join(clash)}, routed on the inventory's hosts; "
                                            "choose another /16 or write 'auto'")])
             return AddressPlan(pool)
-        pool = choose_pool(used, DEFAULT_PARENT)
-        if pool is None:
+        chosen = choose_pool(used, DEFAULT_PARENT)
+        if chosen is None:
             raise PreflightError(f"every /16 of {DEFAULT_PARENT} is routed on the hosts", hint="set network.pool")
-        return AddressPlan(pool)
+        return AddressPlan(chosen)
 
     # -- hosts -----------------------------------------------------------
     def _host(self, h: InventoryHost, state: str = "running", hostname: str = "") -> Host:

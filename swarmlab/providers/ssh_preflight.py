@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from ..capabilities import PROBE_CMD, Capabilities, parse_probe
-from ..config.inventory import InventoryHost
+from ..config.inventory import Inventory, InventoryHost
 from ..errors import PreflightError
 from ..transport.group import parallel
+from ..transport.ssh import SSHTransport
 
 # what verify runs on a host, and the Debian package that has it
 TOOLS = {"ip": "iproute2", "nsenter": "util-linux", "tcpdump": "tcpdump", "ping": "iputils-ping",
@@ -30,7 +31,8 @@ swarm={{.Swarm.LocalNodeState}}
 cluster={{if .Swarm.Cluster}}{{.Swarm.Cluster.ID}}{{end}}
 control={{.Swarm.ControlAvailable}}' 2>/dev/null
 fi
-if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] && ! command -v apparmor_parser >/dev/null 2>&1; then
+if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] &&
+   ! command -v apparmor_parser >/dev/null 2>&1; then
   echo "apparmor=no-parser"
 fi
 ip -o -4 addr show 2>/dev/null | awk '{print "addr=" $4}'
@@ -150,20 +152,28 @@ def _kv(text: str) -> List[Tuple[str, str]]:
 
 
 
+def _facts_or_problem(name: str, got: object) -> Facts:
+    """A host's facts, or the one problem that kept them from being read."""
+    if isinstance(got, Facts):
+        return got
+    return Facts(name, problems=[getattr(got, "message", str(got))])
+
+
 class SSHPreflight:
     """The preflight half of the SSH provider (needs self.inventory, self.transports)."""
 
     facts: Dict[str, Facts]
     esp_blocked: Dict[str, List[str]]
+    inventory: Inventory
+    transports: Dict[str, SSHTransport]
+    _swarm_before: Optional[bool]
 
     def preflight(self) -> None:
         """SSH, sudo, Docker and its version, the tools verify needs, addresses, swarm
         membership, clock skew, IPVS/ESP, and Swarm's ports between every pair of hosts.
         Every host's problems are reported together."""
         results = parallel(list(self.inventory.hosts), self._facts_of)
-        self.facts = {h.name: results[i] if isinstance(results[i], Facts) else
-                      Facts(h.name, problems=[getattr(results[i], "message", str(results[i]))])
-                      for i, h in enumerate(self.inventory.hosts)}
+        self.facts = {h.name: _facts_or_problem(h.name, results[i]) for i, h in enumerate(self.inventory.hosts)}
         problems = {name: list(f.problems) for name, f in self.facts.items()}
         clusters = {f.cluster for f in self.facts.values() if f.swarm == "active" and f.cluster}
         if len(clusters) > 1:

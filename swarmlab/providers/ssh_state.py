@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from .. import labels as L
+from ..config.inventory import Inventory
 from ..shell import label_filter, sh
 from ..transport.ssh import SSHTransport
 from .base import LabInfo
@@ -16,6 +17,11 @@ ROLE_STATE = "state"
 
 class SSHState:
     """The state half of the SSH provider (needs self.inventory, self._leader)."""
+
+    name: str
+    inventory: Inventory
+    _swarm_before: Optional[bool]
+    _leader: Callable[[], Optional[SSHTransport]]
 
     def _configs(self, leader: SSHTransport, lab: Optional[str] = None) -> List[dict]:
         r = leader.run(["docker", "config", "ls", "-q", label_filter(L.LAB, lab),

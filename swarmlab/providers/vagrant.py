@@ -83,7 +83,8 @@ def said_key(console: str) -> Optional[str]:
 
 
 # -- KVM, or software emulation ---------------------------------------------------
-def boot_test(kernel: Path, accel: str = "kvm", timeout: float = 20.0, qemu: str = "qemu-system-x86_64") -> Tuple[bool, str]:
+def boot_test(kernel: Path, accel: str = "kvm", timeout: float = 20.0,
+              qemu: str = "qemu-system-x86_64") -> Tuple[bool, str]:
     """Boot `kernel` with no disk for a few seconds: it works when the kernel gets as far as
     looking for its root file system (or panics for want of one). Returns (ok, what was seen)."""
     if not shutil.which(qemu):
@@ -137,7 +138,7 @@ class VagrantProvider(Provider):
         self._ssh = None
 
     @classmethod
-    def from_options(cls, client=None) -> "VagrantProvider":
+    def from_options(cls, client=None) -> "VagrantProvider":  # type: ignore[override]
         return cls(vm_provider=os.environ.get("SWARMLAB_VAGRANT_PROVIDER", "libvirt"), client=client)
 
     def remove_command(self, lab: str) -> str:
@@ -161,14 +162,6 @@ class VagrantProvider(Provider):
         p = self.state_dir / "lab"
         return p.read_text().strip() if p.exists() else None
 
-    @property
-    def client(self):
-        from ..engine import local_client
-
-        if self._client is None:
-            self._client = local_client()
-        return self._client
-
     def ssh(self):
         """The SSH provider over the generated inventory (None before the VMs exist)."""
         if self._ssh is None and self.inventory_path.exists():
@@ -189,6 +182,7 @@ class VagrantProvider(Provider):
             deadline = time.monotonic() + timeout
             with subprocess.Popen(["vagrant", *args], cwd=self.folder, env=self.env, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True) as p:
+                assert p.stdout is not None   # stdout=PIPE
                 for line in p.stdout:
                     out.append(line)
                     if line.startswith("==> ") and "  -- " not in line:
@@ -237,18 +231,21 @@ class VagrantProvider(Provider):
 
     def allocate_pool(self, lab: str, wanted: str = "auto", source: str = "", avoid: tuple = ()) -> AddressPlan:
         cfg = load_config(self.folder, self.env)
-        avoid = [ipaddress.IPv4Network(cfg.subnet + ".0/24"), ipaddress.IPv4Network("192.168.121.0/24")]
-        pool = choose_pool(avoid, DEFAULT_PARENT) if wanted == "auto" else ipaddress.IPv4Network(wanted)
+        vms = [ipaddress.IPv4Network(cfg.subnet + ".0/24"), ipaddress.IPv4Network("192.168.121.0/24")]
+        pool = choose_pool(vms, DEFAULT_PARENT) if wanted == "auto" else ipaddress.IPv4Network(wanted)
+        if pool is None:
+            raise PreflightError(f"no /16 of {DEFAULT_PARENT} is clear of the VMs' networks", hint="set network.pool")
         return AddressPlan(pool)
 
     def provision(self, scenario: Scenario, lab: str, plan: AddressPlan, say) -> List[Host]:
         held = self._lab()
         if held and held != lab:
-            raise SwarmlabError(f"the VMs of {self.folder} hold lab {held}", hint=f"swarmlab down --provider vagrant {held}")
+            raise SwarmlabError(f"the VMs of {self.folder} hold lab {held}",
+                                hint=f"swarmlab down --provider vagrant {held}")
         cfg = load_config(self.folder, self.env)
         box_dir = self._box_dir(cfg.box)
         kernel = box_dir / "vmlinuz" if box_dir else None
-        if kernel and kernel.exists() and self.vm_provider == "libvirt":
+        if box_dir and kernel and kernel.exists() and self.vm_provider == "libvirt":
             self._kernel_for_libvirt(box_dir)
         self.env["SWARMLAB_VAGRANT_DRIVER"] = self._driver(kernel, lab, say, cfg.count)
         (self.state_dir / "lab").write_text(lab)
@@ -306,9 +303,9 @@ class VagrantProvider(Provider):
         connection: the key the VM said on its serial console (a box of swarmlab's), else
         the one read over Vagrant's own first session, which checks no key (said so)."""
         ssh = parse_ssh_config(self.vagrant("ssh-config").stdout)
-        keys = {}
+        keys: Dict[str, str] = {}
         for name in cfg.names():
-            keys[name] = self._console_key(name)
+            keys[name] = self._console_key(name) or ""
             if not keys[name]:
                 out = self.vagrant("ssh", name, "-c", "cat /etc/ssh/ssh_host_ed25519_key.pub", timeout=120).stdout
                 keys[name] = " ".join(out.split()[:2])

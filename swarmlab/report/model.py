@@ -58,4 +58,5 @@ def status_tone(status: str) -> str:
 
 
 def yes_no(value: Optional[bool]) -> Cell:
-    return cell("?" if value is None else ("yes" if value else "no"), NONE if value is None else (GOOD if value else WARN))
+    return cell("?" if value is None else ("yes" if value else "no"),
+                NONE if value is None else (GOOD if value else WARN))

@@ -13,7 +13,8 @@ from .model import BAD, GOOD, WARN, Figure, Grid, Links, Section
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:1.5em auto;max-width:1200px;
 color:#222;padding:0 1em}
-h1{font-size:1.5em}h2{border-bottom:2px solid #ccc;padding-bottom:.2em;margin-top:1.8em}h3{font-size:1em;margin:1.2em 0 .4em}
+h1{font-size:1.5em}h2{border-bottom:2px solid #ccc;padding-bottom:.2em;margin-top:1.8em}
+h3{font-size:1em;margin:1.2em 0 .4em}
 table{border-collapse:collapse;margin:.4em 0 1em;font-size:.85em}td,th{border:1px solid #ccc;padding:.25em .6em;
 vertical-align:top;text-align:left}th{background:#f2f2f2}
 td.good{background:#e3f4e3}td.bad{background:#fbdcdc;font-weight:600}td.warn{background:#fff3cd}

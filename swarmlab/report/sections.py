@@ -3,6 +3,7 @@
 no lab is read here, so a page is built again the same way from the files alone."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
@@ -13,8 +14,8 @@ from .model import BAD, GOOD, WARN, Figure, Grid, Links, Section, cell, status_t
 Drawn = Callable[[Callable[[Path], Path], str], Optional[str]]   # (what writes it, file name) -> SVG, or None
 
 
-def _when(doc: Dict[str, Any]) -> str:
-    return doc.get("kept_at", "?").replace("T", " ").replace("Z", " UTC")
+def _when(doc: Optional[Dict[str, Any]]) -> str:
+    return (doc or {}).get("kept_at", "?").replace("T", " ").replace("Z", " UTC")
 
 
 def lab_section(lab: str, kept: Dict[str, Any], graph_svg: Optional[str], graph_why: str) -> Section:
@@ -23,7 +24,8 @@ def lab_section(lab: str, kept: Dict[str, Any], graph_svg: Optional[str], graph_
                                              "the lab runs; a lab `compare` makes and removes has none)"], tone=WARN)
     st = kept["status"]["data"]
     sec = Section("lab", f"lab {st['lab']}", tone=GOOD if st.get("whole") else WARN)
-    sec.lines.append(f"provider {st['provider']}, address pool {st.get('pool')}; status as read at {_when(kept['status'])}"
+    sec.lines.append(f"provider {st['provider']}, address pool {st.get('pool')}; "
+                     f"status as read at {_when(kept['status'])}"
                      + (" (live)" if kept.get("live") else " (kept: the lab was not running when this page was made)"))
     if st.get("whole"):
         sec.lines.append("whole: every node up and in the swarm, every service at its replicas")
@@ -33,7 +35,8 @@ def lab_section(lab: str, kept: Dict[str, Any], graph_svg: Optional[str], graph_
     if up.get("up"):
         steps = ", ".join(f"{k} {v}" for k, v in (up["up"].get("steps") or {}).items())
         sec.lines.append(f"last `up` at {_when(kept['up'])}: {up['up']['seconds']} s"
-                         + (" (made anew)" if up["up"].get("created") else "") + (f"; steps (s): {steps}" if steps else ""))
+                         + (" (made anew)" if up["up"].get("created") else "")
+                         + (f"; steps (s): {steps}" if steps else ""))
     if kept.get("down"):
         sec.lines.append(f"removed by `down` at {_when(kept['down'])}")
     sec.lines += [f"note: {n}" for n in st.get("notes", [])]
@@ -51,7 +54,8 @@ def _nodes(st: Dict[str, Any]) -> Grid:
     rows = []
     for n in st["nodes"]:
         c = caps.get(n["name"], {})
-        rows.append([cell(n["name"], key=n["name"]), cell(n["role"] + (f" ({n['manager']})" if n.get("manager") else "")),
+        rows.append([cell(n["name"], key=n["name"]),
+                     cell(n["role"] + (f" ({n['manager']})" if n.get("manager") else "")),
                      cell(n["address"]), cell(n["container"], GOOD if n["container"] == "running" else BAD),
                      cell(n["swarm"], GOOD if n["swarm"] == "ready" else BAD),
                      cell(n["availability"], GOOD if n["availability"] == "active" else WARN),
@@ -71,11 +75,14 @@ def _services(st: Dict[str, Any]) -> Grid:
     rows = []
     for s in st["services"]:
         have, _, want = str(s["replicas"]).partition("/")
-        tasks = "; ".join(f"{short_task(t['task'])} on {t['node']} ({t['state']})" for t in s["tasks"]) or "none running"
-        rows.append([cell(s["name"], key=s["name"]), cell(s.get("image", "")), cell(s["replicas"], GOOD if have == want else BAD),
+        tasks = "; ".join(f"{short_task(t['task'])} on {t['node']} ({t['state']})"
+                          for t in s["tasks"]) or "none running"
+        rows.append([cell(s["name"], key=s["name"]), cell(s.get("image", "")), cell(s["replicas"],
+                                                                                    GOOD if have == want else BAD),
                      cell(s["endpoint_mode"]), cell(", ".join(s["ports"]) or "internal only"),
                      cell(", ".join(s.get("networks", []))), cell(tasks)])
-    return Grid("services", ["service", "image", "replicas", "endpoint", "ports", "networks", "tasks"], rows, id="services")
+    return Grid("services", ["service", "image", "replicas", "endpoint", "ports", "networks", "tasks"], rows,
+                id="services")
 
 
 def _checks(checks: List[Dict[str, Any]], title: str, id_: str) -> Grid:
@@ -94,7 +101,8 @@ def verify_section(kept: Dict[str, Any], pcaps: List[str]) -> Section:
         return Section("verify", "verify", ["not run on this lab yet: `swarmlab verify` proves its traffic"])
     v = doc["data"] or {}
     if not v.get("checks"):
-        return Section("verify", "verify", [f"the last verify, at {_when(doc)}, stopped: " + "; ".join(doc.get("errors", []))],
+        return Section("verify", "verify",
+                       [f"the last verify, at {_when(doc)}, stopped: " + "; ".join(doc.get("errors", []))],
                        tone=BAD)
     counts = {s: sum(c["status"] == s for c in v["checks"]) for s in ("passed", "failed", "unsupported")}
     sec = Section("verify", "verify", tone=GOOD if v["passed"] else BAD)
@@ -150,7 +158,7 @@ def drill_section(kept: Dict[str, Any], draw: Drawn) -> Optional[Section]:
         params = " ".join(f"{k}={v}" for k, v in d.get("params", {}).items())
         title = (f"{d['drill']} {params}: {d.get('title', '')} — {'passed' if d['passed'] else 'FAILED'}, "
                  f"score {s['passed']}/{s['passed'] + s['failed']}, {d['seconds']} s, at {_when(doc)}")
-        svg = draw(lambda path, d=d: charts.drill_timeline(d, path), f"drill-{i}.svg")
+        svg = draw(functools.partial(charts.drill_timeline, d), f"drill-{i}.svg")
         if svg:
             sec.parts.append(Figure(title, svg, f"drill-{i}.svg", "what changed and when, by phase"))
         else:

@@ -3,11 +3,12 @@ from __future__ import annotations
 from typing import IO, Protocol, Sequence, Union
 
 from ..result import CommandResult
+from ..shell import Arg
 
 Stdin = Union[bytes, IO[bytes], None]
 # An argument list (built into a quoted line by shell.sh), or a line made by shell.sh
 # with literal shell structure between its commands.
-Command = Union[str, Sequence[object]]
+Command = Union[str, Sequence[Arg]]
 
 
 class Transport(Protocol):

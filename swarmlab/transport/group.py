@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Dict, Sequence, TypeVar
+from typing import Callable, Dict, Sequence, TypeVar, Union
 
 from ..result import CommandResult, GroupResult
 from .base import Transport
 
 T = TypeVar("T")
+R = TypeVar("R")
 # How many hosts are worked on at once. All at once measured best for small labs; 40 at
 # once on 2 cores only queued behind each other (and past docker-py's pools, below).
 PARALLEL = int(os.environ.get("SWARMLAB_PARALLEL", "16"))
@@ -41,9 +42,9 @@ def _gather(items: Sequence, key: Callable, fn: Callable) -> GroupResult:
     return out
 
 
-def parallel(items: Sequence[T], fn: Callable[[T], object]) -> Dict[int, object]:
+def parallel(items: Sequence[T], fn: Callable[[T], R]) -> Dict[int, Union[R, Exception]]:
     """Run fn over items in threads; re-raise nothing, return index -> result or exception."""
-    results: Dict[int, object] = {}
+    results: Dict[int, Union[R, Exception]] = {}
     if not items:
         return results
     with ThreadPoolExecutor(max_workers=min(len(items), PARALLEL)) as pool:

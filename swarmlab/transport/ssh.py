@@ -148,6 +148,8 @@ class SSHTransport:
         delay = 0.05
         while True:
             transport = self._client().get_transport()
+            if transport is None:
+                raise paramiko.SSHException(f"no connection to {self.host}")
             try:
                 return transport.open_session(timeout=self.connect_timeout)
             except paramiko.SSHException:

@@ -40,7 +40,7 @@ class Guard:
         return tuple(f"{n}:{self.port}" for n in names)
 
     def host_ok(self, host: Optional[str]) -> bool:
-        return bool(host) and host.lower() in self.hosts()
+        return host is not None and host.lower() in self.hosts()
 
     def origin_ok(self, origin: Optional[str]) -> bool:
         """No Origin (a top-level navigation, curl) is judged by the token alone; one that
@@ -55,11 +55,11 @@ class Guard:
         if token is None and cookie:
             token = cookie_token(headers.get("cookie", ""), self.cookie)
         if token is None:
-            token = (parse_qs(query).get("token") or [None])[0]
+            token = next(iter(parse_qs(query).get("token") or []), None)
         return token
 
     def token_ok(self, given: Optional[str]) -> bool:
-        return bool(given) and secrets.compare_digest(given.encode(), self.token.encode())
+        return given is not None and given != "" and secrets.compare_digest(given.encode(), self.token.encode())
 
     def check(self, method: str, headers: Dict[str, str], query: str) -> Optional[str]:
         """None when the request may go on, else why it is refused (403). `headers`:

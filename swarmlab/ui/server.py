@@ -27,8 +27,9 @@ MAX_CONNECTIONS = 32      # one thread each; more at once are closed at once
 CONNECTION_TIMEOUT = 10   # seconds a connection may stay silent (a read, the TLS handshake)
 HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
            "Referrer-Policy": "no-referrer",
-           "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-                                      "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"}
+           "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+                                      "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+                                      "form-action 'none'; frame-ancestors 'none'"}
 
 
 def _static(name: str) -> str:
@@ -46,7 +47,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, code: int, body: Any, ctype: str = "application/json", extra: Optional[Dict[str, str]] = None):
-        data = body if isinstance(body, bytes) else (body if isinstance(body, str) else json.dumps(body, default=str)).encode()
+        if not isinstance(body, bytes):
+            body = (body if isinstance(body, str) else json.dumps(body, default=str)).encode()
+        data = body
         self.send_response(code)
         for k, v in {**HEADERS, "Content-Type": f"{ctype}; charset=utf-8", "Content-Length": str(len(data)),
                      **(extra or {})}.items():
@@ -133,6 +136,7 @@ class Handler(BaseHTTPRequestHandler):
 class LabServer(ThreadingHTTPServer):
     """A thread per connection, at most MAX_CONNECTIONS at once; IPv6 when the address is."""
     daemon_threads = True
+    guard: Guard
 
     def __init__(self, address, handler, tls=None):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
@@ -158,7 +162,7 @@ class LabServer(ThreadingHTTPServer):
 
 
 def make_server(live: Live, host: str, port: int, log_line: Callable[[str], None],
-                tls=None) -> ThreadingHTTPServer:
+                tls=None) -> LabServer:
     """tls: an ssl.SSLContext (ui/tls.py) to serve https."""
     server = LabServer((host, port), Handler, tls)
     guard = Guard(host, server.server_address[1], tls=tls is not None)

@@ -142,7 +142,8 @@ def _probe_targets(dst: Service, nets) -> List[Tuple[str, Optional[int], str]]:
     for t in dst.tasks:
         for n, ip in t.ips.items():
             if nets is None or n in nets:
-                out += [(ip, p, t.node) for p in dst.ports or [None]]
+                ports: List[Optional[int]] = list(dst.ports) if dst.ports else [None]
+                out += [(ip, p, t.node) for p in ports]
                 break
     return out
 

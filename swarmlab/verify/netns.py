@@ -51,7 +51,8 @@ def in_task(topo: Topology, task: Task, cmd: str, timeout: float = 20) -> Comman
     name = shlex.quote(task.name)
     saw(f"running `{cmd}` in {task.name} on {task.node}")
     r = host.transport.run(
-        f"pid=$(docker inspect --format '{{{{.State.Pid}}}}' {name}) && nsenter -n -t \"$pid\" sh -c {shlex.quote(cmd)}",
+        f"pid=$(docker inspect --format '{{{{.State.Pid}}}}' {name})"
+        f" && nsenter -n -t \"$pid\" sh -c {shlex.quote(cmd)}",
         timeout=timeout, warn=True)
     saw(f"`{cmd}` in {task.name} on {task.node} exited {r.exited}: {(r.stdout + r.stderr).strip()[-120:]}")
     return r

@@ -10,7 +10,7 @@ from swarmlab.errors import ConfigError
 from swarmlab.handle import TaskView
 from swarmlab.lessons import lesson_scenario
 from swarmlab.lessons.model import LANGS, all_lessons, find, load_lesson
-from swarmlab.lessons.setup import edited_stack
+from swarmlab.lessons.edits import edited_stack
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "lessons"
 
