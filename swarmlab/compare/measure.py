@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Dict, List
 
+from .. import enter
 from ..providers.base import Host
 from ..shell import sh
 from ..waiting import until
@@ -47,8 +48,7 @@ class Place:
 
 
 def container_place(host: Host, container: str, label: str, ip: str = "") -> Place:
-    pid = f"$(docker inspect --format '{{{{.State.Pid}}}}' {shlex.quote(container)})"
-    return Place(host, f"nsenter -n -t {pid}", label, ip)
+    return Place(host, enter.net_prefix(container), label, ip)
 
 
 def _background(place: Place, cmd: str, seconds: float, log: str = "/dev/null") -> None:
@@ -221,11 +221,13 @@ def peer_side(host: Host, peer_index: str) -> str:
     node's namespace, or an overlay's namespace holding br0 and a vxlan device."""
     if not peer_index.isdigit():   # read from `ip link` of a task: an interface index, nothing else
         return ""
+    links = enter.in_netns_file("$ns", "ip -o link show")
+    vxlans = enter.in_netns_file("$ns", "ip -d -o link show type vxlan")
     script = (f"l=$(ip -o link show | grep '^{peer_index}: '); "
               f"if [ -n \"$l\" ]; then echo \"root $l\"; exit 0; fi; "
               f"for ns in /var/run/docker/netns/*; do "
-              f"l=$(nsenter --net=$ns ip -o link show 2>/dev/null | grep '^{peer_index}: '); "
-              f"[ -n \"$l\" ] && {{ echo \"overlay $l\"; nsenter --net=$ns ip -d -o link show type vxlan; exit 0; }}; "
+              f"l=$({links} 2>/dev/null | grep '^{peer_index}: '); "
+              f"[ -n \"$l\" ] && {{ echo \"overlay $l\"; {vxlans}; exit 0; }}; "
               f"done; true")
     return host.transport.run(script, timeout=20, warn=True).stdout
 

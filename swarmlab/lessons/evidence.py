@@ -8,12 +8,11 @@ import json
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from .. import grammar
+from .. import enter, grammar
 from ..handle import Lab
 from ..naming import short_task
 from ..providers.base import Host
 from ..result import CommandResult
-from ..shell import sh
 from ..verify.topology import Service, Topology
 
 Problems = Iterator[Tuple[Tuple[str, ...], str]]
@@ -74,9 +73,7 @@ class Evidence:
 
     def run_in(self, src: Source, cmd: str, timeout: float = 20) -> CommandResult:
         """cmd inside the source's network namespace, with the node's tools."""
-        return src.host.transport.run(
-            "pid=$(" + sh("docker", "inspect", "--format", "{{.State.Pid}}", src.container) + ") && "
-            + 'nsenter -n -t "$pid" sh -c ' + sh(cmd), timeout=timeout, warn=True)
+        return src.host.transport.run(enter.in_net(src.container, cmd), timeout=timeout, warn=True)
 
     def container_ips(self, host: Host, name: str) -> Dict[str, str]:
         r = host.transport.run(["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", name],

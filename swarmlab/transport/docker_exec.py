@@ -19,6 +19,7 @@ import threading
 import time
 from typing import List, Optional, Tuple
 
+from .. import enter
 from ..result import CommandResult
 from ..shell import redact, sh
 from .base import Command, Stdin
@@ -74,7 +75,7 @@ def enter_argv(container: str) -> Optional[Tuple[List[str], dict]]:
     env.setdefault("HOSTNAME", info["Config"].get("Hostname", ""))
     env.setdefault("HOME", "/root")
     env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-    return ["nsenter", "-t", str(pid), "-m", "-u", "-i", "-n", "-p", "-C", "-r", "-w"], env
+    return enter.whole_process_argv(pid), env
 
 
 class DockerExecTransport:

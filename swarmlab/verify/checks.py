@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from .. import labels as L, safefs
+from .. import enter, labels as L, safefs
 from ..actions.smoke import flow_checks, runs_web_app
 from ..capabilities import Capabilities
 from ..naming import short_task as _short
@@ -350,8 +350,7 @@ def _wire_one(ctx: VerifyContext, net) -> CheckResult:
     cmd = (f"f=$(mktemp /tmp/cap.XXXXXX); dev={underlay_dev(node)}; "
            + 'tcpdump -i "$dev" -U -n -w "$f" ' + sh(f"udp port {wire.VXLAN_PORT} or ip proto 50")
            + " 2>/dev/null & t=$!; " + sh("sleep", wait) + "; "
-           + "pid=$(" + sh("docker", "inspect", "--format", "{{.State.Pid}}", a.name) + "); "
-           + 'nsenter -n -t "$pid" ' + sh("python3", "-c", _SEND.format(canary=canary, ip=b.ips[net.name]))
+           + enter.net_prefix(a.name) + " " + sh("python3", "-c", _SEND.format(canary=canary, ip=b.ips[net.name]))
            + " >/dev/null 2>&1; " + sh("sleep", wait) + '; kill $t; wait $t; base64 "$f"; rm -f "$f"')
     r = node.transport.run(cmd, timeout=30 * netns.SCALE, warn=True)
     path = ctx.capture_dir / f"{net.name}-{a.node}.pcap"

@@ -9,6 +9,7 @@ import shlex
 import threading
 from typing import Callable, Dict, Optional, Tuple
 
+from .. import enter
 from ..result import CommandResult
 from ..shell import sh
 from .topology import Task, Topology
@@ -48,12 +49,8 @@ def saw(text: str) -> None:
 def in_task(topo: Topology, task: Task, cmd: str, timeout: float = 20) -> CommandResult:
     timeout *= SCALE
     host = topo.hosts[task.node]
-    name = shlex.quote(task.name)
     saw(f"running `{cmd}` in {task.name} on {task.node}")
-    r = host.transport.run(
-        f"pid=$(docker inspect --format '{{{{.State.Pid}}}}' {name})"
-        f" && nsenter -n -t \"$pid\" sh -c {shlex.quote(cmd)}",
-        timeout=timeout, warn=True)
+    r = host.transport.run(enter.in_net(task.name, cmd), timeout=timeout, warn=True)
     saw(f"`{cmd}` in {task.name} on {task.node} exited {r.exited}: {(r.stdout + r.stderr).strip()[-120:]}")
     return r
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
 
+from .. import enter
 from ..actions.wait import jobs_done
 from ..providers.base import Host
-from ..shell import sh
 
 if TYPE_CHECKING:
     from ..handle import Lab, NodeView
@@ -150,9 +150,7 @@ def _listening_ports(services: Dict[str, Service], hosts: Dict[str, Host]) -> No
         host = hosts.get(svc.tasks[0].node)
         if host is None:
             return
-        r = host.transport.run(
-            "pid=$(docker inspect --format '{{.State.Pid}}' " + sh(svc.tasks[0].name) + ") && "
-            "nsenter -n -t \"$pid\" ss -Hltnu", warn=True, timeout=20)
+        r = host.transport.run(enter.in_net(svc.tasks[0].name, "ss -Hltnu"), warn=True, timeout=20)
         if r.ok:
             found = parse_listening(r.stdout)
             svc.ports, svc.udp_ports = sorted(found["tcp"]), sorted(found["udp"])
