@@ -218,7 +218,7 @@ class EncryptedDetour(Fault):
                       "--network-rm", params["leaves"]])
         # detached: the checkpoint waits for the lab to settle once every fault is made
         for m in moves:
-            service_update(t, ["--detach", *m[1:], m[0]]).check("service update")
+            service_write(t, ["update", "--quiet", "--detach", *m[1:], m[0]]).check("service update")
         why = (f"no IPsec ESP on {', '.join(lacking)}: Docker carries nothing on it" if lacking
                else f"every node has ESP: its VXLAN traffic (id {vni}) dropped on every node")
         return (f"{params['service']} moved from {params['leaves']} to {net}, encrypted, with "
@@ -240,17 +240,17 @@ def _drop_vxlan(net: str, hosts: Dict[str, Host], manager_t) -> str:
     return vni
 
 
-def service_update(transport, args: List[str], tries: int = 5):
-    """`docker service update --quiet ARGS`, asked again when Swarm answers "update out of
+def service_write(transport, args: list, timeout: float = 240, tries: int = 5):
+    """`docker service ARGS` (update, scale), asked again when Swarm answers "update out of
     sequence": the service's version moved between the CLI's read and its write (the
     rolling update of a stack just deployed writes its progress into the service), and
-    nothing was changed. Seen in CI under load, on a lesson's reset."""
-    r = None
-    for _ in range(tries):
-        r = transport.run(["docker", "service", "update", "--quiet", *args], timeout=240, warn=True)
+    nothing was changed. Seen in CI under load, on a lesson's reset. Other errors: once."""
+    r = transport.run(["docker", "service", *args], timeout=timeout, warn=True)
+    for _ in range(tries - 1):
         if r.ok or "update out of sequence" not in r.stderr:
-            return r
+            break
         time.sleep(1.0)
+        r = transport.run(["docker", "service", *args], timeout=timeout, warn=True)
     return r
 
 

@@ -26,6 +26,7 @@ from ..providers.base import Host
 from ..shell import sh
 from ..transport.group import run_on
 from ..waiting import until
+from .setup import service_write
 
 def _digest(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -87,18 +88,10 @@ def at_zero(stack: dict, names: List[str]) -> dict:
     return out
 
 
-def _scale(manager: Host, counts: Dict[str, int], tries: int = 5) -> None:
-    """One `docker service scale` for them all, asked again on "update out of sequence"
-    (a rolling update writing its progress into the service between the read and the write)."""
-    import time
-
-    for attempt in range(tries):
-        r = manager.transport.run(["docker", "service", "scale", "--detach", [f"{k}={v}" for k, v in counts.items()]],
-                                  timeout=60, warn=True)
-        if r.ok or "update out of sequence" not in r.stderr or attempt == tries - 1:
-            r.check("docker service scale")
-            return
-        time.sleep(1.0)
+def _scale(manager: Host, counts: Dict[str, int]) -> None:
+    """One `docker service scale` for them all (asked again on "update out of sequence")."""
+    service_write(manager.transport, ["scale", "--detach", [f"{k}={v}" for k, v in counts.items()]],
+                  timeout=60).check("docker service scale")
 
 
 def stop_now(manager: Host, stack_name: str, names: List[str]) -> None:

@@ -247,12 +247,15 @@ def test_a_service_update_out_of_sequence_is_asked_again(monkeypatch):
             code, err = answers[len(seen) - 1]
             return CommandResult("node-1", cmd, code, "", err)
 
-    r = lesson_setup.service_update(T(), ["--network-add", "name=vault,alias=web", "app_web"])
+    r = lesson_setup.service_write(T(), ["update", "--quiet", "--network-add", "name=vault,alias=web", "app_web"])
     assert r.ok and len(seen) == 3
     assert seen[0] == ["docker", "service", "update", "--quiet", "--network-add", "name=vault,alias=web", "app_web"]
     answers[:] = [(1, "Error: No such service: app_web")]
     seen.clear()
-    assert not lesson_setup.service_update(T(), ["app_web"]).ok and len(seen) == 1   # other errors: once
+    assert not lesson_setup.service_write(T(), ["update", "app_web"]).ok and len(seen) == 1   # other errors: once
+    answers[:] = [(1, "update out of sequence")] * 5
+    seen.clear()
+    assert not lesson_setup.service_write(T(), ["scale", "app_web=0"]).ok and len(seen) == 5   # bounded
 
 
 def test_a_healed_node_counts_as_resynced_only_once_its_tasks_are_listed_too():
