@@ -10,7 +10,6 @@ lesson file is read only from the shelf: the shipped lessons, and the folders a 
 started their own lessons from on this controller (kept in its state folder)."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -21,10 +20,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from .. import labels as L, results, safefs
+from .. import records, results, safefs
 from ..errors import SwarmlabError
 from ..providers.base import Host
-from ..shell import label_filter
 
 ROLE = "lesson"
 KEY_FILE = "lesson-records.key"
@@ -138,23 +136,13 @@ def verified(raw: bytes, lab: str) -> Optional[Progress]:
 
 def read(manager: Host, lab: str) -> Optional[Progress]:
     """The lab's record; None when there is none, ForgedRecord when it is not ours."""
-    t = manager.transport
-    r = t.run(["docker", "config", "ls", "-q", label_filter(L.LAB, lab), label_filter(L.ROLE, ROLE)], warn=True)
-    ids = r.stdout.split() if r.ok else []
-    if not ids:
-        return None
-    cfg = json.loads(t.run(["docker", "config", "inspect", ids[0]]).stdout)[0]
-    return verified(base64.b64decode(cfg["Spec"].get("Data") or b""), lab)
+    found = records.read_one(manager.transport, ROLE, lab)
+    return verified(found.data, lab) if found else None
 
 
 def write(manager: Host, p: Progress) -> None:
-    """Replace the record (a config cannot change: removed, then made again)."""
-    t = manager.transport
-    name = config_name(p.lab)
-    t.run(["docker", "config", "rm", name], warn=True)
-    t.run(["docker", "config", "create", "--label", f"{L.LAB}={p.lab}", "--label", f"{L.ROLE}={ROLE}", name, "-"],
-          stdin=signed(p), timeout=30)
+    records.write(manager.transport, config_name(p.lab), p.lab, ROLE, signed(p), timeout=30)
 
 
 def forget(manager: Host, lab: str) -> None:
-    manager.transport.run(["docker", "config", "rm", config_name(lab)], warn=True)
+    records.remove(manager.transport, [config_name(lab)])

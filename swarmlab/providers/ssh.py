@@ -27,7 +27,7 @@ from ..transport.ssh import SSHTransport
 from ..waiting import until
 from .base import Host, Provider
 from .ssh_preflight import Facts, SSHPreflight
-from .ssh_state import SSHState, _lab_of, _loaded_by, state_config
+from .ssh_state import SSHState, _loaded_by, state_config
 
 
 class SSHProvider(SSHPreflight, SSHState, Provider):
@@ -194,7 +194,7 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
             self._wait_tasks_gone(lab, state.get("stack", ""), say)
             counts["networks"] = self._remove_until_gone(leader, "network", lab, failed)
             counts["secrets"] = self._remove_until_gone(leader, "secret", lab, failed)
-            others = [c for c in self._configs(leader) if (c["Spec"].get("Labels") or {}).get(L.LAB) != lab]
+            others = [c for c in self._records(leader) if c.lab != lab]
             if not created:
                 for node, keys in (state.get("node_labels") or {}).items():
                     leader.run(["docker", "node", "update", [["--label-rm", k] for k in keys], node],
@@ -236,7 +236,7 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
                     "docker swarm leave --force", warn=True, timeout=60))
                 counts["hosts left the swarm"] += sum(1 for r in left.values() if not isinstance(r, Exception) and r.ok)
         elif created:
-            say(f"the swarm stays: lab(s) {', '.join(_lab_of(c) for c in others)} still use it")
+            say(f"the swarm stays: lab(s) {', '.join(c.lab for c in others)} still use it")
         if failed:
             raise SwarmlabError(f"lab {lab}: some resources could not be removed:\n  " + "\n  ".join(failed),
                                 hint=f"run `swarmlab down --inventory {self.inventory.path} {lab}` again")

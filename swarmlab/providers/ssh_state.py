@@ -2,11 +2,10 @@
 swarm config `swarmlab-<lab>-state`, labelled with the lab, read by `ls` and `down`."""
 from __future__ import annotations
 
-import base64
 import json
 from typing import Callable, Dict, List, Optional
 
-from .. import labels as L
+from .. import labels as L, records
 from ..config.inventory import Inventory
 from ..shell import label_filter, sh
 from ..transport.ssh import SSHTransport
@@ -23,21 +22,13 @@ class SSHState:
     _swarm_before: Optional[bool]
     _leader: Callable[[], Optional[SSHTransport]]
 
-    def _configs(self, leader: SSHTransport, lab: Optional[str] = None) -> List[dict]:
-        r = leader.run(["docker", "config", "ls", "-q", label_filter(L.LAB, lab),
-                        label_filter(L.ROLE, ROLE_STATE)], warn=True)
-        ids = r.stdout.split() if r.ok else []
-        if not ids:
-            return []
-        return json.loads(leader.run(["docker", "config", "inspect", ids]).stdout)
+    def _records(self, leader: SSHTransport, lab: Optional[str] = None) -> List[records.Record]:
+        return records.read_all(leader, ROLE_STATE, lab)
 
     def _state(self, lab: str, leader: Optional[SSHTransport] = None) -> dict:
         leader = leader or self._leader()
-        if leader is None:
-            return {}
-        for cfg in self._configs(leader, lab):
-            return _state_of(cfg)
-        return {}
+        found = records.read_one(leader, ROLE_STATE, lab) if leader else None
+        return _state_of(found) if found else {}
 
     def record(self, ctx) -> None:
         """After a good `up`: what the lab made on these hosts, merged with earlier runs."""
@@ -57,11 +48,8 @@ class SSHState:
                  "created_swarm": bool(old.get("created_swarm")) or self._swarm_before is False,
                  "loaded": {k: sorted(v) for k, v in loaded.items()},
                  "node_labels": {k: sorted(v) for k, v in labels.items()}}
-        name = state_config(ctx.lab)
-        leader.run(["docker", "config", "rm", name], warn=True)
-        leader.run(["docker", "config", "create", "--label", f"{L.LAB}={ctx.lab}", "--label", f"{L.ROLE}={ROLE_STATE}",
-                    "--label", f"{L.SCENARIO}={source}", "--label", f"{L.POOL}={state['pool']}",
-                    name, "-"], stdin=json.dumps(state).encode())
+        records.write(leader, state_config(ctx.lab), ctx.lab, ROLE_STATE, json.dumps(state).encode(),
+                      {L.SCENARIO: source, L.POOL: state["pool"]})
 
     def exists(self, lab: str) -> bool:
         leader = self._leader()
@@ -77,10 +65,9 @@ class SSHState:
         if leader is None:
             return []
         out = []
-        for cfg in self._configs(leader):
-            lbl = cfg["Spec"].get("Labels") or {}
-            state = _state_of(cfg)
-            out.append(LabInfo(lbl.get(L.LAB, "?"), self.name, state.get("pool", ""),
+        for rec in self._records(leader):
+            state = _state_of(rec)
+            out.append(LabInfo(rec.lab, self.name, state.get("pool", ""),
                                len(self.inventory.hosts), len(self.inventory.hosts), state.get("scenario", "")))
         return sorted(out, key=lambda i: i.name)
 
@@ -89,17 +76,13 @@ def state_config(lab: str) -> str:
     return f"swarmlab-{lab}-state"
 
 
-def _state_of(cfg: dict) -> dict:
-    """The record a state config holds ({} when it is empty)."""
-    return json.loads(base64.b64decode(cfg["Spec"].get("Data") or b"e30="))
+def _state_of(rec: records.Record) -> dict:
+    """What a lab's state record holds ({} when it is empty)."""
+    return json.loads(rec.data or b"{}")
 
 
-def _loaded_by(cfg: dict) -> Dict[str, List[str]]:
+def _loaded_by(rec: records.Record) -> Dict[str, List[str]]:
     try:
-        return _state_of(cfg).get("loaded") or {}
+        return _state_of(rec).get("loaded") or {}
     except ValueError:
         return {}
-
-
-def _lab_of(cfg: dict) -> str:
-    return (cfg["Spec"].get("Labels") or {}).get(L.LAB, "?")
