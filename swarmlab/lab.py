@@ -16,8 +16,8 @@ from .errors import PoolTaken, SwarmlabError
 from .handle import open_lab
 from .images import ImageBuilder
 from .providers.base import Provider
+from .progress import Say
 
-Say = Callable[[str], None]
 
 
 @contextmanager

@@ -25,10 +25,10 @@ def lab_command(command: str):
 
 
 def kept(lab: str, kind: str, envelope: str) -> str:
-    """A command's envelope, kept as the lab's latest `kind` for `report` (results.py)."""
-    from .. import results
+    """A command's envelope, kept as the lab's latest `kind` for `report` (history.py)."""
+    from .. import history
 
-    results.keep(lab, kind, envelope)
+    history.keep(lab, kind, envelope)
     return envelope
 
 

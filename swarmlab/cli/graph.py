@@ -15,10 +15,10 @@ def graph(fmt, dest, name, inventory, provider, tofu, as_json):
     encrypted or plain and why) linked to the tasks on them, published ports at the edge."""
     from .. import graph as graphapi
     from .. import lab as labapi   # here: the engine client is slow to import
-    from .. import results
+    from .. import history
 
     report = labapi.status(resolve_lab(name), provider_for(inventory, tofu, provider))
-    results.keep_status(report)
+    history.keep_status(report)
     text = graphapi.render(report, fmt)
     if dest:
         with open(dest, "w", encoding="utf-8") as f:

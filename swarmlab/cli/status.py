@@ -10,9 +10,9 @@ def status(name, inventory, provider, tofu, as_json):
     """Nodes, networks (encryption, VXLAN id), services and where they run, URLs."""
     from .. import lab as labapi   # here: the engine client is slow to import
     report = labapi.status(resolve_lab(name), provider_for(inventory, tofu, provider))
-    from .. import results
+    from .. import history
 
-    doc = results.keep_status(report)
+    doc = history.keep_status(report)
     if as_json:
         output.write(doc)
     else:

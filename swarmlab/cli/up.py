@@ -73,9 +73,9 @@ def up(scenario, name, nodes, managers, pool, stack_file, env_file, pull, force,
 
 def _keep(report, doc) -> None:
     """What `report` will show: a lab made anew starts with nothing kept of an earlier one."""
-    from .. import results
+    from .. import history
 
     if report["up"]["created"]:
-        results.forget(report["lab"])
+        history.forget(report["lab"])
     kept(report["lab"], "up", doc)
     kept(report["lab"], "status", doc)

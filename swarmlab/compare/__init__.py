@@ -14,10 +14,10 @@ from ..providers.base import Provider
 from ..verify import topology
 from ..verify.netns import forwarded_out
 from ..images import cache as image_cache
+from ..progress import Say
 from . import measure, variants
 from .variants import Variant
 
-Say = Callable[[str], None]
 
 
 KINDS = ("raw", "bridges", "overlays")   # what `--only` chooses among

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..actions import smoke
-from ..drill_watch import POLL, DataPathWatcher, Endpoint, Observer, Snapshot, flow_lines
 from ..errors import ConfigError, PreflightError, Problem
 from ..handle import Lab, open_lab
+from ..progress import Say
 from ..providers.base import Host, Provider
 from ..result import CheckResult
 from ..waiting import until
@@ -22,8 +22,8 @@ from .expect import EXPECTATIONS, THROUGHOUT, Expectation, Whole
 from .faults import Ctx, Fault
 from .registry import FAULTS
 from .model import HERE, Drill, Quiz
+from .watch import POLL, DataPathWatcher, Endpoint, Observer, Snapshot, flow_lines
 
-Say = Callable[[str], None]
 
 
 @dataclass

@@ -18,13 +18,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import docker
 from docker.errors import APIError, BuildError, ImageNotFound
 
 from .. import labels as L
 from ..errors import PreflightError, SwarmlabError
+from ..progress import Say
 
 REGISTRY = "swarmlab.local"   # fully qualified: no node ever asks a public registry
 TAG = "bookworm"
@@ -43,7 +44,6 @@ path-exclude=/usr/share/zoneinfo/right/*
 """
 BASE_RECIPE = " ".join(DEBOOTSTRAP_ARGS) + NODOC  # changing it rebuilds the base
 
-Say = Callable[[str], None]
 
 
 def image_ref(name: str) -> str:

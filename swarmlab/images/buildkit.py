@@ -19,8 +19,8 @@ from typing import Callable, List, Optional, Tuple
 from ..config.compose import BuildSpec
 from ..config.docker_check import clients
 from ..errors import SwarmlabError
+from ..progress import Say
 
-Say = Callable[[str], None]
 TIMEOUT = 1800
 _SYNTAX = re.compile(r"^#\s*syntax\s*=\s*(\S+)", re.IGNORECASE)
 

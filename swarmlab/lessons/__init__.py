@@ -24,13 +24,13 @@ from ..providers.base import Provider
 from ..result import CheckResult
 from ..shell import label_filter, sh
 from ..transport.group import run_on
+from ..progress import Say
 from . import side_by_side, state
 from .checks import CHECKS, Evidence
 from .model import LANGS, LESSONS_DIR, Lesson, all_lessons, find, load_lesson
 from .edits import edited_stack
 from .setup import FAULTS, EncryptedDetour, Site, drop_fault_networks, fault_nodes, fault_services, heal_all
 
-Say = Callable[[str], None]
 
 
 def catalogue(lang: str = "en") -> List[dict]:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from .. import records, results, safefs
+from .. import history, records, safefs
 from ..errors import SwarmlabError
 from ..providers.base import Host
 
@@ -69,7 +69,7 @@ def config_name(lab: str) -> str:
 
 def _key() -> bytes:
     """This controller's key for lesson records, made once (0600 in a 0700 folder)."""
-    path = results.root() / KEY_FILE
+    path = history.root() / KEY_FILE
     try:
         return safefs.read_regular(path, 1024)
     except FileNotFoundError:
@@ -81,7 +81,7 @@ def _key() -> bytes:
 
 def _own_shelf() -> List[str]:
     try:
-        folders = json.loads(safefs.read_regular(results.root() / SHELF_FILE, 64 * 1024))
+        folders = json.loads(safefs.read_regular(history.root() / SHELF_FILE, 64 * 1024))
     except (FileNotFoundError, ValueError):
         return []
     return [f for f in folders if isinstance(f, str)] if isinstance(folders, list) else []
@@ -94,9 +94,9 @@ def shelve(lesson_file: Path, shipped: Path) -> None:
     own = _own_shelf()
     if Path(folder) == shipped.resolve() or folder in own:
         return
-    safefs.private_dir(results.root())
-    os.chmod(results.root(), 0o700)
-    safefs.write_file(results.root() / SHELF_FILE, json.dumps((own + [folder])[-64:]))
+    safefs.private_dir(history.root())
+    os.chmod(history.root(), 0o700)
+    safefs.write_file(history.root() / SHELF_FILE, json.dumps((own + [folder])[-64:]))
 
 
 def on_shelf(lesson_file: str, shipped: Path) -> bool:

@@ -3,7 +3,7 @@ lab — its graph and status tables, the latest `verify` with its evidence (the 
 coloured, the wire, links to the captures), `compare` with its chart, the drills'
 timelines as charts, the lessons' progress.
 
-Built from the results kept per lab (`results.py`: the envelopes `--json` prints). When
+Built from the results kept per lab (`history.py`: the envelopes `--json` prints). When
 the lab runs, its status and lesson progress are read fresh first (and kept); when it does
 not, the page is built from what was kept, and says so."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .. import output, results, safefs
+from .. import history, output, safefs
 from ..errors import ConfigError, LabNotFound, Problem, SwarmlabError
 from ..providers.base import Provider
 from . import charts, render, sections
@@ -25,7 +25,7 @@ MAX_PCAP_BYTES = 64 * 1024 * 1024
 
 
 def default_dir(lab: str) -> Path:
-    return results.folder(lab) / "report"
+    return history.folder(lab) / "report"
 
 
 def gather(lab: str, provider: Optional[Provider]) -> Dict[str, Any]:
@@ -37,10 +37,10 @@ def gather(lab: str, provider: Optional[Provider]) -> Dict[str, Any]:
             live = _read_live(lab, provider)
         except LabNotFound:
             pass
-    kept = results.kept(lab)
+    kept = history.kept(lab)
     if not live and not any(kept.values()):
         exc = LabNotFound(lab)
-        exc.hint = f"nothing is kept of it either (in {results.folder(lab)}); swarmlab ls lists the labs"
+        exc.hint = f"nothing is kept of it either (in {history.folder(lab)}); swarmlab ls lists the labs"
         raise exc
     kept["live"] = live
     return kept
@@ -50,10 +50,10 @@ def _read_live(lab: str, provider: Provider) -> bool:
     from .. import lab as labapi
     from .. import lessons
 
-    results.keep_status(labapi.status(lab, provider))
+    history.keep_status(labapi.status(lab, provider))
     try:
         rows = lessons.progress(provider, lab)
-        results.keep(lab, "lessons", output.envelope("lesson progress", True, rows))
+        history.keep(lab, "lessons", output.envelope("lesson progress", True, rows))
     except SwarmlabError:
         pass   # a record that cannot be read now: the one kept (if any) stays
     return True

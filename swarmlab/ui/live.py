@@ -9,7 +9,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from .. import output, results
+from .. import history, output
 from ..shell import redact
 from ..errors import SwarmlabError
 
@@ -85,7 +85,7 @@ class Live:
     def _act(self, kind: str, work, keep_as: str, ok) -> None:
         try:
             report = work(self.factory(), self._say)
-            results.keep(self.lab, keep_as, output.envelope(kind, ok(report), report))
+            history.keep(self.lab, keep_as, output.envelope(kind, ok(report), report))
             state, result = ("passed" if ok(report) else "failed"), report
         except SwarmlabError as exc:
             state, result = "error", {"errors": exc.lines()}

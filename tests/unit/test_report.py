@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from swarmlab import output, results
+from swarmlab import history, output
 from swarmlab.errors import LabNotFound, SwarmlabError
 from swarmlab.report import build, charts, render, sections
 from swarmlab.report.model import BAD, GOOD
@@ -26,54 +26,54 @@ def recorded(kind):
 
 def keep_recorded(lab="rs"):
     for kind in ("up", "status", "verify"):
-        results.keep(lab, kind, recorded(kind))
-    results.keep(lab, "drill", recorded("drill"))
+        history.keep(lab, kind, recorded(kind))
+    history.keep(lab, "drill", recorded("drill"))
 
 
 def test_kept_results_come_back_with_when_they_were_kept(state):
     keep_recorded()
-    kept = results.kept("rs")
+    kept = history.kept("rs")
     assert set(kept) == {"up", "status", "verify", "drills"}
     assert kept["verify"]["data"]["passed"] is True and re.match(r"\d{4}-\d\d-\d\dT", kept["verify"]["kept_at"])
     assert len(kept["drills"]) == 1 and kept["drills"][0]["data"]["drill"] == "drain"
-    assert results.kept_labs() == ["rs"]
+    assert history.kept_labs() == ["rs"]
     assert (state / "labs" / "rs" / "verify.json").is_file()
 
 
 def test_only_the_last_drills_are_kept_and_a_new_lab_forgets_the_old(state):
-    for _ in range(results.KEEP_DRILLS + 3):
-        results.keep("rs", "drill", recorded("drill"))
-    assert len(results.kept("rs")["drills"]) == results.KEEP_DRILLS
-    results.keep("rs", "verify", recorded("verify"))
-    results.forget("rs")
-    assert results.kept("rs") == {"drills": []}
+    for _ in range(history.KEEP_DRILLS + 3):
+        history.keep("rs", "drill", recorded("drill"))
+    assert len(history.kept("rs")["drills"]) == history.KEEP_DRILLS
+    history.keep("rs", "verify", recorded("verify"))
+    history.forget("rs")
+    assert history.kept("rs") == {"drills": []}
 
 
 def test_a_token_never_reaches_a_kept_file(state):
     token = "SWMTKN-1-" + "a" * 50 + "-" + "b" * 25
-    results.keep("rs", "status", output.envelope("status", True, {"lab": "rs", "note": f"join with {token}"}))
+    history.keep("rs", "status", output.envelope("status", True, {"lab": "rs", "note": f"join with {token}"}))
     text = (state / "labs" / "rs" / "status.json").read_text()
     assert token not in text and "SWMTKN-<redacted>" in text
 
 
 def test_a_bad_name_never_becomes_a_path_and_an_unwritable_folder_costs_only_the_report(tmp_path, monkeypatch):
     with pytest.raises(SwarmlabError):
-        results.folder("../etc")
+        history.folder("../etc")
     blocker = tmp_path / "file"
     blocker.write_text("")
     monkeypatch.setenv("SWARMLAB_STATE_DIR", str(blocker))
-    assert results.keep("rs", "verify", recorded("verify")) is None
+    assert history.keep("rs", "verify", recorded("verify")) is None
 
 
 def test_a_file_that_is_not_json_or_too_big_is_left_out(state):
     keep_recorded()
     (state / "labs" / "rs" / "verify.json").write_text("{not json")
-    assert "verify" not in results.kept("rs") and "status" in results.kept("rs")
+    assert "verify" not in history.kept("rs") and "status" in history.kept("rs")
 
 
 def test_sections_show_the_lab_verify_and_the_drill_with_tones(state):
     keep_recorded()
-    kept = {**results.kept("rs"), "live": False}
+    kept = {**history.kept("rs"), "live": False}
     secs = sections.build("rs", kept, "<svg></svg>", "", [], lambda what, name: None)
     assert [s.id for s in secs] == ["lab", "verify", "drills"]
     nodes = next(p for p in secs[0].parts if getattr(p, "id", "") == "nodes")
@@ -90,8 +90,8 @@ def test_the_page_escapes_what_the_lab_says_and_loads_nothing_from_outside(state
     keep_recorded()
     doc = json.loads(recorded("status"))
     doc["data"]["services"][0]["name"] = "<script>alert(1)</script>|x[link](http://evil.example)*b*"
-    results.keep("rs", "status", json.dumps(doc))
-    kept = {**results.kept("rs"), "live": False}
+    history.keep("rs", "status", json.dumps(doc))
+    kept = {**history.kept("rs"), "live": False}
     secs = sections.build("rs", kept, None, "Graphviz's dot is not installed", [], lambda w, n: None)
     page = render.to_html("t", secs, "now")
     assert "<script>" not in page and "&lt;script&gt;" in page
@@ -130,7 +130,7 @@ def test_lesson_progress_has_its_section(state):
     keep_recorded()
     row = {"lab": "rs", "lesson": "flow", "trainee": "alice", "passed": [0, 1], "steps": 6, "hints": 1,
            "checks": 3, "resets": 0, "minutes": 4.2, "solved": None}
-    results.keep("rs", "lessons", output.envelope("lesson progress", True, [row, {"lab": "rs", "lesson": None}]))
-    secs = sections.build("rs", {**results.kept("rs"), "live": False}, None, "", [], lambda w, n: None)
+    history.keep("rs", "lessons", output.envelope("lesson progress", True, [row, {"lab": "rs", "lesson": None}]))
+    secs = sections.build("rs", {**history.kept("rs"), "live": False}, None, "", [], lambda w, n: None)
     (grid,) = next(s for s in secs if s.id == "lessons").parts
     assert [c.text for c in grid.rows[0]] == ["alice", "flow", "2/6", "1", "3", "0", "4.2", "no"]

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from swarmlab import output, report, results
+from swarmlab import history, output, report
 from swarmlab.errors import ConfigError
 from swarmlab.verify import _capture_folder
 
@@ -24,7 +24,7 @@ def _mode(path) -> int:
 
 
 def _keep_verify(lab: str, capture_dir) -> None:
-    results.keep(lab, "verify", output.envelope("verify", True, {"lab": lab, "checks": [],
+    history.keep(lab, "verify", output.envelope("verify", True, {"lab": lab, "checks": [],
                                                                  "capture_dir": str(capture_dir)}))
 
 
@@ -35,19 +35,19 @@ def test_kept_results_are_private_whichever_command_made_the_folder(state):
     target = state.parent / "victim.txt"
     target.write_text("the user's own file\n")
     os.symlink(target, state / "labs" / "lab1" / "status.json")   # planted at the name
-    path = results.keep("lab1", "status", output.envelope("status", True, {"lab": "lab1"}))
+    path = history.keep("lab1", "status", output.envelope("status", True, {"lab": "lab1"}))
     assert path is not None and not path.is_symlink() and _mode(path) == 0o600
     assert target.read_text() == "the user's own file\n"
     assert [_mode(p) for p in (state, state / "labs", state / "labs" / "lab1")] == [0o700] * 3
-    assert results.kept("lab1")["status"]["data"] == {"lab": "lab1"}
+    assert history.kept("lab1")["status"]["data"] == {"lab": "lab1"}
 
 
 def test_a_kept_file_that_is_a_fifo_or_link_is_not_read(state):
-    results.keep("lab2", "up", output.envelope("up", True, {"lab": "lab2"}))
-    folder = results.folder("lab2")
+    history.keep("lab2", "up", output.envelope("up", True, {"lab": "lab2"}))
+    folder = history.folder("lab2")
     os.mkfifo(folder / "verify.json")
     os.symlink("/dev/zero", folder / "compare.json")
-    kept = results.kept("lab2")
+    kept = history.kept("lab2")
     assert "up" in kept and "verify" not in kept and "compare" not in kept
 
 

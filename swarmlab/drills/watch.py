@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
-from .actions.wait import http_get
-from .errors import SwarmlabError
-from .handle import SwarmReader
-from .providers.base import Host
+from ..actions.wait import http_get
+from ..errors import SwarmlabError
+from ..handle import SwarmReader
+from ..providers.base import Host
 
 POLL = 1.0                 # seconds between snapshots
 

@@ -1,4 +1,4 @@
-"""Results kept per lab (issue #16): the envelope of each command that reads or proves a
+"""What each command said of a lab, kept on this machine: the envelope of each command that reads or proves a
 lab (up, status, verify, compare, drill runs, lesson progress), as the JSON `--json` prints,
 on this machine, so `report` can build its page again without the lab.
 
