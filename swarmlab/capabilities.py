@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Sequence, Tuple
 
+from .transport.group import HostGroup
+
 PROBE_SCRIPT = Path(__file__).parent / "images" / "context" / "node" / "probe-capabilities.sh"
 PROBE_CMD = "sh -c " + shlex.quote(PROBE_SCRIPT.read_text())
 
@@ -91,3 +93,12 @@ def endpoint_note(caps: Sequence[Capabilities]) -> Optional[str]:
         return None
     return (f"no IPVS on {', '.join(lacking)}: services use endpoint_mode dnsrr and host-mode ports "
             "(no VIP, no ingress routing mesh); a published port answers only on nodes running the task")
+
+
+def probe_hosts(hosts, strict: bool = False) -> Dict[str, Capabilities]:
+    """node -> what its kernel offers, probed for real on every host at once.
+    strict: a host whose probe fails is an error (else it is left out)."""
+    res = HostGroup([h.transport for h in hosts]).run(PROBE_CMD, timeout=60)
+    if strict:
+        res.check("capability probe")
+    return {name: parse_probe(name, r.stdout) for name, r in sorted(res.results.items()) if r.ok}

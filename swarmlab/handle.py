@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Dict, List, Optional, Tuple, Union
 
 from . import labels as L
+from .capabilities import probe_hosts
 from .errors import LabNotFound, SwarmlabError
 from .providers.base import Host, Provider, name_of
 from .shell import label_filter
@@ -268,8 +269,6 @@ class Lab:
     @cached_property
     def caps(self) -> dict:
         """node -> Capabilities, probed for real on every running host."""
-        from .actions.swarm import probe_hosts
-
         return probe_hosts(self.running)
 
     @cached_property

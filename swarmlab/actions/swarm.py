@@ -5,11 +5,11 @@ import dataclasses
 import json
 from typing import Dict
 
-from ..capabilities import PROBE_CMD, Capabilities, endpoint_note, parse_probe
+from ..capabilities import endpoint_note, probe_hosts
 from ..providers.base import Host
 from ..result import CommandResult
 from ..shell import sh
-from ..transport.group import HostGroup, run_on
+from ..transport.group import run_on
 from ..waiting import poll, until
 from .context import UpContext
 
@@ -17,15 +17,6 @@ from .context import UpContext
 def swarm_state(host: Host) -> str:
     r = host.transport.run("docker info --format '{{.Swarm.LocalNodeState}}'", warn=True, timeout=30)
     return r.stdout.strip() if r.ok else "unknown"
-
-
-def probe_hosts(hosts, strict: bool = False) -> Dict[str, Capabilities]:
-    """node -> what its kernel offers, probed for real on every host at once.
-    strict: a host whose probe fails is an error (else it is left out)."""
-    res = HostGroup([h.transport for h in hosts]).run(PROBE_CMD, timeout=60)
-    if strict:
-        res.check("capability probe")
-    return {name: parse_probe(name, r.stdout) for name, r in sorted(res.results.items()) if r.ok}
 
 
 def probe_nodes(ctx: UpContext) -> None:

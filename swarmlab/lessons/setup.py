@@ -201,7 +201,7 @@ class EncryptedDetour(Fault):
     @staticmethod
     def apply(params, hosts, manager, site=None):
         from .. import labels as L
-        from ..actions.swarm import probe_hosts
+        from ..capabilities import probe_hosts
 
         t, net = manager.transport, params["network"]
         if not t.run(["docker", "network", "inspect", net], warn=True).ok:
