@@ -36,7 +36,7 @@ def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
     if capture_dir is not None:
         _capture_folder(Path(capture_dir))
     # each command may take as much longer as the checks are given (slow hosts)
-    netns.SCALE = max(1.0, timeout / CHECK_TIMEOUT)
+    run_state = netns.Run(scale=max(1.0, timeout / CHECK_TIMEOUT))
     handle = open_lab(lab, provider)
     handle.need_leader()
     caps = handle.caps
@@ -49,7 +49,7 @@ def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
     try:
         t0 = time.monotonic()
         chosen = [fn for fn in checks.ALL if not only or fn.__name__ in only]
-        futures = [(fn, pool.submit(_timed, fn, ctx)) for fn in chosen]
+        futures = [(fn, pool.submit(_timed, fn, ctx, run_state)) for fn in chosen]
         deadline = t0 + timeout
         for fn, fut in futures:
             name = fn.__name__.replace("_", " ")
@@ -58,7 +58,7 @@ def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
                 results += [CheckResult(c.name, c.passed, c.expected, c.observed, c.evidence, c.status, spent)
                             for c in got]
             except FutureTimeout:
-                last = netns.LAST_SEEN.get(fn.__name__, "nothing recorded")
+                last = run_state.last_seen.get(fn.__name__, "nothing recorded")
                 results.append(CheckResult(name, False, f"done within {timeout:.0f}s",
                                            f"timed out; last seen: {last}", duration=timeout))
             except Exception as exc:
@@ -80,8 +80,8 @@ def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
             "seconds": round(time.monotonic() - started, 1)}
 
 
-def _timed(fn, ctx):
-    netns.working_on(fn.__name__)
+def _timed(fn, ctx, run_state: netns.Run):
+    netns.working_on(fn.__name__, run_state)
     started = time.monotonic()
     return fn(ctx), time.monotonic() - started
 

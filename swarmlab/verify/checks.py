@@ -224,7 +224,7 @@ def _outsider(ctx: VerifyContext, host, image: str, net: str) -> CheckResult:
     name = f"swarmlab-probe-{net}-{secrets.token_hex(3)}"
     run = t.run(["docker", "run", "-d", "--rm", "--name", name, "--network", net,
                  "--label", f"{L.LAB}={ctx.topo.lab}", "--label", f"{L.ROLE}={L.ROLE_PROBE}",
-                 "--entrypoint", "sleep", image, int(60 * netns.SCALE)], warn=True, timeout=60 * netns.SCALE)
+                 "--entrypoint", "sleep", image, int(60 * netns.scale())], warn=True, timeout=60 * netns.scale())
     if not run.ok:
         return CheckResult(f"reach from outsider on {net}", False, "a probe container on the network",
                            run.stderr.strip()[-300:])
@@ -346,13 +346,13 @@ def _wire_one(ctx: VerifyContext, net) -> CheckResult:
     node = ctx.topo.hosts[a.node]
     # capture on the node's underlay while the canary goes from task a to task b (UDP
     # port 9, discard: no listener is needed for the datagram to cross the wire)
-    wait = max(1, round(netns.SCALE))   # tcpdump must be capturing before the canary goes
+    wait = max(1, round(netns.scale()))   # tcpdump must be capturing before the canary goes
     cmd = (f"f=$(mktemp /tmp/cap.XXXXXX); dev={underlay_dev(node)}; "
            + 'tcpdump -i "$dev" -U -n -w "$f" ' + sh(f"udp port {wire.VXLAN_PORT} or ip proto 50")
            + " 2>/dev/null & t=$!; " + sh("sleep", wait) + "; "
            + enter.net_prefix(a.name) + " " + sh("python3", "-c", _SEND.format(canary=canary, ip=b.ips[net.name]))
            + " >/dev/null 2>&1; " + sh("sleep", wait) + '; kill $t; wait $t; base64 "$f"; rm -f "$f"')
-    r = node.transport.run(cmd, timeout=30 * netns.SCALE, warn=True)
+    r = node.transport.run(cmd, timeout=30 * netns.scale(), warn=True)
     path = ctx.capture_dir / f"{net.name}-{a.node}.pcap"
     try:
         safefs.write_file(safefs.private_dir(ctx.capture_dir) / path.name, base64.b64decode(r.stdout), mode=0o644)

@@ -7,6 +7,7 @@ import re
 import socket
 import shlex
 import threading
+from dataclasses import dataclass, field
 from typing import Callable, Dict, Optional, Tuple
 
 from .. import enter
@@ -15,39 +16,50 @@ from ..shell import sh
 from .topology import Task, Topology
 
 
-# How much longer than on dind nodes every command may take: `verify --timeout` raises it
-# for slow hosts (a VM under emulation takes seconds to exec anything). 1 = the defaults.
-SCALE = 1.0
+@dataclass
+class Run:
+    """One verify run, as its checks' threads see it: how much longer than on dind nodes
+    every command may take (`verify --timeout` raises it for slow hosts: a VM under
+    emulation takes seconds to exec anything), and what each check last did, so a check
+    that times out can say what it last saw. Two runs at once (the live page and a
+    lesson's check) each have their own."""
+    scale: float = 1.0
+    last_seen: Dict[str, str] = field(default_factory=dict)
 
-# What each check last did, so a check that times out can say what it last saw.
-LAST_SEEN: Dict[str, str] = {}
-_current = threading.local()
+
+_current = threading.local()   # .check and .run: what the calling thread works on, for which run
 
 
-def working_on(check: str) -> None:
-    """Mark the calling thread as running `check` (see LAST_SEEN)."""
-    _current.check = check
+def working_on(check: str, run: Run) -> None:
+    """Mark the calling thread as running `check` of `run`."""
+    _current.check, _current.run = check, run
 
 
 def carry(fn):
-    """fn, marked with the calling thread's check when it runs in a worker thread."""
-    check = getattr(_current, "check", None)
+    """fn, marked with the calling thread's check and run when it runs in a worker thread."""
+    check, run = getattr(_current, "check", None), getattr(_current, "run", None)
 
     def wrapped(*args):
-        _current.check = check
+        _current.check, _current.run = check, run
         return fn(*args)
 
     return wrapped
 
 
+def scale() -> float:
+    """How much longer than the defaults this thread's commands may take (1 outside verify)."""
+    run = getattr(_current, "run", None)
+    return run.scale if run else 1.0
+
+
 def saw(text: str) -> None:
-    check = getattr(_current, "check", None)
-    if check:
-        LAST_SEEN[check] = text[-300:]
+    check, run = getattr(_current, "check", None), getattr(_current, "run", None)
+    if check and run:
+        run.last_seen[check] = text[-300:]
 
 
 def in_task(topo: Topology, task: Task, cmd: str, timeout: float = 20) -> CommandResult:
-    timeout *= SCALE
+    timeout *= scale()
     host = topo.hosts[task.node]
     saw(f"running `{cmd}` in {task.name} on {task.node}")
     r = host.transport.run(enter.in_net(task.name, cmd), timeout=timeout, warn=True)
@@ -117,7 +129,7 @@ def leaves_lab(topo: Topology, task: Task, ip: str) -> Optional[str]:
     answer for an overlay address. Such a probe is not sent: it would prove nothing about
     the lab and send traffic off the machine."""
     return forwarded_out(topo.hosts[task.node], lambda cmd: in_task(topo, task, cmd, timeout=10), ip,
-                         timeout=10 * SCALE)
+                         timeout=10 * scale())
 
 
 def forwarded_out(host, in_namespace: Callable[[str], CommandResult], ip: str, timeout: float = 10) -> Optional[str]:
