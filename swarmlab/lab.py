@@ -15,7 +15,7 @@ from .config.model import Scenario
 from .errors import PoolTaken, SwarmlabError
 from .handle import open_lab
 from .images import ImageBuilder
-from .providers.base import Provider
+from .providers.base import Made, Provider
 from .progress import Say
 
 
@@ -102,7 +102,8 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
             raise SwarmlabError("the stack runs but the flow check failed:\n  " +
                                 "\n  ".join(f"{c.name}: expected {c.expected}, observed {c.observed}"
                                             for c in failed))
-        provider.record(ctx)
+        provider.record(Made(ctx.lab, ctx.scenario, ctx.hosts, ctx.leader, str(ctx.plan.pool) if ctx.plan else "",
+                             {h: list(info.get("loaded") or []) for h, info in ctx.transfers.items()}))
     except BaseException as exc:
         if ctx.created and not retain:
             say("up failed: removing what this run created (use --retain to keep it)")

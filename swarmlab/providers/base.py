@@ -60,6 +60,17 @@ class Unsupported(PreflightError):
     """An optional ability the chosen provider does not have (exit 3)."""
 
 
+@dataclass(frozen=True)
+class Made:
+    """What a good `up` made, as a provider writes it down (Provider.record)."""
+    lab: str
+    scenario: Scenario
+    hosts: List[Host]
+    leader: Host
+    pool: str                                   # the lab's address range ("" when none was chosen)
+    loaded: Dict[str, List[str]] = field(default_factory=dict)   # host -> the images loaded into it
+
+
 class Provider(ABC):
     """Where a lab's hosts come from. Every provider registers in providers/__init__.py
     and declares what it can do beyond the common interface, so no caller asks a
@@ -137,7 +148,7 @@ class Provider(ABC):
     @abstractmethod
     def remove_nodes(self, lab: str, nodes: List[str]) -> None: ...
     @abstractmethod
-    def record(self, ctx) -> None: ...
+    def record(self, made: Made) -> None: ...
     @abstractmethod
     def destroy(self, lab: str, say) -> Dict[str, int]: ...
     @abstractmethod

@@ -24,7 +24,7 @@ from ..errors import ConfigError, PoolTaken, PreflightError, Problem, SwarmlabEr
 from ..images import image_ref
 from ..transport import DockerExecTransport
 from ..transport.group import parallel
-from .base import Host, LabInfo, Provider, wait_engines
+from .base import Host, LabInfo, Made, Provider, wait_engines
 from . import host_limits
 from .seed import MOUNT as SEED_MOUNT, Seeds
 
@@ -286,7 +286,7 @@ class DindProvider(Provider):
             info.running += c.status == "running"
         return sorted(labs.values(), key=lambda i: i.name)
 
-    def record(self, ctx) -> None:
+    def record(self, made: Made) -> None:
         """Nothing to write down: the lab's containers, volumes and networks are its state."""
 
     # -- teardown --------------------------------------------------------

@@ -3,13 +3,14 @@ swarm config `swarmlab-<lab>-state`, labelled with the lab, read by `ls` and `do
 from __future__ import annotations
 
 import json
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from .. import labels as L, records
 from ..config.inventory import Inventory
 from ..shell import label_filter, sh
+from ..transport.base import Transport
 from ..transport.ssh import SSHTransport
-from .base import LabInfo
+from .base import LabInfo, Made
 
 ROLE_STATE = "state"
 
@@ -25,31 +26,32 @@ class SSHState:
     def _records(self, leader: SSHTransport, lab: Optional[str] = None) -> List[records.Record]:
         return records.read_all(leader, ROLE_STATE, lab)
 
-    def _state(self, lab: str, leader: Optional[SSHTransport] = None) -> dict:
+    def _state(self, lab: str, leader: Optional[Transport] = None) -> dict:
         leader = leader or self._leader()
         found = records.read_one(leader, ROLE_STATE, lab) if leader else None
         return _state_of(found) if found else {}
 
-    def record(self, ctx) -> None:
+    def record(self, made: Made) -> None:
         """After a good `up`: what the lab made on these hosts, merged with earlier runs."""
-        leader = ctx.leader.transport
-        old = self._state(ctx.lab, leader)
+        leader = made.leader.transport
+        old = self._state(made.lab, leader)
         loaded = {k: set(v) for k, v in (old.get("loaded") or {}).items()}
-        for host, info in ctx.transfers.items():
-            loaded.setdefault(host, set()).update(info.get("loaded") or [])
+        for name, refs in made.loaded.items():
+            loaded.setdefault(name, set()).update(refs)
         labels = {k: set(v) for k, v in (old.get("node_labels") or {}).items()}
-        for spec in ctx.scenario.nodes:
-            host = next((h for h in ctx.hosts if h.name == spec.name), None)
+        for spec in made.scenario.nodes:
+            host = next((h for h in made.hosts if h.name == spec.name), None)
             if host and spec.labels:
                 labels.setdefault(host.swarm_name, set()).update(k for k, _ in spec.labels)
-        source = ctx.scenario.source or str(ctx.scenario.path)
-        state = {"lab": ctx.lab, "inventory": str(self.inventory.path), "scenario": source,
-                 "stack": ctx.scenario.stack_name, "pool": str(ctx.plan.pool) if ctx.plan else "",
-                 "created_swarm": bool(old.get("created_swarm")) or self._swarm_before is False,
-                 "loaded": {k: sorted(v) for k, v in loaded.items()},
-                 "node_labels": {k: sorted(v) for k, v in labels.items()}}
-        records.write(leader, state_config(ctx.lab), ctx.lab, ROLE_STATE, json.dumps(state).encode(),
-                      {L.SCENARIO: source, L.POOL: state["pool"]})
+        source = made.scenario.source or str(made.scenario.path)
+        state: Dict[str, Any] = {
+            "lab": made.lab, "inventory": str(self.inventory.path), "scenario": source,
+            "stack": made.scenario.stack_name, "pool": made.pool,
+            "created_swarm": bool(old.get("created_swarm")) or self._swarm_before is False,
+            "loaded": {k: sorted(v) for k, v in loaded.items()},
+            "node_labels": {k: sorted(v) for k, v in labels.items()}}
+        records.write(leader, state_config(made.lab), made.lab, ROLE_STATE, json.dumps(state).encode(),
+                      {L.SCENARIO: source, L.POOL: made.pool})
 
     def exists(self, lab: str) -> bool:
         leader = self._leader()

@@ -26,7 +26,7 @@ from ..capabilities import Capabilities
 from ..config.inventory import load_inventory
 from ..config.model import Scenario
 from ..errors import PreflightError, SwarmlabError
-from .base import Host, LabInfo, Provider
+from .base import Host, LabInfo, Made, Provider
 from .vagrant_config import VAGRANT_DIR, VagrantConfig, load_config
 
 PROVIDERS = ("libvirt", "virtualbox")
@@ -351,8 +351,8 @@ class VagrantProvider(Provider):
         cfg = load_config(self.folder, self.env)
         return [LabInfo(lab, self.name, "", cfg.count, cfg.count)]
 
-    def record(self, ctx) -> None:
-        self.ssh().record(ctx)
+    def record(self, made: Made) -> None:
+        self.ssh().record(made)
 
     def remove_nodes(self, lab: str, nodes: List[str]) -> None:
         """The VM count comes from lab.yaml: change it there."""
