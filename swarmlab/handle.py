@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Dict, List, Optional, Tuple, Union
 
 from . import labels as L
 from .capabilities import probe_hosts
+from .config.from_stack import load_source
+from .config.loader import Flags
 from .errors import LabNotFound, SwarmlabError
 from .providers.base import Host, Provider, name_of
 from .shell import label_filter
@@ -195,7 +198,6 @@ class SwarmReader:
 
 def go_time(stamp: str) -> Optional[float]:
     """Docker's Go time ("2026-12-04 08:36:52.884561234 +0000 UTC") as epoch seconds."""
-    from datetime import datetime
 
     parts = stamp.split()
     if len(parts) < 2:
@@ -275,8 +277,6 @@ class Lab:
     def scenario(self):
         """The scenario the lab was made from, read again; None when not recorded or no
         longer loadable (callers then go by what runs)."""
-        from .config.from_stack import load_source
-        from .config.loader import Flags
 
         info = next((i for i in self.provider.list_labs() if i.name == self.name), None)
         if info is None or not info.scenario:

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional
 
 from . import grammar, safefs
 from .errors import SwarmlabError
+from .output import envelope
 
 KINDS = ("up", "status", "verify", "compare", "lessons", "down")
 KEEP_DRILLS = 10
@@ -76,7 +77,6 @@ def keep(lab: str, kind: str, envelope: str) -> Optional[Path]:
 
 def keep_status(status: Dict[str, Any]) -> str:
     """A status snapshot's envelope (as `status --json` prints it), kept as the lab's latest."""
-    from .output import envelope
 
     doc = envelope("status", True, status, warnings=status.get("notes"))
     keep(status["lab"], "status", doc)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
+from .errors import CommandFailed, SwarmlabError
+
 
 @dataclass(frozen=True)
 class CommandResult:
@@ -22,7 +24,6 @@ class CommandResult:
     def check(self, what: str = "") -> "CommandResult":
         """Return self when the command succeeded, else raise CommandFailed."""
         if not self.ok:
-            from .errors import CommandFailed
 
             raise CommandFailed(self, what)
         return self
@@ -48,7 +49,6 @@ class GroupResult:
     def check(self, what: str) -> "GroupResult":
         if self.ok:
             return self
-        from .errors import SwarmlabError
 
         lines = [f"{what} failed on {len(self.failed)} host(s):"]
         for host, res in sorted(self.failed.items()):

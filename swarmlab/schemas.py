@@ -13,17 +13,17 @@ import sys
 from pathlib import Path
 from typing import Dict
 
+from .config.inventory import SCHEMA as INVENTORY
+from .config.schema import SCENARIO_SCHEMA
+from .drills.model import SCHEMA as DRILL
+from .lessons.model import SCHEMA as LESSON
+
 OUT = Path(__file__).resolve().parents[1] / "schemas"
 TITLES = {"scenario": "swarmlab scenario (kind: Scenario)", "inventory": "swarmlab SSH inventory",
           "lesson": "swarmlab lesson (kind: Lesson)", "drill": "swarmlab drill (kind: Drill)"}
 
 
 def documents() -> Dict[str, dict]:
-    from .config.inventory import SCHEMA as INVENTORY
-    from .config.schema import SCENARIO_SCHEMA
-    from .drills.model import SCHEMA as DRILL
-    from .lessons.model import SCHEMA as LESSON
-
     out = {}
     for kind, schema in (("scenario", SCENARIO_SCHEMA), ("inventory", INVENTORY), ("lesson", LESSON),
                          ("drill", DRILL)):

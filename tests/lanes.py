@@ -3,17 +3,15 @@ addopts). Each lane is a session of its own for the labs (tests/conftest.py give
 own prefix) and shares the engine's locks with the others (tests/sessions.py).
 
 What runs where, and why:
-- The modules that hold the machine long or whole are one unit of work, started first: the
-  VM tests (about 22 minutes under emulation) and the engine restart (it holds the engine
-  alone). In one lane they never wait for each other: a restart in another lane would wait
-  out the VM test while its turnstile held up every lane.
-- Unit tests come next, each a unit of its own: the other lanes take them while the
-  restart runs, so no lab but the restart's own is up when the engine goes away.
+- The modules that hold the machine whole are one unit of work, started first: the engine
+  restart and the VM tests (each holds the engine alone: tests/sessions.py says why).
+- Unit tests come next, each a unit of its own: the other lane takes them meanwhile (they
+  hold no lock), then waits for the engine.
 - Every other integration module is one unit: its tests share the module's lab, in the
-  file's order.
+  file's order. The longest go first (SECONDS: measured), so the lanes end together.
 Without `--dist loadgroup` (`-n 0`, say) nothing changes: one session, the file order."""
 from collections import defaultdict
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set, Tuple
 
 import pytest
 
@@ -30,8 +28,18 @@ def unit_of(module: str, module_marks: Set[str]) -> Optional[str]:
     return None
 
 
-def rank(unit: Optional[str]) -> int:
-    return 0 if unit == WHOLE_MACHINE else 1 if unit is None else 2
+# each module's seconds in a CI run with lanes (2026-12-06); a module not listed: 60
+SECONDS = {"test_lessons": 660, "test_real_stacks": 603, "test_drill": 408, "test_ssh_provider": 285,
+           "test_lab_lifecycle": 162, "test_lab": 127, "test_compare": 122, "test_examples": 94,
+           "test_ssh_registry": 83, "test_own_stack": 46}
+
+
+def rank(unit: Optional[str]) -> Tuple[int, float]:
+    if unit == WHOLE_MACHINE:
+        return 0, 0
+    if unit is None:
+        return 1, 0
+    return 2, -SECONDS.get(unit.rsplit("/", 1)[-1].removesuffix(".py"), 60)
 
 
 def assign(items: List[pytest.Item]) -> None:
@@ -49,4 +57,4 @@ def assign(items: List[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(unit))
         units[item.nodeid] = unit
     order = {item.nodeid: i for i, item in enumerate(items)}
-    items.sort(key=lambda it: (rank(units[it.nodeid]), order[it.nodeid]))
+    items.sort(key=lambda it: (*rank(units[it.nodeid]), order[it.nodeid]))

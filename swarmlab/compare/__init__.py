@@ -7,18 +7,17 @@ import secrets
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from .. import lab as labmod
 from ..config.model import Scenario
 from ..errors import LabNotFound, SwarmlabError
 from ..handle import open_lab
+from ..images import cache as image_cache
+from ..progress import Say
 from ..providers.base import Provider
 from ..verify import topology
 from ..verify.netns import forwarded_out
-from ..images import cache as image_cache
-from ..progress import Say
 from . import measure, variants
 from .variants import Variant
-
-
 
 KINDS = ("raw", "bridges", "overlays")   # what `--only` chooses among
 
@@ -28,7 +27,6 @@ def run(lab: str, provider: Provider, scenario: Optional[Callable[[], Scenario]]
     """`scenario` gives the scenario to bring the lab up from when none runs (and is not
     called otherwise); without it a missing lab is LabNotFound. `only` names the kinds of
     variant to measure (KINDS)."""
-    from .. import lab as labmod
 
     started = time.monotonic()
     if not provider.supports("compare"):

@@ -6,11 +6,13 @@ for a container, `ip netns exec NAME` for a namespace of our own). Every loop he
 bounded in count and in time; traffic only ever goes between the lab's namespaces."""
 from __future__ import annotations
 
-import json
-import shlex
+import base64
 import itertools
+import json
 import random
+import shlex
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Dict, List
@@ -18,6 +20,8 @@ from typing import Dict, List
 from .. import enter
 from ..providers.base import Host
 from ..shell import sh
+from ..verify import wire
+from ..verify.netns import underlay_dev
 from ..waiting import until
 
 RTT_PORT = 7707
@@ -258,12 +262,7 @@ def capture_during(host: Host, fn, marker: str):
     """Capture on the node's underlay (the interface holding its data-path address: eth0 on
     a dind node, the private network's on a VM) while fn() runs: what left the node.
     Returns (fn's result, WireSummary or None, error)."""
-    import base64
-    import tempfile
 
-    from ..shell import sh
-    from ..verify import wire
-    from ..verify.netns import underlay_dev
 
     f = f"/tmp/swarmlab-cmp-{marker}.pcap"
     host.transport.run(

@@ -79,7 +79,7 @@ def rows(data: Dict[str, Any]) -> Tuple[List[str], List[Tuple[str, List[str]]]]:
 
 def chart(data: Dict[str, Any], path: Path) -> Path:
     """Bar chart of RTT p50 and throughput per measured variant (SVG)."""
-    import matplotlib
+    import matplotlib   # here: matplotlib takes most of a second to import, and only a chart needs it
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

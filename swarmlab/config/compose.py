@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
+from dotenv import dotenv_values
+
 from .. import grammar
 from ..errors import ConfigError, Problem
 from .stack import parse_ports
@@ -91,7 +93,6 @@ def beside(base: Path, name: str) -> Tuple[Optional[Path], str]:
 def read_env_file(path: Path) -> Dict[str, str]:
     """KEY=VALUE lines as compose reads a .env file: python-dotenv parses quotes, `export`,
     comments and ${VAR} inside it the way compose does; read bounded like every file."""
-    from dotenv import dotenv_values
 
     text = read_text(path, "env file")
     return {k: v for k, v in dotenv_values(stream=io.StringIO(text), interpolate=True).items() if v is not None}

@@ -16,7 +16,7 @@ from typing import Any, Dict, Mapping, Optional
 from .. import grammar
 from ..errors import ConfigError, Problem
 from . import placement, yamlfile
-from .loader import Flags, _Reader, build
+from .loader import Flags, _Reader, build, load_scenario
 from .model import Scenario
 from .stack import DEFAULT_NETWORK, docker_networks, service_networks
 
@@ -81,7 +81,6 @@ def load_source(source: str, flags: Flags = NO_FLAGS) -> Scenario:
     """The scenario a lab was made from, by what `up` recorded (a scenario or a stack file)."""
     if source.startswith(SOURCE_PREFIX):
         return load_stack(source[len(SOURCE_PREFIX):], flags)
-    from .loader import load_scenario
 
     return load_scenario(source, name=flags.name, own_nodes=flags.own_nodes, env_file=flags.env_file,
                          ask_docker=flags.ask_docker, host_access=flags.host_access)

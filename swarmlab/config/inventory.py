@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-
 from .. import grammar
 from ..errors import ConfigError, Problem
+from . import stack_check
+from .model import NodeSpec
 from .schema import API_VERSION, Validator, humanise
 from .yamlfile import is_file, line_of, load, read_text
 
@@ -374,10 +376,7 @@ def apply_inventory(scenario, inventory: Inventory):
 
 def apply_nodes(scenario, hosts, source: str):
     """hosts: (name, role, labels) of the machines the lab gets from `source`."""
-    import dataclasses
 
-    from . import stack_check
-    from .model import NodeSpec
 
     nodes = tuple(NodeSpec(name, i + 1, role, tuple(labels))
                   for i, (name, role, labels) in enumerate(sorted(hosts, key=lambda h: h[1] != "manager")))

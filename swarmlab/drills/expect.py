@@ -10,6 +10,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from .. import grammar
 from ..actions.wait import http_get
+from ..compare.measure import Place, iperf_once
 from .faults import Ctx, Fault
 
 _within = {"type": "number", "minimum": 0, "maximum": 600}
@@ -278,8 +279,6 @@ class Throughput(Expectation):
         return ", ".join(filter(None, bounds)) or "measured"
 
     def check(self, snap):
-        from ..compare.measure import Place, iperf_once
-
         src, dst = self.ctx.hosts[self.p["from"]], self.ctx.hosts[self.p["to"]]
         got = iperf_once(Place(src, "", src.name, src.data_addr), Place(dst, "", dst.name, dst.data_addr))
         if isinstance(got, str):

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
+from .. import lab as labapi
 from .. import labels as L
 from ..actions.wait import SETTLED_FOR, settle
 from ..config.loader import load_scenario
@@ -20,17 +21,18 @@ from ..config.model import Scenario
 from ..config.yamlfile import line_of, load
 from ..errors import ConfigError, Problem, SwarmlabError
 from ..handle import Lab, SwarmReader, open_lab
+from ..progress import Say
 from ..providers.base import Provider
 from ..result import CheckResult
 from ..shell import label_filter, sh
 from ..transport.group import run_on
-from ..progress import Say
+from ..verify import topology
+from ..waiting import poll, until
 from . import side_by_side, state
 from .checks import CHECKS, Evidence
-from .model import LANGS, LESSONS_DIR, Lesson, all_lessons, find, load_lesson
 from .edits import edited_stack
+from .model import LANGS, LESSONS_DIR, Lesson, all_lessons, find, load_lesson
 from .setup import FAULTS, EncryptedDetour, Site, drop_fault_networks, fault_nodes, fault_services, heal_all
-
 
 
 def catalogue(lang: str = "en") -> List[dict]:
@@ -101,7 +103,6 @@ def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say)
     previous lesson or the trainee left is undone first (faults healed, what the lesson
     says the trainee creates removed), so `up` converges a lab it can check. Returns the
     lab and the record of its services the next checkpoint compares with."""
-    from .. import lab as labapi
 
     stack, _ = edited_stack(scenario.stack, lesson.stack_edits)
     touched = [s for kind, params in lesson.faults for s in fault_services(kind, params)]
@@ -183,7 +184,6 @@ def remove_stack(manager, stack: str, within: float = 60) -> Callable[[], str]:
     """`docker stack rm` of a stack a trainee deployed, and the wait until its networks are
     gone too: Swarm keeps a removed stack's network about 14 s here, until every task on it
     has left (a deploy of the same stack then would find it by name and reuse it)."""
-    from ..waiting import poll
 
     t, flt = manager.transport, label_filter(L.STACK, stack)
     t.run(["docker", "stack", "rm", stack], warn=True, timeout=60)
@@ -239,7 +239,6 @@ def check(name: str, provider: Provider) -> dict:
 def grade(handle: Lab, lesson: Lesson, lang: str, since: float = 0.0) -> List[CheckResult]:
     """Each step's check on evidence read once from the lab, side by side (`since`: when
     the lab was last at the lesson's checkpoint)."""
-    from ..verify import topology
 
     ev = Evidence(handle, topology.read(handle, stacks=lesson.creates.get("stacks", ())), since)
 
@@ -302,7 +301,6 @@ def _until_solved(name: str, provider: Provider, lesson: Lesson, lang: str, say:
     """Wait for the swarm to settle, then for every step to hold (each round reads the lab
     afresh: a task Swarm places a moment later). Not solved in time is said, not raised:
     the trainer's next `check` shows what does not hold."""
-    from ..waiting import until
 
     handle = open_lab(name, provider)   # one handle: each round reads the swarm afresh, not the kernels
     say(f"settled: {settle(handle.swarm, None, APPLIED_WITHIN)}")

@@ -9,12 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Tuple, Type
 
 from .. import grammar
+from ..actions.wait import http_get
 from ..providers.base import Host
 from ..shell import sh
 from ..verify.netns import connect_cmd, dns_cmd, is_ipv4, shown, tcp_open
 from ..verify.topology import Service
 from .evidence import Check, Evidence, OnTasks, Problems, Source, _source_problem, service_problems
-from .state_checks import Container, File, NodeState, Networks, Replaced, Replicas
+from .state_checks import Container, File, Networks, NodeState, Replaced, Replicas
 
 _port = {"type": "integer", "minimum": 1, "maximum": 65535}
 
@@ -203,8 +204,6 @@ class Http(OnTasks):
 
     @classmethod
     def seen(cls, ev, p, svc):
-        from ..actions.wait import http_get
-
         seen = {}
         for h in _serving(ev, svc, p["port"]):
             try:

@@ -7,6 +7,7 @@ the lab's stack before it is deployed, then faults on the nodes), steps each gra
 check on evidence from the lab, hints, and the solution's commands."""
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -168,8 +169,6 @@ def _check_names(data: dict, add) -> None:
 
 
 def _placeholder_problem(word: str) -> Optional[str]:
-    import string
-
     try:
         fields = [f for _, f, _, _ in string.Formatter().parse(word) if f is not None]
     except ValueError as exc:

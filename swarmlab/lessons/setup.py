@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Type
 
 from .. import grammar
+from .. import labels as L
+from ..capabilities import probe_hosts
 from ..errors import SwarmlabError
-from ..providers.base import Host
 from ..netfilter import unhook
+from ..providers.base import Host
 from ..shell import sh
-from ..waiting import until
+from ..waiting import poll, until
 from .edits import Problems
 from .peers import listed_probe, resynced_probe
 
@@ -94,8 +96,6 @@ class GossipCut(Fault):
 
     @staticmethod
     def apply(params, hosts, manager, site=None):
-        from ..waiting import poll
-
         others = [h for name, h in hosts.items() if name != params]
         for peer in others:
             for proto in ("tcp", "udp"):
@@ -127,7 +127,6 @@ class Drain(Fault):
     def apply(params, hosts, manager, site=None):
         """Drained, and its tasks stopped: the trainee starts from a quiet node, with the
         task Swarm could not place elsewhere waiting and saying why."""
-        from ..waiting import poll
 
         node = hosts[params].swarm_name
         t = manager.transport
@@ -200,9 +199,6 @@ class EncryptedDetour(Fault):
 
     @staticmethod
     def apply(params, hosts, manager, site=None):
-        from .. import labels as L
-        from ..capabilities import probe_hosts
-
         t, net = manager.transport, params["network"]
         if not t.run(["docker", "network", "inspect", net], warn=True).ok:
             t.run(["docker", "network", "create", "-d", "overlay", "--attachable", "--opt", "encrypted",
@@ -257,7 +253,6 @@ def service_write(transport, args: list, timeout: float = 240, tries: int = 5):
 def drop_fault_networks(manager: Host, keep: List[str], within: float = 20) -> None:
     """The networks an earlier lesson's fault made, once the stack has left them (its
     tasks leave a moment after the deploy): best effort, `down` removes what is left."""
-    from .. import labels as L
 
     t = manager.transport
     flt = ["--filter", f"label={L.ROLE}={FAULT_NETWORK}"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import datetime, timezone
 from typing import Dict, List, Optional, Sequence
 
 from docker.errors import APIError, NotFound
@@ -141,7 +142,6 @@ def remove_unused(client) -> int:
 
 def _age_s(stamp: str) -> float:
     """Seconds since an engine timestamp (RFC 3339 with nanoseconds); unreadable: very old."""
-    from datetime import datetime, timezone
 
     try:
         when = datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)

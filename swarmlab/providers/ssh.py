@@ -18,7 +18,7 @@ from typing import Dict, List, Optional
 from .. import labels as L
 from ..addressing import DEFAULT_PARENT, AddressPlan, choose_pool, parse_pool
 from ..capabilities import Capabilities
-from ..config.inventory import Inventory, InventoryHost, resolve
+from ..config.inventory import Inventory, InventoryHost, apply_inventory, load_inventory, resolve
 from ..config.model import Scenario
 from ..errors import ConfigError, PreflightError, Problem, SwarmlabError
 from ..shell import label_filter, sh
@@ -60,7 +60,6 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
     def from_options(cls, inventory=None, trust_on_first_use: bool = False,  # type: ignore[override]
                      client=None) -> "SSHProvider":   # (each provider takes its own options)
         """From an inventory file, checked first (every problem at once)."""
-        from ..config.inventory import load_inventory
 
         return cls(load_inventory(inventory, trust_on_first_use=trust_on_first_use), client=client,
                    trust_on_first_use=trust_on_first_use)
@@ -71,8 +70,6 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
         return self.inventory.registry
 
     def nodes_for(self, scenario: Scenario) -> Scenario:
-        from ..config.inventory import apply_inventory
-
         return apply_inventory(scenario, self.inventory)
 
     def remove_command(self, lab: str) -> str:

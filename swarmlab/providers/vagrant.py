@@ -23,10 +23,11 @@ import yaml
 from .. import safefs
 from ..addressing import DEFAULT_PARENT, AddressPlan, choose_pool
 from ..capabilities import Capabilities
-from ..config.inventory import load_inventory
+from ..config.inventory import apply_nodes, load_inventory
 from ..config.model import Scenario
 from ..errors import PreflightError, SwarmlabError
 from .base import Host, LabInfo, Made, Provider
+from .ssh import SSHProvider
 from .vagrant_config import VAGRANT_DIR, VagrantConfig, load_config
 
 PROVIDERS = ("libvirt", "virtualbox")
@@ -146,7 +147,6 @@ class VagrantProvider(Provider):
 
     def nodes_for(self, scenario: Scenario) -> Scenario:
         """The scenario on the VMs of lab.yaml (names, roles, labels)."""
-        from ..config.inventory import apply_nodes
 
         cfg = load_config(self.folder, self.env)
         labels = dict(cfg.labels)
@@ -165,7 +165,6 @@ class VagrantProvider(Provider):
     def ssh(self):
         """The SSH provider over the generated inventory (None before the VMs exist)."""
         if self._ssh is None and self.inventory_path.exists():
-            from .ssh import SSHProvider
 
             self._ssh = SSHProvider(load_inventory(self.inventory_path), client=self._client)
         return self._ssh

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .. import history, output, safefs
+from .. import graph, history, lessons, output, safefs
+from .. import lab as labapi
 from ..errors import ConfigError, LabNotFound, Problem, SwarmlabError
 from ..providers.base import Provider
 from . import charts, render, sections
@@ -47,9 +48,6 @@ def gather(lab: str, provider: Optional[Provider]) -> Dict[str, Any]:
 
 
 def _read_live(lab: str, provider: Provider) -> bool:
-    from .. import lab as labapi
-    from .. import lessons
-
     history.keep_status(labapi.status(lab, provider))
     try:
         rows = lessons.progress(provider, lab)
@@ -60,8 +58,6 @@ def _read_live(lab: str, provider: Provider) -> bool:
 
 
 def _graph(status: Dict[str, Any]) -> Tuple[Optional[str], str]:
-    from .. import graph
-
     try:
         return graph.to_svg(graph.to_dot(status)), ""
     except SwarmlabError as exc:

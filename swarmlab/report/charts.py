@@ -46,7 +46,7 @@ def _segments(watched: List[Dict[str, Any]], key: str, end: float) -> List[tuple
 
 
 def drill_timeline(report: Dict[str, Any], path: Path) -> Path:
-    import matplotlib
+    import matplotlib   # here: matplotlib takes most of a second to import, and only a chart needs it
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -7,6 +7,7 @@ import functools
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
+from ..compare import report as compare_report
 from ..naming import short_task
 from . import charts
 from .model import BAD, GOOD, WARN, Figure, Grid, Links, Section, cell, status_tone, yes_no
@@ -130,7 +131,6 @@ def compare_section(kept: Dict[str, Any], draw: Drawn) -> Optional[Section]:
     doc = kept.get("compare")
     if not doc or not (doc.get("data") or {}).get("variants"):
         return None
-    from ..compare import report as compare_report
 
     data = doc["data"]
     cols, body = compare_report.rows(data)

@@ -20,6 +20,7 @@ import time
 from typing import List, Optional, Tuple
 
 from .. import enter
+from ..errors import PreflightError
 from ..result import CommandResult
 from ..shell import redact, sh
 from .base import Command, Stdin
@@ -45,8 +46,7 @@ def _make_api():
     host = os.environ.get("DOCKER_HOST", "")
     if not _NSENTER or (host and not host.startswith("unix://")) or os.geteuid() != 0 or not shutil.which("nsenter"):
         return None
-    from ..engine import local_client
-    from ..errors import PreflightError
+    from ..engine import local_client   # here: docker-py is slow to import, and a node entered needs none
 
     try:
         return local_client(timeout=30).api

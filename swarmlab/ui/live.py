@@ -9,9 +9,11 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from .. import history, output
-from ..shell import redact
+from .. import history, lessons, output
+from .. import lab as labapi
 from ..errors import SwarmlabError
+from ..handle import open_lab
+from ..shell import redact
 
 PAUSE = 0.3          # between two reads of the lab
 PROGRESS_EVERY = 10  # seconds between two reads of every lab's lesson record
@@ -33,9 +35,6 @@ class Live:
         threading.Thread(target=self._watch_progress, name="ui-progress", daemon=True).start()
 
     def _watch(self) -> None:
-        from .. import lab as labapi
-        from ..handle import open_lab
-
         provider = self.factory()
         caps = None   # a kernel does not change under a running lab: probed once, not every second
         while not self.stopping.is_set():
@@ -50,8 +49,6 @@ class Live:
             self.stopping.wait(PAUSE)
 
     def _watch_progress(self) -> None:
-        from .. import lessons
-
         provider = self.factory()
         while not self.stopping.is_set():
             try:

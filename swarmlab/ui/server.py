@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any, Callable, Dict, Optional
 from urllib.parse import urlsplit
 
-from .. import grammar
+from .. import drills, grammar, verify
 from ..errors import ConfigError, SwarmlabError
 from .guard import Guard
 from .live import Live
@@ -81,7 +81,6 @@ class Handler(BaseHTTPRequestHandler):
         elif path.path == "/api/state":
             self._send(200, self.live.state())
         elif path.path == "/api/drills":
-            from .. import drills
             self._send(200, [{k: d[k] for k in ("id", "title", "params", "needs")} for d in drills.catalogue()])
         else:
             self._send(404, {"error": "no such page"})
@@ -116,10 +115,8 @@ class Handler(BaseHTTPRequestHandler):
     def _action(self, path: str, body: Dict[str, Any]):
         lab = self.live.lab
         if path == "/api/verify":
-            from .. import verify
             return "verify", (lambda p, say: verify.run(lab, p)), (lambda r: r["passed"]), "verify"
         if path == "/api/drill":
-            from .. import drills
             ref, params = str(body.get("drill", "")), body.get("params") or {}
             problem = grammar.DRILL.problem(ref)
             if problem or not isinstance(params, dict):

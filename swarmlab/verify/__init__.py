@@ -4,11 +4,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any, Dict, Optional
 
 from .. import safefs
+from ..config.stack import docker_networks, service_networks
 from ..errors import ConfigError, Problem
 from ..handle import Lab, open_lab
 from ..providers.base import Provider
@@ -88,7 +90,6 @@ def _timed(fn, ctx, run_state: netns.Run):
 
 def _intended_networks(handle: Lab) -> Optional[Dict[str, list]]:
     """The networks each service should have, from the scenario the lab was made from."""
-    from ..config.stack import docker_networks, service_networks
 
     scenario = handle.scenario
     if scenario is None:

@@ -21,7 +21,7 @@ class WireSummary:
 
 
 def summarise(pcap_path: str, canary: bytes) -> WireSummary:
-    # scapy takes 0.2 s to import: only a command that reads a capture pays for it
+    # here: scapy takes 0.2 s to import, and only a command that reads a capture needs it
     from scapy.layers.inet import IP, UDP
     from scapy.layers.ipsec import ESP
     from scapy.layers.vxlan import VXLAN

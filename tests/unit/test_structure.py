@@ -27,3 +27,20 @@ def test_one_place_builds_the_nsenter_command():
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:60]!r}")
     assert not found, "build it with swarmlab/enter.py:\n" + "\n".join(found)
     assert "nsenter -n -t" in (ROOT / "swarmlab" / "enter.py").read_text()
+
+
+def test_an_import_inside_a_function_says_why():
+    """Outside the CLI (which keeps `swarmlab --help` fast), an import sits in a function
+    only for a slow library, and says so (`# here: ...`) on its line or just above."""
+    silent = []
+    for path in (ROOT / "swarmlab").rglob("*.py"):
+        if "cli" in path.relative_to(ROOT).parts:
+            continue
+        lines = path.read_text().split("\n")
+        for fn in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            local = [n.lineno for n in ast.walk(fn) if isinstance(n, (ast.Import, ast.ImportFrom))]
+            if local and "# here:" not in " ".join(lines[min(local) - 2:min(local)]):
+                silent.append(f"{path.relative_to(ROOT)}:{min(local)}")
+    assert not silent, "import at the top, or say why not (# here: ...):\n" + "\n".join(silent)
