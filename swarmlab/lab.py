@@ -4,121 +4,38 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from .actions import deploy, images, networks, smoke, swarm, wait
+from .actions.steps import UP, Step
+from .actions.steps import run as run_steps
 from .actions.context import UpContext
 from .capabilities import endpoint_note
 from .config import seal
 from .config.model import Scenario
-from .errors import PoolTaken, SwarmlabError
+from .errors import SwarmlabError
 from .handle import open_lab
-from .images import ImageBuilder
 from .providers.base import Made, Provider
 from .progress import Say
 
 
-
-@contextmanager
-def _step(ctx: UpContext, name: str, step: Optional[Callable[[str], Any]] = None):
-    started = time.monotonic()
-    if step:
-        step(name)
-    yield
-    ctx.timings[name] = round(time.monotonic() - started, 2)
-
-
-def _provision(ctx: UpContext, tries: int = 4) -> list:
-    """The nodes; when another lab made at the same moment took the chosen pool (the first
-    thing made, so nothing of this lab exists yet), another pool."""
-    taken: tuple = ()
-    while True:
-        try:
-            assert ctx.plan is not None   # chosen by preflight
-            return ctx.provider.provision(ctx.scenario, ctx.lab, ctx.plan, ctx.say)
-        except PoolTaken as exc:
-            if ctx.scenario.pool != "auto" or len(taken) + 1 >= tries:
-                raise
-            taken += (exc.pool,)
-            ctx.say(f"{exc.pool} was just taken by another lab: choosing another")
-            ctx.plan = ctx.provider.allocate_pool(ctx.lab, ctx.scenario.pool, str(ctx.scenario.path), avoid=taken)
-
-
 def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: bool = False, pull: bool = False,
-       say: Say = lambda s: None, step: Optional[Callable[[str], Any]] = None, ready: bool = True,
-       images_for: Optional[dict] = None) -> Dict[str, Any]:
+       say: Say = lambda s: None, step: Optional[Callable[[str], Any]] = None,
+       steps: Sequence[Step] = UP) -> Dict[str, Any]:
     """Bring the lab up (or converge a running one) and check that the stack answers.
-    ready=False (a lesson's checkpoint, broken on purpose): wait until every service runs
-    or waits with a reason, with no flow check; images_for: the stack whose placement
-    decides which images each node gets (the lesson's unedited one)."""
+    steps: what `up` does, in order (actions/steps.py: a lesson's checkpoint has its own)."""
     lab = scenario.name
-    ctx = UpContext(scenario=scenario, lab=lab, provider=provider, say=say, force=force, images_for=images_for)
+    ctx = UpContext(scenario=scenario, lab=lab, provider=provider, say=say, force=force, pull=pull, retain=retain)
     started = time.monotonic()
     _warn_host_access(ctx)
-    with _step(ctx, "images", step):
-        ImageBuilder(provider.client, say=say).build()
-        images.prepare(ctx, provider.client, pull=pull)
-    with _step(ctx, "preflight", step):
-        provider.preflight()
-        ctx.kernel = provider.probe_kernel(lab)
-        # Decided on the kernel before anything is created: encrypted: true without ESP stops here.
-        networks.decide(ctx, [ctx.kernel])
-        ctx.plan = provider.allocate_pool(lab, scenario.pool, str(scenario.path))
-        ctx.created = not provider.exists(lab)
-        # a lab whose nodes stopped (a machine shut down) is resumed, not made again
-        resumed = sorted(h.name for h in provider.hosts(lab) if h.state != "running") if not ctx.created else []
     try:
-        with _step(ctx, "nodes", step):
-            ctx.hosts = _provision(ctx)
-            _scale_down(ctx)
-            swarm.probe_nodes(ctx)
-            networks.decide(ctx, ctx.caps)
-        # Images stream into the nodes while the swarm forms: neither waits for the other.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            loading = pool.submit(deploy.distribute_images, ctx, provider.client)
-            side = ThreadPoolExecutor(max_workers=1)
-            try:
-                with _step(ctx, "swarm", step):
-                    states = swarm.init(ctx)
-                    # networks, secrets and configs need only the manager: made while the others join
-                    made = side.submit(_manager_objects, ctx)
-                    swarm.join(ctx, states)
-                    swarm.label_nodes(ctx)
-                with _step(ctx, "networks", step):
-                    made.result()
-            finally:
-                side.shutdown(wait=True)
-                with _step(ctx, "images into nodes", step):
-                    loading.result()
-        with _step(ctx, "deploy", step):
-            deploy.deploy_stack(ctx)
-        with _step(ctx, "wait", step):
-            _wait(ctx, ready)
-        with _step(ctx, "flow check", step):
-            checks = smoke.data_flow(ctx) if ready else []
-        failed = [c for c in checks if not c.passed]
-        if failed:
-            raise SwarmlabError("the stack runs but the flow check failed:\n  " +
-                                "\n  ".join(f"{c.name}: expected {c.expected}, observed {c.observed}"
-                                            for c in failed))
-        provider.record(Made(ctx.lab, ctx.scenario, ctx.hosts, ctx.leader, str(ctx.plan.pool) if ctx.plan else "",
-                             {h: list(info.get("loaded") or []) for h, info in ctx.transfers.items()}))
-    except BaseException as exc:
-        if ctx.created and not retain:
-            say("up failed: removing what this run created (use --retain to keep it)")
-            try:
-                provider.destroy(lab, say)
-            except SwarmlabError as cleanup_exc:
-                say(f"cleanup failed too: {cleanup_exc}")
-            if isinstance(exc, SwarmlabError):
-                exc.hint = (exc.hint + "; " if exc.hint else "") + f"lab {lab} was removed again"
-        elif isinstance(exc, SwarmlabError) and ctx.created:
-            exc.hint = (exc.hint + "; " if exc.hint else "") + \
-                f"lab {lab} kept (--retain): inspect it, then swarmlab down {lab}"
+        run_steps(ctx, list(steps), step, then=lambda: provider.record(_made(ctx)))
+    except SwarmlabError as exc:
+        if ctx.created:
+            kept = f"lab {lab} kept (--retain): inspect it, then swarmlab down {lab}"
+            exc.hint = (exc.hint + "; " if exc.hint else "") + (kept if retain else f"lab {lab} was removed again")
         raise
     report = status(lab, provider, caps=ctx.caps)
-    report["up"] = {"created": ctx.created, "resumed": resumed, "seconds": round(time.monotonic() - started, 1),
+    report["up"] = {"created": ctx.created, "resumed": ctx.resumed, "seconds": round(time.monotonic() - started, 1),
                     "steps": ctx.timings, "images_loaded": ctx.transfers,
                     "checks": [c.as_dict() for c in ctx.checks]}
     report["warnings"] = ctx.warnings
@@ -126,19 +43,9 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
     return report
 
 
-def _wait(ctx: UpContext, ready: bool) -> None:
-    if not ready:   # a lesson's checkpoint, broken on purpose: running or waiting with a reason
-        wait.wait_settled(ctx)
-        return
-    wait.wait_services(ctx)
-    wait.wait_ports(ctx)
-    wait.wait_http(ctx)
-
-
-def _manager_objects(ctx: UpContext) -> None:
-    networks.ensure(ctx)
-    deploy.ensure_secrets(ctx)
-    deploy.ensure_files(ctx)
+def _made(ctx: UpContext) -> Made:
+    return Made(ctx.lab, ctx.scenario, ctx.hosts, ctx.leader, str(ctx.plan.pool) if ctx.plan else "",
+                {h: list(info.get("loaded") or []) for h, info in ctx.transfers.items()})
 
 
 def _warn_host_access(ctx: UpContext) -> None:
@@ -149,19 +56,6 @@ def _warn_host_access(ctx: UpContext) -> None:
     uses = [f"{name} ({', '.join(what for _, what in ways)})" for name, ways in found.items() if ways]
     ctx.warn(f"host access granted: a task may have {ctx.provider.host_access_grants}; the lab is not sealed"
              + (f"; used by {'; '.join(uses)}" if uses else ""))
-
-
-def _scale_down(ctx: UpContext) -> None:
-    """Converging to fewer nodes: the nodes the scenario no longer has leave the swarm
-    (demoted first if managers) and are removed with their state."""
-    wanted = {n.name for n in ctx.scenario.nodes}
-    extra = [h for h in ctx.hosts if h.name not in wanted]
-    if not extra:
-        return
-    ctx.hosts = [h for h in ctx.hosts if h.name in wanted]
-    swarm.remove_nodes(ctx, extra)
-    ctx.provider.remove_nodes(ctx.lab, [h.name for h in extra])
-    ctx.say(f"removed {', '.join(h.name for h in extra)} (the scenario now has {len(wanted)} nodes)")
 
 
 def down(lab: str, provider: Provider, say: Say = lambda s: None) -> Dict[str, Any]:

@@ -6,6 +6,7 @@ import json
 from typing import Dict
 
 from ..capabilities import endpoint_note, probe_hosts
+from ..errors import PoolTaken
 from ..providers.base import Host
 from ..result import CommandResult
 from ..shell import sh
@@ -150,3 +151,32 @@ def label_nodes(ctx: UpContext) -> None:
                for spec in ctx.scenario.nodes if spec.labels and spec.name in hosts]
     if updates:
         ctx.leader.transport.run(" && ".join(updates), timeout=30 + 5 * len(updates))
+
+
+def provision(ctx: UpContext, tries: int = 4) -> list:
+    """The nodes; when another lab made at the same moment took the chosen pool (the first
+    thing made, so nothing of this lab exists yet), another pool."""
+    taken: tuple = ()
+    while True:
+        try:
+            assert ctx.plan is not None   # chosen by preflight
+            return ctx.provider.provision(ctx.scenario, ctx.lab, ctx.plan, ctx.say)
+        except PoolTaken as exc:
+            if ctx.scenario.pool != "auto" or len(taken) + 1 >= tries:
+                raise
+            taken += (exc.pool,)
+            ctx.say(f"{exc.pool} was just taken by another lab: choosing another")
+            ctx.plan = ctx.provider.allocate_pool(ctx.lab, ctx.scenario.pool, str(ctx.scenario.path), avoid=taken)
+
+
+def scale_down(ctx: UpContext) -> None:
+    """Converging to fewer nodes: the nodes the scenario no longer has leave the swarm
+    (demoted first if managers) and are removed with their state."""
+    wanted = {n.name for n in ctx.scenario.nodes}
+    extra = [h for h in ctx.hosts if h.name not in wanted]
+    if not extra:
+        return
+    ctx.hosts = [h for h in ctx.hosts if h.name in wanted]
+    remove_nodes(ctx, extra)
+    ctx.provider.remove_nodes(ctx.lab, [h.name for h in extra])
+    ctx.say(f"removed {', '.join(h.name for h in extra)} (the scenario now has {len(wanted)} nodes)")

@@ -15,6 +15,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from .. import lab as labapi
 from .. import labels as L
+from ..actions import steps as up_steps
 from ..actions.wait import SETTLED_FOR, settle
 from ..config.loader import load_scenario
 from ..config.model import Scenario
@@ -109,8 +110,8 @@ def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say)
     pending, fresh = _before(scenario, provider, lesson, stack, touched)
     # the services that will change are deployed at 0 replicas, and scaled back once the
     # faults are made: their tasks are replaced side by side (side_by_side's docstring)
-    labapi.up(replace(scenario, stack=side_by_side.at_zero(stack, fresh)), provider, say=say, ready=False,
-              images_for=scenario.stack)
+    labapi.up(replace(scenario, stack=side_by_side.at_zero(stack, fresh)), provider, say=say,
+              steps=up_steps.checkpoint(images_for=scenario.stack))
     handle = open_lab(scenario.name, provider)
     manager = handle.need_leader()
     hosts = {h.name: h for h in handle.running}
