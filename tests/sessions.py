@@ -48,16 +48,16 @@ def held(item):
     """The locks a test item holds while it runs (setup, call, teardown)."""
     marks = {m.name for m in item.iter_markers()}
     with contextlib.ExitStack() as stack:
-        if marks & {"vagrant", "vagrant_extra"}:
+        vms = marks & {"vagrant", "vagrant_extra"}
+        if vms:
             stack.enter_context(_flock(_vms, fcntl.LOCK_EX))
-        if "integration" in marks:
-            if marks & {"engine_alone", "vagrant", "vagrant_extra"}:
-                stack.enter_context(_flock(_turnstile, fcntl.LOCK_EX))
-                stack.enter_context(_flock(_engine, fcntl.LOCK_EX))
-            else:
-                with _flock(_turnstile, fcntl.LOCK_EX):
-                    fcntl.flock(_engine, fcntl.LOCK_SH)
-                stack.callback(fcntl.flock, _engine, fcntl.LOCK_UN)
+        if vms or "engine_alone" in marks:
+            stack.enter_context(_flock(_turnstile, fcntl.LOCK_EX))
+            stack.enter_context(_flock(_engine, fcntl.LOCK_EX))
+        elif "integration" in marks:
+            with _flock(_turnstile, fcntl.LOCK_EX):
+                fcntl.flock(_engine, fcntl.LOCK_SH)
+            stack.callback(fcntl.flock, _engine, fcntl.LOCK_UN)
         yield
 
 
