@@ -13,7 +13,7 @@ from .capabilities import endpoint_note
 from .config import seal
 from .config.model import Scenario
 from .errors import SwarmlabError
-from .handle import open_lab
+from .observe.running import open_lab
 from .providers.base import Made, Provider
 from .progress import Say
 

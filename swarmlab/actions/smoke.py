@@ -9,7 +9,8 @@ from ..images.build import image_ref
 from ..naming import short_task as _short
 from ..result import CheckResult
 from .context import UpContext
-from .wait import http_get, http_targets
+from ..observe.http import http_get
+from .wait import http_targets
 
 WEB_IMAGE = image_ref("web")
 

@@ -18,7 +18,7 @@ from .common import LAB_NAME, NODE_NAME, handle_errors, inventory_options, provi
 def exec_(node, name, command, timeout, inventory, provider, tofu):
     """Run a command on one node of the lab, with that node's own docker CLI:
     `swarmlab exec node-1 -- docker service ls`. Exits with the command's code."""
-    from ..handle import open_lab
+    from ..observe.running import open_lab
 
     host = open_lab(resolve_lab(name), provider_for(inventory, tofu, provider)).node(node)
     r = host.transport.run(list(command), warn=True, timeout=timeout)
@@ -34,7 +34,7 @@ def exec_(node, name, command, timeout, inventory, provider, tofu):
 @handle_errors("shell")
 def shell(node, name, inventory, provider, tofu):
     """A login shell on one node of the lab (its docker CLI talks to that node's engine)."""
-    from ..handle import open_lab
+    from ..observe.running import open_lab
 
     if not sys.stdin.isatty():
         raise click.UsageError("shell needs a terminal; for one command use: swarmlab exec NODE -- CMD")

@@ -10,12 +10,12 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from .. import lab as labmod
 from ..config.model import Scenario
 from ..errors import LabNotFound, SwarmlabError
-from ..handle import open_lab
+from ..observe.running import open_lab
 from ..images import cache as image_cache
 from ..progress import Say
 from ..providers.base import Provider
-from ..verify import topology
-from ..verify.netns import forwarded_out
+from ..observe import topology
+from ..observe.netns import forwarded_out
 from . import measure, variants
 from .variants import Variant
 

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from .. import labels as L
 from ..waiting import poll
 from ..providers.base import Host
-from ..verify.topology import Topology
+from ..observe.topology import Topology
 from .measure import Place, container_place
 from ..shell import label_filter, sh
 

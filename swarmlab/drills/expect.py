@@ -9,7 +9,7 @@ import re
 from typing import Any, Dict, Optional, Tuple
 
 from .. import grammar
-from ..actions.wait import http_get
+from ..observe.http import http_get
 from ..compare.measure import Place, iperf_once
 from .faults import Ctx, Fault
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..actions import smoke
 from ..errors import ConfigError, PreflightError, Problem
-from ..handle import Lab, open_lab
+from ..observe.running import Lab, open_lab
 from ..progress import Say
 from ..providers.base import Host, Provider
 from ..result import CheckResult
@@ -22,7 +22,7 @@ from .expect import EXPECTATIONS, THROUGHOUT, Expectation, Whole
 from .faults import Ctx, Fault
 from .registry import FAULTS
 from .model import HERE, Drill, Quiz
-from .watch import POLL, DataPathWatcher, Endpoint, Observer, Snapshot, flow_lines
+from ..observe.snapshot import POLL, DataPathWatcher, Endpoint, Observer, Snapshot, flow_lines
 
 
 

@@ -16,18 +16,18 @@ from typing import Callable, Dict, List, Optional, Tuple
 from .. import lab as labapi
 from .. import labels as L
 from ..actions import steps as up_steps
-from ..actions.wait import SETTLED_FOR, settle
+from ..observe.settle import SETTLED_FOR, settle
 from ..config.loader import load_scenario
 from ..config.model import Scenario
 from ..config.yamlfile import line_of, load
 from ..errors import ConfigError, Problem, SwarmlabError
-from ..handle import Lab, SwarmReader, open_lab
+from ..observe.running import Lab, SwarmReader, open_lab
 from ..progress import Say
 from ..providers.base import Provider
 from ..result import CheckResult
 from ..shell import label_filter, sh
 from ..transport.group import run_on
-from ..verify import topology
+from ..observe import topology
 from ..waiting import poll, until
 from . import side_by_side, state
 from .checks import CHECKS, Evidence

@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Tuple, Type
 
 from .. import grammar
-from ..actions.wait import http_get
+from ..observe.http import http_get
 from ..providers.base import Host
 from ..shell import sh
-from ..verify.netns import connect_cmd, dns_cmd, is_ipv4, shown, tcp_open
-from ..verify.topology import Service
+from ..observe.netns import connect_cmd, dns_cmd, is_ipv4, shown, tcp_open
+from ..observe.topology import Service
 from .evidence import Check, Evidence, OnTasks, Problems, Source, _source_problem, service_problems
 from .state_checks import Container, File, Networks, NodeState, Replaced, Replicas
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .. import enter, grammar
-from ..handle import Lab
+from ..observe.running import Lab
 from ..naming import short_task
 from ..providers.base import Host
 from ..result import CommandResult
-from ..verify.topology import Service, Topology
+from ..observe.topology import Service, Topology
 
 Problems = Iterator[Tuple[Tuple[str, ...], str]]
 

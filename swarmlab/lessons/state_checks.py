@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from .. import grammar
-from ..handle import go_time
+from ..observe.running import go_time
 from ..naming import short_task
 from .evidence import Check, OnTasks, Problems, service_problems
 

@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, List, Optional
 from .. import history, lessons, output
 from .. import lab as labapi
 from ..errors import SwarmlabError
-from ..handle import open_lab
+from ..observe.running import open_lab
 from ..shell import redact
 
 PAUSE = 0.3          # between two reads of the lab

@@ -12,10 +12,11 @@ from typing import Any, Dict, Optional
 from .. import safefs
 from ..config.stack import docker_networks, service_networks
 from ..errors import ConfigError, Problem
-from ..handle import Lab, open_lab
+from ..observe.running import Lab, open_lab
 from ..providers.base import Provider
 from ..result import CheckResult
-from . import checks, netns, topology
+from ..observe import netns, topology
+from . import checks
 
 CHECK_TIMEOUT = 60.0
 

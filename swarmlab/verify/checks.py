@@ -16,9 +16,9 @@ from ..capabilities import Capabilities
 from ..naming import short_task as _short
 from ..result import CheckResult
 from ..shell import sh
-from . import netns, wire
-from .netns import carry, connect_cmd, dns_cmd, in_task, is_ipv4, leaves_lab, shown, tcp_open, underlay_dev
-from .topology import Service, Task, Topology
+from ..observe import netns, wire
+from ..observe.netns import carry, connect_cmd, dns_cmd, in_task, is_ipv4, leaves_lab, shown, tcp_open, underlay_dev
+from ..observe.topology import Service, Task, Topology
 
 MTU_PLAIN, MTU_ENCRYPTED = 1450, 1424
 

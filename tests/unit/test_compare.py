@@ -3,7 +3,7 @@ why one is not measured, and the report built from recorded results."""
 from swarmlab.compare import _ratios, failures, report, variants
 from swarmlab.compare.measure import percentile
 from swarmlab.providers.base import Host
-from swarmlab.verify.topology import Network, Service, Task, Topology
+from swarmlab.observe.topology import Network, Service, Task, Topology
 
 
 def test_percentile():

@@ -7,7 +7,7 @@ from swarmlab.config import compose, placement
 from swarmlab.config.from_stack import load_stack
 from swarmlab.config.loader import Flags
 from swarmlab.errors import ConfigError
-from swarmlab.verify.topology import parse_listening
+from swarmlab.observe.topology import parse_listening
 
 
 @pytest.mark.parametrize("text,env,want", [

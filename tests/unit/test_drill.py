@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from swarmlab.capabilities import parse_probe
-from swarmlab.drills.watch import Snapshot
+from swarmlab.observe.snapshot import Snapshot
 from swarmlab.drills import all_drills, find, load_drill
 from swarmlab.drills.expect import Answers
 from swarmlab.drills.faults import Ctx

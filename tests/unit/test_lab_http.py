@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from swarmlab.actions import wait
+from swarmlab.observe import http as wait
 
 
 class _Recorder:

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from swarmlab.actions import wait
+from swarmlab.observe import settle as wait
 from swarmlab.errors import ConfigError
-from swarmlab.handle import TaskView
+from swarmlab.observe.running import TaskView
 from swarmlab.lessons import lesson_scenario
 from swarmlab.lessons.model import LANGS, all_lessons, find, load_lesson
 from swarmlab.lessons.edits import edited_stack
@@ -202,7 +202,7 @@ def test_settled_means_running_or_waiting_with_a_reason():
 
 
 def test_go_time_reads_what_docker_prints():
-    from swarmlab.handle import go_time
+    from swarmlab.observe.running import go_time
 
     assert go_time("2026-12-04 08:36:52.884561234 +0000 UTC") == pytest.approx(1796373412.884561, abs=1e-5)
     assert go_time("2026-12-04 09:36:52 +0100 CET") == 1796373412.0
@@ -213,7 +213,7 @@ def test_replaced_holds_only_when_every_task_is_newer_than_the_checkpoint():
     from types import SimpleNamespace
 
     from swarmlab.lessons.checks import Evidence, Replaced
-    from swarmlab.verify.topology import Service, Task
+    from swarmlab.observe.topology import Service, Task
 
     def evidence(made):
         db = Service("app_db", "db", ["backend"], "dnsrr", [], [5432], 1,

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import pytest
 
 from swarmlab.result import CommandResult
-from swarmlab.verify import netns
-from swarmlab.verify.topology import Task, Topology
+from swarmlab.observe import netns
+from swarmlab.observe.topology import Task, Topology
 
 # recorded on swarm-1 (Vagrant, libvirt) with db's backend task at 10.96.130.7
 IN_PROBE_OFF_LINK = "10.96.130.7 via 172.18.0.1 dev eth1 src 172.18.0.4 uid 0 \\    cache \n"

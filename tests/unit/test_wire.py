@@ -7,7 +7,7 @@ from scapy.layers.l2 import Ether
 from scapy.layers.vxlan import VXLAN
 from scapy.utils import wrpcap
 
-from swarmlab.verify.wire import summarise, verdict
+from swarmlab.observe.wire import summarise, verdict
 
 CANARY = b"swarmlab-canary-0123456789abcdef"
 VNI = 4098

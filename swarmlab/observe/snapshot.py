@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
-from ..actions.wait import http_get
+from .http import http_get
 from ..errors import SwarmlabError
-from ..handle import SwarmReader
+from .running import SwarmReader
 from ..providers.base import Host
 
 POLL = 1.0                 # seconds between snapshots

@@ -10,11 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
 
 from .. import enter
-from ..actions.wait import jobs_done
+from .settle import jobs_done
 from ..providers.base import Host
 
 if TYPE_CHECKING:
-    from ..handle import Lab, NodeView
+    from .running import Lab, NodeView
 
 
 @dataclass

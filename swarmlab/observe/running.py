@@ -13,13 +13,13 @@ from datetime import datetime
 from functools import cached_property
 from typing import Dict, List, Optional, Tuple, Union
 
-from . import labels as L
-from .capabilities import probe_hosts
-from .config.from_stack import load_source
-from .config.loader import Flags
-from .errors import LabNotFound, SwarmlabError
-from .providers.base import Host, Provider, name_of
-from .shell import label_filter
+from .. import labels as L
+from ..capabilities import probe_hosts
+from ..config.from_stack import load_source
+from ..config.loader import Flags
+from ..errors import LabNotFound, SwarmlabError
+from ..providers.base import Host, Provider, name_of
+from ..shell import label_filter
 
 
 @dataclass(frozen=True)
