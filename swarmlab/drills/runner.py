@@ -264,7 +264,8 @@ def _step(tl: Timeline, ctx: Ctx, step, fault: Optional[Fault], applied: List[Fa
     if wait:
         tl.watch(wait)
         if fault and ctx.endpoint is not None:
-            checks.append(_during_check(tl.swarm_now()))
+            # asked afresh: the watcher's latest answer may predate the fault on a slow machine
+            checks.append(_during_check(tl.with_flow(tl.swarm_now(), fresh=True)))
     return checks
 
 

@@ -20,7 +20,7 @@ from ..observe.settle import SETTLED_FOR, settle
 from ..config.loader import load_scenario
 from ..config.model import Scenario
 from ..config.yamlfile import line_of, load
-from ..errors import ConfigError, Problem, SwarmlabError
+from ..errors import ConfigError, LabNotFound, Problem, SwarmlabError
 from ..observe.running import Lab, SwarmReader, open_lab
 from ..progress import Say
 from ..providers.base import Provider
@@ -332,7 +332,12 @@ def progress(provider: Provider, name: Optional[str] = None) -> List[dict]:
     names = [name] if name else [i.name for i in provider.list_labs()]
     out = []
     for lab in names:
-        handle = open_lab(lab, provider)
+        try:
+            handle = open_lab(lab, provider)
+        except LabNotFound:
+            if name:
+                raise
+            continue   # listed a moment ago, removed since (another session's, a trainer's `down`)
         if handle.leader is None:
             out.append({"lab": lab, "lesson": None, "note": "no manager running: the record cannot be read"})
             continue
