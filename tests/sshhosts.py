@@ -17,7 +17,8 @@ from docker.types import IPAMConfig, IPAMPool
 from swarmlab import labels as L
 from swarmlab import naming
 from swarmlab.images import ImageBuilder, image_ref
-from swarmlab.providers.dind import DindProvider, _node_env, _node_host_config
+from swarmlab.providers.dind import DindProvider
+from swarmlab.providers.dind_node import node_env as _node_env, node_host_config as _node_host_config
 
 REGISTRY_IMAGE = "swarmlab.local/test-registry:bookworm"
 

@@ -15,9 +15,10 @@ def report(dest, kept_only, name, inventory, provider, tofu, as_json):
     drill timelines, lesson progress. Built from the results each command keeps, so it is
     made again without the lab; the lab's status is read fresh when it runs."""
     from .. import report as reportapi
+    from .wiring import report_parts
 
     lab = resolve_lab(name)
-    made = reportapi.build(lab, None if kept_only else provider_for(inventory, tofu, provider), dest)
+    made = reportapi.build(lab, None if kept_only else provider_for(inventory, tofu, provider), report_parts(), dest)
     if as_json:
         output.write(output.envelope("report", True, made))
         return

@@ -19,6 +19,7 @@ def ui(port, bind, allow_remote, name, inventory, provider, tofu, as_json):
     trainee lab's progress. Served on 127.0.0.1 with a token in the URL it prints; Ctrl-C stops it."""
     from .. import lab as labapi
     from .. import ui as uiapi
+    from .wiring import ui_runs
 
     lab = resolve_lab(name)
     labapi.status(lab, provider_for(inventory, tofu, provider))   # no such lab: said now, not on the page
@@ -36,5 +37,5 @@ def ui(port, bind, allow_remote, name, inventory, provider, tofu, as_json):
                            "check it in the browser before you accept it", err=True)
             click.echo("open it in a browser (the token in it is this run's); Ctrl-C stops the page", err=True)
 
-    uiapi.serve(lab, lambda: provider_for(inventory, tofu, provider), bind, port, allow_remote, ready,
+    uiapi.serve(lab, lambda: provider_for(inventory, tofu, provider), ui_runs(), bind, port, allow_remote, ready,
                 lambda line: click.echo(f"ui: {line}", err=True))

@@ -16,7 +16,8 @@ from ..progress import Say
 from ..providers.base import Provider
 from ..observe import topology
 from ..observe.netns import forwarded_out
-from . import measure, variants
+from ..observe import measure
+from . import variants
 from .variants import Variant
 
 KINDS = ("raw", "bridges", "overlays")   # what `--only` chooses among

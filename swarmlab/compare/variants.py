@@ -16,7 +16,7 @@ from .. import labels as L
 from ..waiting import poll
 from ..providers.base import Host
 from ..observe.topology import Topology
-from .measure import Place, container_place
+from ..observe.measure import Place, container_place
 from ..shell import label_filter, sh
 
 ROLE_COMPARE = "compare"

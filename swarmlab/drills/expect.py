@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from .. import grammar
 from ..observe.http import http_get
-from ..compare.measure import Place, iperf_once
+from ..observe.measure import Place, iperf_once
 from .faults import Ctx, Fault
 
 _within = {"type": "number", "minimum": 0, "maximum": 600}

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ..actions import smoke
+from ..observe.flow import flow_checks
 from ..errors import ConfigError, PreflightError, Problem
 from ..observe.running import Lab, open_lab
 from ..progress import Say
@@ -306,7 +306,7 @@ def _with_flow(tl: Timeline, exps: List[Expectation], results: List[CheckResult]
     out = list(results)
     for e, r in zip(exps, results):
         if isinstance(e, Whole) and r.passed and e.ctx.endpoint is not None:
-            out += smoke.flow_checks(tl.obs.targets(tl.obs.swarm()))
+            out += flow_checks(tl.obs.targets(tl.obs.swarm()))
     return out
 
 

@@ -15,7 +15,6 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from .. import lab as labapi
 from .. import labels as L
-from ..actions import steps as up_steps
 from ..observe.settle import SETTLED_FOR, settle
 from ..config.loader import load_scenario
 from ..config.model import Scenario
@@ -111,7 +110,7 @@ def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say)
     # the services that will change are deployed at 0 replicas, and scaled back once the
     # faults are made: their tasks are replaced side by side (side_by_side's docstring)
     labapi.up(replace(scenario, stack=side_by_side.at_zero(stack, fresh)), provider, say=say,
-              steps=up_steps.checkpoint(images_for=scenario.stack))
+              steps=labapi.checkpoint(images_for=scenario.stack))
     handle = open_lab(scenario.name, provider)
     manager = handle.need_leader()
     hosts = {h.name: h for h in handle.running}

@@ -5,7 +5,6 @@ volumes and networks labelled io.swarmlab.lab=<name> (as kind finds its clusters
 from __future__ import annotations
 
 import ipaddress
-import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -21,82 +20,13 @@ from ..config import stack as stackmod
 from ..config.model import NodeSpec, Scenario
 from ..engine import containers
 from ..errors import ConfigError, PoolTaken, PreflightError, Problem, SwarmlabError
-from ..images import image_ref
 from ..transport import DockerExecTransport
 from ..transport.group import parallel
 from .base import Host, LabInfo, Made, Provider, wait_engines
 from . import host_limits
-from .seed import MOUNT as SEED_MOUNT, Seeds
-
-NODE_IMAGE = image_ref("node")
-
-
-def _node_host_config(api: docker.APIClient, volume: Optional[str], network: Optional[str],
-                      seed: Optional[str] = None, restart: bool = False):
-    """The flags a dind node needs here, each with its reason."""
-    binds = {
-        # The inner engine creates its containers' cgroups in the host's tree, under
-        # its own --cgroup-parent (distinct per node, removed on `down`).
-        "/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
-    }
-    if volume:
-        # Image layers and swarm state on a volume: overlay2 works (not overlay on
-        # overlay), state survives a node restart, and images do not eat RAM.
-        binds[volume] = {"bind": "/var/lib/docker", "mode": "rw"}
-    if seed:
-        # Its images, loaded once for every node like it: linked at first start (seed.py).
-        binds[seed] = {"bind": SEED_MOUNT, "mode": "ro"}
-    hc = api.create_host_config(
-        # --privileged fails on this kind of host ("unable to apply caps"): every cap but
-        # SYS_RESOURCE (the one that cannot be applied) and those no engine, overlay or
-        # drill here uses (UNUSED_CAPS: each a way to the host's kernel, clock or files).
-        cap_add=["ALL"], cap_drop=["SYS_RESOURCE", *UNUSED_CAPS],
-        # dockerd mounts, unshares and loads seccomp profiles of its own; the default
-        # profiles would forbid that.
-        security_opt=["seccomp=unconfined", "apparmor=unconfined"],
-        binds=binds,
-        # A fresh /run each start: no stale pid files or sockets from a killed engine.
-        tmpfs={"/run": "rw,nosuid,nodev,exec,mode=755", "/tmp": "rw,nosuid,nodev,mode=1777"},
-        network_mode=network,
-        # A node comes back with the engine (a restart, a reboot), as a host does; `docker
-        # kill` (the kill-node drill) and `docker stop` count as meant and are not undone.
-        restart_policy={"Name": "unless-stopped"} if restart else None,
-    )
-    # Not systempaths=unconfined (both lists empty): the inner engine writes the node's
-    # /proc/sys/net (its own network namespace) and mounts its containers' own /proc, so
-    # only what reaches the host's kernel as a whole is hidden or read-only.
-    hc["MaskedPaths"] = list(MASKED_PATHS)
-    hc["ReadonlyPaths"] = list(READONLY_PATHS)
-    return hc
-
-
-# Capabilities a node's dockerd, containerd, runc, iptables, tc and the drills never use;
-# each would let a node's root reach past its container: kexec a new kernel (SYS_BOOT),
-# set the host's clock (SYS_TIME), raw I/O ports and /dev/mem (SYS_RAWIO), open a host
-# file by handle (DAC_READ_SEARCH, the "shocker" escape), host security policy
-# (MAC_ADMIN, MAC_OVERRIDE), audit and kernel log (AUDIT_CONTROL, AUDIT_READ, SYSLOG),
-# host power (WAKE_ALARM, BLOCK_SUSPEND), immutable host files (LINUX_IMMUTABLE),
-# accounting (SYS_PACCT), the host's ttys (SYS_TTY_CONFIG), file leases (LEASE).
-# Measured: the lessons, drills, verify and compare pass without them (bench/RESULTS.md).
-UNUSED_CAPS = ("SYS_BOOT", "SYS_TIME", "SYS_RAWIO", "DAC_READ_SEARCH", "MAC_ADMIN", "MAC_OVERRIDE",
-               "AUDIT_CONTROL", "AUDIT_READ", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "LINUX_IMMUTABLE",
-               "SYS_PACCT", "SYS_TTY_CONFIG", "LEASE")
-# The host kernel's memory, keys, timers and sysrq, hidden as Docker hides them from any
-# container; the kernel-wide sysctls (kernel.*: core_pattern runs a host program) read-only.
-MASKED_PATHS = ("/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug", "/proc/sysrq-trigger",
-                "/sys/firmware")
-READONLY_PATHS = ("/proc/sys/kernel", "/proc/bus", "/proc/irq")
-
-
-def _node_env(lab: str, node: str, plan: AddressPlan) -> Dict[str, str]:
-    """What the node's entrypoint reads (images/context/node/entrypoint.sh)."""
-    return {
-        "SWARMLAB_UNDERLAY": str(plan.underlay),
-        "SWARMLAB_OVERLAY_POOL": str(plan.overlay_pool),
-        "SWARMLAB_BIP": plan.bip,
-        "SWARMLAB_LOCAL_POOL": str(plan.local_pool),
-        "SWARMLAB_CGROUP_PARENT": naming.cgroup_parent(lab, node),
-    }
+from .seed import Seeds
+from .dind_node import NODE_IMAGE, node_env, node_host_config
+from .dind_net import host_routes, remove_network
 
 
 class DindProvider(Provider):
@@ -121,7 +51,7 @@ class DindProvider(Provider):
         api = self.client.api
         cont = api.create_container(NODE_IMAGE, entrypoint=["sh", "-c", PROBE_CMD],
                                     labels=L.stamp(lab, L.ROLE_PROBE),
-                                    host_config=_node_host_config(api, None, "none"))
+                                    host_config=node_host_config(api, None, "none"))
         try:
             api.start(cont)
             api.wait(cont, timeout=60)
@@ -158,13 +88,13 @@ class DindProvider(Provider):
         if wanted != "auto":
             pool = parse_pool(wanted)
             clash = [str(o) for o in others + subnets if pool.overlaps(o)]
-            clash += [f"{o} (a route of this host)" for o in _host_routes() if pool.overlaps(o)]
+            clash += [f"{o} (a route of this host)" for o in host_routes() if pool.overlaps(o)]
             if clash:
                 raise ConfigError([Problem(source or "--pool", "network.pool",
                                            f"{pool} overlaps {', '.join(clash)} already in use on this machine; "
                                            "choose another /16 or write 'auto'")])
             return AddressPlan(pool)
-        chosen = choose_pool(others + subnets, DEFAULT_PARENT, _host_routes())
+        chosen = choose_pool(others + subnets, DEFAULT_PARENT, host_routes())
         if chosen is None:
             raise PreflightError(f"no free /16 left in {DEFAULT_PARENT} for another lab",
                                  hint="remove a lab (swarmlab ls, swarmlab down NAME) or set network.pool")
@@ -225,9 +155,9 @@ class DindProvider(Provider):
                   for n in scenario.nodes if n.name not in have}
         if not any(wanted.values()):
             return {}
-        seeds = Seeds(self.client, NODE_IMAGE, _node_host_config, say)
+        seeds = Seeds(self.client, NODE_IMAGE, node_host_config, say)
         seeds.prune()
-        by_set = seeds.ensure(_node_env(lab, "seed", plan), list(wanted.values()))
+        by_set = seeds.ensure(node_env(lab, "seed", plan), list(wanted.values()))
         return {node: by_set.get(refs) for node, refs in wanted.items()}
 
     def _ensure_node(self, lab: str, node: NodeSpec, plan: AddressPlan, network: str,
@@ -247,9 +177,9 @@ class DindProvider(Provider):
         self.client.volumes.create(volume, labels=L.stamp(lab, L.ROLE_NODE_STATE, node=node.name))
         ip = plan.node_ip(node.index)
         cont_id = api.create_container(
-            NODE_IMAGE, name=name, hostname=node.name, environment=_node_env(lab, node.name, plan),
+            NODE_IMAGE, name=name, hostname=node.name, environment=node_env(lab, node.name, plan),
             labels=L.stamp(lab, L.ROLE_NODE, node=node.name, swarm_role=node.role, provider=self.name),
-            host_config=_node_host_config(api, volume, network, seed, restart=True),
+            host_config=node_host_config(api, volume, network, seed, restart=True),
             networking_config=api.create_networking_config(
                 {network: api.create_endpoint_config(ipv4_address=ip, aliases=[node.name])}),
             # dockerd needs time to stop its tasks cleanly before it is killed.
@@ -379,49 +309,3 @@ class DindProvider(Provider):
             p.write_bytes(c.logs(stdout=True, stderr=True))
             out.append(p)
         return out
-
-
-def _host_routes() -> List[ipaddress.IPv4Network]:
-    """Networks the controller's host routes to (so a lab pool never shadows them)."""
-    out: List[ipaddress.IPv4Network] = []
-    try:
-        lines = Path("/proc/net/route").read_text().splitlines()[1:]
-    except OSError:
-        return out
-    for line in lines:
-        f = line.split()
-        if len(f) < 8 or f[1] == "00000000":
-            continue
-        dest = ipaddress.IPv4Address(int(f[1], 16).to_bytes(4, "little"))
-        mask = bin(int(f[7], 16)).count("1")
-        out.append(ipaddress.IPv4Network(f"{dest}/{mask}", strict=False))
-    return out
-
-
-def remove_network(net, within: float = 30.0, sleep=time.sleep) -> Optional[str]:
-    """Remove a lab network; None when gone, else why not. Its nodes were just removed, and
-    the engine may release their endpoints a moment later (seen once in five downs of a
-    50-node lab): "has active endpoints" is waited out, leftover endpoints disconnected."""
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            net.remove()
-            return None
-        except NotFound:
-            return None
-        except APIError as exc:
-            if "active endpoints" not in str(exc.explanation):
-                return f"network {net.name}: {exc.explanation}"
-            why = exc.explanation
-        try:
-            net.reload()
-            attached = list(net.attrs.get("Containers") or {})
-            for endpoint in attached:
-                net.disconnect(endpoint, force=True)
-        except (NotFound, APIError):
-            attached = ["?"]
-        if time.monotonic() > deadline:
-            return (f"network {net.name}: {why}" if attached else
-                    f"network {net.name}: the engine still counts an endpoint on it, though no container is "
-                    "attached (a stale endpoint, moby/moby#17217): restarting the engine clears it")
-        sleep(0.5)

@@ -18,7 +18,8 @@ from typing import Dict, List, Optional
 from .. import labels as L
 from ..addressing import DEFAULT_PARENT, AddressPlan, choose_pool, parse_pool
 from ..capabilities import Capabilities
-from ..config.inventory import Inventory, InventoryHost, apply_inventory, load_inventory, resolve
+from ..config.inventory import Inventory, InventoryHost, apply_inventory, load_inventory
+from ..config.inventory_check import resolve
 from ..config.model import Scenario
 from ..errors import ConfigError, PreflightError, Problem, SwarmlabError
 from ..shell import label_filter, sh

@@ -251,28 +251,7 @@ class SSHPreflight:
         values = dict(kv)
         f.addrs = [v.split("/")[0] for k, v in kv if k == "addr"]
         f.routes = [v for k, v in kv if k == "route"]
-        if "docker" in missing:
-            f.problems.append("docker is not installed: apt-get install docker.io (or Docker's own packages)")
-        elif "docker_error" in values:
-            err = values["docker_error"]
-            if "permission denied" in err.lower():
-                f.problems.append(f"user {h.user} may not use the Docker engine ({err.strip()[-120:]}): "
-                                  f"add it to the docker group or log in as root")
-            else:
-                f.problems.append(f"the Docker engine does not answer ({err.strip()[-160:]}): start it "
-                                  "(systemctl start docker, or dockerd)")
-        else:
-            f.docker = values.get("docker", "")
-            f.hostname = values.get("hostname", "")
-            f.swarm, f.cluster = values.get("swarm", ""), values.get("cluster", "")
-            f.control = values.get("control") == "true"
-            try:
-                if tuple(int(x) for x in f.docker.split(".")[:2]) < MIN_DOCKER:
-                    f.problems.append(f"Docker {f.docker} is too old: Swarm's --data-path-addr needs 19.03 or later")
-            except ValueError:
-                pass
-            if f.swarm not in ("inactive", "active"):
-                f.problems.append(f"its swarm state is {f.swarm!r}: repair it or leave (docker swarm leave --force)")
+        _engine_facts(f, h, values, missing)
         if values.get("apparmor") == "no-parser":
             f.problems.append("the kernel enables AppArmor but apparmor_parser is missing, so Docker can start no "
                               "container (\"docker-default profile could not be loaded\"): apt-get install apparmor")
@@ -376,3 +355,29 @@ class SSHPreflight:
                                "from it: open the way, or name a registry they reach")
         return out
 
+
+def _engine_facts(f: Facts, h: InventoryHost, values: Dict[str, str], missing: List[str]) -> None:
+    """The host's Docker engine: installed, answering this user, recent enough, in a swarm state
+    Swarm can be started from."""
+    if "docker" in missing:
+        f.problems.append("docker is not installed: apt-get install docker.io (or Docker's own packages)")
+    elif "docker_error" in values:
+        err = values["docker_error"]
+        if "permission denied" in err.lower():
+            f.problems.append(f"user {h.user} may not use the Docker engine ({err.strip()[-120:]}): "
+                              f"add it to the docker group or log in as root")
+        else:
+            f.problems.append(f"the Docker engine does not answer ({err.strip()[-160:]}): start it "
+                              "(systemctl start docker, or dockerd)")
+    else:
+        f.docker = values.get("docker", "")
+        f.hostname = values.get("hostname", "")
+        f.swarm, f.cluster = values.get("swarm", ""), values.get("cluster", "")
+        f.control = values.get("control") == "true"
+        try:
+            if tuple(int(x) for x in f.docker.split(".")[:2]) < MIN_DOCKER:
+                f.problems.append(f"Docker {f.docker} is too old: Swarm's --data-path-addr needs 19.03 or later")
+        except ValueError:
+            pass
+        if f.swarm not in ("inactive", "active"):
+            f.problems.append(f"its swarm state is {f.swarm!r}: repair it or leave (docker swarm leave --force)")

@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .. import graph, history, lessons, output, safefs
+from .. import history, output, safefs
 from .. import lab as labapi
 from ..errors import ConfigError, LabNotFound, Problem, SwarmlabError
 from ..providers.base import Provider
 from . import charts, render, sections
+from .model import Parts
 
 MARKER = ".swarmlab-report"   # what the last report wrote into its folder, one name a line
 MAX_PCAPS = 50
@@ -29,13 +30,13 @@ def default_dir(lab: str) -> Path:
     return history.folder(lab) / "report"
 
 
-def gather(lab: str, provider: Optional[Provider]) -> Dict[str, Any]:
+def gather(lab: str, provider: Optional[Provider], parts: Parts) -> Dict[str, Any]:
     """What the page shows: the lab read now when it runs (kept as it is read), else what
     was kept. Raises LabNotFound when there is neither."""
     live = False
     if provider is not None:
         try:
-            live = _read_live(lab, provider)
+            live = _read_live(lab, provider, parts)
         except LabNotFound:
             pass
     kept = history.kept(lab)
@@ -47,19 +48,19 @@ def gather(lab: str, provider: Optional[Provider]) -> Dict[str, Any]:
     return kept
 
 
-def _read_live(lab: str, provider: Provider) -> bool:
+def _read_live(lab: str, provider: Provider, parts: Parts) -> bool:
     history.keep_status(labapi.status(lab, provider))
     try:
-        rows = lessons.progress(provider, lab)
+        rows = parts.progress(provider, lab)
         history.keep(lab, "lessons", output.envelope("lesson progress", True, rows))
     except SwarmlabError:
         pass   # a record that cannot be read now: the one kept (if any) stays
     return True
 
 
-def _graph(status: Dict[str, Any]) -> Tuple[Optional[str], str]:
+def _graph(status: Dict[str, Any], parts: Parts) -> Tuple[Optional[str], str]:
     try:
-        return graph.to_svg(graph.to_dot(status)), ""
+        return parts.graph_svg(status), ""
     except SwarmlabError as exc:
         return None, str(exc) + (f" ({exc.hint})" if getattr(exc, "hint", None) else "")
 
@@ -123,21 +124,21 @@ def _mark(out: Path) -> None:
     safefs.write_file(out / MARKER, "\n".join(sorted(set(os.listdir(out)) - {MARKER})))
 
 
-def build(lab: str, provider: Optional[Provider], dest: Optional[str] = None) -> Dict[str, Any]:
+def build(lab: str, provider: Optional[Provider], parts: Parts, dest: Optional[str] = None) -> Dict[str, Any]:
     """Write index.html, report.md, the pictures, data.json (what was shown) into dest
     (default: the lab's results folder) and say where."""
     out = _claim(Path(dest) if dest else default_dir(lab), owned=not dest)
-    kept = gather(lab, provider)
-    svg, why = _graph(kept["status"]["data"]) if "status" in kept else (None, "no status kept")
+    kept = gather(lab, provider, parts)
+    svg, why = _graph(kept["status"]["data"], parts) if "status" in kept else (None, "no status kept")
     if svg:
         safefs.write_file(out / "lab.svg", svg, mode=0o644)
-    parts = sections.build(lab, kept, svg, why, _pcaps(kept.get("verify"), out), _drawer(out))
+    secs = sections.build(lab, kept, svg, why, _pcaps(kept.get("verify"), out), _drawer(out), parts)
     made = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     title = f"swarmlab report: lab {lab}"
-    safefs.write_file(out / "index.html", render.to_html(title, parts, made), mode=0o644)
-    safefs.write_file(out / "report.md", render.to_markdown(title, parts, made), mode=0o644)
+    safefs.write_file(out / "index.html", render.to_html(title, secs, made), mode=0o644)
+    safefs.write_file(out / "report.md", render.to_markdown(title, secs, made), mode=0o644)
     safefs.write_file(out / "data.json", json.dumps(kept, indent=1, default=str))
     _mark(out)
     return {"lab": lab, "live": kept["live"], "html": str(out / "index.html"), "markdown": str(out / "report.md"),
-            "data": str(out / "data.json"), "sections": [s.id for s in parts],
+            "data": str(out / "data.json"), "sections": [s.id for s in secs],
             "kept": {k: (v.get("kept_at") if isinstance(v, dict) else len(v)) for k, v in kept.items() if k != "live"}}

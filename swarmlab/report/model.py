@@ -3,9 +3,20 @@ carries) and rendered twice: as one self-contained HTML page and as its markdown
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Union
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 GOOD, BAD, WARN, NONE = "good", "bad", "warn", ""
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What the report draws with from other features, handed in by the CLI (cli/wiring.py):
+    a feature never imports another one."""
+    progress: Callable[[Any, str], List[Dict[str, Any]]]       # (provider, lab) -> lesson progress rows
+    graph_svg: Callable[[Dict[str, Any]], str]                  # a status snapshot -> the lab's picture
+    compare_rows: Callable[[Dict[str, Any]], Tuple[List[str], List[Tuple[str, List[str]]]]]
+    compare_chart: Callable[[Dict[str, Any], Path], Path]       # compare's data -> its chart, written at path
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,9 @@ import functools
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from ..compare import report as compare_report
 from ..naming import short_task
 from . import charts
-from .model import BAD, GOOD, WARN, Figure, Grid, Links, Section, cell, status_tone, yes_no
+from .model import BAD, GOOD, WARN, Figure, Grid, Links, Parts, Section, cell, status_tone, yes_no
 
 Drawn = Callable[[Callable[[Path], Path], str], Optional[str]]   # (what writes it, file name) -> SVG, or None
 
@@ -127,16 +126,16 @@ def verify_section(kept: Dict[str, Any], pcaps: List[str]) -> Section:
     return sec
 
 
-def compare_section(kept: Dict[str, Any], draw: Drawn) -> Optional[Section]:
+def compare_section(kept: Dict[str, Any], draw: Drawn, parts: Parts) -> Optional[Section]:
     doc = kept.get("compare")
     if not doc or not (doc.get("data") or {}).get("variants"):
         return None
 
     data = doc["data"]
-    cols, body = compare_report.rows(data)
+    cols, body = parts.compare_rows(data)
     sec = Section("compare", "bridge and overlay compared",
                   [f"measured at {_when(doc)} in {data.get('seconds', '?')} s; each cell measured in that run"])
-    svg = draw(lambda path: compare_report.chart(data, path), "compare.svg")
+    svg = draw(lambda path: parts.compare_chart(data, path), "compare.svg")
     if svg:
         sec.parts.append(Figure("round trip and throughput per way", svg, "compare.svg"))
     sec.parts.append(Grid("every point, every way", ["", *cols],
@@ -185,8 +184,8 @@ def lessons_section(kept: Dict[str, Any]) -> Optional[Section]:
 
 
 def build(lab: str, kept: Dict[str, Any], graph_svg: Optional[str], graph_why: str, pcaps: List[str],
-          draw: Drawn) -> List[Section]:
-    out = [lab_section(lab, kept, graph_svg, graph_why), verify_section(kept, pcaps), compare_section(kept, draw),
-           drill_section(kept, draw), lessons_section(kept)]
+          draw: Drawn, parts: Parts) -> List[Section]:
+    out = [lab_section(lab, kept, graph_svg, graph_why), verify_section(kept, pcaps),
+           compare_section(kept, draw, parts), drill_section(kept, draw), lessons_section(kept)]
     return [s for s in out if s is not None]
 

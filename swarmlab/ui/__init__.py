@@ -7,11 +7,11 @@ from typing import Any, Callable
 
 from ..errors import ConfigError, Problem
 from . import tls
-from .live import Live
+from .live import Live, Runs
 from .server import make_server
 
 
-def serve(lab: str, provider_factory: Callable[[], Any], host: str, port: int, allow_remote: bool,
+def serve(lab: str, provider_factory: Callable[[], Any], runs: Runs, host: str, port: int, allow_remote: bool,
           ready: Callable[[str, str], None], log_line: Callable[[str], None]) -> None:
     """Serve until interrupted; `ready` gets the URL (with its token) once listening, and
     the certificate's fingerprint when served over TLS (--allow-remote), else ""."""
@@ -20,7 +20,7 @@ def serve(lab: str, provider_factory: Callable[[], Any], host: str, port: int, a
                                    "learns the token can break the lab; add --allow-remote to mean it")],
                           "the options")
     cert = tls.make(host) if allow_remote else None   # the token never crosses a network in clear
-    live = Live(lab, provider_factory)
+    live = Live(lab, provider_factory, runs)
     server = make_server(live, host, port, log_line, cert.context if cert else None)
     live.start()
     ready(server.guard.url(), cert.fingerprint if cert else "")

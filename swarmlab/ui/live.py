@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
-from .. import history, lessons, output
+from .. import history, output
 from .. import lab as labapi
 from ..errors import SwarmlabError
 from ..observe.running import open_lab
@@ -19,9 +20,20 @@ PAUSE = 0.3          # between two reads of the lab
 PROGRESS_EVERY = 10  # seconds between two reads of every lab's lesson record
 
 
+@dataclass(frozen=True)
+class Runs:
+    """What the page runs and shows from other features, handed in by the CLI
+    (cli/wiring.py): a feature never imports another one."""
+    verify: Callable[[str, Any], Dict[str, Any]]                       # (lab, provider) -> report
+    drills: Callable[[], List[Dict[str, Any]]]                          # the catalogue
+    drill: Callable[[str, Dict[str, str]], Any]                         # (id, params) -> the drill, checked
+    run_drill: Callable[[str, Any, Any, Callable[[str], None]], Dict[str, Any]]   # (lab, provider, drill, say)
+    progress: Callable[[Any], List[Dict[str, Any]]]                     # provider -> every lab's lesson rows
+
+
 class Live:
-    def __init__(self, lab: str, provider_factory: Callable[[], Any]):
-        self.lab, self.factory = lab, provider_factory
+    def __init__(self, lab: str, provider_factory: Callable[[], Any], runs: Runs):
+        self.lab, self.factory, self.runs = lab, provider_factory, runs
         self.lock = threading.Lock()
         self.status: Optional[Dict[str, Any]] = None
         self.read_at = 0.0
@@ -52,7 +64,7 @@ class Live:
         provider = self.factory()
         while not self.stopping.is_set():
             try:
-                rows = [r for r in lessons.progress(provider) if r.get("lesson")]
+                rows = [r for r in self.runs.progress(provider) if r.get("lesson")]
                 with self.lock:
                     self.progress = rows
             except SwarmlabError:

@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any, Callable, Dict, Optional
 from urllib.parse import urlsplit
 
-from .. import drills, grammar, verify
+from .. import grammar
 from ..errors import ConfigError, SwarmlabError
 from .guard import Guard
 from .live import Live
@@ -81,7 +81,7 @@ class Handler(BaseHTTPRequestHandler):
         elif path.path == "/api/state":
             self._send(200, self.live.state())
         elif path.path == "/api/drills":
-            self._send(200, [{k: d[k] for k in ("id", "title", "params", "needs")} for d in drills.catalogue()])
+            self._send(200, [{k: d[k] for k in ("id", "title", "params", "needs")} for d in self.live.runs.drills()])
         else:
             self._send(404, {"error": "no such page"})
 
@@ -113,9 +113,9 @@ class Handler(BaseHTTPRequestHandler):
             self._send(409, {"error": "an action is running: wait for it to end"})
 
     def _action(self, path: str, body: Dict[str, Any]):
-        lab = self.live.lab
+        lab, runs = self.live.lab, self.live.runs
         if path == "/api/verify":
-            return "verify", (lambda p, say: verify.run(lab, p)), (lambda r: r["passed"]), "verify"
+            return "verify", (lambda p, say: runs.verify(lab, p)), (lambda r: r["passed"]), "verify"
         if path == "/api/drill":
             ref, params = str(body.get("drill", "")), body.get("params") or {}
             problem = grammar.DRILL.problem(ref)
@@ -125,8 +125,8 @@ class Handler(BaseHTTPRequestHandler):
                 bad = grammar.PARAM.problem(str(key)) or grammar.NODE.problem(str(value))
                 if bad:
                     raise ValueError(f"params.{key}: {bad}")
-            d = drills.find(ref).with_params({str(k): str(v) for k, v in params.items()})
-            return "drill", (lambda p, say: drills.run(lab, p, d, say=say)), (lambda r: r["passed"]), "drill"
+            d = runs.drill(ref, {str(k): str(v) for k, v in params.items()})
+            return "drill", (lambda p, say: runs.run_drill(lab, p, d, say)), (lambda r: r["passed"]), "drill"
         return None, None, None, None
 
 

@@ -9,7 +9,8 @@ import docker
 import pytest
 
 from swarmlab import labels as L
-from swarmlab.providers.dind import MASKED_PATHS, UNUSED_CAPS, DindProvider
+from swarmlab.providers.dind import DindProvider
+from swarmlab.providers.dind_node import MASKED_PATHS, UNUSED_CAPS
 
 from ..conftest import P, ROOT, cgroups, labelled, run_cli, run_json
 from ..procwatch import ArgvWatch

@@ -1,7 +1,7 @@
 """compare's pure logic: percentiles, overhead ratios, which overlay columns exist and
 why one is not measured, and the report built from recorded results."""
 from swarmlab.compare import _ratios, failures, report, variants
-from swarmlab.compare.measure import percentile
+from swarmlab.observe.measure import percentile
 from swarmlab.providers.base import Host
 from swarmlab.observe.topology import Network, Service, Task, Topology
 

@@ -3,7 +3,7 @@ network a moment after the nodes are gone (seen once in five downs of a 50-node 
 removing the network waits that out, bounded, and says why when it cannot."""
 from docker.errors import APIError, NotFound
 
-from swarmlab.providers.dind import remove_network
+from swarmlab.providers.dind_net import remove_network
 
 
 class Net:

@@ -106,7 +106,7 @@ def test_only_a_lab_address_over_http_is_asked(url):
 
 
 def test_a_service_answering_200_without_the_flow_fails_the_check_not_the_command(servers):
-    from swarmlab.actions.smoke import flow_checks
+    from swarmlab.observe.flow import flow_checks
 
     service = servers(_ok)   # 200 with JSON, but served_by only, no db, redis or cache
     checks = flow_checks([("node-1", service.url)])

@@ -9,6 +9,7 @@ import pytest
 from swarmlab import history, output
 from swarmlab.errors import LabNotFound, SwarmlabError
 from swarmlab.report import build, charts, render, sections
+from swarmlab.cli.wiring import report_parts
 from swarmlab.report.model import BAD, GOOD
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "report"
@@ -74,7 +75,7 @@ def test_a_file_that_is_not_json_or_too_big_is_left_out(state):
 def test_sections_show_the_lab_verify_and_the_drill_with_tones(state):
     keep_recorded()
     kept = {**history.kept("rs"), "live": False}
-    secs = sections.build("rs", kept, "<svg></svg>", "", [], lambda what, name: None)
+    secs = sections.build("rs", kept, "<svg></svg>", "", [], lambda what, name: None, report_parts())
     assert [s.id for s in secs] == ["lab", "verify", "drills"]
     nodes = next(p for p in secs[0].parts if getattr(p, "id", "") == "nodes")
     assert [r[0].key for r in nodes.rows] == ["node-1", "node-2", "node-3"]
@@ -92,7 +93,7 @@ def test_the_page_escapes_what_the_lab_says_and_loads_nothing_from_outside(state
     doc["data"]["services"][0]["name"] = "<script>alert(1)</script>|x[link](http://evil.example)*b*"
     history.keep("rs", "status", json.dumps(doc))
     kept = {**history.kept("rs"), "live": False}
-    secs = sections.build("rs", kept, None, "Graphviz's dot is not installed", [], lambda w, n: None)
+    secs = sections.build("rs", kept, None, "Graphviz's dot is not installed", [], lambda w, n: None, report_parts())
     page = render.to_html("t", secs, "now")
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
@@ -114,10 +115,10 @@ def test_a_drill_timeline_is_drawn_with_a_row_per_thing_watched(tmp_path):
 
 def test_the_report_is_built_from_what_was_kept_without_the_lab(state, tmp_path):
     with pytest.raises(LabNotFound) as exc:
-        build("rs", None, str(tmp_path / "out"))
+        build("rs", None, report_parts(), str(tmp_path / "out"))
     assert "nothing is kept" in exc.value.hint
     keep_recorded()
-    made = build("rs", None, str(tmp_path / "out"))
+    made = build("rs", None, report_parts(), str(tmp_path / "out"))
     assert made["live"] is False and made["sections"] == ["lab", "verify", "drills"]
     out = tmp_path / "out"
     assert {p.name for p in out.iterdir()} >= {"index.html", "report.md", "data.json", "drill-1.svg"}
@@ -131,6 +132,6 @@ def test_lesson_progress_has_its_section(state):
     row = {"lab": "rs", "lesson": "flow", "trainee": "alice", "passed": [0, 1], "steps": 6, "hints": 1,
            "checks": 3, "resets": 0, "minutes": 4.2, "solved": None}
     history.keep("rs", "lessons", output.envelope("lesson progress", True, [row, {"lab": "rs", "lesson": None}]))
-    secs = sections.build("rs", {**history.kept("rs"), "live": False}, None, "", [], lambda w, n: None)
+    secs = sections.build("rs", {**history.kept("rs"), "live": False}, None, "", [], lambda w, n: None, report_parts())
     (grid,) = next(s for s in secs if s.id == "lessons").parts
     assert [c.text for c in grid.rows[0]] == ["alice", "flow", "2/6", "1", "3", "0", "4.2", "no"]

@@ -71,7 +71,7 @@ def test_no_route_in_the_probe_stays():
 
 
 def _variant(kind, transport):
-    from swarmlab.compare.measure import Place
+    from swarmlab.observe.measure import Place
 
     host = SimpleNamespace(name="swarm-1", transport=transport)
     outsider = Place(host, "nsenter -n -t 42", "swl-cmp-outsider (another bridge) on swarm-1")

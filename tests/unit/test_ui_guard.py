@@ -71,10 +71,11 @@ def test_the_server_refuses_bad_actions_before_running_anything():
     import urllib.error
     import urllib.request
 
+    from swarmlab.cli.wiring import ui_runs
     from swarmlab.ui.live import Live
     from swarmlab.ui.server import make_server
 
-    live = Live("lab", lambda: None)
+    live = Live("lab", lambda: None, ui_runs())
     server = make_server(live, "127.0.0.1", 0, lambda line: None)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base, token = f"http://127.0.0.1:{server.server_address[1]}", server.guard.token
@@ -108,21 +109,23 @@ def test_the_server_refuses_bad_actions_before_running_anything():
 def test_another_address_than_the_loopback_needs_an_explicit_flag():
     import pytest
 
+    from swarmlab.cli.wiring import ui_runs
     from swarmlab.errors import ConfigError
     from swarmlab.ui import serve
 
     with pytest.raises(ConfigError) as exc:
-        serve("lab", lambda: None, "0.0.0.0", 0, False, lambda url, fp: None, lambda line: None)
+        serve("lab", lambda: None, ui_runs(), "0.0.0.0", 0, False, lambda url, fp: None, lambda line: None)
     assert "--allow-remote" in str(exc.value.problems[0])
 
 
 def _serving(host="127.0.0.1", tls=None):
     import threading
 
+    from swarmlab.cli.wiring import ui_runs
     from swarmlab.ui.live import Live
     from swarmlab.ui.server import make_server
 
-    server = make_server(Live("lab", lambda: None), host, 0, lambda line: None, tls)
+    server = make_server(Live("lab", lambda: None, ui_runs()), host, 0, lambda line: None, tls)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 

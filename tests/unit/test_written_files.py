@@ -9,6 +9,7 @@ import stat
 import pytest
 
 from swarmlab import history, output, report
+from swarmlab.cli.wiring import report_parts
 from swarmlab.errors import ConfigError
 from swarmlab.verify import _capture_folder
 
@@ -57,7 +58,7 @@ def test_report_never_deletes_a_file_it_did_not_write(state, tmp_path):
     dest.mkdir()
     (dest / "notes.svg").write_text("<svg>the user's drawing</svg>")
     with pytest.raises(ConfigError) as info:
-        report.build("lab3", None, str(dest))
+        report.build("lab3", None, report_parts(), str(dest))
     assert "notes.svg" in str(info.value.problems[0])
     assert (dest / "notes.svg").read_text() == "<svg>the user's drawing</svg>"
     assert sorted(os.listdir(dest)) == ["notes.svg"]
@@ -66,12 +67,12 @@ def test_report_never_deletes_a_file_it_did_not_write(state, tmp_path):
 def test_report_rewrites_only_what_it_wrote(state, tmp_path):
     _keep_verify("lab4", tmp_path / "nowhere")
     dest = tmp_path / "new" / "report"
-    made = report.build("lab4", None, str(dest))
+    made = report.build("lab4", None, report_parts(), str(dest))
     first = sorted(os.listdir(dest))
     assert ".swarmlab-report" in first and "index.html" in first and made["html"] == str(dest / "index.html")
     os.unlink(dest / "index.html")
     os.symlink(tmp_path / "victim.html", dest / "index.html")   # planted where the page goes
-    report.build("lab4", None, str(dest))
+    report.build("lab4", None, report_parts(), str(dest))
     assert sorted(os.listdir(dest)) == first and not (dest / "index.html").is_symlink()
     assert not (tmp_path / "victim.html").exists()
 
@@ -84,7 +85,7 @@ def test_report_copies_captures_only_when_they_are_regular_files(state, tmp_path
     os.mkfifo(caps / "fifo.pcap")
     _keep_verify("lab5", caps)
     dest = tmp_path / "out5"
-    report.build("lab5", None, str(dest))
+    report.build("lab5", None, report_parts(), str(dest))
     assert os.listdir(dest / "pcaps") == ["backend-node-1.pcap"]
     assert (dest / "pcaps" / "backend-node-1.pcap").stat().st_size == 24
     data = json.loads((dest / "data.json").read_text())

@@ -20,8 +20,8 @@ from typing import Dict, List
 from .. import enter
 from ..providers.base import Host
 from ..shell import sh
-from ..observe import wire
-from ..observe.netns import underlay_dev
+from . import wire
+from .netns import underlay_dev
 from ..waiting import until
 
 RTT_PORT = 7707
