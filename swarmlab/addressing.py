@@ -8,13 +8,14 @@ side never overlap and the node's sealing rules can name the lab's own ranges:
     x.y.4.0/22      other local networks of the inner engines (docker_gwbridge, ...)
     x.y.128.0/17    overlay networks (swarm init --default-addr-pool), ingress included
 """
+
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-DEFAULT_PARENT = "10.96.0.0/12"   # 16 labs of a /16 each
+DEFAULT_PARENT = "10.96.0.0/12"  # 16 labs of a /16 each
 PRIVATE = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
@@ -68,8 +69,9 @@ def parse_pool(text: str) -> ipaddress.IPv4Network:
     return net
 
 
-def choose_pool(used: Iterable[ipaddress.IPv4Network], parent: str = DEFAULT_PARENT,
-                avoid: Iterable[ipaddress.IPv4Network] = ()) -> Optional[ipaddress.IPv4Network]:
+def choose_pool(
+    used: Iterable[ipaddress.IPv4Network], parent: str = DEFAULT_PARENT, avoid: Iterable[ipaddress.IPv4Network] = ()
+) -> Optional[ipaddress.IPv4Network]:
     """The first /16 of `parent` that overlaps nothing in `used` or `avoid`."""
     taken = list(used) + list(avoid)
     for cand in ipaddress.IPv4Network(parent).subnets(new_prefix=16):

@@ -1,4 +1,5 @@
 """The one place a Docker client for the controller's engine is built."""
+
 from __future__ import annotations
 
 import docker
@@ -6,8 +7,10 @@ from docker.errors import DockerException
 
 from .errors import PreflightError
 
-SETUP_HINT = ("run scripts/setup.sh: on Debian as root it installs docker.io and starts dockerd "
-              "in the background when no engine answers")
+SETUP_HINT = (
+    "run scripts/setup.sh: on Debian as root it installs docker.io and starts dockerd "
+    "in the background when no engine answers"
+)
 
 
 def local_client(timeout: int = 120) -> docker.DockerClient:
@@ -16,8 +19,7 @@ def local_client(timeout: int = 120) -> docker.DockerClient:
         # docker-py keeps one connection pool per URL and closes the least recent past
         # num_pools (25), even while another thread uses it: with one thread per node of a
         # 40-node lab that was "'NoneType' object has no attribute 'qsize'". Pools are cheap.
-        client = docker.DockerClient(timeout=timeout, num_pools=512, max_pool_size=32,
-                                     **docker.utils.kwargs_from_env())
+        client = docker.DockerClient(timeout=timeout, num_pools=512, max_pool_size=32, **docker.utils.kwargs_from_env())
         client.ping()
     except DockerException as exc:
         reason = str(exc).split("(")[0].strip() or exc.__class__.__name__

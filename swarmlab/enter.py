@@ -5,6 +5,7 @@ a dind node is entered whole by the transport (every namespace, as `docker exec`
 
 Every value is quoted here (shell.sh); the pid is read on the host when the command runs,
 so a task replaced meanwhile is found, or the command fails, never enters another."""
+
 from __future__ import annotations
 
 from typing import List
@@ -24,7 +25,7 @@ def net_prefix(container: str) -> str:
 def in_net(container: str, cmd: str) -> str:
     """cmd (a shell line) in the container's network namespace; fails, without running it,
     when the container is gone."""
-    return f"pid={_pid_of(container)} && nsenter -n -t \"$pid\" sh -c {sh(cmd)}"
+    return f'pid={_pid_of(container)} && nsenter -n -t "$pid" sh -c {sh(cmd)}'
 
 
 def in_netns_file(path: str, cmd: str) -> str:

@@ -2,6 +2,7 @@
 
 Library code raises these; only the CLI turns them into messages and exit codes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,17 +12,17 @@ from .shell import redact
 
 # Named exit codes (the CLI is the only place that exits).
 EXIT_OK = 0
-EXIT_FAILURE = 1      # something went wrong while doing the work
-EXIT_CONFIG = 2       # bad input: scenario, stack file, flags
-EXIT_PREFLIGHT = 3    # the machine cannot do what was asked (engine, kernel)
-EXIT_TIMEOUT = 4      # a wait ran out of time
+EXIT_FAILURE = 1  # something went wrong while doing the work
+EXIT_CONFIG = 2  # bad input: scenario, stack file, flags
+EXIT_PREFLIGHT = 3  # the machine cannot do what was asked (engine, kernel)
+EXIT_TIMEOUT = 4  # a wait ran out of time
 
 
 class SwarmlabError(Exception):
     exit_code = EXIT_FAILURE
 
     def __init__(self, message: str, exit_code: Optional[int] = None, hint: str = ""):
-        message = redact(message)   # a join token in a message is never shown, whoever wrote it
+        message = redact(message)  # a join token in a message is never shown, whoever wrote it
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -40,7 +41,7 @@ class Problem:
     """One thing wrong in an input file: where it is and what to do."""
 
     file: str
-    path: str           # dotted path inside the document, "" for the whole file
+    path: str  # dotted path inside the document, "" for the whole file
     message: str
     line: Optional[int] = None
 
@@ -69,8 +70,10 @@ class LabNotFound(SwarmlabError):
 
     def __init__(self, lab: str):
         self.lab = lab
-        super().__init__(f"no lab named {lab!r}", hint="swarmlab ls lists the labs (with --inventory or "
-                                                      "--provider for labs elsewhere)")
+        super().__init__(
+            f"no lab named {lab!r}",
+            hint="swarmlab ls lists the labs (with --inventory or --provider for labs elsewhere)",
+        )
 
 
 class PreflightError(SwarmlabError):

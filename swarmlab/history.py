@@ -5,6 +5,7 @@ on this machine, so `report` can build its page again without the lab.
 Where: $SWARMLAB_STATE_DIR, else $XDG_STATE_HOME/swarmlab, else ~/.local/state/swarmlab;
 one folder per lab name (`labs/NAME/`). A lab made anew starts with an empty folder; `down`
 keeps the folder (the report of a removed lab still opens) and records when it went."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,7 @@ from .output import envelope
 
 KINDS = ("up", "status", "verify", "compare", "lessons", "down")
 KEEP_DRILLS = 10
-MAX_BYTES = 20 * 1024 * 1024   # what one kept file may weigh when read back
+MAX_BYTES = 20 * 1024 * 1024  # what one kept file may weigh when read back
 
 
 def root() -> Path:
@@ -32,7 +33,7 @@ def root() -> Path:
 
 def folder(lab: str) -> Path:
     problem = grammar.LAB.problem(lab)
-    if problem:   # names are checked where they enter; one that is not is our bug
+    if problem:  # names are checked where they enter; one that is not is our bug
         raise SwarmlabError(f"not a lab name for a results folder: {problem}")
     return root() / "labs" / lab
 
@@ -114,5 +115,8 @@ def kept(lab: str) -> Dict[str, Any]:
 
 def kept_labs() -> List[str]:
     base = root() / "labs"
-    return sorted(p.name for p in base.iterdir() if p.is_dir() and not grammar.LAB.problem(p.name)) \
-        if base.is_dir() else []
+    return (
+        sorted(p.name for p in base.iterdir() if p.is_dir() and not grammar.LAB.problem(p.name))
+        if base.is_dir()
+        else []
+    )

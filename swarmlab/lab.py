@@ -1,5 +1,6 @@
 """The library's entry points: up, down, status, ls. No printing, no exiting:
 progress goes through `say`, results come back as values, failures as SwarmlabErrors."""
+
 from __future__ import annotations
 
 import time
@@ -19,9 +20,17 @@ from .providers.base import Made, Provider
 from .progress import Say
 
 
-def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: bool = False, pull: bool = False,
-       say: Say = lambda s: None, step: Optional[Callable[[str], Any]] = None,
-       steps: Sequence[Step] = UP) -> Dict[str, Any]:
+def up(
+    scenario: Scenario,
+    provider: Provider,
+    *,
+    force: bool = False,
+    retain: bool = False,
+    pull: bool = False,
+    say: Say = lambda s: None,
+    step: Optional[Callable[[str], Any]] = None,
+    steps: Sequence[Step] = UP,
+) -> Dict[str, Any]:
     """Bring the lab up (or converge a running one) and check that the stack answers.
     steps: what `up` does, in order (actions/steps.py: a lesson's checkpoint has its own)."""
     lab = scenario.name
@@ -36,9 +45,14 @@ def up(scenario: Scenario, provider: Provider, *, force: bool = False, retain: b
             exc.hint = (exc.hint + "; " if exc.hint else "") + (kept if retain else f"lab {lab} was removed again")
         raise
     report = status(lab, provider, caps=ctx.caps)
-    report["up"] = {"created": ctx.created, "resumed": ctx.resumed, "seconds": round(time.monotonic() - started, 1),
-                    "steps": ctx.timings, "images_loaded": ctx.transfers,
-                    "checks": [c.as_dict() for c in ctx.checks]}
+    report["up"] = {
+        "created": ctx.created,
+        "resumed": ctx.resumed,
+        "seconds": round(time.monotonic() - started, 1),
+        "steps": ctx.timings,
+        "images_loaded": ctx.transfers,
+        "checks": [c.as_dict() for c in ctx.checks],
+    }
     report["warnings"] = ctx.warnings
     report["notes"] = list(scenario.notes) + report.get("notes", [])
     return report
@@ -50,8 +64,14 @@ def checkpoint(images_for: dict) -> List[Step]:
 
 
 def _made(ctx: UpContext) -> Made:
-    return Made(ctx.lab, ctx.scenario, ctx.hosts, ctx.leader, str(ctx.plan.pool) if ctx.plan else "",
-                {h: list(info.get("loaded") or []) for h, info in ctx.transfers.items()})
+    return Made(
+        ctx.lab,
+        ctx.scenario,
+        ctx.hosts,
+        ctx.leader,
+        str(ctx.plan.pool) if ctx.plan else "",
+        {h: list(info.get("loaded") or []) for h, info in ctx.transfers.items()},
+    )
 
 
 def _warn_host_access(ctx: UpContext) -> None:
@@ -60,8 +80,10 @@ def _warn_host_access(ctx: UpContext) -> None:
         return
     found = {name: seal.service_uses(svc) for name, svc in (ctx.scenario.stack.get("services") or {}).items()}
     uses = [f"{name} ({', '.join(what for _, what in ways)})" for name, ways in found.items() if ways]
-    ctx.warn(f"host access granted: a task may have {ctx.provider.host_access_grants}; the lab is not sealed"
-             + (f"; used by {'; '.join(uses)}" if uses else ""))
+    ctx.warn(
+        f"host access granted: a task may have {ctx.provider.host_access_grants}; the lab is not sealed"
+        + (f"; used by {'; '.join(uses)}" if uses else "")
+    )
 
 
 def down(lab: str, provider: Provider, say: Say = lambda s: None) -> Dict[str, Any]:
@@ -69,8 +91,7 @@ def down(lab: str, provider: Provider, say: Say = lambda s: None) -> Dict[str, A
     started = time.monotonic()
     existed = provider.exists(lab)
     removed = provider.destroy(lab, say) if existed else {}
-    return {"lab": lab, "existed": existed, "removed": removed,
-            "seconds": round(time.monotonic() - started, 1)}
+    return {"lab": lab, "existed": existed, "removed": removed, "seconds": round(time.monotonic() - started, 1)}
 
 
 def status(lab: str, provider: Provider, caps=None) -> Dict[str, Any]:
@@ -80,10 +101,17 @@ def status(lab: str, provider: Provider, caps=None) -> Dict[str, Any]:
     handle = open_lab(lab, provider)
     caps = list(handle.caps.values()) if caps is None else caps
     plan = provider.plan(lab)
-    out: Dict[str, Any] = {"lab": lab, "provider": provider.name,
-                           "pool": str(plan.pool) if plan else None,
-                           "capabilities": {c.host: c.as_dict() for c in caps},
-                           "nodes": [], "networks": [], "services": [], "urls": [], "notes": []}
+    out: Dict[str, Any] = {
+        "lab": lab,
+        "provider": provider.name,
+        "pool": str(plan.pool) if plan else None,
+        "capabilities": {c.host: c.as_dict() for c in caps},
+        "nodes": [],
+        "networks": [],
+        "services": [],
+        "urls": [],
+        "notes": [],
+    }
     note = endpoint_note(caps)
     if note:
         out["notes"].append(note)
@@ -95,13 +123,23 @@ def status(lab: str, provider: Provider, caps=None) -> Dict[str, Any]:
     with ThreadPoolExecutor(max_workers=3) as pool:
         nodes = pool.submit(_swarm_nodes, handle, out["notes"])
         replicas = pool.submit(handle.swarm.replicas)
-        services = handle.swarm.services()   # reads the networks first (cached for the rows below)
+        services = handle.swarm.services()  # reads the networks first (cached for the rows below)
         tasks = handle.swarm.tasks([s.name for s in services]) if services else []
         _node_rows(handle, nodes.result(), out)
         counts = replicas.result()
-    out["networks"] = [{"name": n.name, "driver": n.driver, "subnet": n.subnet, "encrypted": n.encrypted,
-                        "requested": n.requested, "why": n.reason, "attachable": n.attachable, "vxlan_id": n.vni}
-                       for n in handle.swarm.networks()]
+    out["networks"] = [
+        {
+            "name": n.name,
+            "driver": n.driver,
+            "subnet": n.subnet,
+            "encrypted": n.encrypted,
+            "requested": n.requested,
+            "why": n.reason,
+            "attachable": n.attachable,
+            "vxlan_id": n.vni,
+        }
+        for n in handle.swarm.networks()
+    ]
     for svc in services:
         _service_status(handle, svc, [t for t in tasks if t.name.rsplit(".", 1)[0] == svc.name], out)
     _whole(handle, out, counts)
@@ -119,10 +157,17 @@ def _swarm_nodes(handle, notes: List[str]) -> Dict[str, Any]:
 def _node_rows(handle, swarm_nodes: Dict[str, Any], out: Dict[str, Any]) -> None:
     for h in handle.hosts:
         sn = swarm_nodes.get(h.name)
-        out["nodes"].append({"name": h.name, "role": h.role, "address": h.address, "container": h.state,
-                             "swarm": sn.status if sn else "not in swarm",
-                             "availability": sn.availability if sn else "",
-                             "manager": sn.manager if sn else ""})
+        out["nodes"].append(
+            {
+                "name": h.name,
+                "role": h.role,
+                "address": h.address,
+                "container": h.state,
+                "swarm": sn.status if sn else "not in swarm",
+                "availability": sn.availability if sn else "",
+                "manager": sn.manager if sn else "",
+            }
+        )
 
 
 def _whole(handle, out: Dict[str, Any], counts: Dict[str, Any]) -> None:
@@ -132,10 +177,16 @@ def _whole(handle, out: Dict[str, Any], counts: Dict[str, Any]) -> None:
     if handle.leader is None:
         lacking.append("no manager node running: the swarm cannot be read")
     else:
-        lacking += [f"{n['name']}: swarm node {n['swarm'] or 'unknown'}" for n in out["nodes"]
-                    if n["container"] == "running" and (n["swarm"] != "ready" or n["availability"] != "active")]
-        lacking += [f"{name}: {have}/{want} tasks running and healthy"
-                    for name, (have, want) in sorted(counts.items()) if have < want]
+        lacking += [
+            f"{n['name']}: swarm node {n['swarm'] or 'unknown'}"
+            for n in out["nodes"]
+            if n["container"] == "running" and (n["swarm"] != "ready" or n["availability"] != "active")
+        ]
+        lacking += [
+            f"{name}: {have}/{want} tasks running and healthy"
+            for name, (have, want) in sorted(counts.items())
+            if have < want
+        ]
     out["whole"] = not lacking
     out["lacking"] = lacking
 
@@ -143,11 +194,17 @@ def _whole(handle, out: Dict[str, Any], counts: Dict[str, Any]) -> None:
 def _service_status(handle, svc, tasks, out: Dict[str, Any]) -> None:
     """One service's row (replicas, endpoint, ports, where its tasks run) and its URLs."""
     ts = [t for t in tasks if t.running]
-    out["services"].append({
-        "name": svc.name, "replicas": f"{len(ts)}/{svc.replicas if svc.replicas is not None else 'global'}",
-        "endpoint_mode": svc.endpoint_mode, "image": svc.image, "networks": list(svc.networks),
-        "tasks": [{"task": t.name, "node": t.node, "state": t.state} for t in ts],
-        "ports": [f"{p.published}->{p.target}/{p.protocol} ({p.mode})" for p in svc.ports]})
+    out["services"].append(
+        {
+            "name": svc.name,
+            "replicas": f"{len(ts)}/{svc.replicas if svc.replicas is not None else 'global'}",
+            "endpoint_mode": svc.endpoint_mode,
+            "image": svc.image,
+            "networks": list(svc.networks),
+            "tasks": [{"task": t.name, "node": t.node, "state": t.state} for t in ts],
+            "ports": [f"{p.published}->{p.target}/{p.protocol} ({p.mode})" for p in svc.ports],
+        }
+    )
     addr = {h.name: h.address for h in handle.hosts}
     for p in svc.ports:
         nodes = {t.node for t in ts} if p.mode == "host" else set(addr)

@@ -1,23 +1,24 @@
 """The label names. Every container, network, volume and service the tool makes
 carries LAB (and a ROLE); `down`, `ls` and the tests find everything by them."""
+
 from __future__ import annotations
 
 from typing import Dict, Optional
 
 PREFIX = "io.swarmlab"
-LAB = f"{PREFIX}.lab"                 # the lab's name
-ROLE = f"{PREFIX}.role"               # node, underlay, node-state, probe, overlay, service, ...
-STACK = "com.docker.stack.namespace"   # Docker's own, on what `docker stack deploy` makes
-NODE = f"{PREFIX}.node"               # node name (node-1, ...)
-SWARM_ROLE = f"{PREFIX}.swarm-role"   # manager / worker
-POOL = f"{PREFIX}.pool"               # the lab's private address range
-SCENARIO = f"{PREFIX}.scenario"       # scenario file the lab came from
+LAB = f"{PREFIX}.lab"  # the lab's name
+ROLE = f"{PREFIX}.role"  # node, underlay, node-state, probe, overlay, service, ...
+STACK = "com.docker.stack.namespace"  # Docker's own, on what `docker stack deploy` makes
+NODE = f"{PREFIX}.node"  # node name (node-1, ...)
+SWARM_ROLE = f"{PREFIX}.swarm-role"  # manager / worker
+POOL = f"{PREFIX}.pool"  # the lab's private address range
+SCENARIO = f"{PREFIX}.scenario"  # scenario file the lab came from
 PROVIDER = f"{PREFIX}.provider"
 ENCRYPTION_REQUESTED = f"{PREFIX}.encrypted-requested"  # auto / true / false
 ENCRYPTION_REASON = f"{PREFIX}.encryption-reason"
-IMAGE_HASH = f"{PREFIX}.image-hash"   # content hash an image was built from
-IMAGE_NAME = f"{PREFIX}.image"        # the swarmlab image name (node, web, ...)
-IMAGE_ID = f"{PREFIX}.image-id"       # on a task: the id of the image it must run
+IMAGE_HASH = f"{PREFIX}.image-hash"  # content hash an image was built from
+IMAGE_NAME = f"{PREFIX}.image"  # the swarmlab image name (node, web, ...)
+IMAGE_ID = f"{PREFIX}.image-id"  # on a task: the id of the image it must run
 
 ROLE_NODE = "node"
 ROLE_UNDERLAY = "underlay"

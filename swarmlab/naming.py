@@ -1,4 +1,5 @@
 """Names: what a lab may be called and what its resources are called on the engine."""
+
 from __future__ import annotations
 
 import re

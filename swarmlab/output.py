@@ -1,5 +1,6 @@
 """Rendering: human tables (rich) on stdout, progress on stderr, and a versioned JSON
 envelope ({"schema": "swarmlab/v1", "ok": ..., "data": ..., "errors": [...]}) for --json."""
+
 from __future__ import annotations
 
 import json
@@ -18,6 +19,7 @@ from .shell import redact
 
 SCHEMA = "swarmlab/v1"
 
+
 def _width(stream) -> Optional[int]:
     """The terminal's width; 160 columns (or $COLUMNS) when the output is a file or a pipe."""
     if stream.isatty():
@@ -32,10 +34,21 @@ out = Console(width=_width(sys.stdout))
 err = Console(stderr=True, width=_width(sys.stderr))
 
 
-def envelope(command: str, ok: bool, data: Any = None, errors: Optional[List[str]] = None,
-             warnings: Optional[List[str]] = None) -> str:
-    text = json.dumps({"schema": SCHEMA, "command": command, "ok": ok, "data": data,
-                       "warnings": warnings or [], "errors": errors or []}, indent=2, default=str)
+def envelope(
+    command: str, ok: bool, data: Any = None, errors: Optional[List[str]] = None, warnings: Optional[List[str]] = None
+) -> str:
+    text = json.dumps(
+        {
+            "schema": SCHEMA,
+            "command": command,
+            "ok": ok,
+            "data": data,
+            "warnings": warnings or [],
+            "errors": errors or [],
+        },
+        indent=2,
+        default=str,
+    )
     return redact(text)
 
 
@@ -77,24 +90,45 @@ def render_status(report: Dict[str, Any]) -> None:
     for n in report["nodes"]:
         c = caps.get(n["name"], {})
         yn = lambda v: "?" if v is None else ("yes" if v else "[yellow]no[/]")  # noqa: E731
-        t.add_row(n["name"], n["role"] + (f" ({n['manager']})" if n.get("manager") else ""), n["address"],
-                  n["container"], n["swarm"], n["availability"], yn(c.get("ipvs")), yn(c.get("esp")))
+        t.add_row(
+            n["name"],
+            n["role"] + (f" ({n['manager']})" if n.get("manager") else ""),
+            n["address"],
+            n["container"],
+            n["swarm"],
+            n["availability"],
+            yn(c.get("ipvs")),
+            yn(c.get("esp")),
+        )
     out.print(t)
     if report["networks"]:
         t = Table(title="networks", title_justify="left")
         for col in ("network", "driver", "subnet", "encrypted", "requested", "attachable", "VXLAN id", "why"):
             t.add_column(col)
         for n in report["networks"]:
-            t.add_row(n["name"], n["driver"], n["subnet"], "yes" if n["encrypted"] else "[yellow]no[/]",
-                      str(n["requested"]), "yes" if n["attachable"] else "no", str(n["vxlan_id"]), escape(n["why"]))
+            t.add_row(
+                n["name"],
+                n["driver"],
+                n["subnet"],
+                "yes" if n["encrypted"] else "[yellow]no[/]",
+                str(n["requested"]),
+                "yes" if n["attachable"] else "no",
+                str(n["vxlan_id"]),
+                escape(n["why"]),
+            )
         out.print(t)
     if report["services"]:
         t = Table(title="services", title_justify="left")
         for col in ("service", "replicas", "endpoint", "ports", "tasks (node)"):
             t.add_column(col)
         for s in report["services"]:
-            t.add_row(s["name"], s["replicas"], s["endpoint_mode"], "\n".join(s["ports"]) or "internal only",
-                      "\n".join(f"{short_task(x['task'])} on {x['node']}" for x in s["tasks"]))
+            t.add_row(
+                s["name"],
+                s["replicas"],
+                s["endpoint_mode"],
+                "\n".join(s["ports"]) or "internal only",
+                "\n".join(f"{short_task(x['task'])} on {x['node']}" for x in s["tasks"]),
+            )
         out.print(t)
     for u in report.get("urls", []):
         out.print(f"[bold]{u['service']}[/] published on {u['node']}: {u['url']}")
@@ -116,8 +150,12 @@ def render_checks(checks: List[Dict[str, Any]], title: str = "flow check") -> No
     for col in ("check", "status", "expected", "observed"):
         t.add_column(col)
     for c in checks:
-        t.add_row(escape(c["name"]), f"[{COLOUR.get(c['status'], 'red')}]{c['status']}[/]",
-                  escape(str(c["expected"])), escape(str(c["observed"])))
+        t.add_row(
+            escape(c["name"]),
+            f"[{COLOUR.get(c['status'], 'red')}]{c['status']}[/]",
+            escape(str(c["expected"])),
+            escape(str(c["observed"])),
+        )
     out.print(t)
 
 
@@ -134,20 +172,30 @@ def table(title: Optional[str], columns: List[str], rows: List[List[str]], lines
 def render_matrix(m: Dict[str, Any]) -> None:
     """verify's reachability matrix: from row to column."""
     if m["cells"]:
-        table("reachability (from row to column)", ["from \\ to", *m["columns"]],
-              [[row, *[m["cells"].get(f"{row}->{col}", "-") for col in m["columns"]]] for row in m["rows"]])
+        table(
+            "reachability (from row to column)",
+            ["from \\ to", *m["columns"]],
+            [[row, *[m["cells"].get(f"{row}->{col}", "-") for col in m["columns"]]] for row in m["rows"]],
+        )
 
 
 def render_timeline(events: List[Dict[str, Any]]) -> None:
     """A drill's timeline: what changed, when, in which phase."""
-    table("timeline (seconds from the start)", ["t", "phase", "what", "now"],
-          [[f"{e['t']:.1f}", e["phase"], e["what"], e["now"]] for e in events])
+    table(
+        "timeline (seconds from the start)",
+        ["t", "phase", "what", "now"],
+        [[f"{e['t']:.1f}", e["phase"], e["what"], e["now"]] for e in events],
+    )
 
 
 def render_compare(lab: str, cols: List[str], body: List[Any]) -> None:
     """compare's table: one row per point, one column per way."""
-    table(f"compare {lab} (each cell measured in this run)", ["", *cols], [[row, *cells] for row, cells in body],
-          lines=True)
+    table(
+        f"compare {lab} (each cell measured in this run)",
+        ["", *cols],
+        [[row, *cells] for row, cells in body],
+        lines=True,
+    )
 
 
 def render_labs(labs: List[Dict[str, Any]]) -> None:
@@ -158,8 +206,9 @@ def render_labs(labs: List[Dict[str, Any]]) -> None:
     for col in ("lab", "provider", "pool", "nodes", "running", "scenario"):
         t.add_column(col)
     for lab in labs:
-        t.add_row(lab["name"], lab["provider"], lab["pool"], str(lab["nodes"]), str(lab["running"]),
-                  escape(lab["scenario"]))
+        t.add_row(
+            lab["name"], lab["provider"], lab["pool"], str(lab["nodes"]), str(lab["running"]), escape(lab["scenario"])
+        )
     out.print(t)
 
 
@@ -169,16 +218,31 @@ def render_brief(r: Dict[str, Any]) -> None:
     out.print(escape(r["brief"].strip()), highlight=False)
     for i, step in enumerate(r["steps"], 1):
         out.print(f"  {i}. {escape(step)}", highlight=False)
-    out.print(f"[dim]swarmlab lesson check {r['lab']} grades it; lesson hint ({r['hints']} hints), "
-              f"lesson reset starts again ({r['seconds']}s to get here)[/]")
+    out.print(
+        f"[dim]swarmlab lesson check {r['lab']} grades it; lesson hint ({r['hints']} hints), "
+        f"lesson reset starts again ({r['seconds']}s to get here)[/]"
+    )
 
 
 def render_progress(rows: List[Dict[str, Any]]) -> None:
-    table("lesson progress", ["lab", "trainee", "lesson", "steps", "hints", "checks", "resets", "minutes", "solved"],
-          [[r["lab"], r.get("trainee") or "-", r.get("lesson") or "none",
-            f"{len(r.get('passed') or [])}/{r.get('steps', 0)}",
-            r.get("hints", "-"), r.get("checks", "-"), r.get("resets", "-"), r.get("minutes", "-"),
-            "yes" if r.get("solved") else "no"] for r in rows])
+    table(
+        "lesson progress",
+        ["lab", "trainee", "lesson", "steps", "hints", "checks", "resets", "minutes", "solved"],
+        [
+            [
+                r["lab"],
+                r.get("trainee") or "-",
+                r.get("lesson") or "none",
+                f"{len(r.get('passed') or [])}/{r.get('steps', 0)}",
+                r.get("hints", "-"),
+                r.get("checks", "-"),
+                r.get("resets", "-"),
+                r.get("minutes", "-"),
+                "yes" if r.get("solved") else "no",
+            ]
+            for r in rows
+        ],
+    )
 
 
 def print_error(lines: List[str]) -> None:

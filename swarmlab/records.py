@@ -2,6 +2,7 @@
 config labelled with the lab and the record's role, its data the record. One store for
 every kind of record: what an SSH lab made on its hosts, a trainee's lesson progress.
 The record goes with the swarm, and `down` removes it with the lab."""
+
 from __future__ import annotations
 
 import base64
@@ -31,8 +32,10 @@ def read_all(t: Transport, role: str, lab: Optional[str] = None) -> List[Record]
     ids = r.stdout.split() if r.ok else []
     if not ids:
         return []
-    return [Record(c["Spec"]["Name"], c["Spec"].get("Labels") or {}, base64.b64decode(c["Spec"].get("Data") or b""))
-            for c in json.loads(t.run(["docker", "config", "inspect", ids]).stdout)]
+    return [
+        Record(c["Spec"]["Name"], c["Spec"].get("Labels") or {}, base64.b64decode(c["Spec"].get("Data") or b""))
+        for c in json.loads(t.run(["docker", "config", "inspect", ids]).stdout)
+    ]
 
 
 def read_one(t: Transport, role: str, lab: str) -> Optional[Record]:
@@ -40,13 +43,23 @@ def read_one(t: Transport, role: str, lab: str) -> Optional[Record]:
     return found[0] if found else None
 
 
-def write(t: Transport, name: str, lab: str, role: str, data: bytes, labels: Optional[Dict[str, str]] = None,
-          timeout: float = 120) -> None:
+def write(
+    t: Transport,
+    name: str,
+    lab: str,
+    role: str,
+    data: bytes,
+    labels: Optional[Dict[str, str]] = None,
+    timeout: float = 120,
+) -> None:
     """Replace the record (a config cannot change: removed, then made again)."""
     remove(t, [name])
     extra = [["--label", f"{k}={v}"] for k, v in (labels or {}).items()]
-    t.run(["docker", "config", "create", "--label", f"{L.LAB}={lab}", "--label", f"{L.ROLE}={role}", extra,
-           name, "-"], stdin=data, timeout=timeout)
+    t.run(
+        ["docker", "config", "create", "--label", f"{L.LAB}={lab}", "--label", f"{L.ROLE}={role}", extra, name, "-"],
+        stdin=data,
+        timeout=timeout,
+    )
 
 
 def remove(t: Transport, names: List[str]) -> None:

@@ -1,4 +1,5 @@
 """Results as values: what a command did on a host, on many hosts, or what a check saw."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,7 +25,6 @@ class CommandResult:
     def check(self, what: str = "") -> "CommandResult":
         """Return self when the command succeeded, else raise CommandFailed."""
         if not self.ok:
-
             raise CommandFailed(self, what)
         return self
 
@@ -75,6 +75,11 @@ class CheckResult:
         return self.status or ("passed" if self.passed else "failed")
 
     def as_dict(self) -> Dict[str, Any]:
-        return {"name": self.name, "status": self.state, "expected": self.expected,
-                "observed": self.observed, "evidence": self.evidence, "duration": round(self.duration, 2)}
-
+        return {
+            "name": self.name,
+            "status": self.state,
+            "expected": self.expected,
+            "observed": self.observed,
+            "evidence": self.evidence,
+            "duration": round(self.duration, 2),
+        }

@@ -6,6 +6,7 @@ link someone planted, never readable by others, never a file it did not write re
   so a link planted at the name is replaced, never written through;
 - read_regular: a file read only if it is a regular file (no link, device or FIFO), bounded;
 - links_in: what in a folder is a link, for the commands that refuse such a folder."""
+
 from __future__ import annotations
 
 import os
@@ -28,12 +29,21 @@ def private_dir(path: Path) -> Path:
         missing.append(probe)
         probe = probe.parent
     if not missing and (path.is_symlink() or not path.is_dir()):
-        raise ConfigError([Problem(str(path), "", "is a link or not a folder: swarmlab writes only into a "
-                                   "folder of its own; give a new or empty folder")], "the output folder")
+        raise ConfigError(
+            [
+                Problem(
+                    str(path),
+                    "",
+                    "is a link or not a folder: swarmlab writes only into a "
+                    "folder of its own; give a new or empty folder",
+                )
+            ],
+            "the output folder",
+        )
     for folder in reversed(missing):
         try:
             os.mkdir(folder, 0o700)
-        except FileExistsError:   # made at the same moment by another command of ours
+        except FileExistsError:  # made at the same moment by another command of ours
             pass
     return path
 
@@ -44,7 +54,7 @@ def write_file(path: Path, data: Data, mode: int = 0o600) -> Path:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     try:
-        os.unlink(tmp)   # a stale one of this pid (or a link planted there): never opened
+        os.unlink(tmp)  # a stale one of this pid (or a link planted there): never opened
     except FileNotFoundError:
         pass
     fd = os.open(tmp, flags, mode)

@@ -6,6 +6,7 @@ files in schemas/ for editors: a YAML file that names one in its first line
 is checked while it is typed (VS Code's YAML extension, Neovim's yamlls, JetBrains). They
 are the very schemas swarmlab checks with, written out; `python3 -m swarmlab.schemas`
 writes them again, and a test fails when a committed file lags behind the code."""
+
 from __future__ import annotations
 
 import json
@@ -19,16 +20,23 @@ from .drills.model import SCHEMA as DRILL
 from .lessons.model import SCHEMA as LESSON
 
 OUT = Path(__file__).resolve().parents[1] / "schemas"
-TITLES = {"scenario": "swarmlab scenario (kind: Scenario)", "inventory": "swarmlab SSH inventory",
-          "lesson": "swarmlab lesson (kind: Lesson)", "drill": "swarmlab drill (kind: Drill)"}
+TITLES = {
+    "scenario": "swarmlab scenario (kind: Scenario)",
+    "inventory": "swarmlab SSH inventory",
+    "lesson": "swarmlab lesson (kind: Lesson)",
+    "drill": "swarmlab drill (kind: Drill)",
+}
 
 
 def documents() -> Dict[str, dict]:
     out = {}
-    for kind, schema in (("scenario", SCENARIO_SCHEMA), ("inventory", INVENTORY), ("lesson", LESSON),
-                         ("drill", DRILL)):
-        out[kind] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"swarmlab/{kind}.json",
-                     "title": TITLES[kind], **schema}
+    for kind, schema in (("scenario", SCENARIO_SCHEMA), ("inventory", INVENTORY), ("lesson", LESSON), ("drill", DRILL)):
+        out[kind] = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"swarmlab/{kind}.json",
+            "title": TITLES[kind],
+            **schema,
+        }
     return out
 
 

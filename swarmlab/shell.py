@@ -1,6 +1,7 @@
 """The one way a command line for a host is built: from an argument list, every value
 quoted where the command is made (issue #12). Shell structure (pipes, `;`, `&&`) is
 written as literal text *between* commands built here, never around a value."""
+
 from __future__ import annotations
 
 import re

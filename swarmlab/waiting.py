@@ -1,6 +1,7 @@
 """Waiting is a strategy: poll, tolerate the transient, and on timeout say what was last
 seen (testcontainers' WaitStrategy). Below the providers, so every deadline loop of the
 tool is this one."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """What the steps of `up` share."""
+
 from __future__ import annotations
 
 import time
@@ -26,17 +27,17 @@ class UpContext:
     caps: List[Capabilities] = field(default_factory=list)
     encryption: Dict[str, EncryptionDecision] = field(default_factory=dict)
     warnings: List[str] = field(default_factory=list)
-    images: Dict[str, str] = field(default_factory=dict)      # ref -> id on the controller
-    pinned: Dict[str, str] = field(default_factory=dict)      # ref -> registry ref @digest (a registry's)
+    images: Dict[str, str] = field(default_factory=dict)  # ref -> id on the controller
+    pinned: Dict[str, str] = field(default_factory=dict)  # ref -> registry ref @digest (a registry's)
     transfers: Dict[str, dict] = field(default_factory=dict)  # node -> {loaded: [refs], seconds}
     checks: List[CheckResult] = field(default_factory=list)
-    created: bool = False        # this `up` made the lab (so a failure removes it)
+    created: bool = False  # this `up` made the lab (so a failure removes it)
     timings: Dict[str, float] = field(default_factory=dict)
-    images_for: Optional[dict] = None   # the stack deciding which images go where (else the scenario's)
-    pull: bool = False           # this machine may pull the images it lacks
-    retain: bool = False         # a failed `up` keeps what it made
-    resumed: List[str] = field(default_factory=list)   # the nodes that were stopped and started again
-    jobs: Dict[str, Tuple[ThreadPoolExecutor, Future]] = field(default_factory=dict)   # work under way
+    images_for: Optional[dict] = None  # the stack deciding which images go where (else the scenario's)
+    pull: bool = False  # this machine may pull the images it lacks
+    retain: bool = False  # a failed `up` keeps what it made
+    resumed: List[str] = field(default_factory=list)  # the nodes that were stopped and started again
+    jobs: Dict[str, Tuple[ThreadPoolExecutor, Future]] = field(default_factory=dict)  # work under way
 
     def timed(self, name: str, fn: Callable[[], Any], announce: Optional[Callable[[str], Any]] = None) -> None:
         started = time.monotonic()
@@ -62,7 +63,7 @@ class UpContext:
         for name in list(self.jobs):
             try:
                 self.finish(name)
-            except BaseException:   # noqa: BLE001  (the first failure is the one reported)
+            except BaseException:  # noqa: BLE001  (the first failure is the one reported)
                 pass
 
     def warn(self, text: str) -> None:

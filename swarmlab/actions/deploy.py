@@ -1,4 +1,5 @@
 """Images into the nodes, generated secrets, and the stack itself."""
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,10 @@ def distribute_images(ctx: UpContext, client) -> None:
         try:
             ids[ref] = client.images.get(ref).id
         except Exception:
-            raise PreflightError(f"image {ref} (used by the stack) is not on the engine",
-                                 hint="swarmlab images build, or docker build/load it") from None
+            raise PreflightError(
+                f"image {ref} (used by the stack) is not on the engine",
+                hint="swarmlab images build, or docker build/load it",
+            ) from None
     ctx.images = ids
     registry = ctx.provider.registry
     if registry is not None:
@@ -65,8 +68,14 @@ def distribute_images(ctx: UpContext, client) -> None:
     ctx.transfers = {ctx.hosts[i].name: r for i, r in res.items() if not isinstance(r, Exception)}
     image_cache.prune(image_cache.live_ids(client))
     sent = {h: r for h, r in ctx.transfers.items() if r["loaded"]}
-    ctx.say("images: " + ("; ".join(f"{h} <- {', '.join(r['loaded'])} ({r['seconds']:.1f}s)" for h, r in sent.items())
-                          if sent else "every node already has them"))
+    ctx.say(
+        "images: "
+        + (
+            "; ".join(f"{h} <- {', '.join(r['loaded'])} ({r['seconds']:.1f}s)" for h, r in sent.items())
+            if sent
+            else "every node already has them"
+        )
+    )
 
 
 def _push(client, registry, ref: str) -> str:
@@ -79,16 +88,18 @@ def _push(client, registry, ref: str) -> str:
             if line.get("error"):
                 errors.append(line["error"])
             digest = (line.get("aux") or {}).get("Digest") or digest
-    except Exception as exc:   # the registry does not answer at all
+    except Exception as exc:  # the registry does not answer at all
         errors = [str(exc)]
     finally:
-        client.api.remove_image(f"{repo}:{tag}", noprune=True)   # the push name only: the image stays
+        client.api.remove_image(f"{repo}:{tag}", noprune=True)  # the push name only: the image stays
     if errors or not digest:
-        raise PreflightError(f"pushing {ref} to the registry {registry.push} failed: "
-                             f"{'; '.join(errors)[-300:] or 'no digest came back'}",
-                             hint="the controller's engine must reach it: docker login for a private one, "
-                                  "insecure-registries in /etc/docker/daemon.json for plain HTTP (127.0.0.1 "
-                                  "needs none), or registry.push: an address it does reach")
+        raise PreflightError(
+            f"pushing {ref} to the registry {registry.push} failed: "
+            f"{'; '.join(errors)[-300:] or 'no digest came back'}",
+            hint="the controller's engine must reach it: docker login for a private one, "
+            "insecure-registries in /etc/docker/daemon.json for plain HTTP (127.0.0.1 "
+            "needs none), or registry.push: an address it does reach",
+        )
     return digest
 
 
@@ -97,15 +108,16 @@ def _through_registry(ctx: UpContext, client, registry, wanted: dict) -> None:
     tag, then its digest is checked) unless it has it. The stack names images by digest."""
     started = time.monotonic()
     refs = sorted({r for rs in wanted.values() for r in rs})
-    digests = {r: _push(client, registry, r) for r in refs}   # one engine: one push after another
+    digests = {r: _push(client, registry, r) for r in refs}  # one engine: one push after another
     ctx.say(f"images: pushed {', '.join(refs)} to {registry.push} in {time.monotonic() - started:.1f}s")
     pulled = {r: f"{registry.repo(r, registry.address)}:{r.rsplit(':', 1)[1]}" for r in refs}
     ctx.pinned = {r: f"{registry.repo(r, registry.address)}@{digests[r]}" for r in refs}
 
     def pull(host):
-        def has(ref) -> bool:   # the tag there names the digest pushed
-            r = host.transport.run(["docker", "image", "inspect", "--format", "{{json .RepoDigests}}", pulled[ref]],
-                                   warn=True)
+        def has(ref) -> bool:  # the tag there names the digest pushed
+            r = host.transport.run(
+                ["docker", "image", "inspect", "--format", "{{json .RepoDigests}}", pulled[ref]], warn=True
+            )
             return r.ok and ctx.pinned[ref] in r.stdout
 
         t0 = time.monotonic()
@@ -115,12 +127,16 @@ def _through_registry(ctx: UpContext, client, registry, wanted: dict) -> None:
                 continue
             r = host.transport.run(["docker", "pull", "-q", pulled[ref]], warn=True, timeout=900)
             if not r.ok:
-                raise SwarmlabError(f"docker pull {pulled[ref]}: {(r.stderr or r.stdout).strip()[-300:]} "
-                                    "(a plain-HTTP registry must be in the host's insecure-registries, "
-                                    "/etc/docker/daemon.json, and the engine reloaded)")
+                raise SwarmlabError(
+                    f"docker pull {pulled[ref]}: {(r.stderr or r.stdout).strip()[-300:]} "
+                    "(a plain-HTTP registry must be in the host's insecure-registries, "
+                    "/etc/docker/daemon.json, and the engine reloaded)"
+                )
             if not has(ref):
-                raise SwarmlabError(f"{pulled[ref]} on the registry is no longer what was pushed "
-                                    f"({digests[ref]}): another push raced this one; run up again")
+                raise SwarmlabError(
+                    f"{pulled[ref]} on the registry is no longer what was pushed "
+                    f"({digests[ref]}): another push raced this one; run up again"
+                )
             got.append(pulled[ref])
         return {"loaded": got, "seconds": round(time.monotonic() - t0, 2), "via": registry.address}
 
@@ -130,8 +146,14 @@ def _through_registry(ctx: UpContext, client, registry, wanted: dict) -> None:
         raise SwarmlabError(f"pulling the images from {registry.address} failed:\n  " + "\n  ".join(errors))
     ctx.transfers = {ctx.hosts[i].name: r for i, r in res.items() if not isinstance(r, Exception)}
     sent = {h: r for h, r in ctx.transfers.items() if r["loaded"]}
-    ctx.say("images: " + ("; ".join(f"{h} pulled {', '.join(r['loaded'])} ({r['seconds']:.1f}s)"
-                                    for h, r in sent.items()) if sent else "every host already has them"))
+    ctx.say(
+        "images: "
+        + (
+            "; ".join(f"{h} pulled {', '.join(r['loaded'])} ({r['seconds']:.1f}s)" for h, r in sent.items())
+            if sent
+            else "every host already has them"
+        )
+    )
 
 
 def ensure_secrets(ctx: UpContext) -> None:
@@ -141,8 +163,10 @@ def ensure_secrets(ctx: UpContext) -> None:
         if name in have:
             continue
         value = pysecrets.token_hex(24).encode()
-        t.run(["docker", "secret", "create", "--label", f"{L.LAB}={ctx.lab}", "--label", f"{L.ROLE}=secret",
-               name, "-"], stdin=value)
+        t.run(
+            ["docker", "secret", "create", "--label", f"{L.LAB}={ctx.lab}", "--label", f"{L.ROLE}=secret", name, "-"],
+            stdin=value,
+        )
         ctx.say(f"secret {name}: generated")
 
 
@@ -158,14 +182,26 @@ def ensure_files(ctx: UpContext) -> None:
         have = set(t.run(["docker", kind[:-1], "ls", "--format", "{{.Name}}"]).stdout.split())
         for f in objects:
             if f.name not in have:
-                t.run(["docker", kind[:-1], "create", "--label", f"{L.LAB}={ctx.lab}",
-                       "--label", f"{L.ROLE}={kind[:-1]}", f.name, "-"], stdin=f.data)
+                t.run(
+                    [
+                        "docker",
+                        kind[:-1],
+                        "create",
+                        "--label",
+                        f"{L.LAB}={ctx.lab}",
+                        "--label",
+                        f"{L.ROLE}={kind[:-1]}",
+                        f.name,
+                        "-",
+                    ],
+                    stdin=f.data,
+                )
                 ctx.say(f"{kind[:-1]} {f.key}: created from its file as {f.name}")
 
 
 def rendered_stack(ctx: UpContext) -> dict:
     out = stackmod.render(ctx.scenario.stack, ctx.lab, ctx.scenario.network_names, ctx.ipvs)
-    for f in ctx.scenario.files:   # created by ensure_files: the stack finds them by name
+    for f in ctx.scenario.files:  # created by ensure_files: the stack finds them by name
         out[f.kind][f.key] = {"external": True, "name": f.name}
     # A rebuilt image keeps its tag, and with no registry there is no digest to pin: the
     # image id as a container label makes the task spec change, so Swarm rolls the tasks
@@ -174,7 +210,7 @@ def rendered_stack(ctx: UpContext) -> dict:
         image_id = ctx.images.get(svc.get("image", ""))
         if image_id:
             svc["labels"] = {**(svc.get("labels") or {}), L.IMAGE_ID: image_id}
-        if svc.get("image") in ctx.pinned:   # through a registry: the digest pushed, which each host pulled
+        if svc.get("image") in ctx.pinned:  # through a registry: the digest pushed, which each host pulled
             svc["image"] = ctx.pinned[svc["image"]]
     return out
 
@@ -185,6 +221,10 @@ def deploy_stack(ctx: UpContext) -> None:
     # digest from the inventory's registry), so no registry is asked again.
     ctx.leader.transport.run(
         ["docker", "stack", "deploy", "--resolve-image", "never", "--prune", "-c", "-", ctx.scenario.stack_name],
-        stdin=text, timeout=120)
-    ctx.say(f"stack {ctx.scenario.stack_name} deployed from {ctx.scenario.stack_file}"
-            + ("" if ctx.ipvs else " (endpoint_mode dnsrr, host-mode ports)"))
+        stdin=text,
+        timeout=120,
+    )
+    ctx.say(
+        f"stack {ctx.scenario.stack_name} deployed from {ctx.scenario.stack_file}"
+        + ("" if ctx.ipvs else " (endpoint_mode dnsrr, host-mode ports)")
+    )

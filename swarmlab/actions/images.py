@@ -5,6 +5,7 @@ Looked for in this order: swarmlab's own images (built offline), the controller'
 here, tagged as the stack names it), then, with --pull, the registry its name points at,
 pulled by the controller. Nodes never contact a registry: what they run is loaded into
 them from here (seeds, `docker load`) or pushed through the inventory's own registry."""
+
 from __future__ import annotations
 
 import time
@@ -48,9 +49,10 @@ def prepare(ctx: UpContext, client, pull: bool = False) -> None:
                 continue
         missing.append(_missing(ref, services))
     if missing:
-        raise PreflightError("the stack runs images this machine does not have (nodes never pull):\n  "
-                             + "\n  ".join(missing),
-                             hint="nothing was created; get each image onto this machine's engine, then run up again")
+        raise PreflightError(
+            "the stack runs images this machine does not have (nodes never pull):\n  " + "\n  ".join(missing),
+            hint="nothing was created; get each image onto this machine's engine, then run up again",
+        )
 
 
 def _present(client, ref: str) -> bool:
@@ -67,9 +69,11 @@ def _missing(ref: str, services: List[str], why: str = "") -> str:
         ours = ", ".join(image_ref(n) for n in IMAGES)
         return f"{who}: not one of swarmlab's own images ({ours}); name one of those, or build it here"
     looked = "looked on this machine's engine" + (f"; {why}" if why else "")
-    return (f"{who}: {looked}. Fix: `docker pull {ref}` (with --pull, swarmlab does it here), or on a machine "
-            f"that reaches its registry `docker save {ref} | ssh <this machine> docker load`, "
-            "or give the service a build: section")
+    return (
+        f"{who}: {looked}. Fix: `docker pull {ref}` (with --pull, swarmlab does it here), or on a machine "
+        f"that reaches its registry `docker save {ref} | ssh <this machine> docker load`, "
+        "or give the service a build: section"
+    )
 
 
 def _build(ctx: UpContext, client, spec: BuildSpec) -> None:
@@ -83,11 +87,20 @@ def _build(ctx: UpContext, client, spec: BuildSpec) -> None:
     ctx.warn(f"service {spec.service}'s image is built with the classic builder: {what}")
     last: List[str] = []
     try:
-        run_build(client.api, last, path=str(spec.context), dockerfile=spec.dockerfile, tag=spec.image,
-                  buildargs=dict(spec.args), target=spec.target)
+        run_build(
+            client.api,
+            last,
+            path=str(spec.context),
+            dockerfile=spec.dockerfile,
+            tag=spec.image,
+            buildargs=dict(spec.args),
+            target=spec.target,
+        )
     except (BuildError, APIError) as exc:
         detail = "\n    ".join(last[-6:])
-        raise SwarmlabError(f"building {spec.image} (service {spec.service}) from {spec.context} failed: {exc}"
-                            + (f"\n    {detail}" if detail else ""),
-                            hint="the build runs on this machine with no registry: FROM an image it has") from None
+        raise SwarmlabError(
+            f"building {spec.image} (service {spec.service}) from {spec.context} failed: {exc}"
+            + (f"\n    {detail}" if detail else ""),
+            hint="the build runs on this machine with no registry: FROM an image it has",
+        ) from None
     ctx.say(f"built {spec.image} in {time.monotonic() - started:.1f}s")

@@ -1,4 +1,5 @@
 """The scenario's overlay networks, encrypted where the kernel can carry it."""
+
 from __future__ import annotations
 
 import json
@@ -39,12 +40,27 @@ def ensure(ctx: UpContext) -> None:
             if enc != d.encrypted:
                 raise SwarmlabError(
                     f"network {net.name} exists with encrypted={enc} but the lab now wants {d.encrypted}",
-                    hint=f"swarmlab down {ctx.lab} first, then up again")
+                    hint=f"swarmlab down {ctx.lab} first, then up again",
+                )
             continue
-        t.run(["docker", "network", "create", "-d", "overlay",
-               "--attachable" if net.attachable else None,
-               ["--opt", "encrypted"] if d.encrypted else None,
-               "--label", f"{L.LAB}={ctx.lab}", "--label", f"{L.ROLE}=overlay",
-               "--label", f"{L.ENCRYPTION_REQUESTED}={net.encrypted}",
-               f"--label={L.ENCRYPTION_REASON}={d.reason}", net.name], timeout=60)
+        t.run(
+            [
+                "docker",
+                "network",
+                "create",
+                "-d",
+                "overlay",
+                "--attachable" if net.attachable else None,
+                ["--opt", "encrypted"] if d.encrypted else None,
+                "--label",
+                f"{L.LAB}={ctx.lab}",
+                "--label",
+                f"{L.ROLE}=overlay",
+                "--label",
+                f"{L.ENCRYPTION_REQUESTED}={net.encrypted}",
+                f"--label={L.ENCRYPTION_REASON}={d.reason}",
+                net.name,
+            ],
+            timeout=60,
+        )
         ctx.say(f"network {net.name}: overlay, {'encrypted (IPsec)' if d.encrypted else 'plain VXLAN'}")

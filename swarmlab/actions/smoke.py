@@ -1,4 +1,5 @@
 """The flow check that ends `up`: only for swarmlab's own web app (observe.flow)."""
+
 from __future__ import annotations
 
 from typing import List

@@ -6,6 +6,7 @@ check) changes the list, not flags of `up`.
 Images stream into the nodes while the swarm forms: `swarm` starts that work and the
 manager's networks, secrets and configs in the background, and the steps named after them
 wait for them. On a failure every background job is waited for before anything is undone."""
+
 from __future__ import annotations
 
 import functools
@@ -34,7 +35,7 @@ def _preflight(ctx: UpContext) -> None:
     p = ctx.provider
     p.preflight()
     ctx.kernel = p.probe_kernel(ctx.lab)
-    networks.decide(ctx, [ctx.kernel])   # on the kernel, before anything exists: encrypted: true without ESP stops here
+    networks.decide(ctx, [ctx.kernel])  # on the kernel, before anything exists: encrypted: true without ESP stops here
     ctx.plan = p.allocate_pool(ctx.lab, ctx.scenario.pool, str(ctx.scenario.path))
     ctx.created = not p.exists(ctx.lab)
     # a lab whose nodes stopped (a machine shut down) is resumed, not made again
@@ -82,8 +83,10 @@ def _wait_ready(ctx: UpContext) -> None:
 def _flow_check(ctx: UpContext) -> None:
     failed = [c for c in smoke.data_flow(ctx) if not c.passed]
     if failed:
-        raise SwarmlabError("the stack runs but the flow check failed:\n  " +
-                            "\n  ".join(f"{c.name}: expected {c.expected}, observed {c.observed}" for c in failed))
+        raise SwarmlabError(
+            "the stack runs but the flow check failed:\n  "
+            + "\n  ".join(f"{c.name}: expected {c.expected}, observed {c.observed}" for c in failed)
+        )
 
 
 UP: List[Step] = [
@@ -102,6 +105,7 @@ UP: List[Step] = [
 def checkpoint(images_for: dict) -> List[Step]:
     """A lesson's start: broken on purpose, so every service runs or waits with Swarm's
     reason, and no flow check; the images each node gets are those of the unedited stack."""
+
     def with_images_for(ctx: UpContext) -> None:
         ctx.images_for = images_for
         _images(ctx)
@@ -110,8 +114,12 @@ def checkpoint(images_for: dict) -> List[Step]:
     return [swapped.get(s.name, s) for s in UP if s.name != "flow check"]
 
 
-def run(ctx: UpContext, steps: List[Step], announce: Optional[Callable[[str], object]] = None,
-        then: Callable[[], object] = lambda: None) -> None:
+def run(
+    ctx: UpContext,
+    steps: List[Step],
+    announce: Optional[Callable[[str], object]] = None,
+    then: Callable[[], object] = lambda: None,
+) -> None:
     """Each step in turn, timed into ctx.timings, then `then` (the provider's record). On a
     failure: the background work waited for, then the undo of every step begun, the
     failing one first."""
@@ -127,4 +135,3 @@ def run(ctx: UpContext, steps: List[Step], announce: Optional[Callable[[str], ob
             if step.undo:
                 step.undo(ctx)
         raise
-

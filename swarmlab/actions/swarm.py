@@ -1,4 +1,5 @@
 """Swarm init and join with explicit addresses, node labels, and per-node capabilities."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,14 +32,28 @@ def probe_nodes(ctx: UpContext) -> None:
 def init(ctx: UpContext) -> Dict[str, str]:
     """The swarm on the leader (made once); every node's swarm state, for `join`."""
     leader, plan = ctx.leader, ctx.plan
-    assert plan is not None   # the pool is chosen before the nodes are made
+    assert plan is not None  # the pool is chosen before the nodes are made
     states = {h.name: swarm_state(h) for h in ctx.hosts}
     if states[leader.name] != "active":
         ip = leader.swarm_addr
         leader.transport.run(
-            ["docker", "swarm", "init", "--advertise-addr", ip, "--listen-addr", f"{ip}:2377",
-             "--data-path-addr", leader.data_addr, "--default-addr-pool", str(plan.overlay_pool),
-             "--default-addr-pool-mask-length", 24], timeout=60)
+            [
+                "docker",
+                "swarm",
+                "init",
+                "--advertise-addr",
+                ip,
+                "--listen-addr",
+                f"{ip}:2377",
+                "--data-path-addr",
+                leader.data_addr,
+                "--default-addr-pool",
+                str(plan.overlay_pool),
+                "--default-addr-pool-mask-length",
+                24,
+            ],
+            timeout=60,
+        )
         ctx.say(f"swarm initialised on {leader.name} ({ip}), overlay pool {plan.overlay_pool}")
         _drop_ingress(ctx)
     return states
@@ -55,11 +70,15 @@ def join(ctx: UpContext, states: Dict[str, str]) -> None:
     def join(h: Host):
         # the request, token included, goes on stdin to the engine's own API: a command line
         # (`docker swarm join --token ...`) is seen by every process of the host in `ps`
-        request = {"ListenAddr": f"{h.swarm_addr}:2377", "AdvertiseAddr": h.swarm_addr,
-                   "DataPathAddr": h.data_addr, "RemoteAddrs": [f"{leader.swarm_addr}:2377"],
-                   "JoinToken": tokens[h.role]}
+        request = {
+            "ListenAddr": f"{h.swarm_addr}:2377",
+            "AdvertiseAddr": h.swarm_addr,
+            "DataPathAddr": h.data_addr,
+            "RemoteAddrs": [f"{leader.swarm_addr}:2377"],
+            "JoinToken": tokens[h.role],
+        }
         r = h.transport.run(["python3", "-c", JOIN], stdin=json.dumps(request).encode(), timeout=90, warn=True)
-        r = dataclasses.replace(r, cmd="POST /swarm/join to the engine (the request on stdin)")   # not the script
+        r = dataclasses.replace(r, cmd="POST /swarm/join to the engine (the request on stdin)")  # not the script
         return r if r.ok or BACKGROUND not in r.stderr else _joined_later(h, r)
 
     run_on(joiners, join).check("swarm join")
@@ -72,10 +91,12 @@ def _listed(leader: Host, names: list) -> None:
     """Wait until the leader lists every joined node by its hostname: the join returns once
     the node is in, and its description (the hostname `node update` finds it by) follows a
     moment later ('No such node: node-2' once in ten ups, when labels came at once)."""
+
     def probe():
         r = leader.transport.run(["docker", "node", "ls", "--format", "{{.Hostname}}"], warn=True, timeout=30)
         missing = sorted(set(names) - set(r.stdout.split())) if r.ok else names
         return not missing, f"not listed yet: {', '.join(missing)}" if missing else "all listed"
+
     poll("the joined nodes to be listed by name on the leader", probe, JOIN_GRACE)
 
 
@@ -87,8 +108,11 @@ def _drop_ingress(ctx: UpContext) -> None:
     if not ctx.caps or any(c.ipvs for c in ctx.caps):
         return
     r = ctx.leader.transport.run("echo y | docker network rm ingress >/dev/null", warn=True)
-    ctx.say("no IPVS: the ingress network (routing mesh) removed" if r.ok
-            else f"ingress network left in place: {r.stderr.strip()[:200]}")
+    ctx.say(
+        "no IPVS: the ingress network (routing mesh) removed"
+        if r.ok
+        else f"ingress network left in place: {r.stderr.strip()[:200]}"
+    )
 
 
 # POST /swarm/join on the host's engine socket with the request read from stdin (python3 is
@@ -123,10 +147,17 @@ JOIN_GRACE = 120.0
 def _joined_later(h: Host, first: CommandResult) -> CommandResult:
     done, seen, secs = until(lambda: (swarm_state(h) == "active", f"state {swarm_state(h)}"), JOIN_GRACE, 2.0)
     if done:
-        return CommandResult(first.host, first.cmd, 0, f"joined in the background ({secs:.0f}s more)", "",
-                             first.duration + secs)
-    return CommandResult(first.host, first.cmd, first.exited, first.stdout,
-                         first.stderr + f" (still {seen} after {JOIN_GRACE:.0f}s more)", first.duration + secs)
+        return CommandResult(
+            first.host, first.cmd, 0, f"joined in the background ({secs:.0f}s more)", "", first.duration + secs
+        )
+    return CommandResult(
+        first.host,
+        first.cmd,
+        first.exited,
+        first.stdout,
+        first.stderr + f" (still {seen} after {JOIN_GRACE:.0f}s more)",
+        first.duration + secs,
+    )
 
 
 def remove_nodes(ctx: UpContext, extra: list) -> None:
@@ -138,17 +169,27 @@ def remove_nodes(ctx: UpContext, extra: list) -> None:
     managers = [h.swarm_name for h in extra if h.role == "manager"]
     if managers:
         leader.transport.run(["docker", "node", "demote", managers], timeout=60, warn=True)
-    run_on([h for h in extra if h.state == "running"],
-           lambda h: h.transport.run("docker swarm leave --force", timeout=60, warn=True))
+    run_on(
+        [h for h in extra if h.state == "running"],
+        lambda h: h.transport.run("docker swarm leave --force", timeout=60, warn=True),
+    )
     leader.transport.run(["docker", "node", "rm", "--force", names], timeout=60, warn=True)
 
 
 def label_nodes(ctx: UpContext) -> None:
     """Every node's labels, in one command on the leader."""
     hosts = {h.name: h for h in ctx.hosts}
-    updates = [sh("docker", "node", "update", [["--label-add", f"{k}={v}"] for k, v in spec.labels],
-                  hosts[spec.name].swarm_name)
-               for spec in ctx.scenario.nodes if spec.labels and spec.name in hosts]
+    updates = [
+        sh(
+            "docker",
+            "node",
+            "update",
+            [["--label-add", f"{k}={v}"] for k, v in spec.labels],
+            hosts[spec.name].swarm_name,
+        )
+        for spec in ctx.scenario.nodes
+        if spec.labels and spec.name in hosts
+    ]
     if updates:
         ctx.leader.transport.run(" && ".join(updates), timeout=30 + 5 * len(updates))
 
@@ -159,7 +200,7 @@ def provision(ctx: UpContext, tries: int = 4) -> list:
     taken: tuple = ()
     while True:
         try:
-            assert ctx.plan is not None   # chosen by preflight
+            assert ctx.plan is not None  # chosen by preflight
             return ctx.provider.provision(ctx.scenario, ctx.lab, ctx.plan, ctx.say)
         except PoolTaken as exc:
             if ctx.scenario.pool != "auto" or len(taken) + 1 >= tries:

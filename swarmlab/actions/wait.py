@@ -1,4 +1,5 @@
 """up's waits: every service at its replicas (task errors said while waiting), the published port answering."""
+
 from __future__ import annotations
 
 import socket
@@ -42,11 +43,19 @@ def wait_services(ctx: UpContext) -> None:
         counts = {k: v for k, v in reader.replicas().items() if k in expected}
         short = {k for k, (have, want) in counts.items() if have != want}
         ready = set(counts) == expected and short <= errors.get("done", set())
-        seen = ", ".join(f"{k} {have}/{want}" + (" (done: a one-shot job)" if k in errors.get("done", ()) else "")
-                         for k, (have, want) in sorted(counts.items())) or "no services"
+        seen = (
+            ", ".join(
+                f"{k} {have}/{want}" + (" (done: a one-shot job)" if k in errors.get("done", ()) else "")
+                for k, (have, want) in sorted(counts.items())
+            )
+            or "no services"
+        )
         if not ready and time.monotonic() - errors["at"] >= ERRORS_EVERY:
-            errors.update(at=time.monotonic(), said=_task_errors(reader, sorted(counts)),
-                          done=jobs_done(reader, {k: counts[k][1] for k in short}))
+            errors.update(
+                at=time.monotonic(),
+                said=_task_errors(reader, sorted(counts)),
+                done=jobs_done(reader, {k: counts[k][1] for k in short}),
+            )
         if not ready and errors["said"]:
             seen += f" (task errors: {errors['said']})"
         return ready, seen
@@ -87,9 +96,13 @@ def published_tcp(ctx: UpContext) -> List[Tuple[str, int, bool]]:
     """(service, port, host mode) for every TCP port the stack's services publish, as Swarm
     published them (a bare container port gets one Swarm chose: the spec says 0)."""
     mine = set(ctx.scenario.stack.get("services") or {})
-    return [(view.short, p.published, p.mode == "host") for view in _reader(ctx).services(with_networks=False)
-            if view.stack == ctx.scenario.stack_name and view.short in mine
-            for p in view.ports if p.protocol == "tcp" and p.published]
+    return [
+        (view.short, p.published, p.mode == "host")
+        for view in _reader(ctx).services(with_networks=False)
+        if view.stack == ctx.scenario.stack_name and view.short in mine
+        for p in view.ports
+        if p.protocol == "tcp" and p.published
+    ]
 
 
 def wait_ports(ctx: UpContext) -> None:

@@ -1,4 +1,5 @@
 """What every command shares: error handling with named exit codes, and --json."""
+
 from __future__ import annotations
 
 import functools
@@ -15,6 +16,7 @@ DEFAULT_SCENARIO = "scenarios/default.yaml"
 def lab_command(command: str):
     """The options every command on one lab shares: its NAME (checked), where its hosts
     are (--inventory, --provider), --json, and the error handling with exit codes."""
+
     def deco(f):
         f = handle_errors(command)(f)
         f = json_option(f)
@@ -45,7 +47,7 @@ def handle_errors(command: str):
             as_json = kwargs.get("as_json", False)
             try:
                 return f(*args, **kwargs)
-            except click.ClickException as exc:   # a usage problem found after parsing: bad input
+            except click.ClickException as exc:  # a usage problem found after parsing: bad input
                 if as_json:
                     output.write(output.envelope(command, False, errors=[exc.format_message()]))
                 output.print_error([exc.format_message()])
@@ -61,8 +63,12 @@ def handle_errors(command: str):
             except Exception as exc:  # a bug: still one message and a non-zero exit
                 if as_json:
                     output.write(output.envelope(command, False, errors=[f"{exc.__class__.__name__}: {exc}"]))
-                output.print_error([f"unexpected {exc.__class__.__name__}: {exc}",
-                                    "this is a swarmlab bug; please report it with the command you ran"])
+                output.print_error(
+                    [
+                        f"unexpected {exc.__class__.__name__}: {exc}",
+                        "this is a swarmlab bug; please report it with the command you ran",
+                    ]
+                )
                 raise SystemExit(EXIT_FAILURE) from None
 
         return wrapper
@@ -107,28 +113,42 @@ def resolve_lab(name):
     try:
         data, lines = yamlfile.load(path, "scenario file")
     except ConfigError:
-        return "lab"   # no readable default scenario: the name it would have had
+        return "lab"  # no readable default scenario: the name it would have had
     value = data.get("name", path.stem) if isinstance(data, dict) else path.stem
     problem = grammar.LAB.problem(value)
     if problem:
-        raise ConfigError([Problem(str(path), "name", problem, yamlfile.line_of(lines, ("name",)))],
-                          "the default scenario")
+        raise ConfigError(
+            [Problem(str(path), "name", problem, yamlfile.line_of(lines, ("name",)))], "the default scenario"
+        )
     return value
 
 
 def inventory_options(f):
     """Where the lab's hosts come from: --provider dind (default) or vagrant, or --inventory
     FILE (hosts reached over SSH), with --trust-on-first-use."""
-    f = click.option("--trust-on-first-use", "tofu", is_flag=True,
-                     help="Accept host keys not pinned in the inventory and record them in its known_hosts.")(f)
+    f = click.option(
+        "--trust-on-first-use",
+        "tofu",
+        is_flag=True,
+        help="Accept host keys not pinned in the inventory and record them in its known_hosts.",
+    )(f)
     from ..providers import BY_FLAG, DEFAULT
 
-    f = click.option("--provider", "provider", type=click.Choice(list(BY_FLAG)), default=DEFAULT,
-                     show_default=True, help="dind: containers on this engine; vagrant: the VMs of "
-                     "vagrant/Vagrantfile (libvirt, or SWARMLAB_VAGRANT_PROVIDER=virtualbox).")(f)
-    return click.option("--inventory", "-i", type=click.Path(dir_okay=False),
-                        help="Run on the hosts of this SSH inventory (inventories/example.yaml) "
-                             "instead of dind nodes.")(f)
+    f = click.option(
+        "--provider",
+        "provider",
+        type=click.Choice(list(BY_FLAG)),
+        default=DEFAULT,
+        show_default=True,
+        help="dind: containers on this engine; vagrant: the VMs of "
+        "vagrant/Vagrantfile (libvirt, or SWARMLAB_VAGRANT_PROVIDER=virtualbox).",
+    )(f)
+    return click.option(
+        "--inventory",
+        "-i",
+        type=click.Path(dir_okay=False),
+        help="Run on the hosts of this SSH inventory (inventories/example.yaml) instead of dind nodes.",
+    )(f)
 
 
 def provider_name(inventory=None, tofu: bool = False, provider: str = "dind") -> str:
@@ -136,8 +156,9 @@ def provider_name(inventory=None, tofu: bool = False, provider: str = "dind") ->
     from ..providers import DEFAULT
 
     if inventory and provider != DEFAULT:
-        raise click.UsageError(f"--inventory and --provider {provider} do not go together: the inventory lists "
-                               "the hosts")
+        raise click.UsageError(
+            f"--inventory and --provider {provider} do not go together: the inventory lists the hosts"
+        )
     if tofu and not inventory:
         raise click.UsageError("--trust-on-first-use goes with --inventory")
     return "ssh" if inventory else provider

@@ -7,15 +7,23 @@ from .common import default_scenario, kept, lab_command, provider_for, resolve_l
 
 @click.command()
 @lab_command("compare")
-@click.option("--scenario", type=click.Path(dir_okay=False),
-              help="Scenario to bring up when no lab NAME runs (default: scenarios/default.yaml); "
-                   "a lab compare brings up, it takes down again.")
+@click.option(
+    "--scenario",
+    type=click.Path(dir_okay=False),
+    help="Scenario to bring up when no lab NAME runs (default: scenarios/default.yaml); "
+    "a lab compare brings up, it takes down again.",
+)
 @click.option("--runs", type=click.IntRange(3, 10), default=3, show_default=True, help="iperf3 runs per variant.")
-@click.option("--only", multiple=True, type=click.Choice(["raw", "bridges", "overlays"]),
-              help="Measure only these kinds of variant (repeat the option); default: all. "
-                   "--only overlays puts the encrypted overlay against the plain one, and no more.")
-@click.option("--report", "report_dir", type=click.Path(file_okay=False),
-              help="Write report.md, report.html and chart.svg here.")
+@click.option(
+    "--only",
+    multiple=True,
+    type=click.Choice(["raw", "bridges", "overlays"]),
+    help="Measure only these kinds of variant (repeat the option); default: all. "
+    "--only overlays puts the encrypted overlay against the plain one, and no more.",
+)
+@click.option(
+    "--report", "report_dir", type=click.Path(file_okay=False), help="Write report.md, report.html and chart.svg here."
+)
 def compare(name, scenario, runs, only, report_dir, inventory, provider, tofu, as_json):
     """The same web/db/redis stack on a raw veth pair, the default bridge, a user bridge
     and the lab's overlays: name resolution, isolation, ports, path, latency, throughput.
@@ -27,12 +35,12 @@ def compare(name, scenario, runs, only, report_dir, inventory, provider, tofu, a
 
     lab = name or resolve_lab(None)
     where = provider_for(inventory, tofu, provider)
-    def spec():     # read only to make a missing lab: a running one is compared as it was made
+
+    def spec():  # read only to make a missing lab: a running one is compared as it was made
         return where.nodes_for(load_scenario(scenario or default_scenario(), name=lab, own_nodes=where.sized_by_flags))
 
     progress = output.Progress()
-    data = compareapi.run(lab, where, spec, say=progress.say, runs=runs,
-                           only=only or compareapi.KINDS)
+    data = compareapi.run(lab, where, spec, say=progress.say, runs=runs, only=only or compareapi.KINDS)
     progress.done()
     if report_dir:
         data["report"] = reportmod.write(data, report_dir)

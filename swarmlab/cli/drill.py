@@ -2,13 +2,20 @@ import click
 
 from .. import output
 from ..errors import EXIT_FAILURE
-from .common import (LAB_NAME, NODE_NAME, handle_errors, inventory_options, json_option, kept, provider_for,
-                     resolve_lab)
+from .common import LAB_NAME, NODE_NAME, handle_errors, inventory_options, json_option, kept, provider_for, resolve_lab
 
-TIMEOUT = click.option("--timeout", type=click.IntRange(0, 1800), default=None,
-                       help="Seconds each expectation may take to hold (default: the drill file's bounds).")
-HOLD = click.option("--hold", type=click.IntRange(0, 600), default=None,
-                    help="Seconds to keep each fault once the lab has reacted (default: the drill file's).")
+TIMEOUT = click.option(
+    "--timeout",
+    type=click.IntRange(0, 1800),
+    default=None,
+    help="Seconds each expectation may take to hold (default: the drill file's bounds).",
+)
+HOLD = click.option(
+    "--hold",
+    type=click.IntRange(0, 600),
+    default=None,
+    help="Seconds to keep each fault once the lab has reacted (default: the drill file's).",
+)
 
 
 @click.group()
@@ -39,9 +46,20 @@ def list_(as_json):
     if as_json:
         output.write(output.envelope("drill list", True, rows))
         return
-    output.table("drills", ["id", "faults", "needs", "params", "title"],
-                 [[r["id"], ", ".join(r["faults"]), ", ".join(f"{v} {k}" for k, v in r["needs"].items()) or "-",
-                   ", ".join(f"{k}={v}" for k, v in r["params"].items()) or "-", r["title"]] for r in rows])
+    output.table(
+        "drills",
+        ["id", "faults", "needs", "params", "title"],
+        [
+            [
+                r["id"],
+                ", ".join(r["faults"]),
+                ", ".join(f"{v} {k}" for k, v in r["needs"].items()) or "-",
+                ", ".join(f"{k}={v}" for k, v in r["params"].items()) or "-",
+                r["title"],
+            ]
+            for r in rows
+        ],
+    )
 
 
 def _ids(prefix: str) -> list:
@@ -50,7 +68,7 @@ def _ids(prefix: str) -> list:
 
     try:
         return [d.id for d in drills.all_drills() if d.id.startswith(prefix)]
-    except Exception:   # a bad file in the folder: no completion rather than a trace in the shell
+    except Exception:  # a bad file in the folder: no completion rather than a trace in the shell
         return []
 
 
@@ -68,8 +86,12 @@ def _sets(values) -> dict:
 @click.argument("ref", metavar="ID|FILE", shell_complete=lambda ctx, param, incomplete: _ids(incomplete))
 @click.argument("name", required=False, type=LAB_NAME)
 @click.option("--set", "sets", multiple=True, metavar="KEY=NODE", help="Set one of the drill's parameters.")
-@click.option("--quiz", is_flag=True, help="Before each step with a question, the trainee predicts what will happen; "
-              "each answer is scored on what the lab then showed.")
+@click.option(
+    "--quiz",
+    is_flag=True,
+    help="Before each step with a question, the trainee predicts what will happen; "
+    "each answer is scored on what the lab then showed.",
+)
 @click.option("--answers", default=None, metavar="N,N,...", help="--quiz without prompts: the choices, in order.")
 @click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True, help="The quiz's language.")
 @TIMEOUT
@@ -95,6 +117,7 @@ def _picks(text: str) -> list:
 
 def _asker(picks, lang: str, as_json: bool):
     """The question and its choices on stderr; the pick from --answers, else from the terminal."""
+
     def ask(quiz):
         lines = [quiz.question.get(lang) or quiz.question["en"]]
         lines += [f"  {n}. {t.get(lang) or t['en']}" for n, (t, _) in enumerate(quiz.choices, 1)]
@@ -106,15 +129,23 @@ def _asker(picks, lang: str, as_json: bool):
         else:
             n = click.prompt("your answer", type=click.IntRange(1, len(quiz.choices)), err=True)
         return None if n is None or n > len(quiz.choices) else n - 1
+
     return ask
 
 
 def _run(d, name, timeout, hold, inventory, provider, tofu, as_json, ask=None, lang="en") -> None:
     from .. import drills
 
-    progress = output.Progress()   # the timeline as it happens, on stderr
-    report = drills.run(resolve_lab(name), provider_for(inventory, tofu, provider), d, say=progress.say,
-                        hold=hold, within=timeout, ask=ask)
+    progress = output.Progress()  # the timeline as it happens, on stderr
+    report = drills.run(
+        resolve_lab(name),
+        provider_for(inventory, tofu, provider),
+        d,
+        say=progress.say,
+        hold=hold,
+        within=timeout,
+        ask=ask,
+    )
     doc = kept(report["lab"], "drill", output.envelope("drill", report["passed"], report))
     if as_json:
         output.write(doc)
@@ -125,24 +156,36 @@ def _run(d, name, timeout, hold, inventory, provider, tofu, as_json, ask=None, l
         output.render_checks(report["checks"], title)
         _render_quiz(report["quiz"], lang)
         s = report["score"]
-        output.out.print(f"score {s['passed']}/{s['passed'] + s['failed']}"
-                         + (f", quiz {s['quiz']}" if "quiz" in s else "")
-                         + (f" ({s['unsupported']} not possible here)" if s["unsupported"] else "")
-                         + f", {report['seconds']}s, watched from {report['watched_from']}")
+        output.out.print(
+            f"score {s['passed']}/{s['passed'] + s['failed']}"
+            + (f", quiz {s['quiz']}" if "quiz" in s else "")
+            + (f" ({s['unsupported']} not possible here)" if s["unsupported"] else "")
+            + f", {report['seconds']}s, watched from {report['watched_from']}"
+        )
     if not report["passed"]:
         raise SystemExit(EXIT_FAILURE)
 
 
 def _render_quiz(quiz, lang: str) -> None:
     if quiz:
-        output.table("quiz (scored on what the lab showed)", ["step", "question", "your answer", "what held"],
-                     [[str(q["step"]), q["question"].get(lang) or q["question"]["en"], "-" if q["picked"] is None else
-                       f"{q['picked'] + 1} ({'right' if q['correct'] else 'wrong'})",
-                       ", ".join(str(n + 1) for n in q["right"]) or "none"] for q in quiz])
+        output.table(
+            "quiz (scored on what the lab showed)",
+            ["step", "question", "your answer", "what held"],
+            [
+                [
+                    str(q["step"]),
+                    q["question"].get(lang) or q["question"]["en"],
+                    "-" if q["picked"] is None else f"{q['picked'] + 1} ({'right' if q['correct'] else 'wrong'})",
+                    ", ".join(str(n + 1) for n in q["right"]) or "none",
+                ]
+                for q in quiz
+            ],
+        )
 
 
 def _builtin(kind: str, doc: str, peer: bool = False):
     """`swarmlab drill KIND NODE [NAME]`: the built-in drill file KIND with node=NODE."""
+
     def command(node, name, timeout, hold, inventory, provider, tofu, as_json, peer=None):
         from .. import drills
 
@@ -151,15 +194,29 @@ def _builtin(kind: str, doc: str, peer: bool = False):
 
     command.__doc__ = doc
     cmd = handle_errors(f"drill {kind}")(command)
-    for deco in reversed([click.argument("node", type=NODE_NAME), click.argument("name", required=False, type=LAB_NAME),
-                          *([click.option("--peer", required=True, type=NODE_NAME, help="The node at the other end.")]
-                            if peer else []), TIMEOUT, HOLD, inventory_options, json_option]):
+    for deco in reversed(
+        [
+            click.argument("node", type=NODE_NAME),
+            click.argument("name", required=False, type=LAB_NAME),
+            *(
+                [click.option("--peer", required=True, type=NODE_NAME, help="The node at the other end.")]
+                if peer
+                else []
+            ),
+            TIMEOUT,
+            HOLD,
+            inventory_options,
+            json_option,
+        ]
+    ):
         cmd = deco(cmd)
     return drill.command(name=kind)(cmd)
 
 
-_builtin("kill-node",
-         "SIGKILL a dind node (engine and tasks); heal: start it again (scenarios/drills/10-kill-node.yaml).")
+_builtin(
+    "kill-node", "SIGKILL a dind node (engine and tasks); heal: start it again (scenarios/drills/10-kill-node.yaml)."
+)
 _builtin("drain", "Drain a node: Swarm moves its tasks away; heal: active again (scenarios/drills/20-drain.yaml).")
-_builtin("cut-link", "Drop every packet between NODE and --peer, at NODE (scenarios/drills/30-cut-link.yaml).",
-         peer=True)
+_builtin(
+    "cut-link", "Drop every packet between NODE and --peer, at NODE (scenarios/drills/30-cut-link.yaml).", peer=True
+)

@@ -42,11 +42,17 @@ def ls(as_json):
     if as_json:
         output.write(output.envelope("images ls", True, {"images": rows, "seeds": seeds}))
         return
-    output.table(None, ["name", "image", "id", "size MB", "content hash", "created"],
-                 [[r["name"], r["ref"], r["id"], r["size_mb"], r["hash"], r["created"]] for r in rows])
+    output.table(
+        None,
+        ["name", "image", "id", "size MB", "content hash", "created"],
+        [[r["name"], r["ref"], r["id"], r["size_mb"], r["hash"], r["created"]] for r in rows],
+    )
     if seeds:
-        output.table("seeds (each node's images, loaded once, copied into new nodes)", ["volume", "images", "in use"],
-                     [[s["volume"], s["images"], "yes" if s["in_use"] else "no"] for s in seeds])
+        output.table(
+            "seeds (each node's images, loaded once, copied into new nodes)",
+            ["volume", "images", "in use"],
+            [[s["volume"], s["images"], "yes" if s["in_use"] else "no"] for s in seeds],
+        )
 
 
 @images.command("prune")

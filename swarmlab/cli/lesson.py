@@ -2,11 +2,24 @@ import click
 
 from .. import output
 from ..errors import EXIT_FAILURE
-from .common import (LAB_NAME, handle_errors, inventory_options, json_option, kept, lab_command, provider_for,
-                     resolve_lab)
+from .common import (
+    LAB_NAME,
+    handle_errors,
+    inventory_options,
+    json_option,
+    kept,
+    lab_command,
+    provider_for,
+    resolve_lab,
+)
 
-LANG = click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
-                    help="The language of the texts (the team's teaching material is French).")
+LANG = click.option(
+    "--lang",
+    type=click.Choice(["en", "fr"]),
+    default="en",
+    show_default=True,
+    help="The language of the texts (the team's teaching material is French).",
+)
 
 
 @click.group()
@@ -35,8 +48,11 @@ def list_(lang, as_json):
     if as_json:
         output.write(output.envelope("lesson list", True, rows))
         return
-    output.table("lessons", ["id", "type", "minutes", "steps", "title"],
-                 [[r["id"], r["type"], r["minutes"], r["steps"], r["title"]] for r in rows])
+    output.table(
+        "lessons",
+        ["id", "type", "minutes", "steps", "title"],
+        [[r["id"], r["type"], r["minutes"], r["steps"], r["title"]] for r in rows],
+    )
 
 
 def _ids(ctx, param, prefix: str) -> list:
@@ -45,7 +61,7 @@ def _ids(ctx, param, prefix: str) -> list:
 
     try:
         return [x.id for x in all_lessons() if x.id.startswith(prefix)]
-    except Exception:   # a bad file in the folder: no completion rather than a trace in the shell
+    except Exception:  # a bad file in the folder: no completion rather than a trace in the shell
         return []
 
 
@@ -63,11 +79,11 @@ def start(lesson_id, name, lang, trainee, inventory, provider, tofu, as_json):
     from .. import grammar, lessons
 
     if trainee and grammar.LABEL_VALUE.problem(trainee):
-        raise click.BadParameter(grammar.LABEL_VALUE.problem(trainee).replace("label value", "trainee"),
-                                 param_hint="--trainee")
+        raise click.BadParameter(
+            grammar.LABEL_VALUE.problem(trainee).replace("label value", "trainee"), param_hint="--trainee"
+        )
     progress = output.Progress()
-    report = lessons.start(lesson_id, name, provider_for(inventory, tofu, provider), lang, trainee,
-                           say=progress.say)
+    report = lessons.start(lesson_id, name, provider_for(inventory, tofu, provider), lang, trainee, say=progress.say)
     progress.done()
     if as_json:
         output.write(output.envelope("lesson start", True, report))
@@ -147,7 +163,7 @@ def progress_(name, inventory, provider, tofu, as_json):
     from .. import lessons
 
     rows = lessons.progress(provider_for(inventory, tofu, provider), name)
-    for row in rows:   # each lab's own record, for its report
+    for row in rows:  # each lab's own record, for its report
         if row.get("lesson"):
             kept(row["lab"], "lessons", output.envelope("lesson progress", True, [row]))
     if as_json:

@@ -1,4 +1,5 @@
 """swarmlab's command line: parse, call the library, render. The only place that exits."""
+
 import click
 
 from .. import __version__
@@ -25,8 +26,24 @@ def cli():
     a web/db/redis stack, and proof of the traffic between hosts."""
 
 
-for command in (up, down, status, ls, graph, report, verify, compare, drill, lesson, exec_, shell, images, inventory,
-                vagrant, ui):
+for command in (
+    up,
+    down,
+    status,
+    ls,
+    graph,
+    report,
+    verify,
+    compare,
+    drill,
+    lesson,
+    exec_,
+    shell,
+    images,
+    inventory,
+    vagrant,
+    ui,
+):
     cli.add_command(command)
 
 

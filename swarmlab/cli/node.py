@@ -11,8 +11,9 @@ from .common import LAB_NAME, NODE_NAME, handle_errors, inventory_options, provi
 @click.argument("node", type=NODE_NAME)
 @click.argument("name", required=False, type=LAB_NAME)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-@click.option("--timeout", default=600, show_default=True, type=click.IntRange(1, 86400),
-              help="Seconds the command may run.")
+@click.option(
+    "--timeout", default=600, show_default=True, type=click.IntRange(1, 86400), help="Seconds the command may run."
+)
 @inventory_options
 @handle_errors("exec")
 def exec_(node, name, command, timeout, inventory, provider, tofu):
@@ -42,5 +43,7 @@ def shell(node, name, inventory, provider, tofu):
     try:
         os.execvp(argv[0], argv)
     except OSError as exc:
-        raise PreflightError(f"cannot run {argv[0]}: {exc.strerror}",
-                             hint="install it (an OpenSSH client for SSH hosts), or use swarmlab exec") from None
+        raise PreflightError(
+            f"cannot run {argv[0]}: {exc.strerror}",
+            hint="install it (an OpenSSH client for SSH hosts), or use swarmlab exec",
+        ) from None

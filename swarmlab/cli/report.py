@@ -5,8 +5,14 @@ from .common import lab_command, provider_for, resolve_lab
 
 
 @click.command()
-@click.option("-o", "--output", "dest", type=click.Path(file_okay=False), default=None,
-              help="Write the report into DIR (default: the lab's results folder).")
+@click.option(
+    "-o",
+    "--output",
+    "dest",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write the report into DIR (default: the lab's results folder).",
+)
 @click.option("--kept", "kept_only", is_flag=True, help="Only what was kept: do not read the lab even if it runs.")
 @lab_command("report")
 def report(dest, kept_only, name, inventory, provider, tofu, as_json):
@@ -23,5 +29,7 @@ def report(dest, kept_only, name, inventory, provider, tofu, as_json):
         output.write(output.envelope("report", True, made))
         return
     source = "the lab as it runs now" if made["live"] else "what was kept (the lab is not running)"
-    click.echo(f"report of lab {lab}, from {source} (open index.html in a browser; it needs no network):\n"
-               f"  {made['html']}\n  {made['markdown']}")
+    click.echo(
+        f"report of lab {lab}, from {source} (open index.html in a browser; it needs no network):\n"
+        f"  {made['html']}\n  {made['markdown']}"
+    )

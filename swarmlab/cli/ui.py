@@ -5,13 +5,25 @@ from .common import lab_command, provider_for, resolve_lab
 
 
 @click.command()
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
-              help="The port to listen on (0: any free one).")
-@click.option("--host", "bind", default="127.0.0.1", show_default=True,
-              help="The address to listen on; anything but the loopback needs --allow-remote.")
-@click.option("--allow-remote", is_flag=True,
-              help="Listen on a non-loopback --host, over TLS with a certificate made for this run (its "
-                   "fingerprint printed).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="The port to listen on (0: any free one).",
+)
+@click.option(
+    "--host",
+    "bind",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address to listen on; anything but the loopback needs --allow-remote.",
+)
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Listen on a non-loopback --host, over TLS with a certificate made for this run (its fingerprint printed).",
+)
 @lab_command("ui")
 def ui(port, bind, allow_remote, name, inventory, provider, tofu, as_json):
     """The lab live in a browser, for the room: nodes and their tasks (moving as Swarm moves
@@ -22,20 +34,32 @@ def ui(port, bind, allow_remote, name, inventory, provider, tofu, as_json):
     from .wiring import ui_runs
 
     lab = resolve_lab(name)
-    labapi.status(lab, provider_for(inventory, tofu, provider))   # no such lab: said now, not on the page
+    labapi.status(lab, provider_for(inventory, tofu, provider))  # no such lab: said now, not on the page
 
     def ready(url: str, fingerprint: str) -> None:
         if bind not in ("127.0.0.1", "localhost", "::1"):
-            output.err.print(f"[yellow]warning:[/] listening on {bind}: whoever reaches it with the token can break "
-                             "the lab")
+            output.err.print(
+                f"[yellow]warning:[/] listening on {bind}: whoever reaches it with the token can break the lab"
+            )
         if as_json:
             output.write(output.envelope("ui", True, {"lab": lab, "url": url, "tls_sha256": fingerprint or None}))
         else:
             click.echo(f"lab {lab} live at {url}", err=False)
             if fingerprint:
-                click.echo(f"its certificate (made for this run) has SHA-256 fingerprint {fingerprint}: "
-                           "check it in the browser before you accept it", err=True)
+                click.echo(
+                    f"its certificate (made for this run) has SHA-256 fingerprint {fingerprint}: "
+                    "check it in the browser before you accept it",
+                    err=True,
+                )
             click.echo("open it in a browser (the token in it is this run's); Ctrl-C stops the page", err=True)
 
-    uiapi.serve(lab, lambda: provider_for(inventory, tofu, provider), ui_runs(), bind, port, allow_remote, ready,
-                lambda line: click.echo(f"ui: {line}", err=True))
+    uiapi.serve(
+        lab,
+        lambda: provider_for(inventory, tofu, provider),
+        ui_runs(),
+        bind,
+        port,
+        allow_remote,
+        ready,
+        lambda line: click.echo(f"ui: {line}", err=True),
+    )

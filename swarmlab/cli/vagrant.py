@@ -15,8 +15,13 @@ def box():
 
 
 @box.command(name="build")
-@click.option("--out", default="vagrant/.boxes", show_default=True, type=click.Path(file_okay=False),
-              help="Where the .box file is written.")
+@click.option(
+    "--out",
+    default="vagrant/.boxes",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the .box file is written.",
+)
 @click.option("--size", "size_gb", default=8, show_default=True, help="Disk size of each VM, GiB.")
 @click.option("--no-add", is_flag=True, help="Only write the .box file, do not `vagrant box add` it.")
 @handle_errors("vagrant box build")

@@ -1,5 +1,6 @@
 """Where features meet: the report and the live page show what other features make, and
 get it from here, so that no feature imports another (tests/unit/test_layers.py)."""
+
 from __future__ import annotations
 
 from .. import drills, graph, lessons, verify
@@ -9,14 +10,19 @@ from ..ui.live import Runs
 
 
 def report_parts() -> Parts:
-    return Parts(progress=lambda provider, lab: lessons.progress(provider, lab),
-                 graph_svg=lambda status: graph.to_svg(graph.to_dot(status)),
-                 compare_rows=compare_report.rows, compare_chart=compare_report.chart)
+    return Parts(
+        progress=lambda provider, lab: lessons.progress(provider, lab),
+        graph_svg=lambda status: graph.to_svg(graph.to_dot(status)),
+        compare_rows=compare_report.rows,
+        compare_chart=compare_report.chart,
+    )
 
 
 def ui_runs() -> Runs:
-    return Runs(verify=lambda lab, provider: verify.run(lab, provider),
-                drills=drills.catalogue,
-                drill=lambda ref, params: drills.find(ref).with_params(params),
-                run_drill=lambda lab, provider, drill, say: drills.run(lab, provider, drill, say=say),
-                progress=lambda provider: lessons.progress(provider))
+    return Runs(
+        verify=lambda lab, provider: verify.run(lab, provider),
+        drills=drills.catalogue,
+        drill=lambda ref, params: drills.find(ref).with_params(params),
+        run_drill=lambda lab, provider, drill, say: drills.run(lab, provider, drill, say=say),
+        progress=lambda provider: lessons.progress(provider),
+    )

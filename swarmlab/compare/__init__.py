@@ -1,5 +1,6 @@
 """`swarmlab compare`: the same stack on a raw veth pair, the default bridge, a user
 bridge and the lab's overlays, measured point by point (nothing here is asserted)."""
+
 from __future__ import annotations
 
 import functools
@@ -20,11 +21,17 @@ from ..observe import measure
 from . import variants
 from .variants import Variant
 
-KINDS = ("raw", "bridges", "overlays")   # what `--only` chooses among
+KINDS = ("raw", "bridges", "overlays")  # what `--only` chooses among
 
 
-def run(lab: str, provider: Provider, scenario: Optional[Callable[[], Scenario]] = None, say: Say = lambda s: None,
-        runs: int = 3, only: Sequence[str] = KINDS) -> Dict[str, Any]:
+def run(
+    lab: str,
+    provider: Provider,
+    scenario: Optional[Callable[[], Scenario]] = None,
+    say: Say = lambda s: None,
+    runs: int = 3,
+    only: Sequence[str] = KINDS,
+) -> Dict[str, Any]:
     """`scenario` gives the scenario to bring the lab up from when none runs (and is not
     called otherwise); without it a missing lab is LabNotFound. `only` names the kinds of
     variant to measure (KINDS)."""
@@ -62,8 +69,9 @@ def run(lab: str, provider: Provider, scenario: Optional[Callable[[], Scenario]]
         results = []
         for v in chosen:
             if v.why_not:
-                results.append({"key": v.key, "title": v.title, "kind": v.kind, "measured": False,
-                                "why_not": v.why_not})
+                results.append(
+                    {"key": v.key, "title": v.title, "kind": v.kind, "measured": False, "why_not": v.why_not}
+                )
                 continue
             client, server = v.ends()
             say(f"facts of {v.title}: {client.label} -> {server.label}")
@@ -78,12 +86,23 @@ def run(lab: str, provider: Provider, scenario: Optional[Callable[[], Scenario]]
         if made:
             say(f"removing lab {lab} (compare brought it up)")
             labmod.down(lab, provider, say)
-    return {"lab": lab, "made_lab": made, "variants": results, "failed": failures(results),
-            "seconds": round(time.monotonic() - started, 1), "only": [k for k in KINDS if k in only],
-            "bounds": {"rtt_exchanges": measure.RTT_COUNT, "rtt_rounds": measure.RTT_ROUNDS,
-                       "rtt_seconds": measure.RTT_SECONDS,
-                       "iperf_runs": runs, "iperf_seconds": measure.IPERF_SECONDS,
-                       "http_requests": measure.HTTP_COUNT, "http_seconds": measure.HTTP_SECONDS}}
+    return {
+        "lab": lab,
+        "made_lab": made,
+        "variants": results,
+        "failed": failures(results),
+        "seconds": round(time.monotonic() - started, 1),
+        "only": [k for k in KINDS if k in only],
+        "bounds": {
+            "rtt_exchanges": measure.RTT_COUNT,
+            "rtt_rounds": measure.RTT_ROUNDS,
+            "rtt_seconds": measure.RTT_SECONDS,
+            "iperf_runs": runs,
+            "iperf_seconds": measure.IPERF_SECONDS,
+            "http_requests": measure.HTTP_COUNT,
+            "http_seconds": measure.HTTP_SECONDS,
+        },
+    }
 
 
 def _choose(lab, caps, topo, node, images, outsider_image: str, want, say: Say) -> List[Variant]:
@@ -131,8 +150,10 @@ def _stack_images(handle) -> Dict[str, str]:
     out = {svc.short: svc.image for svc in handle.swarm.services()}
     missing = {"web", "db", "redis"} - set(out)
     if missing:
-        raise SwarmlabError(f"compare runs the web/db/redis stack; this lab has no {', '.join(sorted(missing))}",
-                            hint="use a lab made from scenarios/default.yaml")
+        raise SwarmlabError(
+            f"compare runs the web/db/redis stack; this lab has no {', '.join(sorted(missing))}",
+            hint="use a lab made from scenarios/default.yaml",
+        )
     return out
 
 
@@ -154,32 +175,51 @@ def _isolation(v: Variant) -> Dict[str, Any]:
 def _facts(v: Variant) -> Dict[str, Any]:
     """What each variant shows without timing: names, isolation, ports, path."""
     client, server = v.ends()
-    out: Dict[str, Any] = {"key": v.key, "title": v.title, "kind": v.kind, "measured": True,
-                           "client": client.label, "server": server.label, "server_ip": server.ip,
-                           **v.facts}
+    out: Dict[str, Any] = {
+        "key": v.key,
+        "title": v.title,
+        "kind": v.kind,
+        "measured": True,
+        "client": client.label,
+        "server": server.label,
+        "server_ip": server.ip,
+        **v.facts,
+    }
     host = client.host
     if v.kind != "raw":
-        r = host.transport.run(["docker", "exec", v.client_container, "getent", "hosts", v.server_name],
-                               timeout=20, warn=True)
+        r = host.transport.run(
+            ["docker", "exec", v.client_container, "getent", "hosts", v.server_name], timeout=20, warn=True
+        )
         answer = r.stdout.split()[0] if r.ok and r.stdout.split() else ""
-        out["resolution"] = {"lookup": f"getent hosts {v.server_name} (in {client.label})",
-                             "answer": answer, "resolves": bool(answer)}
+        out["resolution"] = {
+            "lookup": f"getent hosts {v.server_name} (in {client.label})",
+            "answer": answer,
+            "resolves": bool(answer),
+        }
     if v.internal_port:
-        out["allowed"] = {"path": f"{client.label} -> {server.ip}:{v.internal_port}",
-                          "connects": measure.connects(client, server.ip, v.internal_port)}
+        out["allowed"] = {
+            "path": f"{client.label} -> {server.ip}:{v.internal_port}",
+            "connects": measure.connects(client, server.ip, v.internal_port),
+        }
         if v.outsider is not None:
             out["isolation"] = _isolation(v)
     if v.url:
         root = measure.Place(host, "", f"{host.name} itself")
         addr = v.url.split("//")[1].split("/")[0]
         ip, port = addr.split(":")
-        out["ports"] = {"published": {"where": addr, "answers": measure.connects(root, ip, int(port))},
-                        "internal_on_node": {"where": f"{server.host.address}:{v.internal_port}",
-                                             "answers": measure.connects(root, server.host.address, v.internal_port)},
-                        "server_ip_from_its_node": {
-                            "where": f"{server.host.name} -> {server.ip}:{v.internal_port}",
-                            "answers": measure.connects(measure.Place(server.host, "", server.host.name),
-                                                        server.ip, v.internal_port)}}
+        out["ports"] = {
+            "published": {"where": addr, "answers": measure.connects(root, ip, int(port))},
+            "internal_on_node": {
+                "where": f"{server.host.address}:{v.internal_port}",
+                "answers": measure.connects(root, server.host.address, v.internal_port),
+            },
+            "server_ip_from_its_node": {
+                "where": f"{server.host.name} -> {server.ip}:{v.internal_port}",
+                "answers": measure.connects(
+                    measure.Place(server.host, "", server.host.name), server.ip, v.internal_port
+                ),
+            },
+        }
     out["path"] = measure.describe_path(host, measure.link_of(client), v.kind)
     return out
 
@@ -191,19 +231,28 @@ def _timings(chosen: List[Variant], results: List[Dict[str, Any]], runs: int, sa
     thr: Dict[str, list] = {v.key: [] for v in chosen}
     err: Dict[str, str] = {}
     for i in range(measure.RTT_ROUNDS):
-        say(f"round trips, round {i + 1}/{measure.RTT_ROUNDS}"
-            + (" (with a capture of the underlay)" if i == 0 else ""))
+        say(
+            f"round trips, round {i + 1}/{measure.RTT_ROUNDS}" + (" (with a capture of the underlay)" if i == 0 else "")
+        )
         for v, r in zip(chosen, results):
             marker = f"swlcmp{secrets.token_hex(5)}"
             if i == 0:  # what leaves the node, captured while the first round runs
                 got, wire, werr = measure.capture_during(
-                    v.ends()[0].host, functools.partial(measure.rtt_samples, *v.ends(), marker), marker)
+                    v.ends()[0].host, functools.partial(measure.rtt_samples, *v.ends(), marker), marker
+                )
                 # only frames carrying this exchange's marker count: health checks cross too
-                r["wire"] = ({"packets_on_underlay": wire.packets, "marker_frames": wire.canary_anywhere,
-                              "vxlan_frames": sum(wire.canary_in_vxlan.values()),
-                              "vnis": sorted(k for k, n in wire.canary_in_vxlan.items() if n),
-                              "esp_packets": wire.esp, "payload_in_clear": wire.canary_anywhere > 0}
-                             if wire else {"error": werr})
+                r["wire"] = (
+                    {
+                        "packets_on_underlay": wire.packets,
+                        "marker_frames": wire.canary_anywhere,
+                        "vxlan_frames": sum(wire.canary_in_vxlan.values()),
+                        "vnis": sorted(k for k, n in wire.canary_in_vxlan.items() if n),
+                        "esp_packets": wire.esp,
+                        "payload_in_clear": wire.canary_anywhere > 0,
+                    }
+                    if wire
+                    else {"error": werr}
+                )
             else:
                 got = measure.rtt_samples(*v.ends(), marker)
             if isinstance(got, str):
@@ -233,8 +282,7 @@ def _ratios(results: List[Dict[str, Any]]) -> None:
     """Overhead of each variant against the user bridge and against the raw veth pair; an
     encrypted overlay also against the first plain overlay measured (what encryption costs)."""
     ref = {r["key"]: r for r in results if r.get("measured")}
-    plain = next((r for r in results if r.get("measured") and r["kind"] == "overlay"
-                  and not r.get("encrypted")), None)
+    plain = next((r for r in results if r.get("measured") and r["kind"] == "overlay" and not r.get("encrypted")), None)
 
     def num(r, what):
         if what == "rtt":
@@ -253,5 +301,7 @@ def _ratios(results: List[Dict[str, Any]]) -> None:
                 continue
             rt, brt = num(r, "rtt"), num(b, "rtt")
             tp, btp = num(r, "tp"), num(b, "tp")
-            r["ratios"][base] = {"rtt_p50": round(rt / brt, 2) if rt and brt else None,
-                                 "throughput": round(tp / btp, 2) if tp and btp else None}
+            r["ratios"][base] = {
+                "rtt_p50": round(rt / brt, 2) if rt and brt else None,
+                "throughput": round(tp / btp, 2) if tp and btp else None,
+            }

@@ -1,16 +1,31 @@
 """What `compare` measured, as rows (one per point, one column per variant), a markdown
 and an HTML report with a bar chart, and the commands that repeat each number by hand."""
+
 from __future__ import annotations
 
 import html
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-ROWS = ["name resolution", "allowed path", "isolation", "published port", "internal port on the node",
-        "server address from its node", "path", "MTU", "on the underlay", "TCP RTT p50 / p99",
-        "HTTP via web p50 / p99", "throughput (median)"]
-RATIO_ROWS = {"vs user bridge (RTT, thr.)": "user-bridge", "vs raw veth (RTT, thr.)": "raw",
-              "vs plain overlay (RTT, thr.)": "plain-overlay"}   # row -> the variant it is measured against
+ROWS = [
+    "name resolution",
+    "allowed path",
+    "isolation",
+    "published port",
+    "internal port on the node",
+    "server address from its node",
+    "path",
+    "MTU",
+    "on the underlay",
+    "TCP RTT p50 / p99",
+    "HTTP via web p50 / p99",
+    "throughput (median)",
+]
+RATIO_ROWS = {
+    "vs user bridge (RTT, thr.)": "user-bridge",
+    "vs raw veth (RTT, thr.)": "raw",
+    "vs plain overlay (RTT, thr.)": "plain-overlay",
+}  # row -> the variant it is measured against
 ROWS += list(RATIO_ROWS)
 
 
@@ -79,7 +94,7 @@ def rows(data: Dict[str, Any]) -> Tuple[List[str], List[Tuple[str, List[str]]]]:
 
 def chart(data: Dict[str, Any], path: Path) -> Path:
     """Bar chart of RTT p50 and throughput per measured variant (SVG)."""
-    import matplotlib   # here: matplotlib takes most of a second to import, and only a chart needs it
+    import matplotlib  # here: matplotlib takes most of a second to import, and only a chart needs it
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -119,24 +134,34 @@ def write(data: Dict[str, Any], directory: str) -> Dict[str, str]:
     d.mkdir(parents=True, exist_ok=True)
     svg = chart(data, d / "chart.svg")
     cols, body = rows(data)
-    md = [f"# swarmlab compare: lab {data['lab']}", "",
-          f"Measured in {data['seconds']} s. Every loop bounded: {data['bounds']}.", "",
-          "![latency and throughput per variant](chart.svg)", "",
-          "| | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    md = [
+        f"# swarmlab compare: lab {data['lab']}",
+        "",
+        f"Measured in {data['seconds']} s. Every loop bounded: {data['bounds']}.",
+        "",
+        "![latency and throughput per variant](chart.svg)",
+        "",
+        "| | " + " | ".join(cols) + " |",
+        "|---" * (len(cols) + 1) + "|",
+    ]
     md += ["| " + name + " | " + " | ".join(c.replace("|", "\\|") for c in cells) + " |" for name, cells in body]
     md += ["", "## Repeat a number by hand", ""]
     md += [f"- **{title}, {what}**: `{cmd}`" for title, what, cmd in commands(data)]
     (d / "report.md").write_text("\n".join(md) + "\n")
     table = "<tr><th></th>" + "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "</tr>"
-    table += "".join("<tr><th>" + html.escape(n) + "</th>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
-                     + "</tr>" for n, cells in body)
-    cmds = "".join(f"<li><b>{html.escape(t)}, {w}</b>: <code>{html.escape(c)}</code></li>"
-                   for t, w, c in commands(data))
+    table += "".join(
+        "<tr><th>" + html.escape(n) + "</th>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+        for n, cells in body
+    )
+    cmds = "".join(
+        f"<li><b>{html.escape(t)}, {w}</b>: <code>{html.escape(c)}</code></li>" for t, w, c in commands(data)
+    )
     (d / "report.html").write_text(
         f"<!doctype html><meta charset=utf-8><title>swarmlab compare {html.escape(data['lab'])}</title>"
         "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:4px;font-size:13px;"
         "vertical-align:top}table{border-collapse:collapse}</style>"
         f"<h1>swarmlab compare: lab {html.escape(data['lab'])}</h1>"
         f"<p>Measured in {data['seconds']} s.</p><img src='chart.svg' alt='chart'>"
-        f"<table>{table}</table><h2>Repeat a number by hand</h2><ul>{cmds}</ul>")
+        f"<table>{table}</table><h2>Repeat a number by hand</h2><ul>{cmds}</ul>"
+    )
     return {"markdown": str(d / "report.md"), "html": str(d / "report.html"), "chart": str(svg)}

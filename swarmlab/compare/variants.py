@@ -7,6 +7,7 @@
 
 The bridge containers run in one node's engine, carry the lab's labels (role compare)
 and are removed afterwards, as are the namespaces."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,24 +22,24 @@ from ..shell import label_filter, sh
 
 ROLE_COMPARE = "compare"
 RAW_NS = ("swl-raw-a", "swl-raw-b")
-RAW_IPS = ("169.254.77.1", "169.254.77.2")   # link-local, inside two private namespaces
+RAW_IPS = ("169.254.77.1", "169.254.77.2")  # link-local, inside two private namespaces
 SECRET_DIR = "/tmp/swarmlab-compare"
-PORTS = {"default": 8081, "user": 8082}      # published on the node (web listens on 8000)
+PORTS = {"default": 8081, "user": 8082}  # published on the node (web listens on 8000)
 
 
 @dataclass
 class Variant:
     key: str
     title: str
-    kind: str                                  # raw | bridge | overlay
+    kind: str  # raw | bridge | overlay
     client: Optional[Place] = None
     server: Optional[Place] = None
-    server_name: str = ""                      # the name the client would use (db, web)
-    client_container: str = ""                 # for lookups with the container's own resolver
-    outsider: Optional[Place] = None           # a namespace not on this network
-    url: str = ""                              # web's published URL, from its node
-    internal_port: int = 0                     # a port the server listens on but does not publish
-    why_not: str = ""                          # set when the column cannot be measured here
+    server_name: str = ""  # the name the client would use (db, web)
+    client_container: str = ""  # for lookups with the container's own resolver
+    outsider: Optional[Place] = None  # a namespace not on this network
+    url: str = ""  # web's published URL, from its node
+    internal_port: int = 0  # a port the server listens on but does not publish
+    why_not: str = ""  # set when the column cannot be measured here
     facts: Dict[str, object] = field(default_factory=dict)
 
     def ends(self) -> Tuple[Place, Place]:
@@ -54,10 +55,16 @@ def raw(host: Host) -> Variant:
         f"ip netns add {a} && ip netns add {b} && ip link add swl-va netns {a} type veth peer name swl-vb netns {b} && "
         f"ip -n {a} addr add {RAW_IPS[0]}/30 dev swl-va && ip -n {b} addr add {RAW_IPS[1]}/30 dev swl-vb && "
         f"ip -n {a} link set swl-va up && ip -n {b} link set swl-vb up && "
-        f"ip -n {a} link set lo up && ip -n {b} link set lo up", timeout=20)
-    return Variant("raw", "raw veth", "raw",
-                   Place(host, f"ip netns exec {a}", f"netns {a} on {host.name}", RAW_IPS[0]),
-                   Place(host, f"ip netns exec {b}", f"netns {b} on {host.name}", RAW_IPS[1]))
+        f"ip -n {a} link set lo up && ip -n {b} link set lo up",
+        timeout=20,
+    )
+    return Variant(
+        "raw",
+        "raw veth",
+        "raw",
+        Place(host, f"ip netns exec {a}", f"netns {a} on {host.name}", RAW_IPS[0]),
+        Place(host, f"ip netns exec {b}", f"netns {b} on {host.name}", RAW_IPS[1]),
+    )
 
 
 def _labels(lab: str) -> list:
@@ -70,8 +77,10 @@ def _run(host: Host, lab: str, name: str, image: str, args: list, cmd: Sequence[
 
 
 def _ip(host: Host, container: str) -> str:
-    r = host.transport.run(["docker", "inspect", "--format",
-                            "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container], timeout=20)
+    r = host.transport.run(
+        ["docker", "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container],
+        timeout=20,
+    )
     return r.stdout.split()[0]
 
 
@@ -81,37 +90,68 @@ def bridges(host: Host, lab: str, images: Dict[str, str]) -> List[Variant]:
     lbl = _labels(lab)
     t = host.transport
     # a secret as Compose gives it without Swarm: a file bind-mounted read-only
-    t.run(sh("mkdir", "-p", SECRET_DIR) + " && head -c 18 /dev/urandom | base64 > "
-          + sh(f"{SECRET_DIR}/db_password"), timeout=10)
+    t.run(
+        sh("mkdir", "-p", SECRET_DIR) + " && head -c 18 /dev/urandom | base64 > " + sh(f"{SECRET_DIR}/db_password"),
+        timeout=10,
+    )
     secret = ["-v", f"{SECRET_DIR}/db_password:/run/secrets/db_password:ro"]
     t.run(sh("docker", "network", "create", lbl, "swl-cmp-net") + " >/dev/null", timeout=30)
     out = []
     for key, net in (("default", None), ("user", "swl-cmp-net")):
+
         def alias(n, net=net):
             return ["--network", net, "--network-alias", n] if net else []
+
         ident = ["-e", f"NODE_NAME={host.name}"]
-        db = _run(host, lab, f"swl-cmp-{key}-db", images["db"],
-                  [alias("db"), secret, ident, "-e", f"TASK_NAME=swl-cmp-{key}-db"])
-        redis = _run(host, lab, f"swl-cmp-{key}-redis", images["redis"],
-                     [alias("redis"), ident, "-e", f"TASK_NAME=swl-cmp-{key}-redis"])
+        db = _run(
+            host,
+            lab,
+            f"swl-cmp-{key}-db",
+            images["db"],
+            [alias("db"), secret, ident, "-e", f"TASK_NAME=swl-cmp-{key}-db"],
+        )
+        redis = _run(
+            host,
+            lab,
+            f"swl-cmp-{key}-redis",
+            images["redis"],
+            [alias("redis"), ident, "-e", f"TASK_NAME=swl-cmp-{key}-redis"],
+        )
         if net:
             hosts_env = ["-e", "DB_HOST=db", "-e", "REDIS_HOST=redis"]
         else:  # no names on the default bridge: web must be given addresses
             hosts_env = ["-e", f"DB_HOST={_ip(host, db)}", "-e", f"REDIS_HOST={_ip(host, redis)}"]
-        web = _run(host, lab, f"swl-cmp-{key}-web", images["web"],
-                   [alias("web"), secret, ident, "-e", f"TASK_NAME=swl-cmp-{key}-web", hosts_env,
-                    "-p", f"{PORTS[key]}:8000"])
+        web = _run(
+            host,
+            lab,
+            f"swl-cmp-{key}-web",
+            images["web"],
+            [alias("web"), secret, ident, "-e", f"TASK_NAME=swl-cmp-{key}-web", hosts_env, "-p", f"{PORTS[key]}:8000"],
+        )
         title = "default bridge" if key == "default" else "user bridge"
-        out.append(Variant(f"{key}-bridge", title, "bridge",
-                           container_place(host, web, f"{web} on {host.name}", _ip(host, web)),
-                           container_place(host, db, f"{db} on {host.name}", _ip(host, db)),
-                           server_name="db", client_container=web,
-                           url=f"http://{host.address}:{PORTS[key]}/?cache=skip", internal_port=5432))
+        out.append(
+            Variant(
+                f"{key}-bridge",
+                title,
+                "bridge",
+                container_place(host, web, f"{web} on {host.name}", _ip(host, web)),
+                container_place(host, db, f"{db} on {host.name}", _ip(host, db)),
+                server_name="db",
+                client_container=web,
+                url=f"http://{host.address}:{PORTS[key]}/?cache=skip",
+                internal_port=5432,
+            )
+        )
+
     def ready():
         seen = []
         for key in PORTS:
-            r = t.run(f"python3 -c \"import urllib.request as u; u.urlopen('http://127.0.0.1:{PORTS[key]}/healthz', "
-                      f"timeout=2)\"", timeout=10, warn=True)
+            r = t.run(
+                f"python3 -c \"import urllib.request as u; u.urlopen('http://127.0.0.1:{PORTS[key]}/healthz', "
+                f'timeout=2)"',
+                timeout=10,
+                warn=True,
+            )
             seen.append(f"{key} bridge web: {'ready' if r.ok else 'not yet'}")
         return all("ready" in s for s in seen), "; ".join(seen)
 
@@ -122,8 +162,9 @@ def bridges(host: Host, lab: str, images: Dict[str, str]) -> List[Variant]:
 def outsider(host: Host, lab: str, image: str) -> Place:
     """A container on a bridge of its own: on no network of any variant."""
     host.transport.run(sh("docker", "network", "create", _labels(lab), "swl-cmp-outside") + " >/dev/null", timeout=30)
-    name = _run(host, lab, "swl-cmp-outsider", image, ["--network", "swl-cmp-outside", "--entrypoint", "sleep"],
-                ["600"])
+    name = _run(
+        host, lab, "swl-cmp-outsider", image, ["--network", "swl-cmp-outside", "--entrypoint", "sleep"], ["600"]
+    )
     return container_place(host, name, f"{name} (another bridge) on {host.name}")
 
 
@@ -133,12 +174,18 @@ def overlays(topo: Topology, esp_everywhere: bool, no_esp: List[str]) -> List[Va
     out = []
     web = next((s for s in topo.services.values() if s.short == "web"), None)
     for net in sorted(topo.networks.values(), key=lambda n: n.name):
-        pair = (topo.pair_across_hosts(net.name, "web", "db") or topo.pair_across_hosts(net.name, "web", "web")
-                or topo.pair_across_hosts(net.name))
+        pair = (
+            topo.pair_across_hosts(net.name, "web", "db")
+            or topo.pair_across_hosts(net.name, "web", "web")
+            or topo.pair_across_hosts(net.name)
+        )
         title = f"overlay {net.name} ({'encrypted' if net.encrypted else 'plain'})"
         if pair is None:
-            out.append(Variant(f"overlay-{net.name}", title, "overlay",
-                               why_not=f"no two tasks on different nodes on {net.name}"))
+            out.append(
+                Variant(
+                    f"overlay-{net.name}", title, "overlay", why_not=f"no two tasks on different nodes on {net.name}"
+                )
+            )
             continue
         a, b = pair
         ha, hb = topo.hosts[a.node], topo.hosts[b.node]
@@ -147,16 +194,32 @@ def overlays(topo: Topology, esp_everywhere: bool, no_esp: List[str]) -> List[Va
         if web is not None and server_short == "db" and web.published:
             url = f"http://{ha.address}:{web.published[0]['published']}/?cache=skip"
         internal = 5432 if server_short == "db" else 0
-        out.append(Variant(f"overlay-{net.name}", title, "overlay",
-                           container_place(ha, a.name, f"{a.name.rsplit('.', 1)[0]} on {a.node}", a.ips[net.name]),
-                           container_place(hb, b.name, f"{b.name.rsplit('.', 1)[0]} on {b.node}", b.ips[net.name]),
-                           server_name=server_short, client_container=a.name, url=url, internal_port=internal,
-                           facts={"network": net.name, "vni": net.vni, "encrypted": net.encrypted,
-                                  "client_node": a.node, "server_node": b.node}))
+        out.append(
+            Variant(
+                f"overlay-{net.name}",
+                title,
+                "overlay",
+                container_place(ha, a.name, f"{a.name.rsplit('.', 1)[0]} on {a.node}", a.ips[net.name]),
+                container_place(hb, b.name, f"{b.name.rsplit('.', 1)[0]} on {b.node}", b.ips[net.name]),
+                server_name=server_short,
+                client_container=a.name,
+                url=url,
+                internal_port=internal,
+                facts={
+                    "network": net.name,
+                    "vni": net.vni,
+                    "encrypted": net.encrypted,
+                    "client_node": a.node,
+                    "server_node": b.node,
+                },
+            )
+        )
     if not any(n.encrypted for n in topo.networks.values()):
-        why = (f"no IPsec ESP on {', '.join(no_esp)}: an encrypted overlay carries nothing on this kernel"
-               if not esp_everywhere else
-               "none of the lab's networks is encrypted: set encrypted: true (or auto) in the scenario")
+        why = (
+            f"no IPsec ESP on {', '.join(no_esp)}: an encrypted overlay carries nothing on this kernel"
+            if not esp_everywhere
+            else "none of the lab's networks is encrypted: set encrypted: true (or auto) in the scenario"
+        )
         out.append(Variant("overlay-encrypted", "overlay (encrypted)", "overlay", why_not=why))
     return out
 
@@ -166,6 +229,13 @@ def cleanup(host: Host) -> None:
     sel = label_filter(L.ROLE, ROLE_COMPARE)
     host.transport.run(
         "docker rm -f $(" + sh("docker", "ps", "-aq", sel) + ") >/dev/null 2>&1; "
-        "docker network rm $(" + sh("docker", "network", "ls", "-q", sel) + ") >/dev/null 2>&1; "
-        + sh("rm", "-rf", SECRET_DIR) + "; " + "; ".join(sh("ip", "netns", "del", ns) + " 2>/dev/null" for ns in RAW_NS)
-        + "; true", timeout=60, warn=True)
+        "docker network rm $("
+        + sh("docker", "network", "ls", "-q", sel)
+        + ") >/dev/null 2>&1; "
+        + sh("rm", "-rf", SECRET_DIR)
+        + "; "
+        + "; ".join(sh("ip", "netns", "del", ns) + " 2>/dev/null" for ns in RAW_NS)
+        + "; true",
+        timeout=60,
+        warn=True,
+    )

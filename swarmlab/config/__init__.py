@@ -1,4 +1,5 @@
 """Lab definitions: scenario files and their stack files."""
+
 from .loader import load_scenario
 from .model import NetworkSpec, NodeSpec, Scenario
 

@@ -9,6 +9,7 @@ bounded in time. The file as the user wrote it is asked of the controller's clie
 one a user runs); what swarmlab will deploy is asked of every client version on PATH (the
 nodes' 20.10 among them where Debian's docker.io is installed), and where one says it
 ignores keys, that is said as it says it."""
+
 from __future__ import annotations
 
 import functools
@@ -29,11 +30,13 @@ TIMEOUT = 20
 _REACHED_DAEMON = ("Cannot connect to the Docker daemon", "error during connect", "connect: no such file")
 # Said on the way, not a verdict.
 _CHATTER = ("Ignoring unsupported options", "Ignoring deprecated options", "Since --detach", "In a future release")
-_PATH = re.compile(r"(?<![\w.])(?P<path>(?:services|networks|volumes|secrets|configs|version)(?:\.[^\s:]+)?):?"
-                   r"\s+(?P<rest>.+)")
+_PATH = re.compile(
+    r"(?<![\w.])(?P<path>(?:services|networks|volumes|secrets|configs|version)(?:\.[^\s:]+)?):?"
+    r"\s+(?P<rest>.+)"
+)
 _EXTRA = re.compile(r"Additional property (\S+) is not allowed")
 _IGNORING = re.compile(r"^Ignoring (unsupported|deprecated) options:(.*)$")
-_DEPRECATED = re.compile(r"^([a-z_]+): (.+)$")   # one per key under "Ignoring deprecated options:"
+_DEPRECATED = re.compile(r"^([a-z_]+): (.+)$")  # one per key under "Ignoring deprecated options:"
 NOT_ASKED = "docker's own check of the stack was not asked"
 
 
@@ -50,8 +53,13 @@ def _clients(path: str) -> Tuple[Tuple[str, str], ...]:
         if not (os.path.isfile(client) and os.access(client, os.X_OK)):
             continue
         try:
-            got = subprocess.run([client, "version", "--format", "{{.Client.Version}}"], capture_output=True,
-                                 text=True, timeout=TIMEOUT, env={**os.environ, "DOCKER_HOST": "unix:///nonexistent"})
+            got = subprocess.run(
+                [client, "version", "--format", "{{.Client.Version}}"],
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+                env={**os.environ, "DOCKER_HOST": "unix:///nonexistent"},
+            )
         except (OSError, subprocess.TimeoutExpired):
             continue
         version = got.stdout.strip().splitlines()[0] if got.stdout.strip() else ""
@@ -60,8 +68,9 @@ def _clients(path: str) -> Tuple[Tuple[str, str], ...]:
     return tuple(out.items())
 
 
-def verdict(stack: Mapping[str, Any], workdir: Path,
-            client: Optional[str] = None) -> Tuple[Optional[Tuple[Tuple[str, ...], str]], str]:
+def verdict(
+    stack: Mapping[str, Any], workdir: Path, client: Optional[str] = None
+) -> Tuple[Optional[Tuple[Tuple[str, ...], str]], str]:
     """((path, message) when Docker refuses the stack, else None; a note: why it was not
     asked, or the keys it says it ignores, a line per kind). client: the first docker on PATH by default."""
     client = client or shutil.which("docker")
@@ -72,9 +81,15 @@ def verdict(stack: Mapping[str, Any], workdir: Path,
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
         env.update(DOCKER_HOST=f"unix://{tmp}/no-daemon.sock", DOCKER_CONFIG=tmp)
         try:
-            proc = subprocess.run([client, "stack", "deploy", "--compose-file", "-", "swarmlab-check"],
-                                  input=text, capture_output=True, text=True, timeout=TIMEOUT, env=env,
-                                  cwd=str(workdir) if workdir.is_dir() else tmp)
+            proc = subprocess.run(
+                [client, "stack", "deploy", "--compose-file", "-", "swarmlab-check"],
+                input=text,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+                env=env,
+                cwd=str(workdir) if workdir.is_dir() else tmp,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return None, f"{NOT_ASKED}: {type(exc).__name__}: {exc}"[:300]
     said = "\n".join((proc.stderr, proc.stdout))
@@ -86,7 +101,7 @@ def verdict(stack: Mapping[str, Any], workdir: Path,
     if "unknown flag" in lines[0] or "is not a docker command" in lines[0]:
         return None, f"{NOT_ASKED}: this client has no stack deploy ({lines[0]})"
     path, said = refusal(lines[0])
-    return (tuple(p.replace("$$", "$") for p in path), said), ""   # the file's names, not as escaped for it
+    return (tuple(p.replace("$$", "$") for p in path), said), ""  # the file's names, not as escaped for it
 
 
 def ignoring(said: str) -> List[str]:
@@ -95,7 +110,7 @@ def ignoring(said: str) -> List[str]:
     (the client lists deprecated keys one per line below their heading)."""
     unsupported: List[str] = []
     deprecated: List[str] = []
-    under = False   # below the deprecated heading
+    under = False  # below the deprecated heading
     for line in (ln.strip() for ln in said.splitlines()):
         m = _IGNORING.match(line)
         if m:
@@ -129,6 +144,8 @@ def refusal(line: str) -> Tuple[Tuple[str, ...], str]:
     path = tuple(m.group("path").split("."))
     extra = _EXTRA.fullmatch(m.group("rest"))
     if extra and m.start() == 0:
-        return path + (extra.group(1),), (f"docker stack deploy refuses the file: {extra.group(1)!r} is not a key "
-                                          f"it knows here ({m.group('rest')}); remove it or fix its spelling")
+        return path + (extra.group(1),), (
+            f"docker stack deploy refuses the file: {extra.group(1)!r} is not a key "
+            f"it knows here ({m.group('rest')}); remove it or fix its spelling"
+        )
     return path, said

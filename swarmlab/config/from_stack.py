@@ -7,6 +7,7 @@ then checked exactly as a written one is.
 - nodes: --nodes/--managers, else what the placement constraints need (placement.py);
 - the wait: replicas (health checks included) and every published TCP port, never a
   service the stack does not have."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,7 +22,7 @@ from .model import Scenario
 from .stack import DEFAULT_NETWORK, docker_networks, service_networks
 
 SOURCE_PREFIX = "stack:"
-NO_FLAGS = Flags()   # frozen: one shared default is safe
+NO_FLAGS = Flags()  # frozen: one shared default is safe
 
 
 def load_stack(path: str | Path, flags: Flags = NO_FLAGS) -> Scenario:
@@ -29,17 +30,35 @@ def load_stack(path: str | Path, flags: Flags = NO_FLAGS) -> Scenario:
     stack, lines = yamlfile.load(path, "stack file")
     r = _Reader(str(path), lines)
     if not isinstance(stack, dict) or not isinstance(stack.get("services"), dict) or not stack["services"]:
-        raise ConfigError([Problem(str(path), "services", "a stack file is a compose mapping with at least "
-                                   "one service (services: {web: {image: ...}})", yamlfile.line_of(lines, ()))])
+        raise ConfigError(
+            [
+                Problem(
+                    str(path),
+                    "services",
+                    "a stack file is a compose mapping with at least one service (services: {web: {image: ...}})",
+                    yamlfile.line_of(lines, ()),
+                )
+            ]
+        )
     name = flags.name or path.stem
     if flags.name is None and grammar.LAB.problem(name):
-        raise ConfigError([Problem(str(path), "", f"the lab would be named after the file ({path.stem!r}), "
-                                   "which is not a lab name (a DNS label): give one with --name NAME")])
+        raise ConfigError(
+            [
+                Problem(
+                    str(path),
+                    "",
+                    f"the lab would be named after the file ({path.stem!r}), "
+                    "which is not a lab name (a DNS label): give one with --name NAME",
+                )
+            ]
+        )
     node_plan = placement.plan(stack["services"], flags.nodes, flags.managers)
     for p, msg in node_plan.problems:
         r.add(p, msg + (" (set by --nodes)" if not p and flags.nodes else ""))
     data: Dict[str, Any] = {
-        "apiVersion": "swarmlab/v1", "kind": "Scenario", "name": name,
+        "apiVersion": "swarmlab/v1",
+        "kind": "Scenario",
+        "name": name,
         "description": f"the stack {path.name}, as it is",
         "nodes": {"managers": node_plan.managers, "workers": node_plan.workers, "labels": node_plan.labels},
         "networks": _networks(stack),
@@ -48,17 +67,25 @@ def load_stack(path: str | Path, flags: Flags = NO_FLAGS) -> Scenario:
     if flags.pool:
         data["network"] = {"pool": flags.pool}
     # the flags were applied by the plan: the file has no nodes: section of its own to override
-    scenario = build(data, r, path, Flags(flags.name, None, None, flags.pool, flags.own_nodes, flags.env_file,
-                                          flags.ask_docker, flags.host_access),
-                     SOURCE_PREFIX + str(path.resolve()))
+    scenario = build(
+        data,
+        r,
+        path,
+        Flags(flags.name, None, None, flags.pool, flags.own_nodes, flags.env_file, flags.ask_docker, flags.host_access),
+        SOURCE_PREFIX + str(path.resolve()),
+    )
     return _named_as_docker_names(scenario)
 
 
 def _named_as_docker_names(scenario: Scenario) -> Scenario:
     """The stack's `default` network on the engine as docker stack deploy names it,
     <stack>_default: Docker reserves the name `default` itself (creating it failed)."""
-    nets = tuple(dataclasses.replace(n, name=f"{scenario.stack_name}_{DEFAULT_NETWORK}", stack_key=DEFAULT_NETWORK)
-                 if n.name == DEFAULT_NETWORK else n for n in scenario.networks)
+    nets = tuple(
+        dataclasses.replace(n, name=f"{scenario.stack_name}_{DEFAULT_NETWORK}", stack_key=DEFAULT_NETWORK)
+        if n.name == DEFAULT_NETWORK
+        else n
+        for n in scenario.networks
+    )
     return dataclasses.replace(scenario, networks=nets)
 
 
@@ -66,7 +93,7 @@ def _networks(stack: Mapping[str, Any]) -> Dict[str, Optional[dict]]:
     top = stack.get("networks")
     top = top if isinstance(top, Mapping) else {}
     out: Dict[str, Optional[dict]] = {}
-    own = docker_networks(stack)   # Docker's host and bridge: used as they are, not made
+    own = docker_networks(stack)  # Docker's host and bridge: used as they are, not made
     for net, spec in ((k, v) for k, v in top.items() if k not in own):
         opts = (spec or {}).get("driver_opts") if isinstance(spec, Mapping) else None
         encrypted = isinstance(opts, Mapping) and "encrypted" in opts and str(opts["encrypted"]).lower() != "false"
@@ -80,7 +107,13 @@ def _networks(stack: Mapping[str, Any]) -> Dict[str, Optional[dict]]:
 def load_source(source: str, flags: Flags = NO_FLAGS) -> Scenario:
     """The scenario a lab was made from, by what `up` recorded (a scenario or a stack file)."""
     if source.startswith(SOURCE_PREFIX):
-        return load_stack(source[len(SOURCE_PREFIX):], flags)
+        return load_stack(source[len(SOURCE_PREFIX) :], flags)
 
-    return load_scenario(source, name=flags.name, own_nodes=flags.own_nodes, env_file=flags.env_file,
-                         ask_docker=flags.ask_docker, host_access=flags.host_access)
+    return load_scenario(
+        source,
+        name=flags.name,
+        own_nodes=flags.own_nodes,
+        env_file=flags.env_file,
+        ask_docker=flags.ask_docker,
+        host_access=flags.host_access,
+    )

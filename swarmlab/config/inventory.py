@@ -11,6 +11,7 @@ nodes. Two shapes are read:
 Every problem of a file is reported at once with its file, line and path. Host keys must
 be pinned (host_key, or a known_hosts file of the inventory's own): trust on first use only
 when the caller asks for it explicitly."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,8 +28,14 @@ from .yamlfile import is_file, line_of, load
 from .inventory_check import check_hosts
 
 KIND = "Inventory"
-ANSIBLE_TEXT = ("ansible_host", "ansible_user", "ansible_ssh_private_key_file", "swarmlab_advertise_addr",
-                "swarmlab_data_path_addr", "swarmlab_host_key")
+ANSIBLE_TEXT = (
+    "ansible_host",
+    "ansible_user",
+    "ansible_ssh_private_key_file",
+    "swarmlab_advertise_addr",
+    "swarmlab_data_path_addr",
+    "swarmlab_host_key",
+)
 
 _host_fields = {
     "address": {"type": "string"},
@@ -52,13 +59,27 @@ SCHEMA: dict = {
         "name": {"type": "string"},
         "known_hosts": {"type": "string"},
         # where the hosts pull the lab's images from: "host:port", or {address, push}
-        "registry": {"type": ["string", "object"], "additionalProperties": False, "required": ["address"],
-                     "properties": {"address": {"type": "string"}, "push": {"type": "string"}}},
-        "defaults": {"type": "object", "additionalProperties": False,
-                     "properties": {k: _host_fields[k] for k in ("port", "user", "key_file")}},
-        "hosts": {"type": "object", "minProperties": 1,
-                  "additionalProperties": {"type": "object", "additionalProperties": False,
-                                           "required": ["address", "role"], "properties": _host_fields}},
+        "registry": {
+            "type": ["string", "object"],
+            "additionalProperties": False,
+            "required": ["address"],
+            "properties": {"address": {"type": "string"}, "push": {"type": "string"}},
+        },
+        "defaults": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {k: _host_fields[k] for k in ("port", "user", "key_file")},
+        },
+        "hosts": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["address", "role"],
+                "properties": _host_fields,
+            },
+        },
     },
 }
 
@@ -74,7 +95,7 @@ class InventoryHost:
     labels: Tuple[Tuple[str, str], ...] = ()
     advertise_addr: Optional[str] = None
     data_path_addr: Optional[str] = None
-    host_key: Optional[str] = None       # "ssh-ed25519 AAAA..." pinned in the inventory
+    host_key: Optional[str] = None  # "ssh-ed25519 AAAA..." pinned in the inventory
 
 
 @dataclass(frozen=True)
@@ -82,6 +103,7 @@ class Registry:
     """Images go through a registry instead of over SSH: the controller pushes to `push`,
     the hosts pull from `address` (the same place, unless the controller reaches it
     another way: a tunnel, a published port)."""
+
     address: str
     push: str
 
@@ -95,8 +117,8 @@ class Registry:
 class Inventory:
     path: Path
     hosts: Tuple[InventoryHost, ...]
-    known_hosts: Optional[str] = None    # a known_hosts file of the inventory's own
-    shape: str = "swarmlab"              # swarmlab | ansible
+    known_hosts: Optional[str] = None  # a known_hosts file of the inventory's own
+    shape: str = "swarmlab"  # swarmlab | ansible
     name: str = ""
     extra: Dict[str, Any] = field(default_factory=dict)
     registry: Optional[Registry] = None
@@ -116,8 +138,17 @@ def load_inventory(path, trust_on_first_use: bool = False) -> Inventory:
         problems.append(Problem(shown, ".".join(p), msg, line_of(lines, p)))
 
     if not isinstance(data, dict):
-        raise ConfigError([Problem(shown, "", "an inventory is a mapping: swarmlab's (apiVersion: swarmlab/v1, "
-                                              "kind: Inventory) or Ansible's (all: {hosts: ...})")], "the inventory")
+        raise ConfigError(
+            [
+                Problem(
+                    shown,
+                    "",
+                    "an inventory is a mapping: swarmlab's (apiVersion: swarmlab/v1, "
+                    "kind: Inventory) or Ansible's (all: {hosts: ...})",
+                )
+            ],
+            "the inventory",
+        )
     if "all" in data and "apiVersion" not in data:
         hosts, known_hosts, where = _ansible(data, problem)
         shape = "ansible"
@@ -128,22 +159,22 @@ def load_inventory(path, trust_on_first_use: bool = False) -> Inventory:
             raise ConfigError(problems, "the inventory")
         hosts, known_hosts, where = _native(data)
         shape = "swarmlab"
-    if problems:   # the shape is wrong: the checks below would only repeat it
+    if problems:  # the shape is wrong: the checks below would only repeat it
         raise ConfigError(problems, "the inventory")
     if not known_hosts and is_file(path.with_suffix(".known_hosts")):
-        known_hosts = path.with_suffix(".known_hosts").name   # keys recorded on first use
+        known_hosts = path.with_suffix(".known_hosts").name  # keys recorded on first use
     managers_at = ("all", "children", "managers") if shape == "ansible" else ("hosts",)
     check_hosts(hosts, where, known_hosts, path.parent, trust_on_first_use, problem, managers_at)
     reg_at = ("all", "vars", "swarmlab_registry") if shape == "ansible" else ("registry",)
-    raw = ((data.get("all") or {}).get("vars") or {}).get("swarmlab_registry") if shape == "ansible" \
+    raw = (
+        ((data.get("all") or {}).get("vars") or {}).get("swarmlab_registry")
+        if shape == "ansible"
         else data.get("registry")
+    )
     registry = _registry(raw, reg_at, problem)
     if problems:
         raise ConfigError(problems, "the inventory")
-    return Inventory(path, tuple(hosts), known_hosts, shape, str(data.get("name") or path.stem),
-                     registry=registry)
-
-
+    return Inventory(path, tuple(hosts), known_hosts, shape, str(data.get("name") or path.stem), registry=registry)
 
 
 def _registry(raw, at: Tuple[str, ...], problem) -> Optional[Registry]:
@@ -152,18 +183,26 @@ def _registry(raw, at: Tuple[str, ...], problem) -> Optional[Registry]:
     short = isinstance(raw, str)
     if short:
         raw = {"address": raw}
-    if not isinstance(raw, dict) or not isinstance(raw.get("address"), str) or \
-            set(raw) - {"address", "push"} or not isinstance(raw.get("push", ""), str):
-        problem(at, "must be host:port, or a mapping with address (the hosts pull from it) and optionally "
-                    "push (where the controller pushes, when it reaches the registry another way)")
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("address"), str)
+        or set(raw) - {"address", "push"}
+        or not isinstance(raw.get("push", ""), str)
+    ):
+        problem(
+            at,
+            "must be host:port, or a mapping with address (the hosts pull from it) and optionally "
+            "push (where the controller pushes, when it reaches the registry another way)",
+        )
         return None
     bad = False
     for key in ("address", "push"):
         value = raw.get(key)
         if value is not None and not grammar.REGISTRY.ok(value):
-            problem(at if short else at + (key,),
-                    f"must be a registry's host[:port], like registry.example.com:5000 (no scheme, no path), "
-                    f"got {value!r}")
+            problem(
+                at if short else at + (key,),
+                f"must be a registry's host[:port], like registry.example.com:5000 (no scheme, no path), got {value!r}",
+            )
             bad = True
     return None if bad else Registry(raw["address"], raw.get("push") or raw["address"])
 
@@ -183,10 +222,20 @@ def _native(data) -> Tuple[List[InventoryHost], Optional[str], Dict[str, Tuple[s
     hosts: List[InventoryHost] = []
     where: Dict[str, Tuple[str, ...]] = {}
     for name, h in data["hosts"].items():
-        hosts.append(InventoryHost(str(name), h["address"], h["role"], h.get("port", d.get("port", 22)),
-                                   h.get("user", d.get("user", "root")), h.get("key_file", d.get("key_file")),
-                                   _labels(h.get("labels")), h.get("advertise_addr"), h.get("data_path_addr"),
-                                   h.get("host_key")))
+        hosts.append(
+            InventoryHost(
+                str(name),
+                h["address"],
+                h["role"],
+                h.get("port", d.get("port", 22)),
+                h.get("user", d.get("user", "root")),
+                h.get("key_file", d.get("key_file")),
+                _labels(h.get("labels")),
+                h.get("advertise_addr"),
+                h.get("data_path_addr"),
+                h.get("host_key"),
+            )
+        )
         where[str(name)] = ("hosts", str(name))
     return hosts, data.get("known_hosts"), where
 
@@ -243,10 +292,20 @@ def _ansible(data, problem):
         labels = _mapping(v.get("swarmlab_labels"), p + ("swarmlab_labels",), problem, "labels")
         if bad:
             continue
-        hosts.append(InventoryHost(name, v.get("ansible_host", name), roles[name], port,
-                                   v.get("ansible_user", "root"), v.get("ansible_ssh_private_key_file"),
-                                   _labels(labels), v.get("swarmlab_advertise_addr"),
-                                   v.get("swarmlab_data_path_addr"), v.get("swarmlab_host_key")))
+        hosts.append(
+            InventoryHost(
+                name,
+                v.get("ansible_host", name),
+                roles[name],
+                port,
+                v.get("ansible_user", "root"),
+                v.get("ansible_ssh_private_key_file"),
+                _labels(labels),
+                v.get("swarmlab_advertise_addr"),
+                v.get("swarmlab_data_path_addr"),
+                v.get("swarmlab_host_key"),
+            )
+        )
         where[name] = p
     known = gvars.get("swarmlab_known_hosts")
     if known is not None and not isinstance(known, str):
@@ -265,13 +324,17 @@ def apply_inventory(scenario, inventory: Inventory):
 def apply_nodes(scenario, hosts, source: str):
     """hosts: (name, role, labels) of the machines the lab gets from `source`."""
 
-
-    nodes = tuple(NodeSpec(name, i + 1, role, tuple(labels))
-                  for i, (name, role, labels) in enumerate(sorted(hosts, key=lambda h: h[1] != "manager")))
+    nodes = tuple(
+        NodeSpec(name, i + 1, role, tuple(labels))
+        for i, (name, role, labels) in enumerate(sorted(hosts, key=lambda h: h[1] != "manager"))
+    )
     view = [(n.name, n.role, dict(n.labels)) for n in nodes]
-    problems = [Problem(str(scenario.stack_file), ".".join(p),
-                        msg.replace("the scenario's nodes.labels", f"the labels in {source}"))
-                for p, msg in stack_check.check(scenario.stack, [n.key for n in scenario.networks], view)]
+    problems = [
+        Problem(
+            str(scenario.stack_file), ".".join(p), msg.replace("the scenario's nodes.labels", f"the labels in {source}")
+        )
+        for p, msg in stack_check.check(scenario.stack, [n.key for n in scenario.networks], view)
+    ]
     if problems:
         raise ConfigError(problems, f"the stack against {source}")
     return dataclasses.replace(scenario, nodes=nodes)

@@ -1,5 +1,6 @@
 """What a schema cannot say of an inventory: managers odd, names and addresses usable,
 key files present and readable, host keys pinned."""
+
 from __future__ import annotations
 
 import base64
@@ -22,7 +23,7 @@ def resolve(base: Path, name: str) -> Path:
     """A path of the inventory's: ~ is the user's home, a relative one is from its folder."""
     try:
         p = Path(name).expanduser()
-    except RuntimeError:   # ~user of a user this machine does not have: the name as written
+    except RuntimeError:  # ~user of a user this machine does not have: the name as written
         p = Path(name)
     return p if p.is_absolute() else base / p
 
@@ -43,20 +44,29 @@ def check_hosts(hosts, where, known_hosts, base: Path, tofu: bool, problem, mana
             problem(p, f"has the same address and port as {other} ({h.address}:{h.port})")
         _check_names(h, p, problem)
         if not h.key_file:
-            problem(p, "no key_file: name the private key swarmlab logs in with (for the host, or in "
-                       "defaults / the group's vars); passwords and agents are not used")
+            problem(
+                p,
+                "no key_file: name the private key swarmlab logs in with (for the host, or in "
+                "defaults / the group's vars); passwords and agents are not used",
+            )
         elif not is_file(resolve(base, h.key_file)):
             problem(p + ("key_file",), f"file {h.key_file} not found (relative paths are from the inventory's folder)")
         elif mode := _open_key(resolve(base, h.key_file)):
-            problem(p + ("key_file",), f"{h.key_file} is a private key others can read ({mode}); ssh refuses such "
-                                       f"a key, and so does swarmlab: chmod 600 {h.key_file}")
+            problem(
+                p + ("key_file",),
+                f"{h.key_file} is a private key others can read ({mode}); ssh refuses such "
+                f"a key, and so does swarmlab: chmod 600 {h.key_file}",
+            )
         if h.host_key:
             msg = _bad_host_key(h.host_key)
             if msg:
                 problem(p + ("host_key",), msg)
         elif not known_hosts and not tofu:
-            problem(p, "no pinned host key: add host_key: (ssh-keyscan HOST prints it; check it out of band) or "
-                       "known_hosts: for the inventory, or pass --trust-on-first-use to record it")
+            problem(
+                p,
+                "no pinned host key: add host_key: (ssh-keyscan HOST prints it; check it out of band) or "
+                "known_hosts: for the inventory, or pass --trust-on-first-use to record it",
+            )
 
 
 def _open_key(path: Path) -> str:
@@ -99,14 +109,15 @@ def _check_known_hosts(path: Path, shown: str, problem) -> None:
     try:
         text = read_text(path, "known_hosts file")
     except ConfigError as exc:
-        problem(("known_hosts",),
-                f"{exc.problems[0].message} ({shown}; relative paths are from the inventory's folder)")
+        problem(
+            ("known_hosts",), f"{exc.problems[0].message} ({shown}; relative paths are from the inventory's folder)"
+        )
         return
     for n, line in enumerate(text.splitlines(), 1):
         parts = line.split()
         if not parts or parts[0].startswith("#"):
             continue
-        if parts[0].startswith("@"):   # @cert-authority / @revoked markers
+        if parts[0].startswith("@"):  # @cert-authority / @revoked markers
             parts = parts[1:]
         msg = _bad_host_key(" ".join(parts[1:3])) if len(parts) >= 3 else "must be 'HOST TYPE BASE64'"
         if msg:
@@ -122,6 +133,6 @@ def _bad_host_key(text: str) -> Optional[str]:
     except (binascii.Error, ValueError):
         return "the key is not valid base64"
     # the blob starts with its own type name (RFC 4253): a key pasted whole, not cut short
-    if len(blob) < 4 + len(parts[0]) or blob[4:4 + len(parts[0])] != parts[0].encode():
+    if len(blob) < 4 + len(parts[0]) or blob[4 : 4 + len(parts[0])] != parts[0].encode():
         return f"the key does not hold a {parts[0]} key (cut short or pasted from another line?)"
     return None

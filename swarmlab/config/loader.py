@@ -1,5 +1,6 @@
 """Scenario file -> validated Scenario. Every problem of the file (and its stack
 file) is collected and reported at once, each with its file, line and path."""
+
 from __future__ import annotations
 
 import copy
@@ -24,6 +25,7 @@ RESERVED_NETWORKS = ("ingress", "bridge", "host", "none", "docker_gwbridge")
 @dataclass
 class _Reader:
     """The problems of one scenario file, each placed at its file and line."""
+
     shown: str
     lines: yamlfile.Lines
     flagged: Dict[Tuple[str, ...], str] = field(default_factory=dict)
@@ -45,19 +47,29 @@ class _Reader:
 @dataclass(frozen=True)
 class Flags:
     """What the command line says over the file."""
+
     name: Optional[str] = None
     nodes: Optional[int] = None
     managers: Optional[int] = None
     pool: Optional[str] = None
-    own_nodes: bool = True            # False: the nodes come from an inventory or lab.yaml
+    own_nodes: bool = True  # False: the nodes come from an inventory or lab.yaml
     env_file: Optional[str] = None
-    ask_docker: bool = True           # False: the lab exists (read again), no deploy to judge (nor seal)
-    host_access: bool = False         # --host-access: as the scenario's host_access: true
+    ask_docker: bool = True  # False: the lab exists (read again), no deploy to judge (nor seal)
+    host_access: bool = False  # --host-access: as the scenario's host_access: true
 
 
-def load_scenario(path: str | Path, *, name: Optional[str] = None, nodes: Optional[int] = None,
-                  managers: Optional[int] = None, pool: Optional[str] = None, own_nodes: bool = True,
-                  env_file: Optional[str] = None, ask_docker: bool = True, host_access: bool = False) -> Scenario:
+def load_scenario(
+    path: str | Path,
+    *,
+    name: Optional[str] = None,
+    nodes: Optional[int] = None,
+    managers: Optional[int] = None,
+    pool: Optional[str] = None,
+    own_nodes: bool = True,
+    env_file: Optional[str] = None,
+    ask_docker: bool = True,
+    host_access: bool = False,
+) -> Scenario:
     """Load and check a scenario. Flags (name, nodes, managers, pool) override the file.
     own_nodes=False: the lab's nodes come from elsewhere (an inventory, Vagrant), so the
     stack's placement is checked against those later (config.inventory.apply_nodes)."""
@@ -66,8 +78,9 @@ def load_scenario(path: str | Path, *, name: Optional[str] = None, nodes: Option
     r = _Reader(str(path), lines)
     if not isinstance(data, dict):
         raise ConfigError([Problem(r.shown, "", "must be a mapping with apiVersion, kind, nodes, networks, stack")])
-    return build(data, r, path, Flags(name, nodes, managers, pool, own_nodes, env_file, ask_docker, host_access),
-                 str(path))
+    return build(
+        data, r, path, Flags(name, nodes, managers, pool, own_nodes, env_file, ask_docker, host_access), str(path)
+    )
 
 
 def build(data: dict, r: _Reader, path: Path, flags: Flags, source: str) -> Scenario:
@@ -98,20 +111,39 @@ def build(data: dict, r: _Reader, path: Path, flags: Flags, source: str) -> Scen
     stack_path = path.parent / data["stack"]["file"]
     env_file = flags.env_file or data["stack"].get("env_file")
     env = _environment(stack_path, path.parent / env_file if env_file else None, r)
-    declared_in = "the stack file's top-level networks:" if source.startswith("stack:") else \
-        "the scenario's networks"
+    declared_in = "the stack file's top-level networks:" if source.startswith("stack:") else "the scenario's networks"
     host_access = bool(data.get("host_access")) or flags.host_access
-    prepared = _stack(stack_path, stack_name, env, net_specs, node_specs if own_nodes else None,
-                      (host_access or not flags.ask_docker, declared_in), r, flags.ask_docker)
+    prepared = _stack(
+        stack_path,
+        stack_name,
+        env,
+        net_specs,
+        node_specs if own_nodes else None,
+        (host_access or not flags.ask_docker, declared_in),
+        r,
+        flags.ask_docker,
+    )
     stack_data = prepared.stack if prepared else None
     wait_spec = _wait(data.get("wait") or {}, stack_data, stack_path, r)
     r.fail_if_any()
-    assert prepared is not None   # else fail_if_any raised
-    return Scenario(path=path, name=lab_name, description=data.get("description", ""),
-                    nodes=node_specs, networks=tuple(net_specs), stack_file=stack_path,
-                    stack_name=stack_name, stack=prepared.stack, pool=pool_text, wait=wait_spec,
-                    host_access=host_access, builds=prepared.builds,
-                    notes=tuple(prepared.notes), files=tuple(prepared.files), source=source)
+    assert prepared is not None  # else fail_if_any raised
+    return Scenario(
+        path=path,
+        name=lab_name,
+        description=data.get("description", ""),
+        nodes=node_specs,
+        networks=tuple(net_specs),
+        stack_file=stack_path,
+        stack_name=stack_name,
+        stack=prepared.stack,
+        pool=pool_text,
+        wait=wait_spec,
+        host_access=host_access,
+        builds=prepared.builds,
+        notes=tuple(prepared.notes),
+        files=tuple(prepared.files),
+        source=source,
+    )
 
 
 def _environment(stack_path: Path, env_file: Optional[Path], r: _Reader) -> Dict[str, str]:
@@ -150,8 +182,11 @@ def _nodes(spec: dict, r: _Reader) -> Tuple[NodeSpec, ...]:
         r.add(("nodes", "workers"), f"must be 0 or more, got {n_workers}{r.via(('nodes', 'workers'))}")
     total = n_managers + n_workers
     if total > MAX_NODES:
-        r.add(("nodes",), f"{total} nodes is more than swarmlab has been measured to run on one machine "
-                          f"({MAX_NODES}; SWARMLAB_MAX_NODES raises it)")
+        r.add(
+            ("nodes",),
+            f"{total} nodes is more than swarmlab has been measured to run on one machine "
+            f"({MAX_NODES}; SWARMLAB_MAX_NODES raises it)",
+        )
         return ()
     names = naming.node_names(max(total, 0))
     node_labels = spec.get("labels") or {}
@@ -163,9 +198,14 @@ def _nodes(spec: dict, r: _Reader) -> Tuple[NodeSpec, ...]:
             if msg:
                 r.add(("nodes", "labels", node, key), msg)
     return tuple(
-        NodeSpec(n, i + 1, "manager" if i < n_managers else "worker",
-                 tuple(sorted((str(k), _lbl(v)) for k, v in (node_labels.get(n) or {}).items())))
-        for i, n in enumerate(names))
+        NodeSpec(
+            n,
+            i + 1,
+            "manager" if i < n_managers else "worker",
+            tuple(sorted((str(k), _lbl(v)) for k, v in (node_labels.get(n) or {}).items())),
+        )
+        for i, n in enumerate(names)
+    )
 
 
 def _networks(nets: dict, r: _Reader) -> List[NetworkSpec]:
@@ -176,46 +216,65 @@ def _networks(nets: dict, r: _Reader) -> List[NetworkSpec]:
         if problem:
             r.add(("networks", net), problem)
         elif net in RESERVED_NETWORKS:
-            r.add(("networks", net), f"{net!r} is one of Docker's own networks ({', '.join(RESERVED_NETWORKS)}); "
-                                     "give the lab's network another name")
+            r.add(
+                ("networks", net),
+                f"{net!r} is one of Docker's own networks ({', '.join(RESERVED_NETWORKS)}); "
+                "give the lab's network another name",
+            )
         out.append(NetworkSpec(net, _encrypted(spec.get("encrypted", False)), spec.get("attachable", True)))
     return out
 
 
-def _stack(stack_path: Path, stack_name: str, env: Dict[str, str], nets: List[NetworkSpec],
-           nodes: Optional[Tuple[NodeSpec, ...]], how: Tuple[bool, str], r: _Reader,
-           ask_docker: bool = True) -> Optional[compose.Prepared]:
+def _stack(
+    stack_path: Path,
+    stack_name: str,
+    env: Dict[str, str],
+    nets: List[NetworkSpec],
+    nodes: Optional[Tuple[NodeSpec, ...]],
+    how: Tuple[bool, str],
+    r: _Reader,
+    ask_docker: bool = True,
+) -> Optional[compose.Prepared]:
     """The stack file, read (bounded), interpolated, its builds resolved, and checked
     against the scenario and the seal (how: host access granted, or a lab read again),
     then by Docker's own loader when asked (a stack about to be deployed); None if unreadable."""
     try:
         stack_data, stack_lines = yamlfile.load(stack_path, "stack file")
     except ConfigError as exc:
-        if yamlfile.is_file(stack_path):   # what is wrong is inside it: say where
+        if yamlfile.is_file(stack_path):  # what is wrong is inside it: say where
             r.problems.extend(exc.problems)
         else:
-            r.add(("stack", "file"), f"{exc.problems[0].message}: {stack_path}"
-                  + ("" if os.path.exists(stack_path) else "; the path is relative to the scenario file"))
+            r.add(
+                ("stack", "file"),
+                f"{exc.problems[0].message}: {stack_path}"
+                + ("" if os.path.exists(stack_path) else "; the path is relative to the scenario file"),
+            )
         return None
     used: Dict[str, str] = {}
     stack_data, found = compose.interpolate(stack_data, env, used=used)
-    written = copy.deepcopy(stack_data)   # as written: prepare() drops keys Docker ignores, reads env files
+    written = copy.deepcopy(stack_data)  # as written: prepare() drops keys Docker ignores, reads env files
     sealed = [] if how[0] else list(seal.check(stack_data))
     prepared, more = compose.prepare(stack_data, stack_path, stack_name)
     prepared.hidden.update(used)
     node_view = [(n.name, n.role, dict(n.labels)) for n in nodes] if nodes is not None else None
-    bad = {p for p, _ in found}   # a value that could not be interpolated is reported once, as that
-    ours = found + [(p, m) for p, m in sealed + more + list(stack_check.check(
-        stack_data, [n.name for n in nets], node_view, declared_in=how[1])) if p not in bad]
+    bad = {p for p, _ in found}  # a value that could not be interpolated is reported once, as that
+    ours = found + [
+        (p, m)
+        for p, m in sealed
+        + more
+        + list(stack_check.check(stack_data, [n.name for n in nets], node_view, declared_in=how[1]))
+        if p not in bad
+    ]
     if ask_docker:
         ours += _docker_says(written, prepared, stack_path, stack_name, [n.name for n in nets], ours)
-    for p, msg in ours:   # a variable's or env file's value is never shown, its name is
+    for p, msg in ours:  # a variable's or env file's value is never shown, its name is
         r.add(p, compose.hide(msg, prepared.hidden), file=str(stack_path), where=stack_lines)
     return prepared
 
 
-def _docker_says(written: Any, prepared: compose.Prepared, stack_path: Path, stack_name: str,
-                 nets: List[str], ours: list) -> list:
+def _docker_says(
+    written: Any, prepared: compose.Prepared, stack_path: Path, stack_name: str, nets: List[str], ours: list
+) -> list:
     """Docker's verdict: on the file as written, by the controller's client (what a user's
     `docker stack deploy` takes); then, when nothing is wrong, on what swarmlab will deploy,
     by every client version on PATH (the nodes'), whose refusal would be swarmlab's own bug.
@@ -226,7 +285,7 @@ def _docker_says(written: Any, prepared: compose.Prepared, stack_path: Path, sta
     said = docker_check.named_keys(note)
     prepared.notes += compose.ignored_notes(prepared, stack_path, said)
     if refused:
-        covered = any(p[:len(refused[0])] == refused[0] or refused[0][:len(p)] == p for p, _ in ours if p)
+        covered = any(p[: len(refused[0])] == refused[0] or refused[0][: len(p)] == p for p, _ in ours if p)
         return [] if covered else [refused]
     if ours:
         return []
@@ -234,11 +293,17 @@ def _docker_says(written: Any, prepared: compose.Prepared, stack_path: Path, sta
     for client, version in docker_check.clients():
         refused, note = docker_check.verdict(rendered, workdir, client)
         if refused:
-            return [(refused[0], f"{refused[1]} (docker {version}, on the stack as swarmlab renders it: a swarmlab "
-                                 "bug, please report it with the file)")]
+            return [
+                (
+                    refused[0],
+                    f"{refused[1]} (docker {version}, on the stack as swarmlab renders it: a swarmlab "
+                    "bug, please report it with the file)",
+                )
+            ]
         if note.startswith(docker_check.NOT_ASKED) or docker_check.named_keys(note) - said:
-            prepared.notes += [f"{line} (docker {version}, on the stack as swarmlab renders it)"
-                               for line in note.splitlines()]
+            prepared.notes += [
+                f"{line} (docker {version}, on the stack as swarmlab renders it)" for line in note.splitlines()
+            ]
     return []
 
 
@@ -255,13 +320,18 @@ def _wait(wait: dict, stack_data: Any, stack_path: Path, r: _Reader) -> WaitSpec
         except (ValueError, TypeError):
             published = None  # already reported against the stack file
         if published is not None and http["port"] not in published:
-            r.add(("wait", "http", "port"), f"service {http['service']!r} publishes "
-                  f"{', '.join(map(str, published)) or 'no port'}, not {http['port']}; wait on a published port")
-    return WaitSpec(timeout=float(wait.get("timeout", 240)),
-                    http_service=http["service"] if http else None,
-                    http_port=int(http["port"]) if http else 0,
-                    http_path=http.get("path", "/") if http else "/",
-                    ports=bool(wait.get("ports", True)))
+            r.add(
+                ("wait", "http", "port"),
+                f"service {http['service']!r} publishes "
+                f"{', '.join(map(str, published)) or 'no port'}, not {http['port']}; wait on a published port",
+            )
+    return WaitSpec(
+        timeout=float(wait.get("timeout", 240)),
+        http_service=http["service"] if http else None,
+        http_port=int(http["port"]) if http else 0,
+        http_path=http.get("path", "/") if http else "/",
+        ports=bool(wait.get("ports", True)),
+    )
 
 
 def _encrypted(value: Any) -> str:

@@ -1,4 +1,5 @@
 """The validated lab definition: frozen dataclasses, built only by the loader."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,10 +13,10 @@ ENCRYPT_AUTO = "auto"
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    name: str                         # on the engine
-    encrypted: str = "false"          # "auto" | "true" | "false"
+    name: str  # on the engine
+    encrypted: str = "false"  # "auto" | "true" | "false"
     attachable: bool = True
-    stack_key: str = ""               # the stack's name for it, when not `name` (its `default`: <stack>_default)
+    stack_key: str = ""  # the stack's name for it, when not `name` (its `default`: <stack>_default)
 
     @property
     def key(self) -> str:
@@ -26,17 +27,17 @@ class NetworkSpec:
 class NodeSpec:
     name: str
     index: int
-    role: str                         # manager | worker
+    role: str  # manager | worker
     labels: Tuple[Tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class WaitSpec:
     timeout: float = 240.0
-    http_service: Optional[str] = None   # wait.http: this service answers 200 on this port and path
+    http_service: Optional[str] = None  # wait.http: this service answers 200 on this port and path
     http_port: int = 0
     http_path: str = "/"
-    ports: bool = True                   # every published TCP port accepts a connection
+    ports: bool = True  # every published TCP port accepts a connection
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,11 @@ class Scenario:
     stack: Dict[str, Any] = field(compare=False, repr=False)
     pool: str = "auto"
     wait: WaitSpec = WaitSpec()
-    host_access: bool = False         # the stack may reach into the host (bind /, the socket, ALL caps)
+    host_access: bool = False  # the stack may reach into the host (bind /, the socket, ALL caps)
     builds: Dict[str, BuildSpec] = field(default_factory=dict, compare=False, repr=False)
-    notes: Tuple[str, ...] = ()       # what stack deploy would ignore, said once by `up`
-    files: Tuple[FileObject, ...] = field(default=(), compare=False, repr=False)   # secrets/configs from files
-    source: str = ""                  # what `up` was given: the scenario file, or "stack:" + the stack file
+    notes: Tuple[str, ...] = ()  # what stack deploy would ignore, said once by `up`
+    files: Tuple[FileObject, ...] = field(default=(), compare=False, repr=False)  # secrets/configs from files
+    source: str = ""  # what `up` was given: the scenario file, or "stack:" + the stack file
 
     @property
     def managers(self) -> Tuple[NodeSpec, ...]:

@@ -5,6 +5,7 @@ Each distinct set of `node.labels.K == V` constraints (with its role, if any) ge
 of its own: as many as its replicas need under max_replicas_per_node, else one. Giving
 them separate nodes is also what makes the traffic between those services cross hosts.
 Whatever cannot be met this way is said here, service by service."""
+
 from __future__ import annotations
 
 import math
@@ -15,12 +16,12 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from .. import naming
 from .stack import _CONSTRAINT_RE, constraints_of
 
-MIN_NODES = 3   # one manager, two workers: the smallest lab where traffic crosses hosts
+MIN_NODES = 3  # one manager, two workers: the smallest lab where traffic crosses hosts
 
 
 @dataclass
 class Group:
-    role: Optional[str]                    # manager | worker | None (either)
+    role: Optional[str]  # manager | worker | None (either)
     labels: Tuple[Tuple[str, str], ...]
     count: int = 1
     services: List[str] = field(default_factory=list)
@@ -48,9 +49,13 @@ def _groups(services: Mapping[str, Any]) -> Tuple[List[Group], List[Tuple[Tuple[
             if m.group("attr") == "role":
                 role = m.group("value")
             elif m.group("attr") == "hostname" and not re.fullmatch(r"node-[0-9]+", m.group("value")):
-                problems.append((("services", str(name), "deploy", "placement", "constraints"),
-                                 f"{expr}: swarmlab names its nodes node-1, node-2, ...; place the service "
-                                 "with a label (node.labels.<key> == <value>) instead"))
+                problems.append(
+                    (
+                        ("services", str(name), "deploy", "placement", "constraints"),
+                        f"{expr}: swarmlab names its nodes node-1, node-2, ...; place the service "
+                        "with a label (node.labels.<key> == <value>) instead",
+                    )
+                )
             elif m.group("label"):
                 labels[m.group("label")] = m.group("value")
         if not labels and role != "manager":
@@ -68,8 +73,13 @@ def _nodes_needed(svc: Mapping[str, Any]) -> int:
     placement = deploy.get("placement")
     placement = placement if isinstance(placement, Mapping) else {}
     per_node, replicas = placement.get("max_replicas_per_node"), deploy.get("replicas", 1)
-    if deploy.get("mode") == "global" or not isinstance(per_node, int) or not isinstance(replicas, int) \
-            or per_node <= 0 or isinstance(per_node, bool):
+    if (
+        deploy.get("mode") == "global"
+        or not isinstance(per_node, int)
+        or not isinstance(replicas, int)
+        or per_node <= 0
+        or isinstance(per_node, bool)
+    ):
         return 1
     return max(1, math.ceil(replicas / per_node))
 
@@ -83,12 +93,17 @@ def plan(services: Any, total: Optional[int] = None, managers: Optional[int] = N
     on_any = [g for g in groups if g.role != "manager"]
     needed_managers = sum(g.count for g in on_managers)
     if needed_managers > n_managers:
-        n_managers = needed_managers + (1 - needed_managers % 2)     # managers stay odd
+        n_managers = needed_managers + (1 - needed_managers % 2)  # managers stay odd
     needed = n_managers + sum(g.count for g in on_any)
     n_total = max(total or 0, needed, MIN_NODES if total is None else 0)
     if total is not None and total < needed:
-        problems.append(((), f"--nodes {total} is too few: the stack's placement constraints need {needed} "
-                             f"nodes ({_explain(groups)})"))
+        problems.append(
+            (
+                (),
+                f"--nodes {total} is too few: the stack's placement constraints need {needed} "
+                f"nodes ({_explain(groups)})",
+            )
+        )
     names = naming.node_names(n_total)
     labels: Dict[str, Dict[str, str]] = {}
     free_managers = list(names[:n_managers])
@@ -103,6 +118,11 @@ def plan(services: Any, total: Optional[int] = None, managers: Optional[int] = N
 
 
 def _explain(groups: List[Group]) -> str:
-    return "; ".join(f"{g.count} for {', '.join(g.services)}"
-                     + (f" ({', '.join(f'{k}={v}' for k, v in g.labels)})" if g.labels else "")
-                     for g in groups) or "none"
+    return (
+        "; ".join(
+            f"{g.count} for {', '.join(g.services)}"
+            + (f" ({', '.join(f'{k}={v}' for k, v in g.labels)})" if g.labels else "")
+            for g in groups
+        )
+        or "none"
+    )

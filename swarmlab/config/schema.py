@@ -1,4 +1,5 @@
 """The scenario schema (strict: unknown keys are errors) and human messages for it."""
+
 from __future__ import annotations
 
 from typing import Any, Iterator, Tuple
@@ -56,7 +57,7 @@ SCENARIO_SCHEMA: dict = {
             "properties": {
                 "file": {"type": "string"},
                 "name": {"type": "string"},
-                "env_file": {"type": "string"},     # ${VAR} values (default: .env beside the stack file)
+                "env_file": {"type": "string"},  # ${VAR} values (default: .env beside the stack file)
             },
         },
         "wait": {
@@ -64,7 +65,7 @@ SCENARIO_SCHEMA: dict = {
             "additionalProperties": False,
             "properties": {
                 "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 86400},
-                "ports": {"type": "boolean"},        # every published TCP port accepts a connection
+                "ports": {"type": "boolean"},  # every published TCP port accepts a connection
                 "http": {
                     "type": ["object", "null"],
                     "additionalProperties": False,
@@ -80,9 +81,15 @@ SCENARIO_SCHEMA: dict = {
     },
 }
 
-_TYPE_NAMES = {"integer": "an integer", "string": "a string", "object": "a mapping",
-               "array": "a list", "boolean": "true or false", "number": "a number",
-               "null": "empty"}
+_TYPE_NAMES = {
+    "integer": "an integer",
+    "string": "a string",
+    "object": "a mapping",
+    "array": "a list",
+    "boolean": "true or false",
+    "number": "a number",
+    "null": "empty",
+}
 
 
 def _type_name(t: Any) -> str:
@@ -108,9 +115,14 @@ def humanise(err: jsonschema.ValidationError) -> Iterator[Tuple[Tuple[str, ...],
         extra = sorted(set(err.instance) - set(allowed), key=str)
         for key in extra:
             hint = f" (allowed here: {', '.join(allowed)})" if allowed else ""
-            if isinstance(key, bool):   # YAML 1.1: an unquoted on/off/yes/no key is a boolean
-                yield path + (str(key),), (f"a key YAML reads as {str(key).lower()} (on, off, yes or no unquoted)"
-                                           f"{hint}; quote it, or fix its spelling")
+            if isinstance(key, bool):  # YAML 1.1: an unquoted on/off/yes/no key is a boolean
+                yield (
+                    path + (str(key),),
+                    (
+                        f"a key YAML reads as {str(key).lower()} (on, off, yes or no unquoted)"
+                        f"{hint}; quote it, or fix its spelling"
+                    ),
+                )
             else:
                 yield path + (str(key),), f"unknown key{hint}; remove it or fix its spelling"
     elif v == "required":
@@ -124,8 +136,12 @@ def humanise(err: jsonschema.ValidationError) -> Iterator[Tuple[Tuple[str, ...],
     elif v == "const":
         yield path, f"must be {_show(err.validator_value)}, got {_show(err.instance)}"
     elif v in ("minimum", "exclusiveMinimum", "maximum", "maxLength"):
-        word = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
-                "maxLength": "at most this many characters:"}[v]
+        word = {
+            "minimum": "at least",
+            "exclusiveMinimum": "more than",
+            "maximum": "at most",
+            "maxLength": "at most this many characters:",
+        }[v]
         yield path, f"must be {word} {err.validator_value}, got {_show(err.instance)}"
     elif v == "minProperties":
         yield path, "must declare at least one entry"
@@ -142,7 +158,8 @@ def _is_integer(checker, instance) -> bool:
 
 Validator = jsonschema.validators.extend(
     jsonschema.Draft202012Validator,
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer))
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
 
 
 def validate(data: Any) -> Iterator[Tuple[Tuple[str, ...], str]]:

@@ -1,6 +1,7 @@
 """A folder of files of one kind that people write (lessons, drills): each checked
 against its schema with every problem at once, ids unique across the folder, one found
 by id or by path."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,10 @@ from ..grammar import Rule
 from .schema import Validator, humanise
 from .yamlfile import line_of, load
 
+
 class _Shelved(Protocol):
     """A file on a shelf (a lesson, a drill): known by its id, read from its path."""
+
     @property
     def id(self) -> str: ...
     @property
@@ -26,8 +29,11 @@ def schema_problems(schema: dict, data: Any) -> Iterator[Tuple[Tuple[str, ...], 
     """humanise()d schema errors, in path order; "exactly one of" said plainly for the
     registries (a mapping whose one key picks the kind)."""
     for err in sorted(Validator(schema).iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        if err.validator in ("minProperties", "maxProperties") and isinstance(err.instance, dict) \
-                and err.schema.get("maxProperties") == 1:
+        if (
+            err.validator in ("minProperties", "maxProperties")
+            and isinstance(err.instance, dict)
+            and err.schema.get("maxProperties") == 1
+        ):
             kinds = ", ".join(sorted(err.schema.get("properties", {})))
             yield tuple(map(str, err.absolute_path)), f"must have exactly one of: {kinds}"
         else:
@@ -42,12 +48,13 @@ def load_checked(path: Path, what: str, kind: str, schema: dict, check: Callable
     problems: List[Problem] = []
 
     def add(p: Tuple[str, ...], msg: str) -> None:
-        p = tuple(map(str, p))   # a YAML 1.1 key like `on:` or `yes:` is a boolean
+        p = tuple(map(str, p))  # a YAML 1.1 key like `on:` or `yes:` is a boolean
         problems.append(Problem(shown, ".".join(p), msg, line_of(lines, p)))
 
     if not isinstance(data, dict):
-        raise ConfigError([Problem(shown, "", f"a {what} is a mapping (apiVersion: swarmlab/v1, kind: {kind})")],
-                          f"the {what}")
+        raise ConfigError(
+            [Problem(shown, "", f"a {what} is a mapping (apiVersion: swarmlab/v1, kind: {kind})")], f"the {what}"
+        )
     for p, msg in schema_problems(schema, data):
         add(p, msg)
     if not problems:
@@ -89,5 +96,13 @@ def find_one(ref: str, folder: Path, load: Callable[[Path], T], rule: Rule, comm
     for item in items:
         if item.id == ref:
             return item
-    raise ConfigError([Problem(where, "ID", f"no {command.split()[0]} {ref!r}: one of "
-                               + ", ".join(i.id for i in items) + f" (swarmlab {command})")], "the command line")
+    raise ConfigError(
+        [
+            Problem(
+                where,
+                "ID",
+                f"no {command.split()[0]} {ref!r}: one of " + ", ".join(i.id for i in items) + f" (swarmlab {command})",
+            )
+        ],
+        "the command line",
+    )

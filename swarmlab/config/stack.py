@@ -1,5 +1,6 @@
 """The stack file: a normal compose v3 file. Checked against the scenario, and
 rendered for the lab (labels, external networks, dnsrr/host ports without IPVS)."""
+
 from __future__ import annotations
 
 import copy
@@ -10,7 +11,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 from .. import labels as L
 
 _CONSTRAINT_RE = re.compile(
-    r"^\s*node\.(?P<attr>role|hostname|labels\.(?P<label>[^=!\s]+))\s*(?P<op>==|!=)\s*(?P<value>\S+)\s*$")
+    r"^\s*node\.(?P<attr>role|hostname|labels\.(?P<label>[^=!\s]+))\s*(?P<op>==|!=)\s*(?P<value>\S+)\s*$"
+)
 
 
 PROTOCOLS = ("tcp", "udp", "sctp")
@@ -18,15 +20,17 @@ PROTOCOLS = ("tcp", "udp", "sctp")
 
 @dataclass(frozen=True)
 class Port:
-    published: Optional[int]   # None: Swarm chooses one (30000-32767), as for a bare container port
+    published: Optional[int]  # None: Swarm chooses one (30000-32767), as for a bare container port
     target: int
     protocol: str = "tcp"
     mode: Optional[str] = None
-    host_ip: str = ""          # written in the file; Swarm publishes on every address, so it is dropped
+    host_ip: str = ""  # written in the file; Swarm publishes on every address, so it is dropped
 
 
-_SHORT = re.compile(r"^(?:(?P<ip>\[[0-9A-Fa-f:.]+\]|[0-9.]+):)??(?:(?P<published>[0-9]*(?:-[0-9]+)?):)?"
-                    r"(?P<target>[0-9]+(?:-[0-9]+)?)$")
+_SHORT = re.compile(
+    r"^(?:(?P<ip>\[[0-9A-Fa-f:.]+\]|[0-9.]+):)??(?:(?P<published>[0-9]*(?:-[0-9]+)?):)?"
+    r"(?P<target>[0-9]+(?:-[0-9]+)?)$"
+)
 
 
 def parse_ports(entries: Sequence[Any]) -> List[Port]:
@@ -61,8 +65,9 @@ def _range(text: str, shown: Any) -> List[int]:
 
 
 def _port(published: Any, target: Any, proto: Any, mode: Any, shown: Any, host_ip: str = "") -> Port:
-    published, target = (int(v) if isinstance(v, str) and v.isdigit() and len(v) <= 5 else v
-                         for v in (published, target))
+    published, target = (
+        int(v) if isinstance(v, str) and v.isdigit() and len(v) <= 5 else v for v in (published, target)
+    )
     for value in (target,) if published is None else (published, target):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
             raise ValueError(f"port {shown!r}: {value!r} is not a port number (1-65535)")
@@ -73,7 +78,7 @@ def _port(published: Any, target: Any, proto: Any, mode: Any, shown: Any, host_i
     return Port(published, target, proto, mode, host_ip)
 
 
-DEFAULT_NETWORK = "default"   # where stack deploy puts a service that names no network
+DEFAULT_NETWORK = "default"  # where stack deploy puts a service that names no network
 
 
 def service_networks(svc: Mapping[str, Any], lab_networks: Sequence[str] = ()) -> List[str]:
@@ -84,7 +89,7 @@ def service_networks(svc: Mapping[str, Any], lab_networks: Sequence[str] = ()) -
     return nets or ([DEFAULT_NETWORK] if DEFAULT_NETWORK in lab_networks else [])
 
 
-DOCKER_NETWORKS = ("host", "bridge")   # Docker's own, which a stack may name as external networks
+DOCKER_NETWORKS = ("host", "bridge")  # Docker's own, which a stack may name as external networks
 
 
 def docker_networks(stack: Mapping[str, Any]) -> Dict[str, str]:
@@ -92,7 +97,7 @@ def docker_networks(stack: Mapping[str, Any]) -> Dict[str, str]:
     each -> Docker's. They are used as they are, never made by the lab."""
     top = stack.get("networks") if isinstance(stack, Mapping) else None
     out = {}
-    for key, spec in (top.items() if isinstance(top, Mapping) else ()):
+    for key, spec in top.items() if isinstance(top, Mapping) else ():
         ext = spec.get("external") if isinstance(spec, Mapping) else None
         if not ext:
             continue
@@ -142,8 +147,9 @@ def external_secrets(stack: Mapping[str, Any]) -> List[str]:
     return out
 
 
-def render(stack: Mapping[str, Any], lab: str, networks: Union[Sequence[str], Mapping[str, str]],
-           ipvs: bool) -> Dict[str, Any]:
+def render(
+    stack: Mapping[str, Any], lab: str, networks: Union[Sequence[str], Mapping[str, str]], ipvs: bool
+) -> Dict[str, Any]:
     """The stack as deployed in the lab.
 
     - every service, network reference and volume carries the lab label;
@@ -157,19 +163,27 @@ def render(stack: Mapping[str, Any], lab: str, networks: Union[Sequence[str], Ma
     stamp = {L.LAB: lab, L.ROLE: "service"}
     chosen = _port_chooser(out.get("services") or {})
     for svc in (out.get("services") or {}).values():
-        deploy = svc["deploy"] = dict(svc.get("deploy") or {})   # `deploy:` with nothing under it is null
+        deploy = svc["deploy"] = dict(svc.get("deploy") or {})  # `deploy:` with nothing under it is null
         deploy["labels"] = {**_as_map(deploy.get("labels")), **stamp}
         svc["labels"] = {**_as_map(svc.get("labels")), **stamp}
         if not ipvs:
             deploy["endpoint_mode"] = "dnsrr"
-        if svc.get("ports"):   # long syntax with numbers: what every stack deploy version reads
-            svc["ports"] = [{"target": p.target, **({"published": p.published or chosen(p)} if p.published or
-                                                    not ipvs else {}),
-                             "protocol": p.protocol, "mode": p.mode or "ingress" if ipvs else "host"}
-                            for p in parse_ports(svc["ports"])]
+        if svc.get("ports"):  # long syntax with numbers: what every stack deploy version reads
+            svc["ports"] = [
+                {
+                    "target": p.target,
+                    **({"published": p.published or chosen(p)} if p.published or not ipvs else {}),
+                    "protocol": p.protocol,
+                    "mode": p.mode or "ingress" if ipvs else "host",
+                }
+                for p in parse_ports(svc["ports"])
+            ]
     names.update(docker_networks(stack))
-    out["networks"] = {key: {"external": True, "name": name} for key, name in names.items()
-                       if any(key in service_networks(s, list(names)) for s in (out.get("services") or {}).values())}
+    out["networks"] = {
+        key: {"external": True, "name": name}
+        for key, name in names.items()
+        if any(key in service_networks(s, list(names)) for s in (out.get("services") or {}).values())
+    }
     vols = out.get("volumes") or {}
     for name in list(vols):
         spec = dict(vols[name] or {})
@@ -181,7 +195,7 @@ def render(stack: Mapping[str, Any], lab: str, networks: Union[Sequence[str], Ma
     return out
 
 
-SWARM_PORTS = range(30000, 32768)   # where Swarm's ingress publishes a port the file leaves to it
+SWARM_PORTS = range(30000, 32768)  # where Swarm's ingress publishes a port the file leaves to it
 
 
 def _port_chooser(services: Mapping[str, Any]):
@@ -198,7 +212,7 @@ def _port_chooser(services: Mapping[str, Any]):
     return lambda port: next(free)
 
 
-RENDERED_VERSION = (3, 8)   # long-form ports (3.2), endpoint_mode (3.3), network and volume name: (3.5)
+RENDERED_VERSION = (3, 8)  # long-form ports (3.2), endpoint_mode (3.3), network and volume name: (3.5)
 
 
 def file_version(written: Any) -> str:

@@ -1,6 +1,7 @@
 """Every problem of a stack file against its scenario, as (path, message) pairs: the
 names (grammar.py), the shapes `docker stack deploy` needs, and placement on the lab's
 nodes. What a task may have of its node is seal.py's."""
+
 from __future__ import annotations
 
 from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple
@@ -40,8 +41,7 @@ def check(stack: Any, networks: Sequence[str], nodes: Nodes, declared_in: str = 
     yield from _top_level(stack, networks)
 
 
-def _service(base: Tuple[str, ...], svc: Mapping, networks: Sequence[str], published: dict,
-             declared_in: str) -> Found:
+def _service(base: Tuple[str, ...], svc: Mapping, networks: Sequence[str], published: dict, declared_in: str) -> Found:
     image = svc.get("image")
     if not isinstance(image, str) or not image:
         yield base + ("image",), "missing: every service needs an image, or a build: section to make it"
@@ -52,11 +52,16 @@ def _service(base: Tuple[str, ...], svc: Mapping, networks: Sequence[str], publi
         yield base + ("networks",), "must be a list or mapping of network names"
     for net in service_networks(svc):
         if not isinstance(net, str) or net not in networks:
-            yield base + ("networks",), (f"network {net!r} is not declared in {declared_in} "
-                                         f"(declared: {', '.join(networks) or 'none'}); declare it there")
+            yield (
+                base + ("networks",),
+                (
+                    f"network {net!r} is not declared in {declared_in} "
+                    f"(declared: {', '.join(networks) or 'none'}); declare it there"
+                ),
+            )
     ports = []
     if svc.get("ports") is not None and not isinstance(svc.get("ports"), list):
-        yield base + ("ports",), "must be a list, e.g. [\"8080:8000\"]"
+        yield base + ("ports",), 'must be a list, e.g. ["8080:8000"]'
     else:
         try:
             ports = parse_ports(svc.get("ports") or [])
@@ -65,8 +70,13 @@ def _service(base: Tuple[str, ...], svc: Mapping, networks: Sequence[str], publi
     for p in (p for p in ports if p.published is not None):
         key = (p.published, p.protocol)
         if key in published:
-            yield base + ("ports",), (f"port {p.published}/{p.protocol} is already taken by service "
-                                      f"{published[key]!r}; publish another port")
+            yield (
+                base + ("ports",),
+                (
+                    f"port {p.published}/{p.protocol} is already taken by service "
+                    f"{published[key]!r}; publish another port"
+                ),
+            )
         else:
             published[key] = base[-1]
     for kind in ("secrets", "configs"):
@@ -92,9 +102,10 @@ def _placement(base: Tuple[str, ...], svc: Mapping, nodes: Nodes) -> Found:
         return
     constraints = placement.get("constraints") or []
     if not isinstance(constraints, list) or not all(isinstance(c, str) for c in constraints):
-        yield base + ("deploy", "placement", "constraints"), (
-            "must be a list of expressions, e.g. [\"node.labels.tier == app\"], got "
-            f"{type(constraints).__name__}")
+        yield (
+            base + ("deploy", "placement", "constraints"),
+            (f'must be a list of expressions, e.g. ["node.labels.tier == app"], got {type(constraints).__name__}'),
+        )
         return
     per_node = placement.get("max_replicas_per_node")
     if per_node is not None and (isinstance(per_node, bool) or not isinstance(per_node, int) or per_node < 0):
@@ -104,14 +115,22 @@ def _placement(base: Tuple[str, ...], svc: Mapping, nodes: Nodes) -> Found:
         return
     eligible = [n for n in nodes if all(eval_constraint(c, n[0], n[1], n[2]) is not False for c in constraints)]
     if constraints and not eligible:
-        yield base + ("deploy", "placement", "constraints"), (
-            f"no node satisfies {' and '.join(constraints)} "
-            f"(nodes: {', '.join(f'{n[0]} {n[1]} {dict(n[2])}' for n in nodes)}); "
-            "fix the constraint or the scenario's nodes.labels")
+        yield (
+            base + ("deploy", "placement", "constraints"),
+            (
+                f"no node satisfies {' and '.join(constraints)} "
+                f"(nodes: {', '.join(f'{n[0]} {n[1]} {dict(n[2])}' for n in nodes)}); "
+                "fix the constraint or the scenario's nodes.labels"
+            ),
+        )
     elif per_node and replicas > per_node * len(eligible):
-        yield base + ("deploy", "replicas"), (
-            f"{replicas} replicas cannot be placed: at most {per_node} per node on "
-            f"{len(eligible)} eligible node(s) ({', '.join(n[0] for n in eligible)})")
+        yield (
+            base + ("deploy", "replicas"),
+            (
+                f"{replicas} replicas cannot be placed: at most {per_node} per node on "
+                f"{len(eligible)} eligible node(s) ({', '.join(n[0] for n in eligible)})"
+            ),
+        )
 
 
 def _top_level(stack: Mapping, networks: Sequence[str]) -> Found:
@@ -121,8 +140,13 @@ def _top_level(stack: Mapping, networks: Sequence[str]) -> Found:
     else:
         for net in top:
             if net not in networks:
-                yield ("networks", str(net)), (f"network {net!r} is not declared in the scenario's networks; "
-                                                "the scenario creates the lab's networks")
+                yield (
+                    ("networks", str(net)),
+                    (
+                        f"network {net!r} is not declared in the scenario's networks; "
+                        "the scenario creates the lab's networks"
+                    ),
+                )
     for key, rule in (("volumes", grammar.VOLUME), ("secrets", grammar.SECRET), ("configs", grammar.CONFIG)):
         section = stack.get(key) or {}
         if not isinstance(section, Mapping):

@@ -6,6 +6,7 @@ would hang, /dev/zero never ends), a size cap, UTF-8 only. Then libyaml's event 
 scanned once, iteratively, for the depth, the size the aliases expand to (a "billion
 laughs" file is a few hundred bytes) and numbers too long to be numbers; only a file that
 passes is composed and constructed. Duplicate keys and .inf/.nan are refused as well."""
+
 from __future__ import annotations
 
 import os
@@ -21,20 +22,19 @@ from ..errors import ConfigError, Problem
 Lines = Dict[Tuple[str, ...], int]
 
 MAX_BYTES = int(os.environ.get("SWARMLAB_MAX_FILE_BYTES", str(4 << 20)))
-MAX_DEPTH = 64          # nesting of mappings and lists
-MAX_NODES = 100_000     # values in the document once every alias is expanded
-MAX_DIGITS = 18         # an integer longer than this is no count, port or size of ours
+MAX_DEPTH = 64  # nesting of mappings and lists
+MAX_NODES = 100_000  # values in the document once every alias is expanded
+MAX_DIGITS = 18  # an integer longer than this is no count, port or size of ours
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when present: 10-50x faster
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10-50x faster
 _INT = re.compile(r"[-+]?(0b[01_]+|0o?[0-7_]+|[0-9][0-9_]*|0x[0-9a-fA-F_]+|[1-9][0-9_]*(:[0-5]?[0-9])+)")
-_BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32",
-         b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
-
+_BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
 
 
 def _line(mark) -> int:
     """A mark's line, counted from 1 (0: no mark)."""
     return mark.line + 1 if mark is not None else 0
+
 
 def read_bounded(path: Path, what: str, limit: Optional[int] = None) -> bytes:
     """The bytes of a regular file of at most MAX_BYTES (or `limit`); anything else is a ConfigError."""
@@ -56,12 +56,21 @@ def read_bounded(path: Path, what: str, limit: Optional[int] = None) -> bytes:
         if stat.S_ISDIR(st.st_mode):
             raise bad(f"{what} is a directory; name a file")
         if not stat.S_ISREG(st.st_mode):
-            kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode) or \
-                stat.S_ISBLK(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file"
+            kind = (
+                "a FIFO"
+                if stat.S_ISFIFO(st.st_mode)
+                else "a device"
+                if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+                else "a socket"
+                if stat.S_ISSOCK(st.st_mode)
+                else "not a regular file"
+            )
             raise bad(f"{what} is {kind}, not a regular file; name a file")
         if st.st_size > cap:
-            raise bad(f"{what} is {st.st_size} bytes, more than the {cap} " + (
-                "this tool reads (SWARMLAB_MAX_FILE_BYTES raises the limit)" if limit is None else "allowed"))
+            raise bad(
+                f"{what} is {st.st_size} bytes, more than the {cap} "
+                + ("this tool reads (SWARMLAB_MAX_FILE_BYTES raises the limit)" if limit is None else "allowed")
+            )
         with os.fdopen(fd, "rb", closefd=True) as f:
             fd = -1
             data = f.read(cap + 1)
@@ -70,7 +79,7 @@ def read_bounded(path: Path, what: str, limit: Optional[int] = None) -> bytes:
     finally:
         if fd >= 0:
             os.close(fd)
-    if len(data) > cap:   # it grew while we looked
+    if len(data) > cap:  # it grew while we looked
         raise bad(f"{what} is more than the {cap} bytes allowed")
     return data
 
@@ -91,22 +100,32 @@ def decode(data: bytes, shown: str) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if b"\x00" in data:
-        line = data[:data.index(b"\x00")].count(b"\n") + 1
-        raise ConfigError([Problem(shown, "", "has a NUL byte: it is binary, not YAML (or UTF-16: save it as UTF-8)",
-                                   line)])
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise ConfigError(
+            [Problem(shown, "", "has a NUL byte: it is binary, not YAML (or UTF-16: save it as UTF-8)", line)]
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise ConfigError([Problem(shown, "", f"is not UTF-8 (byte 0x{data[exc.start]:02x}); save it as UTF-8 "
-                                              "(iconv -f latin1 -t utf-8 FILE, for example)", line)]) from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [
+                Problem(
+                    shown,
+                    "",
+                    f"is not UTF-8 (byte 0x{data[exc.start]:02x}); save it as UTF-8 "
+                    "(iconv -f latin1 -t utf-8 FILE, for example)",
+                    line,
+                )
+            ]
+        ) from None
 
 
 def _scan(text: str, shown: str) -> None:
     """One pass over the events: depth, expanded size and over-long integers, each
     refused at its line before any structure is built."""
     sizes: Dict[str, int] = {}
-    stack: List[List[Any]] = []          # [anchor, expanded size so far] per open collection
+    stack: List[List[Any]] = []  # [anchor, expanded size so far] per open collection
     total = 0
 
     def add(n: int, mark) -> None:
@@ -115,15 +134,22 @@ def _scan(text: str, shown: str) -> None:
             stack[-1][1] += n
         total += n if not stack else 0
         if total + sum(f[1] for f in stack) > MAX_NODES:
-            raise ConfigError([Problem(shown, "", f"expands to more than {MAX_NODES} values (aliases that "
-                                                  "repeat aliases?); write it out plainly", mark.line + 1)])
+            raise ConfigError(
+                [
+                    Problem(
+                        shown,
+                        "",
+                        f"expands to more than {MAX_NODES} values (aliases that repeat aliases?); write it out plainly",
+                        mark.line + 1,
+                    )
+                ]
+            )
 
     for ev in yaml.parse(text, Loader=_Loader):
         if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             stack.append([ev.anchor, 1])
             if len(stack) > MAX_DEPTH:
-                raise ConfigError([Problem(shown, "", f"nests deeper than {MAX_DEPTH} levels",
-                                           _line(ev.start_mark))])
+                raise ConfigError([Problem(shown, "", f"nests deeper than {MAX_DEPTH} levels", _line(ev.start_mark))])
         elif isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             anchor, n = stack.pop()
             if anchor:
@@ -131,8 +157,16 @@ def _scan(text: str, shown: str) -> None:
             add(n, ev.start_mark)
         elif isinstance(ev, yaml.ScalarEvent):
             if ev.implicit[0] and len(ev.value) > MAX_DIGITS and _INT.fullmatch(ev.value):
-                raise ConfigError([Problem(shown, "", f"a number of {len(ev.value)} digits: no value here is "
-                                                      "that large", _line(ev.start_mark))])
+                raise ConfigError(
+                    [
+                        Problem(
+                            shown,
+                            "",
+                            f"a number of {len(ev.value)} digits: no value here is that large",
+                            _line(ev.start_mark),
+                        )
+                    ]
+                )
             if ev.anchor:
                 sizes[ev.anchor] = 1
             add(1, ev.start_mark)
@@ -147,8 +181,14 @@ def _walk(node: yaml.Node, path: Tuple[str, ...], lines: Lines, problems: List[P
         seen: Dict[str, int] = {}
         for key, value in node.value:
             if not isinstance(key, yaml.ScalarNode):
-                problems.append(Problem(shown, ".".join(path), "a key must be a plain name, not a list or mapping",
-                                        key.start_mark.line + 1))
+                problems.append(
+                    Problem(
+                        shown,
+                        ".".join(path),
+                        "a key must be a plain name, not a list or mapping",
+                        key.start_mark.line + 1,
+                    )
+                )
                 continue
             if key.value == "<<" and key.tag.endswith(":merge"):
                 _walk(value, path, lines, problems, shown)
@@ -156,8 +196,9 @@ def _walk(node: yaml.Node, path: Tuple[str, ...], lines: Lines, problems: List[P
             sub = path + (str(key.value),)
             line = key.start_mark.line + 1
             if key.value in seen:
-                problems.append(Problem(shown, ".".join(sub), f"appears twice (first on line {seen[key.value]}); "
-                                                              "keep one", line))
+                problems.append(
+                    Problem(shown, ".".join(sub), f"appears twice (first on line {seen[key.value]}); keep one", line)
+                )
             seen.setdefault(key.value, line)
             lines[sub] = line
             _walk(value, sub, lines, problems, shown)
@@ -165,8 +206,9 @@ def _walk(node: yaml.Node, path: Tuple[str, ...], lines: Lines, problems: List[P
         for i, item in enumerate(node.value):
             _walk(item, path + (str(i),), lines, problems, shown)
     elif node.tag.endswith(":float") and node.value.lower().lstrip("+-") in (".inf", ".nan"):
-        problems.append(Problem(shown, ".".join(path), f"{node.value} is not a usable number",
-                                node.start_mark.line + 1))
+        problems.append(
+            Problem(shown, ".".join(path), f"{node.value} is not a usable number", node.start_mark.line + 1)
+        )
 
 
 def read_text(path: Path, what: str) -> str:
@@ -191,7 +233,7 @@ def load(path: Path, what: str = "file") -> Tuple[Any, Lines]:
         line = mark.line + 1 if mark else None
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError([Problem(shown, "", f"not valid YAML: {reason}", line)]) from None
-    except (ValueError, TypeError, RecursionError) as exc:   # a value libyaml parsed but Python cannot hold
+    except (ValueError, TypeError, RecursionError) as exc:  # a value libyaml parsed but Python cannot hold
         raise ConfigError([Problem(shown, "", f"not usable YAML: {str(exc)[:160]}")]) from None
     lines: Lines = {}
     problems: List[Problem] = []

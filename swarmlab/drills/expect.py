@@ -3,6 +3,7 @@
 lab itself (a ping, a service update the managers must refuse), and says what it saw.
 A step's expectations are polled until each holds or its `within` bound runs out; the
 `throughout` ones are judged on every sample of the whole drill."""
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,12 @@ _within = {"type": "number", "minimum": 0, "maximum": 600}
 
 
 def _schema(required=(), **props) -> dict:
-    return {"type": ["object", "null"] if not required else "object", "additionalProperties": False,
-            "required": list(required), "properties": {"within": _within, **props}}
+    return {
+        "type": ["object", "null"] if not required else "object",
+        "additionalProperties": False,
+        "required": list(required),
+        "properties": {"within": _within, **props},
+    }
 
 
 _str = {"type": "string"}
@@ -27,8 +32,8 @@ _str = {"type": "string"}
 class Expectation:
     kind = ""
     schema = _schema()
-    on = "swarm"          # throughout: judged on swarm snapshots, or on "flow" samples
-    active = False        # asks the lab itself (a command) rather than reading the snapshot
+    on = "swarm"  # throughout: judged on swarm snapshots, or on "flow" samples
+    active = False  # asks the lab itself (a command) rather than reading the snapshot
 
     def __init__(self, ctx: Ctx, params: Dict[str, Any], fault: Optional[Fault]):
         self.ctx, self.p, self.fault = ctx, params or {}, fault
@@ -37,9 +42,15 @@ class Expectation:
     @classmethod
     def problems(cls, params) -> Any:
         for key, value in (params or {}).items():
-            rule = {"node": grammar.NODE, "not_on": grammar.NODE, "at": grammar.NODE, "via": grammar.NODE,
-                    "from": grammar.NODE,
-                    "to": grammar.NODE, "service": grammar.SERVICE}.get(key)
+            rule = {
+                "node": grammar.NODE,
+                "not_on": grammar.NODE,
+                "at": grammar.NODE,
+                "via": grammar.NODE,
+                "from": grammar.NODE,
+                "to": grammar.NODE,
+                "service": grammar.SERVICE,
+            }.get(key)
             msg = rule.problem(value) if rule else None
             if msg:
                 yield (key,), msg
@@ -56,6 +67,7 @@ class Expectation:
 
 class Reacted(Expectation):
     """Swarm did what it does about the step's fault."""
+
     kind = "reacted"
 
     @classmethod
@@ -67,13 +79,14 @@ class Reacted(Expectation):
 
     def expected(self):
         node = self.fault.p.get("node", "")
-        return {"kill-node": f"{node} marked down and no task counted on it",
-                "drain": f"{node} drained and no task running on it"}.get(
-            self.fault.kind, f"Swarm shows the {self.fault.kind} of {node}")
+        return {
+            "kill-node": f"{node} marked down and no task counted on it",
+            "drain": f"{node} drained and no task running on it",
+        }.get(self.fault.kind, f"Swarm shows the {self.fault.kind} of {node}")
 
     def check(self, snap):
         ok, seen = self.fault.reacted(snap)
-        if ok and self.fault.shows_in is not None:   # where its tasks went, or why they wait
+        if ok and self.fault.shows_in is not None:  # where its tasks went, or why they wait
             waiting = [f"{name}: a task {why}" for name, s in snap.services.items() for why in s["pending"]]
             seen += f"; left waiting: {'; '.join(waiting)}" if waiting else "; every task runs elsewhere"
         return ok, seen
@@ -81,9 +94,13 @@ class Reacted(Expectation):
 
 class NodeState(Expectation):
     kind = "node"
-    schema = _schema(["node"], node=_str, status={"enum": ["ready", "down", "unknown"]},
-                     availability={"enum": ["active", "drain", "pause"]},
-                     manager={"enum": ["leader", "reachable", "unreachable", "none"]})
+    schema = _schema(
+        ["node"],
+        node=_str,
+        status={"enum": ["ready", "down", "unknown"]},
+        availability={"enum": ["active", "drain", "pause"]},
+        manager={"enum": ["leader", "reachable", "unreachable", "none"]},
+    )
 
     def name(self):
         return f"node {self.p['node']}"
@@ -104,19 +121,27 @@ class NodeState(Expectation):
 class Running(Expectation):
     """A service has its replicas running (or `replicas` of them), none on `not_on`, one
     at `at` (not `on`: YAML 1.1 reads that key as a boolean)."""
+
     kind = "running"
-    schema = _schema(["service"], service=_str, replicas={"type": "integer", "minimum": 0, "maximum": 100},
-                     not_on=_str, at=_str)
+    schema = _schema(
+        ["service"], service=_str, replicas={"type": "integer", "minimum": 0, "maximum": 100}, not_on=_str, at=_str
+    )
 
     def name(self):
-        return f"{self.p['service']} running" + (f" off {self.p['not_on']}" if "not_on" in self.p else "") + (
-            f" at {self.p['at']}" if "at" in self.p else "")
+        return (
+            f"{self.p['service']} running"
+            + (f" off {self.p['not_on']}" if "not_on" in self.p else "")
+            + (f" at {self.p['at']}" if "at" in self.p else "")
+        )
 
     def expected(self):
         n = self.p.get("replicas")
-        return (f"{n} task(s)" if n is not None else "every replica") + " running" + (
-            f", none on {self.p['not_on']}" if "not_on" in self.p else "") + (
-            f", one on {self.p['at']}" if "at" in self.p else "")
+        return (
+            (f"{n} task(s)" if n is not None else "every replica")
+            + " running"
+            + (f", none on {self.p['not_on']}" if "not_on" in self.p else "")
+            + (f", one on {self.p['at']}" if "at" in self.p else "")
+        )
 
     def check(self, snap):
         s = snap.services.get(self.p["service"])
@@ -132,6 +157,7 @@ class Running(Expectation):
 
 class Waiting(Expectation):
     """A task of the service waits to be placed, and Swarm says why (`reason` in it)."""
+
     kind = "waiting"
     schema = _schema(["service"], service=_str, reason=_str)
 
@@ -151,9 +177,14 @@ class Answers(Expectation):
     """The published endpoint answers: the full flow (web -> db and redis) through every
     node that should serve it (or `via` one, or `any` one of them), or a plain GET of
     `path` via that node."""
+
     kind = "answers"
-    schema = _schema(via=_str, path={"type": "string", "pattern": "^/[A-Za-z0-9._~/?=&%-]{0,200}$"},
-                     ok={"type": "boolean"}, any={"type": "boolean"})
+    schema = _schema(
+        via=_str,
+        path={"type": "string", "pattern": "^/[A-Za-z0-9._~/?=&%-]{0,200}$"},
+        ok={"type": "boolean"},
+        any={"type": "boolean"},
+    )
     on = "flow"
 
     @property
@@ -191,6 +222,7 @@ class Answers(Expectation):
 
 class Whole(Expectation):
     """Every node ready and active, every service at its replicas, the flow answers."""
+
     kind = "whole"
 
     def name(self):
@@ -205,6 +237,7 @@ class Whole(Expectation):
 
 class Reach(Expectation):
     """A ping from one node to another's data address gets through (open) or not."""
+
     kind = "reach"
     schema = _schema(["from", "to"], **{"from": _str, "to": _str, "open": {"type": "boolean"}})
     active = True
@@ -226,28 +259,38 @@ class Reach(Expectation):
 class Path(Expectation):
     """Many pings from one node to another: loss and round trip within bounds (what an
     impairment shows). A measure, so a bound that is missed is a failure with the figures."""
+
     kind = "path"
-    schema = _schema(["from", "to"], **{"from": _str, "to": _str,
-                                        "count": {"type": "integer", "minimum": 5, "maximum": 200},
-                                        "loss_pct_min": {"type": "number", "minimum": 0, "maximum": 100},
-                                        "loss_pct_max": {"type": "number", "minimum": 0, "maximum": 100},
-                                        "rtt_ms_min": {"type": "number", "minimum": 0}})
+    schema = _schema(
+        ["from", "to"],
+        **{
+            "from": _str,
+            "to": _str,
+            "count": {"type": "integer", "minimum": 5, "maximum": 200},
+            "loss_pct_min": {"type": "number", "minimum": 0, "maximum": 100},
+            "loss_pct_max": {"type": "number", "minimum": 0, "maximum": 100},
+            "rtt_ms_min": {"type": "number", "minimum": 0},
+        },
+    )
     active = True
 
     def name(self):
         return f"path {self.p['from']} -> {self.p['to']}"
 
     def expected(self):
-        bounds = [f"loss >= {self.p['loss_pct_min']}%" if "loss_pct_min" in self.p else "",
-                  f"loss <= {self.p['loss_pct_max']}%" if "loss_pct_max" in self.p else "",
-                  f"rtt >= {self.p['rtt_ms_min']} ms" if "rtt_ms_min" in self.p else ""]
+        bounds = [
+            f"loss >= {self.p['loss_pct_min']}%" if "loss_pct_min" in self.p else "",
+            f"loss <= {self.p['loss_pct_max']}%" if "loss_pct_max" in self.p else "",
+            f"rtt >= {self.p['rtt_ms_min']} ms" if "rtt_ms_min" in self.p else "",
+        ]
         return ", ".join(filter(None, bounds)) or "measured"
 
     def check(self, snap):
         src, dst = self.ctx.hosts[self.p["from"]], self.ctx.hosts[self.p["to"]]
         n = self.p.get("count", 40)
-        r = src.transport.run(["ping", "-q", "-n", "-c", n, "-i", 0.05, "-W", 1, dst.data_addr],
-                              timeout=n * 0.05 + 20, warn=True)
+        r = src.transport.run(
+            ["ping", "-q", "-n", "-c", n, "-i", 0.05, "-W", 1, dst.data_addr], timeout=n * 0.05 + 20, warn=True
+        )
         loss = re.search(r"([\d.]+)% packet loss", r.stdout)
         rtt = re.search(r"= [\d.]+/([\d.]+)/", r.stdout)
         if not loss:
@@ -255,27 +298,41 @@ class Path(Expectation):
         lost, avg = float(loss.group(1)), float(rtt.group(1)) if rtt else None
         # a delay the step's impairment could not make (no netem here) is not judged, and that is said
         no_delay = any(n.name.endswith(": delay_ms") for n in getattr(self.fault, "notes", ()))
-        ok = (lost >= self.p.get("loss_pct_min", 0) and lost <= self.p.get("loss_pct_max", 100)
-              and (no_delay or (avg or 0) >= self.p.get("rtt_ms_min", 0)))
+        ok = (
+            lost >= self.p.get("loss_pct_min", 0)
+            and lost <= self.p.get("loss_pct_max", 100)
+            and (no_delay or (avg or 0) >= self.p.get("rtt_ms_min", 0))
+        )
         return ok, f"{n} pings: {lost:g}% lost" + (f", rtt avg {avg:g} ms" if avg is not None else "") + (
             " (the rtt bound is not judged: the delay was not possible here)"
-            if no_delay and "rtt_ms_min" in self.p else "")
+            if no_delay and "rtt_ms_min" in self.p
+            else ""
+        )
 
 
 class Throughput(Expectation):
     """One iperf3 run (TCP, 2 s) from one node to another's data address: within bounds."""
+
     kind = "throughput"
-    schema = _schema(["from", "to"], **{"from": _str, "to": _str,
-                                        "kbit_max": {"type": "number", "minimum": 1},
-                                        "kbit_min": {"type": "number", "minimum": 0}})
+    schema = _schema(
+        ["from", "to"],
+        **{
+            "from": _str,
+            "to": _str,
+            "kbit_max": {"type": "number", "minimum": 1},
+            "kbit_min": {"type": "number", "minimum": 0},
+        },
+    )
     active = True
 
     def name(self):
         return f"throughput {self.p['from']} -> {self.p['to']}"
 
     def expected(self):
-        bounds = [f">= {self.p['kbit_min']:g} kbit/s" if "kbit_min" in self.p else "",
-                  f"<= {self.p['kbit_max']:g} kbit/s" if "kbit_max" in self.p else ""]
+        bounds = [
+            f">= {self.p['kbit_min']:g} kbit/s" if "kbit_min" in self.p else "",
+            f"<= {self.p['kbit_max']:g} kbit/s" if "kbit_max" in self.p else "",
+        ]
         return ", ".join(filter(None, bounds)) or "measured"
 
     def check(self, snap):
@@ -290,6 +347,7 @@ class Throughput(Expectation):
 
 class Refused(Expectation):
     """The managers refuse a change to the service (quorum lost): a label update, tried."""
+
     kind = "refused"
     schema = _schema(["service"], service=_str)
     active = True
@@ -302,14 +360,18 @@ class Refused(Expectation):
 
     def check(self, snap):
         svc = f"{self.ctx.stack}_{self.p['service']}"
-        r = self.ctx.watch.transport.run(["docker", "service", "update", "--detach", "--quiet", "--label-add",
-                                          "swarmlab.drill.probe=1", svc], timeout=40, warn=True)
+        r = self.ctx.watch.transport.run(
+            ["docker", "service", "update", "--detach", "--quiet", "--label-add", "swarmlab.drill.probe=1", svc],
+            timeout=40,
+            warn=True,
+        )
         text = (r.stderr or r.stdout).strip().splitlines()
         return not r.ok, ("refused: " + text[-1][-160:]) if not r.ok and text else "accepted"
 
 
 class RolledBack(Expectation):
     """Swarm rolled the service's failed update back by itself."""
+
     kind = "rolled-back"
     schema = _schema(["service"], service=_str)
     active = True
@@ -322,12 +384,23 @@ class RolledBack(Expectation):
 
     def check(self, snap):
         r = self.ctx.watch.transport.run(
-            ["docker", "service", "inspect", "--format", "{{if .UpdateStatus}}{{.UpdateStatus.State}}: "
-             "{{.UpdateStatus.Message}}{{end}}", f"{self.ctx.stack}_{self.p['service']}"], timeout=30, warn=True)
+            [
+                "docker",
+                "service",
+                "inspect",
+                "--format",
+                "{{if .UpdateStatus}}{{.UpdateStatus.State}}: {{.UpdateStatus.Message}}{{end}}",
+                f"{self.ctx.stack}_{self.p['service']}",
+            ],
+            timeout=30,
+            warn=True,
+        )
         seen = r.stdout.strip() or "no update state"
         return seen.startswith("rollback_completed"), seen
 
 
-EXPECTATIONS: Dict[str, type] = {e.kind: e for e in (Reacted, NodeState, Running, Waiting, Answers, Whole,
-                                                     Reach, Path, Throughput, Refused, RolledBack)}
+EXPECTATIONS: Dict[str, type] = {
+    e.kind: e
+    for e in (Reacted, NodeState, Running, Waiting, Answers, Whole, Reach, Path, Throughput, Refused, RolledBack)
+}
 THROUGHOUT: Dict[str, type] = {e.kind: e for e in (Answers, Running)}

@@ -3,6 +3,7 @@ thing, says what it did, and heals it (the runner heals every fault left, after 
 or Ctrl-C too). Link impairment uses netem where the node's kernel has it; here it falls
 back to tbf (rate) and iptables' statistic match (loss), and says delay and jitter are
 not possible, with the probe's reason — never skipped in silence, never faked."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,8 +17,8 @@ from ..result import CheckResult
 from ..shell import sh
 
 Problems = Iterator[Tuple[Tuple[str, ...], str]]
-PARTITION_CHAIN = "SWARMLAB-DRILL"    # one per node: the partition's DROP rules
-IMPAIR_CHAIN = "SWARMLAB-IMPAIR"      # one per node: loss without netem
+PARTITION_CHAIN = "SWARMLAB-DRILL"  # one per node: the partition's DROP rules
+IMPAIR_CHAIN = "SWARMLAB-IMPAIR"  # one per node: loss without netem
 
 _node = {"type": "string"}
 
@@ -26,13 +27,14 @@ _node = {"type": "string"}
 class Ctx:
     """What a fault works with: the lab's hosts by name, the manager the drill watches
     from, the stack, and each node's kernel (probed when a fault first asks)."""
+
     provider: Provider
     lab: str
     hosts: Dict[str, Host]
     watch: Host
     stack: str
-    probe: Any = None                     # () -> {node: Capabilities}
-    endpoint: Any = None                  # the published HTTP port the flow goes through (or None)
+    probe: Any = None  # () -> {node: Capabilities}
+    endpoint: Any = None  # the published HTTP port the flow goes through (or None)
     down: set = field(default_factory=set)
 
     def manager_run(self, args, what: str):
@@ -41,15 +43,19 @@ class Ctx:
 
 class Fault:
     kind = ""
-    schema: dict = {"type": "object", "additionalProperties": False, "required": ["node"],
-                    "properties": {"node": _node}}
-    names: Tuple[str, ...] = ("node",)   # its parameters that are node names
-    shows_in: Optional[int] = None   # which of the node's (status, availability) shows the fault
+    schema: dict = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["node"],
+        "properties": {"node": _node},
+    }
+    names: Tuple[str, ...] = ("node",)  # its parameters that are node names
+    shows_in: Optional[int] = None  # which of the node's (status, availability) shows the fault
     wanted = ""
 
     def __init__(self, ctx: Ctx, params: Dict[str, Any]):
         self.ctx, self.p = ctx, params
-        self.notes: List[CheckResult] = []   # what it could not do here, and why
+        self.notes: List[CheckResult] = []  # what it could not do here, and why
 
     @classmethod
     def problems(cls, params) -> Problems:
@@ -91,11 +97,13 @@ class Fault:
         state = snap.nodes.get(self.node.name, ("?", "?"))[self.shows_in]
         left = snap.tasks_on(self.node.name)
         return state == self.wanted and not left, f"{self.node.name} {state}" + (
-            f"; still counted on it: {', '.join(left)}" if left else "")
+            f"; still counted on it: {', '.join(left)}" if left else ""
+        )
 
 
 class KillNode(Fault):
     """SIGKILL the node: its engine and every task on it die at once; heal: start it."""
+
     kind = "kill-node"
     shows_in, wanted = 0, "down"
 
@@ -106,7 +114,8 @@ class KillNode(Fault):
         if not self.ctx.provider.supports("kill_node"):
             raise self.ctx.provider.unsupported(
                 "kill-node (stopping a host: swarmlab never stops a host it did not make)",
-                hint="drain or partition work on every provider")
+                hint="drain or partition work on every provider",
+            )
 
     def inject(self):
         self.ctx.down.add(self.node.name)
@@ -121,6 +130,7 @@ class KillNode(Fault):
 
 class Availability(Fault):
     """docker node update --availability: Swarm moves the node's tasks away (drain)."""
+
     kind, to, back = "drain", "drain", "active"
     shows_in, wanted = 1, "drain"
 
@@ -138,13 +148,14 @@ class Availability(Fault):
 class Pause(Availability):
     kind, to, back, wanted = "pause", "pause", "active", "pause"
 
-    def reacted(self, snap):   # a paused node keeps its tasks: nothing new lands there
+    def reacted(self, snap):  # a paused node keeps its tasks: nothing new lands there
         state = snap.nodes.get(self.node.name, ("?", "?"))[1]
         return state == "pause", f"{self.node.name} {state}"
 
 
 class Demote(Fault):
     """docker node demote: the node leaves the managers (Raft shrinks); heal: promote."""
+
     kind, verb, back = "demote", "demote", "promote"
 
     def inject(self):
@@ -158,12 +169,15 @@ class Demote(Fault):
     def reacted(self, snap):
         is_manager = self.node.name in snap.managers
         return is_manager == (self.verb == "promote"), f"{self.node.name} " + (
-            f"manager ({snap.managers[self.node.name]})" if is_manager else "worker")
+            f"manager ({snap.managers[self.node.name]})" if is_manager else "worker"
+        )
 
     def preflight(self):
         if self.node.name == self.ctx.watch.name:
-            raise PreflightError(f"{self.node.name} is the manager the drill watches from",
-                                 hint="demote another manager (a lab with --managers 3)")
+            raise PreflightError(
+                f"{self.node.name} is the manager the drill watches from",
+                hint="demote another manager (a lab with --managers 3)",
+            )
 
 
 class Promote(Demote):
@@ -173,9 +187,14 @@ class Promote(Demote):
 class Partition(Fault):
     """Drop packets between the node and a peer at the node: both ways, or only what
     comes in from the peer (in), or only what goes out to it (out)."""
+
     kind = "partition"
-    schema = {"type": "object", "additionalProperties": False, "required": ["node", "peer"],
-              "properties": {"node": _node, "peer": _node, "direction": {"enum": ["both", "in", "out"]}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["node", "peer"],
+        "properties": {"node": _node, "peer": _node, "direction": {"enum": ["both", "in", "out"]}},
+    }
     names = ("node", "peer")
 
     @property
@@ -207,10 +226,14 @@ class Partition(Fault):
 
 class Scale(Fault):
     """docker service scale; heal: back to the replicas it had."""
+
     kind = "scale"
-    schema = {"type": "object", "additionalProperties": False, "required": ["service", "replicas"],
-              "properties": {"service": {"type": "string"}, "replicas": {"type": "integer", "minimum": 0,
-                                                                          "maximum": 100}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["service", "replicas"],
+        "properties": {"service": {"type": "string"}, "replicas": {"type": "integer", "minimum": 0, "maximum": 100}},
+    }
     names = ()
 
     def _scale(self, n: int) -> None:
@@ -221,9 +244,17 @@ class Scale(Fault):
         return f"{self.ctx.stack}_{self.p['service']}"
 
     def inject(self):
-        r = self.ctx.manager_run(["docker", "service", "inspect", "--format",
-                                  "{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{end}}",
-                                  self.service], "read replicas")
+        r = self.ctx.manager_run(
+            [
+                "docker",
+                "service",
+                "inspect",
+                "--format",
+                "{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{end}}",
+                self.service,
+            ],
+            "read replicas",
+        )
         if not r.stdout.strip().isdigit():
             raise PreflightError(f"{self.service} is not a replicated service: it cannot be scaled")
         self.was = int(r.stdout.strip())
@@ -232,7 +263,7 @@ class Scale(Fault):
 
     def heal(self):
         if not hasattr(self, "was"):
-            return None   # it never scaled
+            return None  # it never scaled
         self._scale(self.was)
         return f"{self.p['service']} back to {self.was} replicas"
 
@@ -240,9 +271,14 @@ class Scale(Fault):
 class FailingUpdate(Fault):
     """A rolling update whose new tasks never get healthy (their health check is `false`),
     with failure_action rollback: Swarm must notice and roll the service back by itself."""
+
     kind = "failing-update"
-    schema = {"type": "object", "additionalProperties": False, "required": ["service"],
-              "properties": {"service": {"type": "string"}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["service"],
+        "properties": {"service": {"type": "string"}},
+    }
     names = ()
 
     @property
@@ -250,23 +286,56 @@ class FailingUpdate(Fault):
         return f"{self.ctx.stack}_{self.p['service']}"
 
     def inject(self):
-        self.ctx.manager_run(["docker", "service", "update", "--detach", "--quiet",
-                              "--health-cmd", "false", "--health-interval", "1s", "--health-retries", "1",
-                              "--health-start-period", "0s", "--update-parallelism", "1",
-                              # a task can pass for started before its first health check fails:
-                              # the next one waits 20 s, so the failure is seen while one still serves
-                              "--update-delay", "20s",
-                              # and no restart of a failed task: the updater, not the restart
-                              # policy, must be the one to act on it
-                              "--restart-condition", "none",
-                              "--update-failure-action", "rollback", "--update-monitor", "30s",
-                              "--update-max-failure-ratio", "0", self.service], "failing update")
+        self.ctx.manager_run(
+            [
+                "docker",
+                "service",
+                "update",
+                "--detach",
+                "--quiet",
+                "--health-cmd",
+                "false",
+                "--health-interval",
+                "1s",
+                "--health-retries",
+                "1",
+                "--health-start-period",
+                "0s",
+                "--update-parallelism",
+                "1",
+                # a task can pass for started before its first health check fails:
+                # the next one waits 20 s, so the failure is seen while one still serves
+                "--update-delay",
+                "20s",
+                # and no restart of a failed task: the updater, not the restart
+                # policy, must be the one to act on it
+                "--restart-condition",
+                "none",
+                "--update-failure-action",
+                "rollback",
+                "--update-monitor",
+                "30s",
+                "--update-max-failure-ratio",
+                "0",
+                self.service,
+            ],
+            "failing update",
+        )
         return f"{self.p['service']} updated to tasks that never get healthy (failure action: rollback)"
 
     def heal(self):
-        r = self.ctx.watch.transport.run(["docker", "service", "inspect", "--format",
-                                          "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}", self.service],
-                                         timeout=30, warn=True)
+        r = self.ctx.watch.transport.run(
+            [
+                "docker",
+                "service",
+                "inspect",
+                "--format",
+                "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}",
+                self.service,
+            ],
+            timeout=30,
+            warn=True,
+        )
         if r.stdout.strip() in ("rollback_completed", "rollback_started"):
             return None
         self.ctx.manager_run(["docker", "service", "rollback", "--detach", "--quiet", self.service], "rollback")

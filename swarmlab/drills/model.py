@@ -5,6 +5,7 @@ the lab must show within a bound, hold; and expectations that must hold througho
 
 Names a run may change are parameters (`params: {node: node-3}`, used as "{node}");
 `swarmlab drill run ID --set node=node-2` sets one."""
+
 from __future__ import annotations
 
 import re
@@ -21,44 +22,84 @@ from .registry import FAULTS
 
 KIND = "Drill"
 DRILLS_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "drills"
-HERE = "swarmlab drill"    # where a command-line problem is (there is no file)
+HERE = "swarmlab drill"  # where a command-line problem is (there is no file)
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
-_text = {"type": "object", "additionalProperties": False, "required": ["en"],
-         "properties": {lang: {"type": "string", "minLength": 1, "maxLength": 4096} for lang in ("en", "fr")}}
+_text = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["en"],
+    "properties": {lang: {"type": "string", "minLength": 1, "maxLength": 4096} for lang in ("en", "fr")},
+}
 
 
 def _one_of(registry: Dict[str, Any]) -> dict:
-    return {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
-            "properties": {kind: cls.schema for kind, cls in registry.items()}}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "maxProperties": 1,
+        "properties": {kind: cls.schema for kind, cls in registry.items()},
+    }
 
 
 _seconds = {"type": "number", "minimum": 0, "maximum": 600}
 SCHEMA: dict = {
-    "type": "object", "additionalProperties": False,
+    "type": "object",
+    "additionalProperties": False,
     "required": ["apiVersion", "kind", "id", "title", "steps"],
     "properties": {
         "apiVersion": {"const": API_VERSION},
         "kind": {"const": KIND},
         "id": {"type": "string"},
-        "title": _text, "about": _text,
+        "title": _text,
+        "about": _text,
         "params": {"type": "object", "maxProperties": 8, "additionalProperties": {"type": "string"}},
-        "needs": {"type": "object", "additionalProperties": False, "properties": {
-            "managers": {"type": "integer", "minimum": 1, "maximum": 9},
-            "nodes": {"type": "integer", "minimum": 1, "maximum": 99}}},
-        "steps": {"type": "array", "minItems": 1, "maxItems": 32, "items": {
-            "type": "object", "additionalProperties": False, "minProperties": 1,
-            "properties": {"title": _text, "wait": _seconds, "fault": _one_of(FAULTS),
-                           "heal": {"enum": ["all", "last"]},
-                           "expect": {"type": "array", "minItems": 1, "maxItems": 16, "items": _one_of(EXPECTATIONS)},
-                           "hold": _seconds,
-                           "quiz": {"type": "object", "additionalProperties": False,
-                                    "required": ["question", "choices"],
-                                    "properties": {"question": _text, "choices": {
-                                        "type": "array", "minItems": 2, "maxItems": 6, "items": {
-                                            "type": "object", "additionalProperties": False,
-                                            "required": ["text", "when"],
-                                            "properties": {"text": _text, "when": _one_of(EXPECTATIONS)}}}}}}}},
+        "needs": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "managers": {"type": "integer", "minimum": 1, "maximum": 9},
+                "nodes": {"type": "integer", "minimum": 1, "maximum": 99},
+            },
+        },
+        "steps": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 32,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "minProperties": 1,
+                "properties": {
+                    "title": _text,
+                    "wait": _seconds,
+                    "fault": _one_of(FAULTS),
+                    "heal": {"enum": ["all", "last"]},
+                    "expect": {"type": "array", "minItems": 1, "maxItems": 16, "items": _one_of(EXPECTATIONS)},
+                    "hold": _seconds,
+                    "quiz": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["question", "choices"],
+                        "properties": {
+                            "question": _text,
+                            "choices": {
+                                "type": "array",
+                                "minItems": 2,
+                                "maxItems": 6,
+                                "items": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "required": ["text", "when"],
+                                    "properties": {"text": _text, "when": _one_of(EXPECTATIONS)},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
         "throughout": {"type": "array", "maxItems": 8, "items": _one_of(THROUGHOUT)},
     },
 }
@@ -79,6 +120,7 @@ class Step:
 class Quiz:
     """Asked before the step: each choice is right when its `when` (an expectation) holds
     once the step is done — scored on what the lab showed, not on an answer key."""
+
     question: Dict[str, str]
     choices: Tuple[Tuple[Dict[str, str], Tuple[str, Dict[str, Any]]], ...]
 
@@ -100,18 +142,32 @@ class Drill:
     def with_params(self, values: Dict[str, str]) -> "Drill":
         """The drill with some parameters set (each a known one, each a host name), and
         every "{param}" of its steps filled in."""
-        problems = [Problem(HERE, f"--set {k}", f"the drill has no parameter {k!r}: "
-                            + (f"one of {', '.join(self.params)}" if self.params else "it takes none"))
-                    for k in values if k not in self.params]
-        problems += [Problem(HERE, f"--set {k}", msg) for k, v in values.items()
-                     for msg in [grammar.NODE.problem(v)] if msg]
+        problems = [
+            Problem(
+                HERE,
+                f"--set {k}",
+                f"the drill has no parameter {k!r}: "
+                + (f"one of {', '.join(self.params)}" if self.params else "it takes none"),
+            )
+            for k in values
+            if k not in self.params
+        ]
+        problems += [
+            Problem(HERE, f"--set {k}", msg) for k, v in values.items() for msg in [grammar.NODE.problem(v)] if msg
+        ]
         if problems:
             raise ConfigError(problems, what="the drill's parameters")
         params = {**self.params, **values}
-        fill = lambda kind_params: (kind_params[0], _fill(kind_params[1], params))   # noqa: E731
-        steps = tuple(replace(s, fault=fill(s.fault) if s.fault else None, expect=tuple(map(fill, s.expect)),
-                              quiz=replace(s.quiz, choices=tuple((t, fill(w)) for t, w in s.quiz.choices))
-                              if s.quiz else None) for s in self.steps)
+        fill = lambda kind_params: (kind_params[0], _fill(kind_params[1], params))  # noqa: E731
+        steps = tuple(
+            replace(
+                s,
+                fault=fill(s.fault) if s.fault else None,
+                expect=tuple(map(fill, s.expect)),
+                quiz=replace(s.quiz, choices=tuple((t, fill(w)) for t, w in s.quiz.choices)) if s.quiz else None,
+            )
+            for s in self.steps
+        )
         return replace(self, params=params, steps=steps, throughout=tuple(map(fill, self.throughout)))
 
     def nodes(self) -> List[Tuple[str, str]]:
@@ -127,8 +183,10 @@ class Drill:
 
 
 def _fill(params: Dict[str, Any], values: Dict[str, str]) -> Dict[str, Any]:
-    return {k: PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), v) if isinstance(v, str) else v
-            for k, v in params.items()}
+    return {
+        k: PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), v) if isinstance(v, str) else v
+        for k, v in params.items()
+    }
 
 
 def load_drill(path: Path) -> Drill:
@@ -149,12 +207,15 @@ def _check_names(data: dict, add) -> None:
                 add(("params", name), msg)
 
     def each(where: Tuple[str, ...], registry, item: dict) -> None:
-        (kind, kp), = item.items()
+        ((kind, kp),) = item.items()
         for key, value in (kp or {}).items():
             for name in PLACEHOLDER.findall(value) if isinstance(value, str) else ():
                 if name not in params:
-                    add(where + (kind, key), f"unknown parameter {{{name}}}: declare it under params"
-                        + (f" (declared: {', '.join(params)})" if params else ""))
+                    add(
+                        where + (kind, key),
+                        f"unknown parameter {{{name}}}: declare it under params"
+                        + (f" (declared: {', '.join(params)})" if params else ""),
+                    )
         for p, msg in registry[kind].problems(_fill(kp or {}, params)):
             add(where + (kind,) + p, msg)
 
@@ -173,16 +234,33 @@ def _check_names(data: dict, add) -> None:
 
 def _build(path: Path, data: dict) -> Drill:
     def pair(item: dict) -> Tuple[str, Dict[str, Any]]:
-        (kind, params), = item.items()
+        ((kind, params),) = item.items()
         return kind, dict(params or {})
 
-    steps = tuple(Step(s.get("title") or {}, float(s.get("wait", 0)), pair(s["fault"]) if "fault" in s else None,
-                       s.get("heal"), tuple(pair(e) for e in s.get("expect") or ()), float(s.get("hold", 0)),
-                       Quiz(s["quiz"]["question"], tuple((c["text"], pair(c["when"])) for c in s["quiz"]["choices"]))
-                       if "quiz" in s else None)
-                  for s in data["steps"])
-    return Drill(path, data["id"], data["title"], data.get("about") or {}, dict(data.get("params") or {}),
-                 dict(data.get("needs") or {}), steps, tuple(pair(e) for e in data.get("throughout") or ()))
+    steps = tuple(
+        Step(
+            s.get("title") or {},
+            float(s.get("wait", 0)),
+            pair(s["fault"]) if "fault" in s else None,
+            s.get("heal"),
+            tuple(pair(e) for e in s.get("expect") or ()),
+            float(s.get("hold", 0)),
+            Quiz(s["quiz"]["question"], tuple((c["text"], pair(c["when"])) for c in s["quiz"]["choices"]))
+            if "quiz" in s
+            else None,
+        )
+        for s in data["steps"]
+    )
+    return Drill(
+        path,
+        data["id"],
+        data["title"],
+        data.get("about") or {},
+        dict(data.get("params") or {}),
+        dict(data.get("needs") or {}),
+        steps,
+        tuple(pair(e) for e in data.get("throughout") or ()),
+    )
 
 
 def all_drills(folder: Path = DRILLS_DIR) -> List[Drill]:

@@ -4,6 +4,7 @@ with a timeline of what changed and when (the swarm's view from a manager the dr
 leaves alone, and the data path from a thread of its own), expectations that must hold
 throughout judged on every sample, a score, and every fault healed at the end — after
 an error or Ctrl-C too."""
+
 from __future__ import annotations
 
 import threading
@@ -25,10 +26,10 @@ from .model import HERE, Drill, Quiz
 from ..observe.snapshot import POLL, DataPathWatcher, Endpoint, Observer, Snapshot, flow_lines
 
 
-
 @dataclass
 class Judged:
     """A `throughout` expectation, and what its samples showed."""
+
     exp: Expectation
     samples: int = 0
     bad: int = 0
@@ -46,7 +47,7 @@ class Timeline:
         self.phase = "before"
         self.lock = threading.Lock()
         self.last_swarm, self.last_flow = before.swarm_lines(), flow_lines(before.flow)
-        self.flows: Dict[str, Dict[str, Any]] = {"flow": dict(before.flow), "ok": dict(before.flow_ok)}   # the latest
+        self.flows: Dict[str, Dict[str, Any]] = {"flow": dict(before.flow), "ok": dict(before.flow_ok)}  # the latest
         self.t0 = time.monotonic()
         self.judging = False
         self.throughout = {id(e): Judged(e) for e in throughout}
@@ -55,8 +56,13 @@ class Timeline:
         with self.lock:
             for key in sorted(set(now) | set(last)):
                 if now.get(key) != last.get(key):
-                    e = {"t": self.now(), "phase": self.phase, "what": key,
-                         "was": last.get(key, "-"), "now": now.get(key, Snapshot.gone(key))}
+                    e = {
+                        "t": self.now(),
+                        "phase": self.phase,
+                        "what": key,
+                        "was": last.get(key, "-"),
+                        "now": now.get(key, Snapshot.gone(key)),
+                    }
                     self.events.append(e)
                     self.say(f"+{e['t']:5.1f}s {key}: {e['now']}")
             last.clear()
@@ -101,8 +107,15 @@ class Timeline:
 
     def event(self, what: str, at: Optional[float] = None) -> None:
         with self.lock:
-            self.events.append({"t": round((at or time.monotonic()) - self.t0, 1), "phase": self.phase,
-                                "what": what, "was": "", "now": ""})
+            self.events.append(
+                {
+                    "t": round((at or time.monotonic()) - self.t0, 1),
+                    "phase": self.phase,
+                    "what": what,
+                    "was": "",
+                    "now": "",
+                }
+            )
             self.say(f"+{self.events[-1]['t']:5.1f}s {what}")
 
     def watch(self, seconds: float) -> None:
@@ -115,20 +128,30 @@ class Timeline:
         for j in self.throughout.values():
             e = j.exp
             ok = j.samples > 0 and j.bad == 0
-            seen = (f"{j.samples} samples, every one as expected" if ok else
-                    f"{j.bad} of {j.samples} samples not as expected; first at {j.first}"
-                    if j.samples else "no sample taken")
+            seen = (
+                f"{j.samples} samples, every one as expected"
+                if ok
+                else f"{j.bad} of {j.samples} samples not as expected; first at {j.first}"
+                if j.samples
+                else "no sample taken"
+            )
             out.append(CheckResult(f"throughout: {e.name()}", ok, e.expected(), seen))
         return out
 
 
-def run(lab: str, provider: Provider, drill: Drill, say: Say = lambda s: None,
-        hold: Optional[float] = None, within: Optional[float] = None,
-        ask: Optional[Callable[[Quiz], Optional[int]]] = None) -> dict:
+def run(
+    lab: str,
+    provider: Provider,
+    drill: Drill,
+    say: Say = lambda s: None,
+    hold: Optional[float] = None,
+    within: Optional[float] = None,
+    ask: Optional[Callable[[Quiz], Optional[int]]] = None,
+) -> dict:
     """Run `drill` (its parameters filled in) on the lab; `hold` and `within` override
     every step's hold and every expectation's bound (the CLI's --hold, --timeout); `ask`
     puts each step's quiz to the trainee before the step (--quiz)."""
-    drill = drill.with_params({})   # every "{param}" not yet set: its default
+    drill = drill.with_params({})  # every "{param}" not yet set: its default
     handle = open_lab(lab, provider)
     ctx, faults = _prepare(handle, provider, drill)
     obs = Observer(lab, handle.hosts, ctx.watch, ctx.stack, ctx.endpoint)
@@ -138,8 +161,10 @@ def run(lab: str, provider: Provider, drill: Drill, say: Say = lambda s: None,
     before = obs.snapshot()
     whole, seen = before.whole(ctx.endpoint is not None)
     if not whole:
-        raise PreflightError(f"lab {lab} is not whole before the drill: {seen}",
-                             hint="swarmlab up (or wait for it to settle), then drill")
+        raise PreflightError(
+            f"lab {lab} is not whole before the drill: {seen}",
+            hint="swarmlab up (or wait for it to settle), then drill",
+        )
     say(f"before: {seen}")
     tl = Timeline(obs, before, say, [THROUGHOUT[k](ctx, p, None) for k, p in drill.throughout])
     watcher = DataPathWatcher(obs, tl.on_flow)
@@ -156,15 +181,25 @@ def run(lab: str, provider: Provider, drill: Drill, say: Say = lambda s: None,
         tl.phase = "end"
         _heal_left(applied, say)
         if watcher.is_alive():
-            watcher.join(timeout=15)   # its requests time out in 8 s
+            watcher.join(timeout=15)  # its requests time out in 8 s
     checks += tl.verdicts()
     counts: Dict[str, Any] = {s: sum(c.state == s for c in checks) for s in ("passed", "failed", "unsupported")}
     if opt.quiz:
         counts["quiz"] = f"{sum(q['correct'] for q in opt.quiz)}/{len(opt.quiz)}"
-    return {"lab": lab, "drill": drill.id, "title": drill.text(drill.title), "params": drill.params,
-            "watched_from": ctx.watch.name, "before": before.lines(), "timeline": tl.events,
-            "checks": [c.as_dict() for c in checks], "score": counts, "quiz": opt.quiz,
-            "passed": counts["failed"] == 0, "seconds": round(time.monotonic() - tl.t0, 1)}
+    return {
+        "lab": lab,
+        "drill": drill.id,
+        "title": drill.text(drill.title),
+        "params": drill.params,
+        "watched_from": ctx.watch.name,
+        "before": before.lines(),
+        "timeline": tl.events,
+        "checks": [c.as_dict() for c in checks],
+        "score": counts,
+        "quiz": opt.quiz,
+        "passed": counts["failed"] == 0,
+        "seconds": round(time.monotonic() - tl.t0, 1),
+    }
 
 
 def _heal_left(applied: List[Fault], say: Say) -> None:
@@ -175,7 +210,7 @@ def _heal_left(applied: List[Fault], say: Say) -> None:
             what = f.heal()
             if what:
                 say(f"healed at the end: {what}")
-        except Exception as exc:   # the others are still healed; the first failure is raised after
+        except Exception as exc:  # the others are still healed; the first failure is raised after
             failed.append(exc)
     if failed:
         raise failed[0]
@@ -186,18 +221,25 @@ def _prepare(handle: Lab, provider: Provider, drill: Drill) -> Tuple[Ctx, Dict[i
     watch from that no fault touches; each fault checked (every problem at once)."""
     hosts = {h.name: h for h in handle.hosts}
     names = ", ".join(hosts)
-    problems = [Problem(HERE, where, f"no node {node!r} in this lab: one of {names}")
-                for where, node in drill.nodes() if node not in hosts]
+    problems = [
+        Problem(HERE, where, f"no node {node!r} in this lab: one of {names}")
+        for where, node in drill.nodes()
+        if node not in hosts
+    ]
     if problems:
         raise ConfigError(problems, what="the drill's nodes")
     managers = [h for h in handle.running if h.role == "manager"]
     for what, have in (("managers", len(managers)), ("nodes", len(handle.running))):
         if drill.needs.get(what, 0) > have:
-            raise PreflightError(f"drill {drill.id} needs {drill.needs[what]} running {what}; lab {handle.name} "
-                                 f"has {have}", hint=f"swarmlab up --name NEW --{what} {drill.needs[what]}")
+            raise PreflightError(
+                f"drill {drill.id} needs {drill.needs[what]} running {what}; lab {handle.name} has {have}",
+                hint=f"swarmlab up --name NEW --{what} {drill.needs[what]}",
+            )
     if not managers:
-        raise PreflightError(f"no manager of lab {handle.name} is running: a drill watches from one",
-                             hint=f"swarmlab up --name {handle.name}")
+        raise PreflightError(
+            f"no manager of lab {handle.name} is running: a drill watches from one",
+            hint=f"swarmlab up --name {handle.name}",
+        )
     ctx = Ctx(provider, handle.name, hosts, managers[0], "", lambda: handle.caps)
     faults = {i: FAULTS[s.fault[0]](ctx, s.fault[1]) for i, s in enumerate(drill.steps) if s.fault}
     ctx.watch = _watch_from(managers, faults.values())
@@ -216,23 +258,26 @@ def _watch_from(managers: List[Host], faults) -> Host:
         return free[0]
     if managers and gone:
         who = ", ".join(sorted(gone))
-        raise PreflightError(f"{who} {'is' if len(gone) == 1 else 'are'} the lab's only manager"
-                             f"{'' if len(managers) == 1 else 's'}: with it killed nothing is left to reschedule "
-                             "or to watch from",
-                             hint="kill a worker, or bring the lab up with --managers 3 and kill one")
+        raise PreflightError(
+            f"{who} {'is' if len(gone) == 1 else 'are'} the lab's only manager"
+            f"{'' if len(managers) == 1 else 's'}: with it killed nothing is left to reschedule "
+            "or to watch from",
+            hint="kill a worker, or bring the lab up with --managers 3 and kill one",
+        )
     raise PreflightError("no manager of this lab is running", hint="swarmlab up to bring it back")
 
 
 @dataclass
 class Options:
-    hold: Optional[float] = None       # every step's hold, instead of the file's
-    within: Optional[float] = None     # every expectation's bound, instead of the file's
-    ask: Optional[Callable[[Quiz], Optional[int]]] = None   # --quiz: the trainee's pick, before the step
-    quiz: List[dict] = field(default_factory=list)          # each question: picked, what held, right
+    hold: Optional[float] = None  # every step's hold, instead of the file's
+    within: Optional[float] = None  # every expectation's bound, instead of the file's
+    ask: Optional[Callable[[Quiz], Optional[int]]] = None  # --quiz: the trainee's pick, before the step
+    quiz: List[dict] = field(default_factory=list)  # each question: picked, what held, right
 
 
-def _step(tl: Timeline, ctx: Ctx, step, fault: Optional[Fault], applied: List[Fault], opt: Options,
-          i: int) -> List[CheckResult]:
+def _step(
+    tl: Timeline, ctx: Ctx, step, fault: Optional[Fault], applied: List[Fault], opt: Options, i: int
+) -> List[CheckResult]:
     checks: List[CheckResult] = []
     tl.phase = "break" if fault else "heal" if step.heal else f"step {i + 1}"
     if step.wait:
@@ -258,7 +303,7 @@ def _step(tl: Timeline, ctx: Ctx, step, fault: Optional[Fault], applied: List[Fa
     for e in exps:
         e.within = opt.within if opt.within is not None else e.within
     checks += _with_flow(tl, exps, _await(tl, exps, t))
-    if step.quiz:   # judged once the step's expectations are settled, each within its own bound from then
+    if step.quiz:  # judged once the step's expectations are settled, each within its own bound from then
         opt.quiz.append(_scored(i, step.quiz, picked, _await(tl, whens, time.monotonic())))
     wait = opt.hold if opt.hold is not None and step.hold else step.hold
     if wait:
@@ -272,10 +317,16 @@ def _step(tl: Timeline, ctx: Ctx, step, fault: Optional[Fault], applied: List[Fa
 def _scored(i: int, quiz: Quiz, picked: Optional[int], held: List[CheckResult]) -> dict:
     """The question, the pick, and what the lab showed for each choice."""
     right = [n for n, r in enumerate(held) if r.passed]
-    return {"step": i + 1, "question": quiz.question, "picked": picked, "right": right,
-            "choices": [{"text": text, "held": r.passed, "observed": r.observed}
-                        for (text, _), r in zip(quiz.choices, held)],
-            "correct": picked is not None and picked in right}
+    return {
+        "step": i + 1,
+        "question": quiz.question,
+        "picked": picked,
+        "right": right,
+        "choices": [
+            {"text": text, "held": r.passed, "observed": r.observed} for (text, _), r in zip(quiz.choices, held)
+        ],
+        "correct": picked is not None and picked in right,
+    }
 
 
 def _await(tl: Timeline, exps: List[Expectation], t: float) -> List[CheckResult]:
@@ -293,8 +344,9 @@ def _await(tl: Timeline, exps: List[Expectation], t: float) -> List[CheckResult]
                 results[i] = CheckResult(e.name(), True, e.expected(), f"after {at} s: {seen[i]}", duration=at)
                 tl.event(f"{e.name()}: held after {at} s")
             elif at >= e.within:
-                results[i] = CheckResult(e.name(), False, e.expected(),
-                                         f"not within {e.within:g} s; last seen: {seen[i]}", duration=at)
+                results[i] = CheckResult(
+                    e.name(), False, e.expected(), f"not within {e.within:g} s; last seen: {seen[i]}", duration=at
+                )
                 tl.event(f"{e.name()}: not within {e.within:g} s")
         if len(results) < len(exps):
             time.sleep(POLL)
@@ -312,15 +364,16 @@ def _with_flow(tl: Timeline, exps: List[Expectation], results: List[CheckResult]
 
 def _check(tl: Timeline, e: Expectation, snap: Snapshot) -> Tuple[bool, str]:
     ok, seen = e.check(snap)
-    if ok and isinstance(e, Whole) and e.ctx.endpoint is not None:   # asked afresh before it counts
+    if ok and isinstance(e, Whole) and e.ctx.endpoint is not None:  # asked afresh before it counts
         ok, seen = e.check(tl.with_flow(snap, fresh=True))
     return ok, seen
 
 
 def _during_check(snap: Snapshot) -> CheckResult:
     """What still answered while broken: an observation for the record, never a failure."""
-    observed = "; ".join(f"via {n}: {v}" for n, v in sorted(snap.flow.items())) or \
-        "no endpoint of the published port left"
+    observed = (
+        "; ".join(f"via {n}: {v}" for n, v in sorted(snap.flow.items())) or "no endpoint of the published port left"
+    )
     return CheckResult("while broken", True, "recorded: which paths still answered", observed, status="passed")
 
 
@@ -336,4 +389,3 @@ def _stack_and_endpoint(handle: Lab, watch: Host) -> Tuple[str, Optional[Endpoin
         return stack, None
     port = next((p for p in svc.ports if p.published == w.http_port), svc.ports[0])
     return stack, Endpoint(svc.name, port.published, port.mode)
-

@@ -8,6 +8,7 @@ others: the Dockerfiles in context/<name>/, FROM the build arg BASE, so a user w
 An image is rebuilt only when its content hash (its context files, the base image id)
 differs from the hash label of the image already there.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,7 +28,7 @@ from .. import labels as L
 from ..errors import PreflightError, SwarmlabError
 from ..progress import Say
 
-REGISTRY = "swarmlab.local"   # fully qualified: no node ever asks a public registry
+REGISTRY = "swarmlab.local"  # fully qualified: no node ever asks a public registry
 TAG = "bookworm"
 BASE_IMAGE = f"{REGISTRY}/base:{TAG}"
 IMAGES = ("node", "web", "db", "redis", "tools")
@@ -43,7 +44,6 @@ path-include=/usr/share/locale/locale.alias
 path-exclude=/usr/share/zoneinfo/right/*
 """
 BASE_RECIPE = " ".join(DEBOOTSTRAP_ARGS) + NODOC  # changing it rebuilds the base
-
 
 
 def image_ref(name: str) -> str:
@@ -70,8 +70,14 @@ class BuildOutcome:
 def _slim(root: Path) -> None:
     """Remove apt lists and caches, docs, man pages and translations from a rootfs."""
     # zoneinfo/right: leap-second zones nothing here uses (600 files every node would load)
-    for junk in ("var/lib/apt/lists", "var/cache/apt", "usr/share/man", "usr/share/info", "usr/share/locale",
-                 "usr/share/zoneinfo/right"):
+    for junk in (
+        "var/lib/apt/lists",
+        "var/cache/apt",
+        "usr/share/man",
+        "usr/share/info",
+        "usr/share/locale",
+        "usr/share/zoneinfo/right",
+    ):
         for p in (root / junk).rglob("*"):
             if p.is_file() and p.name != "locale.alias" and p.parent.name != "partial":
                 p.unlink()
@@ -112,46 +118,65 @@ class ImageBuilder:
         for name in ("base",) + IMAGES:
             ref = BASE_IMAGE if name == "base" else image_ref(name)
             img = self._image(ref)
-            rows.append({"name": name, "ref": ref,
-                         "id": img.short_id.split(":")[-1] if img else "",
-                         "size_mb": f"{img.attrs['Size'] / 1e6:.0f}" if img else "",
-                         "hash": (img.labels or {}).get(L.IMAGE_HASH, "") if img else "",
-                         "created": img.attrs["Created"][:19] if img else "missing"})
+            rows.append(
+                {
+                    "name": name,
+                    "ref": ref,
+                    "id": img.short_id.split(":")[-1] if img else "",
+                    "size_mb": f"{img.attrs['Size'] / 1e6:.0f}" if img else "",
+                    "hash": (img.labels or {}).get(L.IMAGE_HASH, "") if img else "",
+                    "created": img.attrs["Created"][:19] if img else "missing",
+                }
+            )
         return rows
 
     # -- base ------------------------------------------------------------
     def ensure_base(self, rebuild: bool = False) -> str:
-        if self.base != BASE_IMAGE:   # the user brings a base from a registry
+        if self.base != BASE_IMAGE:  # the user brings a base from a registry
             img = self._image(self.base)
             if img is None:
-                raise PreflightError(f"base image {self.base} is not on the engine",
-                                     hint=f"docker pull {self.base}, or unset SWARMLAB_BASE_IMAGE")
+                raise PreflightError(
+                    f"base image {self.base} is not on the engine",
+                    hint=f"docker pull {self.base}, or unset SWARMLAB_BASE_IMAGE",
+                )
             return img.id
         want = hashlib.sha256(BASE_RECIPE.encode()).hexdigest()[:16]
         img = self._image(BASE_IMAGE)
         if img is not None and not rebuild and (img.labels or {}).get(L.IMAGE_HASH) == want:
             return img.id
         if shutil.which("debootstrap") is None:
-            raise PreflightError("debootstrap is needed to build the base image offline",
-                                 hint="apt-get install debootstrap (scripts/setup.sh does), or set "
-                                      "SWARMLAB_BASE_IMAGE=debian:bookworm-slim if a registry is reachable")
+            raise PreflightError(
+                "debootstrap is needed to build the base image offline",
+                hint="apt-get install debootstrap (scripts/setup.sh does), or set "
+                "SWARMLAB_BASE_IMAGE=debian:bookworm-slim if a registry is reachable",
+            )
         if os.geteuid() != 0:
             raise PreflightError("debootstrap needs root to build the base image", hint="run as root")
         started = time.monotonic()
         self.say(f"building {BASE_IMAGE} with debootstrap {' '.join(DEBOOTSTRAP_ARGS)} (about 30-60 s)")
         with tempfile.TemporaryDirectory(prefix="swarmlab-rootfs-") as tmp:
             root = Path(tmp) / "rootfs"
-            proc = subprocess.run(["debootstrap", *DEBOOTSTRAP_ARGS, str(root)],
-                                  capture_output=True, text=True)
+            proc = subprocess.run(["debootstrap", *DEBOOTSTRAP_ARGS, str(root)], capture_output=True, text=True)
             if proc.returncode != 0:
                 tail = "\n    ".join((proc.stdout + proc.stderr).strip().splitlines()[-6:])
                 raise SwarmlabError(f"debootstrap failed (exit {proc.returncode}):\n    {tail}")
             _slim(root)
             tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
-            imp = subprocess.run(["docker", "import",
-                                  "--change", 'CMD ["/bin/bash"]',
-                                  "--change", f"LABEL {L.IMAGE_HASH}={want} {L.IMAGE_NAME}=base",
-                                  "-", BASE_IMAGE], stdin=tar.stdout, capture_output=True, text=True)
+            imp = subprocess.run(
+                [
+                    "docker",
+                    "import",
+                    "--change",
+                    'CMD ["/bin/bash"]',
+                    "--change",
+                    f"LABEL {L.IMAGE_HASH}={want} {L.IMAGE_NAME}=base",
+                    "-",
+                    BASE_IMAGE,
+                ],
+                stdin=tar.stdout,
+                capture_output=True,
+                text=True,
+            )
             if tar.stdout is not None:
                 tar.stdout.close()
             tar.wait()
@@ -178,13 +203,20 @@ class ImageBuilder:
         self.say(f"building {ref}")
         last: List[str] = []
         try:
-            run_build(self.client.api, last, path=str(CONTEXT / name), tag=ref, buildargs={"BASE": self.base},
-                      labels={L.IMAGE_HASH: want, L.IMAGE_NAME: name})
+            run_build(
+                self.client.api,
+                last,
+                path=str(CONTEXT / name),
+                tag=ref,
+                buildargs={"BASE": self.base},
+                labels={L.IMAGE_HASH: want, L.IMAGE_NAME: name},
+            )
         except (BuildError, APIError) as exc:
             detail = "\n    ".join(str(x) for x in last[-6:])
-            raise SwarmlabError(f"building {ref} failed: {exc}\n    {detail}",
-                                hint="the Dockerfiles install Debian packages from the apt mirror: "
-                                     "check that containers reach it") from None
+            raise SwarmlabError(
+                f"building {ref} failed: {exc}\n    {detail}",
+                hint="the Dockerfiles install Debian packages from the apt mirror: check that containers reach it",
+            ) from None
         new = self.client.images.get(ref)
         if img is not None and img.id != new.id:
             try:  # the previous build, now untagged: do not leave it dangling

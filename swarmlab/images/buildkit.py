@@ -8,6 +8,7 @@ client, as Debian's 20.10). Newer clients without buildx cannot build with Build
 A `# syntax=` line asks BuildKit for a frontend image from a registry: unless that image is
 already on the engine, it is refused before the build, with the fix (offline it would only
 fail at a DNS lookup). Build args reach the client through its environment, never its argv."""
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,14 @@ def how() -> Tuple[Optional[List[str]], dict, str]:
     for client, version in clients():
         if version.split(".")[0].isdigit() and int(version.split(".")[0]) < 23:
             return [client, "build"], {"DOCKER_BUILDKIT": "1"}, f"the engine's BuildKit (docker {version})"
-    return None, {}, ("no client here can drive BuildKit (no buildx; clients from 23.0 on need it): "
-                      "the classic builder is used, which has no RUN --mount nor heredocs")
+    return (
+        None,
+        {},
+        (
+            "no client here can drive BuildKit (no buildx; clients from 23.0 on need it): "
+            "the classic builder is used, which has no RUN --mount nor heredocs"
+        ),
+    )
 
 
 def frontend(spec: BuildSpec) -> Optional[str]:
@@ -68,15 +75,23 @@ def build(spec: BuildSpec, start: List[str], extra: dict, say: Say, has_image: C
             f"{spec.context / spec.dockerfile}: its first line `# syntax={wanted}` asks BuildKit for a frontend "
             "image from a registry, which this machine does not reach",
             hint=f"remove that line (the engine's built-in frontend is used), or `docker pull {wanted}` where a "
-                 f"registry answers and `docker save {wanted} | docker load` here")
+            f"registry answers and `docker save {wanted} | docker load` here",
+        )
     env = {**os.environ, **extra, **{k: v for k, v in spec.args}}
     argv = start + ["--progress=plain", "-f", str(Path(spec.context) / spec.dockerfile), "-t", spec.image]
     argv += ["--target", spec.target] if spec.target else []
     for k, _ in spec.args:
-        argv += ["--build-arg", k]   # the value comes from env: a build arg may be a token
+        argv += ["--build-arg", k]  # the value comes from env: a build arg may be a token
     last: List[str] = []
-    proc = subprocess.Popen(argv + [str(spec.context)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, env=env, text=True, errors="replace")
+    proc = subprocess.Popen(
+        argv + [str(spec.context)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        text=True,
+        errors="replace",
+    )
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -90,6 +105,8 @@ def build(spec: BuildSpec, start: List[str], extra: dict, say: Say, has_image: C
             proc.kill()
             proc.wait()
     if code != 0:
-        raise SwarmlabError(f"building {spec.image} (service {spec.service}) from {spec.context} failed "
-                            f"(exit {code}):\n    " + "\n    ".join(last[-6:]),
-                            hint="the build runs on this machine with no registry: FROM an image it has")
+        raise SwarmlabError(
+            f"building {spec.image} (service {spec.service}) from {spec.context} failed "
+            f"(exit {code}):\n    " + "\n    ".join(last[-6:]),
+            hint="the build runs on this machine with no registry: FROM an image it has",
+        )

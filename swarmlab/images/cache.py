@@ -4,6 +4,7 @@ A tar is made once per set of images and fed to every node that lacks that set, 
 the next lab: saving the same images again for each node and each `up` cost seconds of
 CPU that the loads need. Keyed by ids, a tar is never stale; tars of ids that are no
 longer any image's are removed. It is a cache, never the truth: delete it at will."""
+
 from __future__ import annotations
 
 import hashlib
@@ -24,7 +25,8 @@ _lock = threading.Lock()
 
 def cache_dir() -> Path:
     base = os.environ.get("SWARMLAB_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "swarmlab")
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "swarmlab"
+    )
     return Path(base) / "images"
 
 
@@ -36,7 +38,7 @@ def tar_for(refs: List[str], ids: Dict[str, str]) -> Path:
         if path.exists():
             return path
         safefs.private_dir(path.parent)
-        os.chmod(path.parent, 0o700)   # a cache made by an older swarmlab was world-readable
+        os.chmod(path.parent, 0o700)  # a cache made by an older swarmlab was world-readable
         # a name of this process's own: another swarmlab may be saving the same set now
         tmp = path.with_name(f"{key}.{os.getpid()}.{secrets.token_hex(4)}.partial")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -82,15 +84,17 @@ def load_missing(transport, refs: List[str], ids: Dict[str, str]) -> List[str]:
         tar = tar_for(missing, ids)
         try:
             stream = open(tar, "rb")
-        except FileNotFoundError:   # pruned just now by another swarmlab's `images prune`: saved again
+        except FileNotFoundError:  # pruned just now by another swarmlab's `images prune`: saved again
             stream = open(tar_for(missing, ids), "rb")
         with stream:
             transport.run("docker load -q", stdin=stream, timeout=900)
         wrong = lacking(transport, missing, ids)
-        if wrong:   # the tar did not hold what its key says: never trusted again
+        if wrong:  # the tar did not hold what its key says: never trusted again
             tar.unlink(missing_ok=True)
-            raise SwarmlabError(f"the cached tar {tar} did not give the images it is kept for ({', '.join(wrong)}): "
-                                "it was removed; run the command again to save them anew")
+            raise SwarmlabError(
+                f"the cached tar {tar} did not give the images it is kept for ({', '.join(wrong)}): "
+                "it was removed; run the command again to save them anew"
+            )
     return missing
 
 

@@ -5,6 +5,7 @@ start -> the lab as its scenario makes it, with the lesson's setup (the checkpoi
 record of the trainee's progress on the lab's swarm; check -> every step graded by what
 the lab shows; hint, solution (--apply runs it), reset (back to the checkpoint), progress.
 No printing, no exiting: results come back as values, failures as SwarmlabErrors."""
+
 from __future__ import annotations
 
 import time
@@ -36,29 +37,51 @@ from .setup import FAULTS, EncryptedDetour, Site, drop_fault_networks, fault_nod
 
 
 def catalogue(lang: str = "en") -> List[dict]:
-    return [{"id": x.id, "title": x.text(x.title, lang), "type": x.type, "minutes": x.minutes,
-             "scenario": str(x.scenario), "steps": len(x.steps), "file": str(x.path)} for x in all_lessons()]
+    return [
+        {
+            "id": x.id,
+            "title": x.text(x.title, lang),
+            "type": x.type,
+            "minutes": x.minutes,
+            "scenario": str(x.scenario),
+            "steps": len(x.steps),
+            "file": str(x.path),
+        }
+        for x in all_lessons()
+    ]
 
 
-def start(ref: str, name: Optional[str], provider: Provider, lang: str = "en", trainee: str = "",
-          say: Say = lambda s: None) -> dict:
+def start(
+    ref: str, name: Optional[str], provider: Provider, lang: str = "en", trainee: str = "", say: Say = lambda s: None
+) -> dict:
     """The lesson's lab at its checkpoint, a fresh progress record, and the brief."""
     started = time.monotonic()
     lesson = find(ref)
     state.shelve(lesson.path, LESSONS_DIR)
     scenario = lesson_scenario(lesson, name, provider)
     handle, services = checkpoint(lesson, scenario, provider, say)
-    p = state.Progress(scenario.name, lesson.id, str(lesson.path), lang, trainee, steps=len(lesson.steps),
-                       services=services)
+    p = state.Progress(
+        scenario.name, lesson.id, str(lesson.path), lang, trainee, steps=len(lesson.steps), services=services
+    )
     state.write(handle.need_leader(), p)
-    return {**brief(lesson, lang), "lab": scenario.name, "trainee": trainee,
-            "seconds": round(time.monotonic() - started, 1)}
+    return {
+        **brief(lesson, lang),
+        "lab": scenario.name,
+        "trainee": trainee,
+        "seconds": round(time.monotonic() - started, 1),
+    }
 
 
 def brief(lesson: Lesson, lang: str) -> dict:
-    return {"lesson": lesson.id, "type": lesson.type, "minutes": lesson.minutes,
-            "title": lesson.text(lesson.title, lang), "brief": lesson.text(lesson.brief, lang),
-            "steps": [lesson.text(s.title, lang) for s in lesson.steps], "hints": len(lesson.hints)}
+    return {
+        "lesson": lesson.id,
+        "type": lesson.type,
+        "minutes": lesson.minutes,
+        "title": lesson.text(lesson.title, lang),
+        "brief": lesson.text(lesson.brief, lang),
+        "steps": [lesson.text(s.title, lang) for s in lesson.steps],
+        "hints": len(lesson.hints),
+    }
 
 
 def lesson_scenario(lesson: Lesson, name: Optional[str], provider: Provider) -> Scenario:
@@ -74,26 +97,31 @@ def lesson_scenario(lesson: Lesson, name: Optional[str], provider: Provider) -> 
 
     for svc in lesson.stack_edits:
         if svc not in services:
-            bad(("setup", "stack", svc),
-                f"no service {svc} in {scenario.stack_file}: one of {', '.join(sorted(services))}")
+            bad(
+                ("setup", "stack", svc),
+                f"no service {svc} in {scenario.stack_file}: one of {', '.join(sorted(services))}",
+            )
     for i, (kind, params) in enumerate(lesson.faults):
         for node in fault_nodes(kind, params):
             if node not in nodes:
                 bad(("setup", "faults", str(i), kind), f"no node {node} in the lab: one of {', '.join(sorted(nodes))}")
         for svc in fault_services(kind, params):
             if svc not in services:
-                bad(("setup", "faults", str(i), kind), f"no service {svc} in {scenario.stack_file}: one of "
-                    f"{', '.join(sorted(services))}")
+                bad(
+                    ("setup", "faults", str(i), kind),
+                    f"no service {svc} in {scenario.stack_file}: one of {', '.join(sorted(services))}",
+                )
     for i, f in enumerate(lesson.files):
         if f.node not in nodes:
             bad(("setup", "files", str(i), "node"), f"no node {f.node} in the lab: one of {', '.join(sorted(nodes))}")
     for i, cmd in enumerate(lesson.solution):
         if cmd.node and cmd.node not in nodes:
             bad(("solution", str(i), "node"), f"no node {cmd.node} in the lab: one of {', '.join(sorted(nodes))}")
-    if found:   # placed at their lines: the file is read again only to say where
+    if found:  # placed at their lines: the file is read again only to say where
         _, lines = load(lesson.path, "lesson file")
-        raise ConfigError([Problem(str(lesson.path), ".".join(p), msg, line_of(lines, p)) for p, msg in found],
-                          "the lesson")
+        raise ConfigError(
+            [Problem(str(lesson.path), ".".join(p), msg, line_of(lines, p)) for p, msg in found], "the lesson"
+        )
     return scenario
 
 
@@ -109,8 +137,12 @@ def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say)
     pending, fresh = _before(scenario, provider, lesson, stack, touched)
     # the services that will change are deployed at 0 replicas, and scaled back once the
     # faults are made: their tasks are replaced side by side (side_by_side's docstring)
-    labapi.up(replace(scenario, stack=side_by_side.at_zero(stack, fresh)), provider, say=say,
-              steps=labapi.checkpoint(images_for=scenario.stack))
+    labapi.up(
+        replace(scenario, stack=side_by_side.at_zero(stack, fresh)),
+        provider,
+        say=say,
+        steps=labapi.checkpoint(images_for=scenario.stack),
+    )
     handle = open_lab(scenario.name, provider)
     manager = handle.need_leader()
     hosts = {h.name: h for h in handle.running}
@@ -118,13 +150,16 @@ def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say)
     site = Site(scenario.name, scenario.stack_name)
     for kind, params in lesson.faults:
         say(f"setup: {FAULTS[kind].apply(params, hosts, manager, site)}")
-    for f in lesson.files:   # written again on a reset: the trainee's edits go
-        hosts[f.node].transport.run(sh("sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"', "file", f.path),
-                                    stdin=f.content.encode(), timeout=30).check(f"write {f.path}")
+    for f in lesson.files:  # written again on a reset: the trainee's edits go
+        hosts[f.node].transport.run(
+            sh("sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"', "file", f.path),
+            stdin=f.content.encode(),
+            timeout=30,
+        ).check(f"write {f.path}")
         say(f"setup: {f.path} on {f.node}")
     if fresh:
         say(f"setup: {side_by_side.scale_back(manager, handle.running, scenario.stack_name, stack, fresh)}")
-    if fresh or touched:   # a fault's service update is not waited for by the fault
+    if fresh or touched:  # a fault's service update is not waited for by the fault
         expected = {f"{scenario.stack_name}_{s}" for s in stack["services"]}
         reader = SwarmReader(scenario.name, manager, handle.running)
         # a scale shows at once in the replica counts; a fault's update starts a moment later
@@ -136,18 +171,19 @@ def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say)
     return handle, side_by_side.record(stack, live, touched)
 
 
-def _before(scenario: Scenario, provider: Provider, lesson: Lesson, stack: dict,
-            touched: List[str]) -> Tuple[List[Callable[[], str]], List[str]]:
+def _before(
+    scenario: Scenario, provider: Provider, lesson: Lesson, stack: dict, touched: List[str]
+) -> Tuple[List[Callable[[], str]], List[str]]:
     """On a lab that exists: the services to replace side by side (asked to stop first, so
     that they stop while the rest is done), then what the trainee left undone (and its waits)."""
-    if not provider.exists(scenario.name):   # made now: what a fault changes starts once, changed
+    if not provider.exists(scenario.name):  # made now: what a fault changes starts once, changed
         return [], [s for s in dict.fromkeys(touched) if side_by_side.replicas(stack["services"][s]) > 0]
     old = open_lab(scenario.name, provider)
     fresh: List[str] = []
     if old.leader is not None:
         try:
             prev = state.read(old.leader, scenario.name)
-        except state.ForgedRecord:   # a new lesson replaces it; what it says of the services is not believed
+        except state.ForgedRecord:  # a new lesson replaces it; what it says of the services is not believed
             prev = None
         live = side_by_side.live_specs(old.leader, scenario.stack_name, list(stack.get("services") or {}))
         # no lesson yet: the lab runs the scenario's own stack, as `up` deployed it
@@ -165,14 +201,18 @@ def _clean(handle: Lab, lesson: Lesson) -> List[Callable[[], str]]:
         return []  # `up` brings the nodes back first
     heal_all(handle.running, manager)
     made = lesson.creates
-    pending = [remove_stack(manager, stack) for stack in made.get("stacks", ())]   # waited for by checkpoint
+    pending = [remove_stack(manager, stack) for stack in made.get("stacks", ())]  # waited for by checkpoint
     if made.get("services"):
         manager.transport.run(["docker", "service", "rm", list(made["services"])], warn=True, timeout=60)
     # containers on every node first: an overlay is removed (on a manager) only once no
     # container on any node is attached to it
-    rounds = [[sh("docker", "rm", "-f", list(made["containers"])) if made.get("containers") else None],
-              [sh("docker", "network", "rm", list(made["networks"])) if made.get("networks") else None,
-               sh("docker", "volume", "rm", "-f", list(made["volumes"])) if made.get("volumes") else None]]
+    rounds = [
+        [sh("docker", "rm", "-f", list(made["containers"])) if made.get("containers") else None],
+        [
+            sh("docker", "network", "rm", list(made["networks"])) if made.get("networks") else None,
+            sh("docker", "volume", "rm", "-f", list(made["volumes"])) if made.get("volumes") else None,
+        ],
+    ]
     for steps in rounds:
         cmd = "; ".join(f"{s} >/dev/null 2>&1" for s in steps if s)
         if cmd:
@@ -208,15 +248,18 @@ def _current(name: str, provider: Provider):
     manager = handle.need_leader()
     p = state.read(manager, name)
     if p is None:
-        raise SwarmlabError(f"no lesson runs in lab {name}", exit_code=2,
-                            hint="swarmlab lesson start ID (swarmlab lesson list shows them)")
+        raise SwarmlabError(
+            f"no lesson runs in lab {name}",
+            exit_code=2,
+            hint="swarmlab lesson start ID (swarmlab lesson list shows them)",
+        )
     lesson = None
     if state.on_shelf(p.path, LESSONS_DIR):
         try:
             lesson = load_lesson(Path(p.path))
         except ConfigError:
             pass
-    lesson = lesson or find(p.lesson)   # moved, or off the shelf: the shipped lesson of that id
+    lesson = lesson or find(p.lesson)  # moved, or off the shelf: the shipped lesson of that id
     return handle, manager, p, lesson
 
 
@@ -231,9 +274,16 @@ def check(name: str, provider: Provider) -> dict:
     if solved and p.solved is None:
         p.solved = time.time()
     state.write(manager, p)
-    return {"lab": name, "lesson": lesson.id, "title": lesson.text(lesson.title, p.lang), "solved": solved,
-            "steps": [r.as_dict() for r in results], "passed": len(p.passed), "of": len(results),
-            "seconds": round(time.monotonic() - started, 1)}
+    return {
+        "lab": name,
+        "lesson": lesson.id,
+        "title": lesson.text(lesson.title, p.lang),
+        "solved": solved,
+        "steps": [r.as_dict() for r in results],
+        "passed": len(p.passed),
+        "of": len(results),
+        "seconds": round(time.monotonic() - started, 1),
+    }
 
 
 def grade(handle: Lab, lesson: Lesson, lang: str, since: float = 0.0) -> List[CheckResult]:
@@ -262,15 +312,22 @@ def hint(name: str, provider: Provider) -> dict:
     n = min(p.hints + 1, len(lesson.hints))
     p.hints = n
     state.write(manager, p)
-    return {"lab": name, "lesson": lesson.id, "hint": lesson.text(lesson.hints[n - 1], p.lang),
-            "number": n, "of": len(lesson.hints)}
+    return {
+        "lab": name,
+        "lesson": lesson.id,
+        "hint": lesson.text(lesson.hints[n - 1], p.lang),
+        "number": n,
+        "of": len(lesson.hints),
+    }
 
 
 def solution(name: str, provider: Provider, apply: bool = False, say: Say = lambda s: None) -> dict:
     """The solution's commands as a trainee types them; with apply, run on their nodes."""
     handle, manager, p, lesson = _current(name, provider)
-    words = {"stack": (handle.scenario.stack_name if handle.scenario else "app"),
-             "publish_mode": "ingress" if all(c.ipvs for c in handle.caps.values()) else "host"}
+    words = {
+        "stack": (handle.scenario.stack_name if handle.scenario else "app"),
+        "publish_mode": "ingress" if all(c.ipvs for c in handle.caps.values()) else "host",
+    }
     hosts = {h.name: h for h in handle.running}
     steps = []
     for cmd in lesson.solution:
@@ -284,17 +341,19 @@ def solution(name: str, provider: Provider, apply: bool = False, say: Say = lamb
             step.update(exited=r.exited, output=(r.stdout + r.stderr).strip()[-400:])
             say(f"{node}: {sh(*argv)} -> exit {r.exited}")
             if not r.ok:
-                raise SwarmlabError(f"the solution's step `{sh(*argv)}` on {node} exited {r.exited}: "
-                                    f"{(r.stderr or r.stdout).strip()[-300:]}")
+                raise SwarmlabError(
+                    f"the solution's step `{sh(*argv)}` on {node} exited {r.exited}: "
+                    f"{(r.stderr or r.stdout).strip()[-300:]}"
+                )
         steps.append(step)
-    if apply:   # until what the commands set off (a task placed, a rolling update) shows
+    if apply:  # until what the commands set off (a task placed, a rolling update) shows
         _until_solved(name, provider, lesson, p.lang, say, p.checkpoint)
     p.solution_shown = True
     state.write(manager, p)
     return {"lab": name, "lesson": lesson.id, "applied": apply, "commands": steps}
 
 
-APPLIED_WITHIN = 90.0   # seconds a solution's effects may take to show (Swarm places a task, rolls one)
+APPLIED_WITHIN = 90.0  # seconds a solution's effects may take to show (Swarm places a task, rolls one)
 
 
 def _until_solved(name: str, provider: Provider, lesson: Lesson, lang: str, say: Say, since: float) -> None:
@@ -302,7 +361,7 @@ def _until_solved(name: str, provider: Provider, lesson: Lesson, lang: str, say:
     afresh: a task Swarm places a moment later). Not solved in time is said, not raised:
     the trainer's next `check` shows what does not hold."""
 
-    handle = open_lab(name, provider)   # one handle: each round reads the swarm afresh, not the kernels
+    handle = open_lab(name, provider)  # one handle: each round reads the swarm afresh, not the kernels
     say(f"settled: {settle(handle.swarm, None, APPLIED_WITHIN)}")
 
     def solved():
@@ -336,7 +395,7 @@ def progress(provider: Provider, name: Optional[str] = None) -> List[dict]:
         except LabNotFound:
             if name:
                 raise
-            continue   # listed a moment ago, removed since (another session's, a trainer's `down`)
+            continue  # listed a moment ago, removed since (another session's, a trainer's `down`)
         if handle.leader is None:
             out.append({"lab": lab, "lesson": None, "note": "no manager running: the record cannot be read"})
             continue

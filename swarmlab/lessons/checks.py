@@ -3,6 +3,7 @@
 Docker's DNS, a full-size packet with don't-fragment set — and from outside the swarm — a
 published port, an HTTP request. Each kind is a class with its schema, its own name rules
 and its test; CHECKS is the registry of every kind (the swarm's own records: state_checks.py)."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -23,10 +24,19 @@ _port = {"type": "integer", "minimum": 1, "maximum": 65535}
 class Reach(Check):
     """From every task of a service (or a container), a TCP connect to every address of the
     target: its tasks' addresses on a network both share (any address when none is)."""
+
     kind = "reach"
-    schema = {"type": "object", "additionalProperties": False, "required": ["from", "to"],
-              "properties": {"from": {"type": "string"}, "to": {"type": "string"}, "port": _port,
-                             "expect": {"enum": ["open", "blocked"]}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["from", "to"],
+        "properties": {
+            "from": {"type": "string"},
+            "to": {"type": "string"},
+            "port": _port,
+            "expect": {"enum": ["open", "blocked"]},
+        },
+    }
 
     @classmethod
     def problems(cls, p):
@@ -74,10 +84,18 @@ class PathMtu(Check):
     """From every task of a service (or a container), a packet of `size` bytes with
     don't-fragment set to every address of the target (ping -M do): whether a full-size
     packet crosses the path."""
+
     kind = "mtu"
-    schema = {"type": "object", "additionalProperties": False, "required": ["from", "to", "size"],
-              "properties": {"from": {"type": "string"}, "to": {"type": "string"},
-                             "size": {"type": "integer", "minimum": 576, "maximum": 9000}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["from", "to", "size"],
+        "properties": {
+            "from": {"type": "string"},
+            "to": {"type": "string"},
+            "size": {"type": "integer", "minimum": 576, "maximum": 9000},
+        },
+    }
     problems = Reach.problems
 
     @classmethod
@@ -89,8 +107,12 @@ class PathMtu(Check):
         def ping(ip, _port):
             return sh("ping", "-c", 2, "-W", 1, "-M", "do", "-s", p["size"] - 28, ip)
 
-        found = probe_all(ev, {"from": p["from"], "to": p["to"]}, ping,
-                          lambda ip, _port, ok: f"{ip}: {p['size']} bytes {'cross' if ok else 'LOST'}")
+        found = probe_all(
+            ev,
+            {"from": p["from"], "to": p["to"]},
+            ping,
+            lambda ip, _port, ok: f"{ip}: {p['size']} bytes {'cross' if ok else 'LOST'}",
+        )
         if found is None:
             return False, ev.sources(p["from"])[1]
         results, seen, missing = found
@@ -120,10 +142,14 @@ def probe_all(ev: Evidence, p: dict, command, said) -> Optional[Tuple[List[bool]
 class Resolves(Check):
     """A name looked up from every task of a service (or a container), with Docker's
     embedded DNS (127.0.0.11 in the task's namespace)."""
+
     kind = "resolves"
-    schema = {"type": "object", "additionalProperties": False, "required": ["from", "name"],
-              "properties": {"from": {"type": "string"}, "name": {"type": "string"},
-                             "expect": {"type": "boolean"}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["from", "name"],
+        "properties": {"from": {"type": "string"}, "name": {"type": "string"}, "expect": {"type": "boolean"}},
+    }
 
     @classmethod
     def problems(cls, p):
@@ -165,9 +191,14 @@ def _serving(ev: Evidence, svc: Service, port: int) -> List[Host]:
 class Published(Check):
     """A service's port as someone outside the swarm sees it: from the controller, on each
     node that must serve it."""
+
     kind = "published"
-    schema = {"type": "object", "additionalProperties": False, "required": ["service", "port"],
-              "properties": {"service": {"type": "string"}, "port": _port, "expect": {"enum": ["open", "closed"]}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["service", "port"],
+        "properties": {"service": {"type": "string"}, "port": _port, "expect": {"enum": ["open", "closed"]}},
+    }
 
     @classmethod
     def problems(cls, params: dict) -> Problems:
@@ -186,17 +217,27 @@ class Published(Check):
         want = p.get("expect", "open") == "open"
         passed = bool(seen) and all(o == want for o in seen.values())
         published = ", ".join(f"{x['published']}->{x['target']}" for x in svc.published) if svc else ""
-        return passed, (", ".join(f"{n}:{p['port']} {'open' if o else 'closed'}" for n, o in seen.items())
-                        + f" ({p['service']} publishes {published or 'nothing'})")
+        return passed, (
+            ", ".join(f"{n}:{p['port']} {'open' if o else 'closed'}" for n, o in seen.items())
+            + f" ({p['service']} publishes {published or 'nothing'})"
+        )
 
 
 class Http(OnTasks):
     """An HTTP GET from the controller through every node serving the published port."""
+
     kind = "http"
-    schema = {"type": "object", "additionalProperties": False, "required": ["service", "port"],
-              "properties": {"service": {"type": "string"}, "port": _port,
-                             "path": {"type": "string", "pattern": "^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{0,255}$"},
-                             "status": {"type": "integer", "minimum": 100, "maximum": 599}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["service", "port"],
+        "properties": {
+            "service": {"type": "string"},
+            "port": _port,
+            "path": {"type": "string", "pattern": "^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{0,255}$"},
+            "status": {"type": "integer", "minimum": 100, "maximum": 599},
+        },
+    }
 
     @classmethod
     def expected(cls, p):
@@ -208,7 +249,7 @@ class Http(OnTasks):
         for h in _serving(ev, svc, p["port"]):
             try:
                 status, _, raw = http_get(f"http://{h.address}:{p['port']}{p.get('path', '/')}", timeout=5)
-            except OSError as exc:   # refused, reset, timed out: no HTTP answer at all
+            except OSError as exc:  # refused, reset, timed out: no HTTP answer at all
                 status, raw = 0, str(getattr(exc, "reason", exc))
             said = " ".join(raw.split())[:100]
             seen[h.name] = f"{status or 'no answer'}" + (f" {said}" if status != p.get("status", 200) else "")
@@ -216,5 +257,7 @@ class Http(OnTasks):
         return passed, "; ".join(f"via {n}: {v}" for n, v in seen.items()) or "served by no node"
 
 
-CHECKS: Dict[str, Type[Check]] = {c.kind: c for c in (Reach, Resolves, Published, Http, Replicas, NodeState, Networks,
-                                                Container, File, Replaced, PathMtu)}
+CHECKS: Dict[str, Type[Check]] = {
+    c.kind: c
+    for c in (Reach, Resolves, Published, Http, Replicas, NodeState, Networks, Container, File, Replaced, PathMtu)
+}

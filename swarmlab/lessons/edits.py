@@ -1,6 +1,7 @@
 """How a lesson edits the lab's stack before it is deployed: a service off a network, a
 wrong port, a constraint no node meets, a secret swapped. Each kind is a class of a
 registry (EDITS); the faults made on the nodes afterwards are in lessons/setup.py."""
+
 from __future__ import annotations
 
 import copy
@@ -10,8 +11,10 @@ from typing import Any, Dict, Iterator, List, Tuple, Type
 from .. import grammar
 
 Problems = Iterator[Tuple[Tuple[str, ...], str]]
-_CONSTRAINT = re.compile(r"node\.(labels\.[A-Za-z0-9._/-]{1,128}|role|hostname|platform\.os) *(==|!=) *"
-                         r"[A-Za-z0-9._:/@+=,-]{1,128}")
+_CONSTRAINT = re.compile(
+    r"node\.(labels\.[A-Za-z0-9._/-]{1,128}|role|hostname|platform\.os) *(==|!=) *"
+    r"[A-Za-z0-9._:/@+=,-]{1,128}"
+)
 _PORT = re.compile(r"[0-9]{1,5}(:[0-9]{1,5})?(/(tcp|udp))?")
 _names = {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 8}
 
@@ -74,8 +77,14 @@ class Ports(Edit):
 
     @staticmethod
     def problems(value):
-        return _each(value, lambda v: None if _PORT.fullmatch(str(v)) else
-                     f"{v!r} is not a port mapping: PUBLISHED:TARGET[/tcp|udp], e.g. 8080:8000")
+        return _each(
+            value,
+            lambda v: (
+                None
+                if _PORT.fullmatch(str(v))
+                else f"{v!r} is not a port mapping: PUBLISHED:TARGET[/tcp|udp], e.g. 8080:8000"
+            ),
+        )
 
     @staticmethod
     def apply(svc, value):
@@ -88,9 +97,14 @@ class Constraints(Edit):
 
     @staticmethod
     def problems(value):
-        return _each(value, lambda v: None if isinstance(v, str) and _CONSTRAINT.fullmatch(v) else
-                     f"{v!r} is not a placement constraint: node.labels.KEY == VALUE (or !=, node.role, "
-                     "node.hostname)")
+        return _each(
+            value,
+            lambda v: (
+                None
+                if isinstance(v, str) and _CONSTRAINT.fullmatch(v)
+                else f"{v!r} is not a placement constraint: node.labels.KEY == VALUE (or !=, node.role, node.hostname)"
+            ),
+        )
 
     @staticmethod
     def apply(svc, value):
@@ -110,9 +124,14 @@ class Replicas(Edit):
 class SecretSwap(Edit):
     """The service reads another secret at the same path: a rotation its peer never saw.
     The new secret is external, so `up` generates it (a random value, labelled with the lab)."""
+
     kind = "secret_swap"
-    schema = {"type": "object", "additionalProperties": False, "required": ["from", "to"],
-              "properties": {"from": {"type": "string"}, "to": {"type": "string"}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["from", "to"],
+        "properties": {"from": {"type": "string"}, "to": {"type": "string"}},
+    }
 
     @staticmethod
     def problems(value):
@@ -129,6 +148,7 @@ class SecretSwap(Edit):
                 return s
             target = (s.get("target") if isinstance(s, dict) else None) or value["from"]
             return {**(s if isinstance(s, dict) else {}), "source": value["to"], "target": target}
+
         svc["secrets"] = [swapped(s) for s in svc.get("secrets") or []]
 
     @staticmethod
@@ -136,8 +156,9 @@ class SecretSwap(Edit):
         out.setdefault("secrets", {})[value["to"]] = {"external": True}
 
 
-EDITS: Dict[str, Type[Edit]] = {e.kind: e for e in (NetworksRemove, NetworksAdd, Ports, Constraints, Replicas,
-                                                    SecretSwap)}
+EDITS: Dict[str, Type[Edit]] = {
+    e.kind: e for e in (NetworksRemove, NetworksAdd, Ports, Constraints, Replicas, SecretSwap)
+}
 
 
 def edited_stack(stack: dict, edits: Dict[str, Dict[str, Any]]) -> Tuple[dict, List[str]]:

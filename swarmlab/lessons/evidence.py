@@ -2,6 +2,7 @@
 its topology as `verify` reads it, and when the lab was last at the lesson's checkpoint;
 where a probe of a service (every running task) or a container runs; the base of every
 check kind (a registry in checks.py, like the drill's faults)."""
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,7 @@ def _source_problem(ref: Any) -> Optional[str]:
 
 @dataclass
 class Source:
-    label: str         # "web.1 on node-2", "a on node-1"
+    label: str  # "web.1 on node-2", "a on node-1"
     host: Host
     container: str
 
@@ -36,9 +37,10 @@ class Source:
 @dataclass
 class Evidence:
     """The lab as one `lesson check` sees it, read once."""
+
     handle: Lab
     topo: Topology
-    since: float = 0.0     # when the lab was last at the lesson's checkpoint (epoch seconds)
+    since: float = 0.0  # when the lab was last at the lesson's checkpoint (epoch seconds)
 
     def service(self, short: str) -> Optional[Service]:
         return next((s for s in self.topo.services.values() if s.short == short), None)
@@ -61,8 +63,10 @@ class Evidence:
         svc, why = self.running(ref)
         if svc is None:
             return [], why
-        return [Source(f"{short_task(t.name).split('_', 1)[-1]} on {t.node}", self.topo.hosts[t.node], t.name)
-                for t in svc.tasks], ""
+        return [
+            Source(f"{short_task(t.name).split('_', 1)[-1]} on {t.node}", self.topo.hosts[t.node], t.name)
+            for t in svc.tasks
+        ], ""
 
     def running(self, short: str) -> Tuple[Optional[Service], str]:
         """The service when it has a running task, else None and what is missing."""
@@ -76,8 +80,7 @@ class Evidence:
         return src.host.transport.run(enter.in_net(src.container, cmd), timeout=timeout, warn=True)
 
     def container_ips(self, host: Host, name: str) -> Dict[str, str]:
-        r = host.transport.run(["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", name],
-                               warn=True)
+        r = host.transport.run(["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", name], warn=True)
         nets = json.loads(r.stdout) if r.ok and r.stdout.strip() not in ("", "null") else {}
         return {n: v["IPAddress"] for n, v in nets.items() if v.get("IPAddress")}
 
@@ -107,6 +110,7 @@ def service_problems(p: dict) -> Problems:
 
 class OnTasks(Check):
     """A check of one service that needs it running: `seen` judges its running tasks."""
+
     @classmethod
     def problems(cls, params: dict) -> Problems:
         return service_problems(params)

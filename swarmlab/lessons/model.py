@@ -5,6 +5,7 @@ dataclasses. A trainer writes their own; `swarmlab lesson list` shows every file
 A lesson names the lab it needs (a scenario), a setup that makes the checkpoint (edits to
 the lab's stack before it is deployed, then faults on the nodes), steps each graded by a
 check on evidence from the lab, hints, and the solution's commands."""
+
 from __future__ import annotations
 
 import string
@@ -24,16 +25,31 @@ LANGS = ("en", "fr")
 LESSONS_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "lessons"
 LESSON_ID = grammar.LESSON
 
-_text = {"type": "object", "additionalProperties": False, "required": ["en"],
-         "properties": {lang: {"type": "string", "minLength": 1, "maxLength": 8192} for lang in LANGS}}
-_check = {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
-          "properties": {kind: cls.schema for kind, cls in CHECKS.items()}}
-_fault = {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
-          "properties": {kind: cls.schema for kind, cls in FAULTS.items()}}
+_text = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["en"],
+    "properties": {lang: {"type": "string", "minLength": 1, "maxLength": 8192} for lang in LANGS},
+}
+_check = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "maxProperties": 1,
+    "properties": {kind: cls.schema for kind, cls in CHECKS.items()},
+}
+_fault = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "maxProperties": 1,
+    "properties": {kind: cls.schema for kind, cls in FAULTS.items()},
+}
 _names = {"type": "array", "items": {"type": "string"}, "maxItems": 32}
 
 SCHEMA: dict = {
-    "type": "object", "additionalProperties": False,
+    "type": "object",
+    "additionalProperties": False,
     "required": ["apiVersion", "kind", "id", "type", "title", "brief", "minutes", "steps", "solution"],
     "properties": {
         "apiVersion": {"const": API_VERSION},
@@ -42,28 +58,75 @@ SCHEMA: dict = {
         "type": {"enum": ["concept", "troubleshoot"]},
         "minutes": {"type": "integer", "minimum": 1, "maximum": 480},
         "scenario": {"type": "string"},
-        "title": _text, "brief": _text,
-        "setup": {"type": "object", "additionalProperties": False, "properties": {
-            "stack": {"type": "object", "additionalProperties": {
-                "type": "object", "additionalProperties": False, "minProperties": 1,
-                "properties": {kind: e.schema for kind, e in EDITS.items()}}},
-            "faults": {"type": "array", "items": _fault, "maxItems": 16},
-            "files": {"type": "array", "maxItems": 8, "items": {
-                "type": "object", "additionalProperties": False, "required": ["node", "path", "content"],
-                "properties": {"node": {"type": "string"}, "path": {"type": "string"},
-                               "content": {"type": "string", "maxLength": 65536}}}}}},
-        "steps": {"type": "array", "minItems": 1, "maxItems": 32, "items": {
-            "type": "object", "additionalProperties": False, "required": ["title", "check"],
-            "properties": {"title": _text, "check": _check}}},
+        "title": _text,
+        "brief": _text,
+        "setup": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "stack": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "minProperties": 1,
+                        "properties": {kind: e.schema for kind, e in EDITS.items()},
+                    },
+                },
+                "faults": {"type": "array", "items": _fault, "maxItems": 16},
+                "files": {
+                    "type": "array",
+                    "maxItems": 8,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["node", "path", "content"],
+                        "properties": {
+                            "node": {"type": "string"},
+                            "path": {"type": "string"},
+                            "content": {"type": "string", "maxLength": 65536},
+                        },
+                    },
+                },
+            },
+        },
+        "steps": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 32,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["title", "check"],
+                "properties": {"title": _text, "check": _check},
+            },
+        },
         "hints": {"type": "array", "items": _text, "maxItems": 16},
-        "solution": {"type": "array", "minItems": 1, "maxItems": 32, "items": {
-            "type": "object", "additionalProperties": False, "required": ["run"],
-            "properties": {"node": {"type": "string"},
-                           "run": {"type": "array", "minItems": 1, "maxItems": 64,
-                                   "items": {"type": ["string", "integer"]}}}}},
-        "creates": {"type": "object", "additionalProperties": False, "properties": {
-            "containers": _names, "networks": _names, "volumes": _names, "services": _names,
-            "stacks": _names}},
+        "solution": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 32,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["run"],
+                "properties": {
+                    "node": {"type": "string"},
+                    "run": {"type": "array", "minItems": 1, "maxItems": 64, "items": {"type": ["string", "integer"]}},
+                },
+            },
+        },
+        "creates": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "containers": _names,
+                "networks": _names,
+                "volumes": _names,
+                "services": _names,
+                "stacks": _names,
+            },
+        },
     },
 }
 
@@ -80,13 +143,14 @@ class Step:
 
 @dataclass(frozen=True)
 class Command:
-    node: Optional[str]          # None: the lab's manager
+    node: Optional[str]  # None: the lab's manager
     run: Tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class NodeFile:
     """A file the setup leaves on a node for the trainee (a stack file to deploy)."""
+
     node: str
     path: str
     content: str
@@ -133,7 +197,7 @@ def _check_names(data: dict, add) -> None:
     if msg:
         add(("id",), msg)
     for i, step in enumerate(data["steps"]):
-        (kind, params), = step["check"].items()
+        ((kind, params),) = step["check"].items()
         for p, msg in CHECKS[kind].problems(params):
             add(("steps", str(i), "check", kind) + p, msg)
     for svc, edits in ((data.get("setup") or {}).get("stack") or {}).items():
@@ -144,7 +208,7 @@ def _check_names(data: dict, add) -> None:
             for p, msg in EDITS[kind].problems(value):
                 add(("setup", "stack", svc, kind) + p, msg)
     for i, fault in enumerate((data.get("setup") or {}).get("faults") or []):
-        (kind, params), = fault.items()
+        ((kind, params),) = fault.items()
         for p, msg in FAULTS[kind].problems(params):
             add(("setup", "faults", str(i), kind) + p, msg)
     for i, f in enumerate((data.get("setup") or {}).get("files") or []):
@@ -159,8 +223,13 @@ def _check_names(data: dict, add) -> None:
             bad = _placeholder_problem(str(word))
             if bad:
                 add(("solution", str(i), "run", str(j)), bad)
-    rules = {"containers": grammar.VOLUME, "networks": grammar.VOLUME, "volumes": grammar.VOLUME,
-             "services": grammar.SERVICE, "stacks": grammar.STACK}
+    rules = {
+        "containers": grammar.VOLUME,
+        "networks": grammar.VOLUME,
+        "volumes": grammar.VOLUME,
+        "services": grammar.SERVICE,
+        "stacks": grammar.STACK,
+    }
     for kind, names in (data.get("creates") or {}).items():
         for j, name in enumerate(names):
             msg = rules[kind].problem(name)
@@ -180,13 +249,22 @@ def _placeholder_problem(word: str) -> Optional[str]:
 def _build(path: Path, data: dict, scenario: Path) -> Lesson:
     setup = data.get("setup") or {}
     steps = tuple(Step(s["title"], *next(iter(s["check"].items()))) for s in data["steps"])
-    return Lesson(path, data["id"], data["type"], data["minutes"], scenario, data["title"], data["brief"], steps,
-                  tuple(data.get("hints") or ()),
-                  tuple(Command(c.get("node"), tuple(str(w) for w in c["run"])) for c in data["solution"]),
-                  dict(setup.get("stack") or {}),
-                  tuple(next(iter(f.items())) for f in setup.get("faults") or ()),
-                  {k: tuple(v) for k, v in (data.get("creates") or {}).items()},
-                  tuple(NodeFile(f["node"], f["path"], f["content"]) for f in setup.get("files") or ()))
+    return Lesson(
+        path,
+        data["id"],
+        data["type"],
+        data["minutes"],
+        scenario,
+        data["title"],
+        data["brief"],
+        steps,
+        tuple(data.get("hints") or ()),
+        tuple(Command(c.get("node"), tuple(str(w) for w in c["run"])) for c in data["solution"]),
+        dict(setup.get("stack") or {}),
+        tuple(next(iter(f.items())) for f in setup.get("faults") or ()),
+        {k: tuple(v) for k, v in (data.get("creates") or {}).items()},
+        tuple(NodeFile(f["node"], f["path"], f["content"]) for f in setup.get("files") or ()),
+    )
 
 
 def all_lessons(folder: Path = LESSONS_DIR) -> List[Lesson]:

@@ -1,5 +1,6 @@
 """What one node's gossip peers say of another: the probes a gossip fault waits on, as it
 cuts a node off (forgotten) and once it is healed (known again, with its tasks)."""
+
 from __future__ import annotations
 
 import json
@@ -14,29 +15,41 @@ def resynced_probe(watcher: Host, node: Host):
     addrs = {node.address, node.swarm_addr, node.data_addr}
 
     def probe():
-        r = watcher.transport.run("for n in $(docker network ls -q --filter driver=overlay); do docker network "
-                                  "inspect -v --format '{{json .Peers}}|{{json .Services}}' \"$n\"; done",
-                                  warn=True, timeout=30)
+        r = watcher.transport.run(
+            "for n in $(docker network ls -q --filter driver=overlay); do docker network "
+            "inspect -v --format '{{json .Peers}}|{{json .Services}}' \"$n\"; done",
+            warn=True,
+            timeout=30,
+        )
         for line in r.stdout.splitlines() if r.ok else []:
             peers, _, services = line.partition("|")
             try:
                 listed = {p.get("IP") for p in json.loads(peers) or []}
-                hosts = {t.get("Info", {}).get("Host IP") for svc in (json.loads(services) or {}).values()
-                         for t in svc.get("Tasks") or []}
+                hosts = {
+                    t.get("Info", {}).get("Host IP")
+                    for svc in (json.loads(services) or {}).values()
+                    for t in svc.get("Tasks") or []
+                }
             except (ValueError, AttributeError):
                 continue
             if listed & addrs and hosts & addrs:
                 return True, f"{watcher.name} lists {node.name} and its tasks"
         return False, f"{watcher.name} does not list {node.name}'s tasks yet"
+
     return probe
 
 
 def listed_probe(watcher: Host, node: Host):
     """A probe: does `watcher` list `node` as a peer on any overlay (gossip between them)?"""
+
     def probe():
-        r = watcher.transport.run("for n in $(docker network ls -q --filter driver=overlay); do "
-                                  "docker network inspect -v --format '{{range .Peers}}{{.IP}} {{end}}' \"$n\"; done",
-                                  warn=True, timeout=30)
+        r = watcher.transport.run(
+            "for n in $(docker network ls -q --filter driver=overlay); do "
+            "docker network inspect -v --format '{{range .Peers}}{{.IP}} {{end}}' \"$n\"; done",
+            warn=True,
+            timeout=30,
+        )
         seen = r.ok and bool(set(r.stdout.split()) & {node.address, node.swarm_addr, node.data_addr})
         return seen, f"{watcher.name} does not list {node.name} as a peer"
+
     return probe

@@ -2,6 +2,7 @@
 drained, an MTU lowered), made after the stack's edits (lessons/edits.py). Each kind is a
 class (a registry, as the drill's faults are); `heal_all` undoes every fault of every kind,
 so a reset starts clean."""
+
 from __future__ import annotations
 
 import time
@@ -19,13 +20,14 @@ from ..waiting import poll, until
 from .edits import Problems
 from .peers import listed_probe, resynced_probe
 
-CHAIN = "SWARMLAB-LESSON"   # the iptables chain a lesson's dropped traffic lives in (one per node)
+CHAIN = "SWARMLAB-LESSON"  # the iptables chain a lesson's dropped traffic lives in (one per node)
 
 
 # -- faults on the nodes ---------------------------------------------------------
 @dataclass(frozen=True)
 class Site:
     """The lab a fault is made in: its name (for labels) and its stack's (for services)."""
+
     lab: str
     stack: str
 
@@ -48,19 +50,29 @@ def in_chain(rules: List[tuple]) -> str:
     hooks the chain into INPUT and OUTPUT once (heal_all unhooks it)."""
     steps = [sh("iptables", "-N", CHAIN) + " 2>/dev/null || true"]
     steps += [sh("iptables", "-A", CHAIN, *rule) for rule in rules]
-    steps += [sh("iptables", "-C", hook, "-j", CHAIN) + " 2>/dev/null || " + sh("iptables", "-I", hook, "-j", CHAIN)
-              for hook in ("INPUT", "OUTPUT")]
+    steps += [
+        sh("iptables", "-C", hook, "-j", CHAIN) + " 2>/dev/null || " + sh("iptables", "-I", hook, "-j", CHAIN)
+        for hook in ("INPUT", "OUTPUT")
+    ]
     return " && ".join(f"{{ {s}; }}" for s in steps)
 
 
 class Block(Fault):
     """Drop one port's traffic between a node and a peer, both ways, at the node: Swarm
     may still say Ready while the overlay (udp 4789) or gossip (7946) is dead."""
+
     kind = "block"
-    schema = {"type": "object", "additionalProperties": False, "required": ["node", "peer", "port"],
-              "properties": {"node": {"type": "string"}, "peer": {"type": "string"},
-                             "proto": {"enum": ["tcp", "udp"]},
-                             "port": {"type": "integer", "minimum": 1, "maximum": 65535}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["node", "peer", "port"],
+        "properties": {
+            "node": {"type": "string"},
+            "peer": {"type": "string"},
+            "proto": {"enum": ["tcp", "udp"]},
+            "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        },
+    }
 
     @staticmethod
     def problems(params):
@@ -73,13 +85,16 @@ class Block(Fault):
     def apply(params, hosts, manager, site=None):
         node, peer = hosts[params["node"]], hosts[params["peer"]]
         proto, port = params.get("proto", "udp"), params["port"]
-        rules = [("-p", proto, flag, addr, "--dport", port, "-j", "DROP")
-                 for addr in sorted({peer.address, peer.swarm_addr, peer.data_addr}) for flag in ("-s", "-d")]
+        rules = [
+            ("-p", proto, flag, addr, "--dport", port, "-j", "DROP")
+            for addr in sorted({peer.address, peer.swarm_addr, peer.data_addr})
+            for flag in ("-s", "-d")
+        ]
         node.transport.run(in_chain(rules), timeout=30).check("block")
         return f"{proto}/{port} dropped between {node.name} and {peer.name}"
 
 
-GOSSIP_PORT = 7946   # Swarm's gossip (memberlist, NetworkDB), TCP and UDP
+GOSSIP_PORT = 7946  # Swarm's gossip (memberlist, NetworkDB), TCP and UDP
 
 
 class GossipCut(Fault):
@@ -87,6 +102,7 @@ class GossipCut(Fault):
     Swarm's own traffic (2377) and the overlay (4789) still pass, so every node stays
     Ready, but the others' NetworkDB declares it failed and drops the names and addresses
     of its tasks (about 8 s here). Made when a node no longer lists it as a peer."""
+
     kind = "gossip_cut"
     schema = {"type": "string"}
 
@@ -99,8 +115,9 @@ class GossipCut(Fault):
         others = [h for name, h in hosts.items() if name != params]
         for peer in others:
             for proto in ("tcp", "udp"):
-                Block.apply({"node": params, "peer": peer.name, "proto": proto, "port": GOSSIP_PORT}, hosts, manager,
-                            site)
+                Block.apply(
+                    {"node": params, "peer": peer.name, "proto": proto, "port": GOSSIP_PORT}, hosts, manager, site
+                )
         cut = hosts[params]
         watcher = manager if manager.name != params else others[0]
         listed = listed_probe(watcher, cut)
@@ -141,21 +158,30 @@ class Drain(Fault):
         return f"{params} drained, its tasks stopped"
 
 
-MTU_RECORD = "/run/swarmlab-lesson-mtu"   # "DEV MTU" as it was, for the heal
-SET_MTU = ('dev=$(ip -o -4 addr show to "$1" | awk \'{print $2; exit}\'); [ -n "$dev" ] || exit 3; '
-           f'[ -f {MTU_RECORD} ] || echo "$dev $(cat /sys/class/net/$dev/mtu)" > {MTU_RECORD}; '
-           'ip link set dev "$dev" mtu "$2"')
-HEAL_MTU = f'if [ -f {MTU_RECORD} ]; then read dev mtu < {MTU_RECORD} && ip link set dev "$dev" mtu "$mtu"; ' \
-           f'rm -f {MTU_RECORD}; fi'
+MTU_RECORD = "/run/swarmlab-lesson-mtu"  # "DEV MTU" as it was, for the heal
+SET_MTU = (
+    'dev=$(ip -o -4 addr show to "$1" | awk \'{print $2; exit}\'); [ -n "$dev" ] || exit 3; '
+    f'[ -f {MTU_RECORD} ] || echo "$dev $(cat /sys/class/net/$dev/mtu)" > {MTU_RECORD}; '
+    'ip link set dev "$dev" mtu "$2"'
+)
+HEAL_MTU = (
+    f'if [ -f {MTU_RECORD} ]; then read dev mtu < {MTU_RECORD} && ip link set dev "$dev" mtu "$mtu"; '
+    f"rm -f {MTU_RECORD}; fi"
+)
 
 
 class Mtu(Fault):
     """A node's underlay interface (the one holding its address) set to a smaller MTU: the
     overlay keeps its own (1450 for VXLAN's 50 bytes on 1500), so full-size packets to
     that node are dropped while small ones pass, and Swarm sees nothing wrong."""
+
     kind = "mtu"
-    schema = {"type": "object", "additionalProperties": False, "required": ["node", "mtu"],
-              "properties": {"node": {"type": "string"}, "mtu": {"type": "integer", "minimum": 1280, "maximum": 9000}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["node", "mtu"],
+        "properties": {"node": {"type": "string"}, "mtu": {"type": "integer", "minimum": 1280, "maximum": 9000}},
+    }
 
     @staticmethod
     def problems(params):
@@ -170,7 +196,7 @@ class Mtu(Fault):
         return f"{node.name}: its underlay interface at MTU {params['mtu']}"
 
 
-FAULT_NETWORK = "lesson-fault"   # the role label of a network a fault made (removed by the next checkpoint)
+FAULT_NETWORK = "lesson-fault"  # the role label of a network a fault made (removed by the next checkpoint)
 
 
 class EncryptedDetour(Fault):
@@ -179,11 +205,19 @@ class EncryptedDetour(Fault):
     ESP, Docker carries nothing on that network (fail-closed); where every node has ESP,
     that network's VXLAN frames are dropped on every node, so the exercise holds on every
     kernel and says which case it made."""
+
     kind = "encrypted_detour"
-    schema = {"type": "object", "additionalProperties": False, "required": ["network", "service", "leaves", "peers"],
-              "properties": {"network": {"type": "string"}, "service": {"type": "string"},
-                             "leaves": {"type": "string"},
-                             "peers": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 4}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["network", "service", "leaves", "peers"],
+        "properties": {
+            "network": {"type": "string"},
+            "service": {"type": "string"},
+            "leaves": {"type": "string"},
+            "peers": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 4},
+        },
+    }
 
     @staticmethod
     def problems(params):
@@ -191,8 +225,9 @@ class EncryptedDetour(Fault):
             msg = grammar.NETWORK.problem(params[key])
             if msg:
                 yield (key,), msg
-        for path, name in [(("service",), params["service"])] + [(("peers", str(i)), p) for i, p in
-                                                                  enumerate(params["peers"])]:
+        for path, name in [(("service",), params["service"])] + [
+            (("peers", str(i)), p) for i, p in enumerate(params["peers"])
+        ]:
             msg = grammar.SERVICE.problem(name)
             if msg:
                 yield path, msg
@@ -201,24 +236,53 @@ class EncryptedDetour(Fault):
     def apply(params, hosts, manager, site=None):
         t, net = manager.transport, params["network"]
         if not t.run(["docker", "network", "inspect", net], warn=True).ok:
-            t.run(["docker", "network", "create", "-d", "overlay", "--attachable", "--opt", "encrypted",
-                   "--label", f"{L.LAB}={site.lab}", "--label", f"{L.ROLE}={FAULT_NETWORK}",
-                   "--label", f"{L.ENCRYPTION_REQUESTED}=true",
-                   f"--label={L.ENCRYPTION_REASON}=made encrypted by a lesson", net], timeout=60).check(net)
+            t.run(
+                [
+                    "docker",
+                    "network",
+                    "create",
+                    "-d",
+                    "overlay",
+                    "--attachable",
+                    "--opt",
+                    "encrypted",
+                    "--label",
+                    f"{L.LAB}={site.lab}",
+                    "--label",
+                    f"{L.ROLE}={FAULT_NETWORK}",
+                    "--label",
+                    f"{L.ENCRYPTION_REQUESTED}=true",
+                    f"--label={L.ENCRYPTION_REASON}=made encrypted by a lesson",
+                    net,
+                ],
+                timeout=60,
+            ).check(net)
         lacking = sorted(n for n, c in probe_hosts(list(hosts.values()), strict=True).items() if not c.esp)
         vni = "" if lacking else _drop_vxlan(net, hosts, t)
         # with the service's short name as its alias there, as `docker stack deploy` gives it
         # on every network: else the name itself would be missing, not the traffic
         moves = [[f"{site.stack}_{p}", "--network-add", f"name={net},alias={p}"] for p in params["peers"]]
-        moves.append([f"{site.stack}_{params['service']}", "--network-add", f"name={net},alias={params['service']}",
-                      "--network-rm", params["leaves"]])
+        moves.append(
+            [
+                f"{site.stack}_{params['service']}",
+                "--network-add",
+                f"name={net},alias={params['service']}",
+                "--network-rm",
+                params["leaves"],
+            ]
+        )
         # detached: the checkpoint waits for the lab to settle once every fault is made
         for m in moves:
             service_write(t, ["update", "--quiet", "--detach", *m[1:], m[0]]).check("service update")
-        why = (f"no IPsec ESP on {', '.join(lacking)}: Docker carries nothing on it" if lacking
-               else f"every node has ESP: its VXLAN traffic (id {vni}) dropped on every node")
-        return (f"{params['service']} moved from {params['leaves']} to {net}, encrypted, with "
-                f"{', '.join(params['peers'])} on it too ({why})")
+        why = (
+            f"no IPsec ESP on {', '.join(lacking)}: Docker carries nothing on it"
+            if lacking
+            else f"every node has ESP: its VXLAN traffic (id {vni}) dropped on every node"
+        )
+        return (
+            f"{params['service']} moved from {params['leaves']} to {net}, encrypted, with "
+            f"{', '.join(params['peers'])} on it too ({why})"
+        )
 
 
 def _drop_vxlan(net: str, hosts: Dict[str, Host], manager_t) -> str:
@@ -229,8 +293,18 @@ def _drop_vxlan(net: str, hosts: Dict[str, Host], manager_t) -> str:
     vni = manager_t.run(["docker", "network", "inspect", net, "--format", fmt], timeout=30).stdout.strip()
     if not vni.isdigit():
         raise SwarmlabError(f"network {net}: no VXLAN id to drop (read {vni[:40]!r})")
-    rule = ("-p", "udp", "--dport", "4789", "-m", "u32", "--u32", f"0>>22&0x3C@12&0xFFFFFF00={int(vni) << 8}",
-            "-j", "DROP")
+    rule = (
+        "-p",
+        "udp",
+        "--dport",
+        "4789",
+        "-m",
+        "u32",
+        "--u32",
+        f"0>>22&0x3C@12&0xFFFFFF00={int(vni) << 8}",
+        "-j",
+        "DROP",
+    )
     for h in hosts.values():
         h.transport.run(in_chain([rule]), timeout=30).check(f"drop {net}'s VXLAN")
     return vni
@@ -258,8 +332,11 @@ def drop_fault_networks(manager: Host, keep: List[str], within: float = 20) -> N
     flt = ["--filter", f"label={L.ROLE}={FAULT_NETWORK}"]
 
     def gone():
-        names = [n for n in t.run(["docker", "network", "ls", flt, "--format", "{{.Name}}"], warn=True).stdout.split()
-                 if n not in keep]
+        names = [
+            n
+            for n in t.run(["docker", "network", "ls", flt, "--format", "{{.Name}}"], warn=True).stdout.split()
+            if n not in keep
+        ]
         if names:
             t.run(["docker", "network", "rm", names], warn=True, timeout=30)
         return not names, f"{', '.join(names)} still in use"
@@ -285,9 +362,14 @@ def heal_all(hosts: List[Host], manager: Host) -> None:
     active, and a node whose gossip was cut known again with its tasks (until then the
     others miss its tasks' names: the next lesson would start on a broken lab)."""
     gossip = sh("iptables", "-S", CHAIN) + f" 2>/dev/null | grep -c -- '--dport {GOSSIP_PORT}'; "
-    cut = [h for h in hosts
-           if h.transport.run(gossip + unhook(CHAIN) + "; " + HEAL_MTU, timeout=30, warn=True).stdout.strip()
-           .split("\n")[0] not in ("", "0")]
+    cut = [
+        h
+        for h in hosts
+        if h.transport.run(gossip + unhook(CHAIN) + "; " + HEAL_MTU, timeout=30, warn=True)
+        .stdout.strip()
+        .split("\n")[0]
+        not in ("", "0")
+    ]
     # every other node must know its tasks again, each resyncs on its own; bounded, and not
     # an error: the next check shows what does not hold
     probes = [resynced_probe(o, h) for h in cut for o in hosts if o is not h]
@@ -301,5 +383,6 @@ def heal_all(hosts: List[Host], manager: Host) -> None:
     drained = manager.transport.run(["docker", "node", "ls", "--format", "{{.Hostname}} {{.Availability}}"], warn=True)
     names = [line.split()[0] for line in drained.stdout.splitlines() if line.split()[1:] != ["Active"]]
     if names:
-        manager.transport.run("; ".join(sh("docker", "node", "update", "--availability", "active", n) for n in names),
-                              timeout=60).check("active again")
+        manager.transport.run(
+            "; ".join(sh("docker", "node", "update", "--availability", "active", n) for n in names), timeout=60
+        ).check("active again")

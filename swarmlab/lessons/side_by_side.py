@@ -14,6 +14,7 @@ Which services will change is known from the record the previous checkpoint left
 service as the lesson's stack defined it, as Swarm held it afterwards, and whether a
 fault changed it. Without one (the lab's first lesson), the lab is taken to run the
 scenario's own stack as `up` left it."""
+
 from __future__ import annotations
 
 import copy
@@ -28,6 +29,7 @@ from ..transport.group import run_on
 from ..waiting import until
 from .setup import service_write
 
+
 def _digest(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -38,17 +40,19 @@ def live_specs(manager: Host, stack: str, services: List[str]) -> Dict[str, str]
     names = [f"{stack}_{s}" for s in services]
     r = manager.transport.run(["docker", "service", "inspect", names], warn=True, timeout=30) if names else None
     out = {}
-    for svc in (json.loads(r.stdout) if r is not None and r.stdout.strip() else []):
+    for svc in json.loads(r.stdout) if r is not None and r.stdout.strip() else []:
         spec = svc["Spec"]
         template = {k: v for k, v in (spec.get("TaskTemplate") or {}).items() if k != "ForceUpdate"}
-        out[spec["Name"][len(stack) + 1:]] = _digest([template, spec.get("EndpointSpec")])
+        out[spec["Name"][len(stack) + 1 :]] = _digest([template, spec.get("EndpointSpec")])
     return out
 
 
 def record(stack: dict, live: Dict[str, str], touched: List[str]) -> Dict[str, dict]:
     """What a checkpoint leaves for the next one to compare with."""
-    return {name: {"defined": _digest(svc), "live": live.get(name, ""), "fault": name in touched}
-            for name, svc in (stack.get("services") or {}).items()}
+    return {
+        name: {"defined": _digest(svc), "live": live.get(name, ""), "fault": name in touched}
+        for name, svc in (stack.get("services") or {}).items()
+    }
 
 
 def replicas(svc: dict) -> int:
@@ -90,8 +94,9 @@ def at_zero(stack: dict, names: List[str]) -> dict:
 
 def _scale(manager: Host, counts: Dict[str, int]) -> None:
     """One `docker service scale` for them all (asked again on "update out of sequence")."""
-    service_write(manager.transport, ["scale", "--detach", [f"{k}={v}" for k, v in counts.items()]],
-                  timeout=60).check("docker service scale")
+    service_write(manager.transport, ["scale", "--detach", [f"{k}={v}" for k, v in counts.items()]], timeout=60).check(
+        "docker service scale"
+    )
 
 
 def stop_now(manager: Host, stack_name: str, names: List[str]) -> None:
@@ -101,15 +106,23 @@ def stop_now(manager: Host, stack_name: str, names: List[str]) -> None:
         _scale(manager, {f"{stack_name}_{n}": 0 for n in names})
 
 
-def scale_back(manager: Host, hosts: List[Host], stack_name: str, stack: dict, names: List[str],
-               within: float = 60) -> str:
+def scale_back(
+    manager: Host, hosts: List[Host], stack_name: str, stack: dict, names: List[str], within: float = 60
+) -> str:
     """Once no old container of these services is left on any node, each at its replicas
     again. Swarm forgets a task asked away (desired "remove") the moment it stops, a
     moment before its node has freed its host port: a successor made then fails once
     ("port is already allocated"), so the nodes are asked, not Swarm."""
     full = {f"{stack_name}_{n}" for n in names}
-    ask = sh("docker", "ps", "-a", "--filter", f"label={L.STACK}={stack_name}",
-             "--format", '{{.Label "com.docker.swarm.service.name"}}')
+    ask = sh(
+        "docker",
+        "ps",
+        "-a",
+        "--filter",
+        f"label={L.STACK}={stack_name}",
+        "--format",
+        '{{.Label "com.docker.swarm.service.name"}}',
+    )
 
     def down():
         seen = run_on(hosts, lambda h: h.transport.run(ask, timeout=20, warn=True))
@@ -118,5 +131,8 @@ def scale_back(manager: Host, hosts: List[Host], stack_name: str, stack: dict, n
 
     done, seen, took = until(down, within, 0.2)
     _scale(manager, {f"{stack_name}_{n}": replicas(stack["services"][n]) for n in names})
-    return (f"{', '.join(names)}: old tasks gone from the nodes after {took:.1f}s, every new one started at once"
-            if done else f"{', '.join(names)} scaled back with old tasks still there after {took:.0f}s ({seen})")
+    return (
+        f"{', '.join(names)}: old tasks gone from the nodes after {took:.1f}s, every new one started at once"
+        if done
+        else f"{', '.join(names)} scaled back with old tasks still there after {took:.0f}s ({seen})"
+    )

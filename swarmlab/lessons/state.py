@@ -8,6 +8,7 @@ the controller, in its state folder: an edited or forged record, or one copied f
 lab, is refused, never graded or followed to a lesson file it names. Even a signed record's
 lesson file is read only from the shelf: the shipped lessons, and the folders a trainer
 started their own lessons from on this controller (kept in its state folder)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -31,29 +32,32 @@ SHELF_FILE = "lesson-shelf.json"
 
 class ForgedRecord(SwarmlabError):
     """A lesson record this controller did not write as it is."""
+
     exit_code = 2
 
     def __init__(self, lab: str, why: str):
-        super().__init__(f"the lesson record of lab {lab} is refused: {why}",
-                         hint=f"swarmlab lesson start ID --name {lab} makes a new one")
+        super().__init__(
+            f"the lesson record of lab {lab} is refused: {why}",
+            hint=f"swarmlab lesson start ID --name {lab} makes a new one",
+        )
 
 
 @dataclass
 class Progress:
     lab: str
     lesson: str
-    path: str                      # the lesson file (a trainer's own may live anywhere)
+    path: str  # the lesson file (a trainer's own may live anywhere)
     lang: str = "en"
     trainee: str = ""
     started: float = field(default_factory=time.time)
     hints: int = 0
     checks: int = 0
     resets: int = 0
-    passed: List[int] = field(default_factory=list)   # the steps passed at the latest check
+    passed: List[int] = field(default_factory=list)  # the steps passed at the latest check
     steps: int = 0
-    solved: Optional[float] = None                    # when a check first passed every step
+    solved: Optional[float] = None  # when a check first passed every step
     solution_shown: bool = False
-    checkpoint: float = field(default_factory=time.time)   # the lab at the lesson's start, or at its last reset
+    checkpoint: float = field(default_factory=time.time)  # the lab at the lesson's start, or at its last reset
     services: Dict[str, dict] = field(default_factory=dict)  # the checkpoint's services (side_by_side.record)
 
     def as_dict(self) -> dict:
@@ -125,8 +129,7 @@ def verified(raw: bytes, lab: str) -> Optional[Progress]:
     if not isinstance(payload, str) or not isinstance(mac, str):
         raise ForgedRecord(lab, "it is not signed (written by another tool, or by an older swarmlab)")
     if not hmac.compare_digest(mac, _mac(payload)):
-        raise ForgedRecord(lab, "its signature does not match (edited on the swarm, or signed by another "
-                                "controller)")
+        raise ForgedRecord(lab, "its signature does not match (edited on the swarm, or signed by another controller)")
     data = json.loads(payload)
     if data.get("lab") != lab:
         raise ForgedRecord(lab, f"it was written for lab {data.get('lab')!r}")

@@ -2,6 +2,7 @@
 probes from inside the tasks' namespaces and from outside): replicas with Swarm's reason
 for a waiting task, a node's state, a service's networks, a trainee's container and its
 networks, a file as a container sees it, tasks made since the lesson's checkpoint."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,13 @@ from .evidence import Check, OnTasks, Problems, service_problems
 
 class Replicas(Check):
     kind = "replicas"
-    schema = {"type": "object", "additionalProperties": False, "required": ["service", "running"],
-              "properties": {"service": {"type": "string"}, "running": {"type": "integer", "minimum": 0}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["service", "running"],
+        "properties": {"service": {"type": "string"}, "running": {"type": "integer", "minimum": 0}},
+    }
+
     @classmethod
     def problems(cls, params: dict) -> Problems:
         return service_problems(params)
@@ -30,18 +36,29 @@ class Replicas(Check):
         if svc is None:
             return False, f"no service {p['service']}"
         waiting = [t for t in ev.handle.swarm.tasks(svc.name, waiting_too=True) if not t.running]
-        why = "; ".join(sorted({f"a task {t.state.lower()}: {t.error}" if t.error else f"a task {t.state.lower()}"
-                                for t in waiting}))
+        why = "; ".join(
+            sorted(
+                {f"a task {t.state.lower()}: {t.error}" if t.error else f"a task {t.state.lower()}" for t in waiting}
+            )
+        )
         where = ", ".join(sorted(t.node for t in svc.tasks))
         return len(svc.tasks) == p["running"], f"{len(svc.tasks)} running ({where or 'nowhere'})" + (
-            f"; {why}" if why else "")
+            f"; {why}" if why else ""
+        )
 
 
 class NodeState(Check):
     kind = "node"
-    schema = {"type": "object", "additionalProperties": False, "required": ["name"],
-              "properties": {"name": {"type": "string"}, "availability": {"enum": ["active", "drain", "pause"]},
-                             "status": {"enum": ["ready", "down"]}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string"},
+            "availability": {"enum": ["active", "drain", "pause"]},
+            "status": {"enum": ["ready", "down"]},
+        },
+    }
 
     @classmethod
     def problems(cls, p):
@@ -64,19 +81,30 @@ class NodeState(Check):
 
 class Networks(Check):
     """The networks a service's tasks are attached to (its spec)."""
+
     kind = "networks"
-    schema = {"type": "object", "additionalProperties": False, "required": ["service"],
-              "properties": {"service": {"type": "string"},
-                             "has": {"type": "array", "items": {"type": "string"}},
-                             "lacks": {"type": "array", "items": {"type": "string"}}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["service"],
+        "properties": {
+            "service": {"type": "string"},
+            "has": {"type": "array", "items": {"type": "string"}},
+            "lacks": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+
     @classmethod
     def problems(cls, params: dict) -> Problems:
         return service_problems(params)
 
     @classmethod
     def expected(cls, p):
-        return f"{p['service']} on " + (", ".join(p.get("has", [])) or "-") + (
-            f", not on {', '.join(p['lacks'])}" if p.get("lacks") else "")
+        return (
+            f"{p['service']} on "
+            + (", ".join(p.get("has", [])) or "-")
+            + (f", not on {', '.join(p['lacks'])}" if p.get("lacks") else "")
+        )
 
     @classmethod
     def observe(cls, ev, p):
@@ -90,10 +118,19 @@ class Networks(Check):
 
 class Container(Check):
     """A container the trainee made on a node: running, and on the network named."""
+
     kind = "container"
-    schema = {"type": "object", "additionalProperties": False, "required": ["node", "name"],
-              "properties": {"node": {"type": "string"}, "name": {"type": "string"},
-                             "network": {"type": "string"}, "running": {"type": "boolean"}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["node", "name"],
+        "properties": {
+            "node": {"type": "string"},
+            "name": {"type": "string"},
+            "network": {"type": "string"},
+            "running": {"type": "boolean"},
+        },
+    }
 
     @classmethod
     def problems(cls, p):
@@ -104,33 +141,52 @@ class Container(Check):
 
     @classmethod
     def expected(cls, p):
-        return f"container {p['name']} on {p['node']} " + ("running" if p.get("running", True) else "not running") + (
-            f" on network {p['network']}" if p.get("network") else "")
+        return (
+            f"container {p['name']} on {p['node']} "
+            + ("running" if p.get("running", True) else "not running")
+            + (f" on network {p['network']}" if p.get("network") else "")
+        )
 
     @classmethod
     def observe(cls, ev, p):
         host = ev.host(p["node"])
         if host is None:
             return False, f"no running node {p['node']}"
-        r = host.transport.run(["docker", "inspect", "--format",
-                                "{{.State.Running}} {{json .NetworkSettings.Networks}}",
-                                p["name"]], warn=True)
+        r = host.transport.run(
+            ["docker", "inspect", "--format", "{{.State.Running}} {{json .NetworkSettings.Networks}}", p["name"]],
+            warn=True,
+        )
         state, _, raw = r.stdout.strip().partition(" ")
         running = state == "true"
-        nets = {n: v.get("IPAddress") or "no address" for n, v in (json.loads(raw) or {}).items()} \
-            if running and raw.strip() not in ("", "null") else {}
+        nets = (
+            {n: v.get("IPAddress") or "no address" for n, v in (json.loads(raw) or {}).items()}
+            if running and raw.strip() not in ("", "null")
+            else {}
+        )
         passed = running == p.get("running", True) and (not p.get("network") or p["network"] in nets)
-        return passed, (f"{p['name']} " + ("running" if running else "not running" if r.ok else "does not exist")
-                        + (f", on {', '.join(f'{n} ({ip})' for n, ip in nets.items())}" if nets else ""))
+        return passed, (
+            f"{p['name']} "
+            + ("running" if running else "not running" if r.ok else "does not exist")
+            + (f", on {', '.join(f'{n} ({ip})' for n, ip in nets.items())}" if nets else "")
+        )
 
 
 class File(Check):
     """A file as a container the trainee made sees it: there or not, holding a text."""
+
     kind = "file"
-    schema = {"type": "object", "additionalProperties": False, "required": ["node", "container", "path"],
-              "properties": {"node": {"type": "string"}, "container": {"type": "string"},
-                             "path": {"type": "string", "pattern": "^/[A-Za-z0-9._/-]{0,200}$"},
-                             "contains": {"type": "string", "maxLength": 200}, "exists": {"type": "boolean"}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["node", "container", "path"],
+        "properties": {
+            "node": {"type": "string"},
+            "container": {"type": "string"},
+            "path": {"type": "string", "pattern": "^/[A-Za-z0-9._/-]{0,200}$"},
+            "contains": {"type": "string", "maxLength": 200},
+            "exists": {"type": "boolean"},
+        },
+    }
 
     @classmethod
     def problems(cls, p):
@@ -144,7 +200,8 @@ class File(Check):
         if not p.get("exists", True):
             return f"no {p['path']} in {p['container']} on {p['node']}"
         return f"{p['path']} in {p['container']} on {p['node']}" + (
-            f" holds {p['contains']!r}" if "contains" in p else " exists")
+            f" holds {p['contains']!r}" if "contains" in p else " exists"
+        )
 
     @classmethod
     def observe(cls, ev, p):
@@ -164,9 +221,14 @@ class File(Check):
 class Replaced(OnTasks):
     """Every running task of a service was made after the lesson's checkpoint: the service
     was updated, or its task moved or restarted (with the address it has now)."""
+
     kind = "replaced"
-    schema = {"type": "object", "additionalProperties": False, "required": ["service"],
-              "properties": {"service": {"type": "string"}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["service"],
+        "properties": {"service": {"type": "string"}},
+    }
 
     @classmethod
     def expected(cls, p):

@@ -1,5 +1,6 @@
 """An HTTP GET to a lab service, from the controller: by IP address only, no proxy from
 the environment, no redirect followed, the answer's size bounded."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -12,12 +13,12 @@ from typing import Optional, Tuple
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None   # the 3xx itself is the answer: a lab service never sends the controller elsewhere
+        return None  # the 3xx itself is the answer: a lab service never sends the controller elsewhere
 
 
 # no proxy from the environment either: a lab's address goes to the lab, nowhere else
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
-MAX_BODY = 64 * 1024   # what is kept of an answer as evidence
+MAX_BODY = 64 * 1024  # what is kept of an answer as evidence
 
 
 def http_get(url: str, timeout: float = 5.0) -> Tuple[int, Optional[dict], str]:

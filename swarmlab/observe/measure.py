@@ -4,6 +4,7 @@ tools (python3, iperf3, nc, tcpdump): nothing is installed into a service contai
 A Place is a network namespace on a host, entered by a shell prefix (`nsenter -n -t PID`
 for a container, `ip netns exec NAME` for a namespace of our own). Every loop here is
 bounded in count and in time; traffic only ever goes between the lab's namespaces."""
+
 from __future__ import annotations
 
 import base64
@@ -26,22 +27,22 @@ from ..waiting import until
 
 RTT_PORT = 7707
 IPERF_PORT = 5201
-RTT_ROUNDS = 3            # RTT runs per variant, interleaved with the other variants'
-RTT_COUNT = 700           # request/response exchanges per RTT run (the first 50 warm up)
-RTT_SECONDS = 5.0         # ... or fewer, if this much time has gone
-RTT_CPU = 0               # the CPU both ends of a round trip run on
-IPERF_SECONDS = 2         # per iperf3 run
-HTTP_COUNT = 100          # requests per HTTP run
+RTT_ROUNDS = 3  # RTT runs per variant, interleaved with the other variants'
+RTT_COUNT = 700  # request/response exchanges per RTT run (the first 50 warm up)
+RTT_SECONDS = 5.0  # ... or fewer, if this much time has gone
+RTT_CPU = 0  # the CPU both ends of a round trip run on
+IPERF_SECONDS = 2  # per iperf3 run
+HTTP_COUNT = 100  # requests per HTTP run
 HTTP_SECONDS = 15.0
-_IPERF_RUNS = itertools.count(random.randrange(100))   # iperf3 ports: 5201 + run % 100
+_IPERF_RUNS = itertools.count(random.randrange(100))  # iperf3 ports: 5201 + run % 100
 
 
 @dataclass
 class Place:
     host: Host
-    enter: str            # shell prefix that runs a command inside the namespace
-    label: str            # what a reader sees: "app_web.1 on node-1", "netns swl-raw-a on node-1"
-    ip: str = ""          # its address on the path being measured
+    enter: str  # shell prefix that runs a command inside the namespace
+    label: str  # what a reader sees: "app_web.1 on node-1", "netns swl-raw-a on node-1"
+    ip: str = ""  # its address on the path being measured
 
     def run(self, cmd: str, timeout: float = 30):
         return self.host.transport.run(f"{self.enter} {cmd}", timeout=timeout, warn=True)
@@ -60,7 +61,9 @@ def _background(place: Place, cmd: str, seconds: float, log: str = "/dev/null") 
     says goes to `log` (a file on its host)."""
     place.host.transport.run(
         f"setsid sh -c {shlex.quote(f'{place.enter} timeout {int(seconds)} {cmd}')} "
-        f"</dev/null >{shlex.quote(log)} 2>&1 &", timeout=15)
+        f"</dev/null >{shlex.quote(log)} 2>&1 &",
+        timeout=15,
+    )
 
 
 _ECHO = f"""
@@ -113,8 +116,9 @@ def rtt_samples(client: Place, server: Place, marker: str, count: int = RTT_COUN
     # Both ends on one CPU: with two cores, whether they shared one or not decided the
     # result (20 or 60 µs, run to run); pinned, every variant is timed the same way.
     _background(server, f"taskset -c {RTT_CPU} python3 -c {shlex.quote(_ECHO)}", 30)
-    r = client.run(f"taskset -c {RTT_CPU} " + sh("python3", "-c", _PING, server.ip, marker, count),
-                   timeout=RTT_SECONDS + 20)
+    r = client.run(
+        f"taskset -c {RTT_CPU} " + sh("python3", "-c", _PING, server.ip, marker, count), timeout=RTT_SECONDS + 20
+    )
     if not r.ok:
         return (r.stderr or r.stdout).strip()[-200:]
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -123,10 +127,14 @@ def rtt_samples(client: Place, server: Place, marker: str, count: int = RTT_COUN
 def rtt_summary(samples: List[float], runs: int, error: str, client: Place, server: Place) -> Dict[str, object]:
     if not samples:
         return {"error": error or "no round trip measured"}
-    return {"n": len(samples), "runs": runs, "p50_us": round(percentile(samples, 50) * 1e6, 1),
-            "p99_us": round(percentile(samples, 99) * 1e6, 1),
-            "command": f"server: {server.command(f'python3 -c <echo server on {RTT_PORT}>')}; "
-                       f"client: {client.command(f'python3 -c <{RTT_COUNT} x 64-byte exchanges> {server.ip}')}"}
+    return {
+        "n": len(samples),
+        "runs": runs,
+        "p50_us": round(percentile(samples, 50) * 1e6, 1),
+        "p99_us": round(percentile(samples, 99) * 1e6, 1),
+        "command": f"server: {server.command(f'python3 -c <echo server on {RTT_PORT}>')}; "
+        f"client: {client.command(f'python3 -c <{RTT_COUNT} x 64-byte exchanges> {server.ip}')}",
+    }
 
 
 def iperf_once(client: Place, server: Place):
@@ -141,23 +149,28 @@ def iperf_once(client: Place, server: Place):
     _background(server, sh("iperf3", "-s", "-1", "-p", port), IPERF_SECONDS + 40, log)
     r = None
     try:
-        until(lambda: (bool(server.run(sh("ss", "-Hltn", "sport", "=", f":{port}"), timeout=15).stdout.strip()),
-                       ""), 30, 0.3)
+        until(
+            lambda: (bool(server.run(sh("ss", "-Hltn", "sport", "=", f":{port}"), timeout=15).stdout.strip()), ""),
+            30,
+            0.3,
+        )
         for _attempt in range(5):  # bounded: a refusal after it listened is said, not waited out
-            r = client.run(sh("iperf3", "-c", server.ip, "-p", port, "-t", IPERF_SECONDS, "-J"),
-                           timeout=IPERF_SECONDS + 20)
+            r = client.run(
+                sh("iperf3", "-c", server.ip, "-p", port, "-t", IPERF_SECONDS, "-J"), timeout=IPERF_SECONDS + 20
+            )
             if "Connection refused" not in r.stdout + r.stderr:
                 break
             time.sleep(0.5)
-        assert r is not None   # the loop ran
+        assert r is not None  # the loop ran
         return json.loads(r.stdout)["end"]["sum_received"]["bits_per_second"] / 1e9
     except (ValueError, KeyError, TypeError):
         said = server.host.transport.run(sh("cat", log), timeout=15, warn=True).stdout.strip()
         return _iperf_error(r) + (f" (server on {server.label}: {said[-160:]})" if said else "")
     finally:
         # the pattern is anchored: it matches the server, never the shell that runs pkill
-        server.host.transport.run(sh("pkill", "-f", f"^iperf3 -s -1 -p {port}$") + "; " + sh("rm", "-f", log),
-                                  timeout=15, warn=True)
+        server.host.transport.run(
+            sh("pkill", "-f", f"^iperf3 -s -1 -p {port}$") + "; " + sh("rm", "-f", log), timeout=15, warn=True
+        )
 
 
 def _iperf_error(r) -> str:
@@ -171,9 +184,12 @@ def _iperf_error(r) -> str:
 def throughput_summary(got: List[float], error: str, client: Place, server: Place) -> Dict[str, object]:
     if not got:
         return {"error": error or "no iperf3 result"}
-    return {"runs_gbps": [round(g, 3) for g in got], "median_gbps": round(statistics.median(got), 3),
-            "command": f"server: {server.command(f'iperf3 -s -1 -p {IPERF_PORT}')}; "
-                       f"client: {client.command(f'iperf3 -c {server.ip} -p {IPERF_PORT} -t {IPERF_SECONDS}')}"}
+    return {
+        "runs_gbps": [round(g, 3) for g in got],
+        "median_gbps": round(statistics.median(got), 3),
+        "command": f"server: {server.command(f'iperf3 -s -1 -p {IPERF_PORT}')}; "
+        f"client: {client.command(f'iperf3 -c {server.ip} -p {IPERF_PORT} -t {IPERF_SECONDS}')}",
+    }
 
 
 _HTTP = """
@@ -196,9 +212,14 @@ def http_latency(host: Host, url: str) -> Dict[str, object]:
     if not r.ok:
         return {"error": (r.stderr or r.stdout).strip()[-200:]}
     lat = json.loads(r.stdout.strip().splitlines()[-1])
-    return {"n": len(lat), "p50_ms": round(percentile(lat, 50) * 1e3, 2), "p99_ms": round(percentile(lat, 99) * 1e3, 2),
-            "command": host.transport.repeat(f"for i in $(seq {HTTP_COUNT}); do curl -s -o /dev/null "
-                                             f"-w '%{{time_total}}\\n' {shlex.quote(url)}; done")}
+    return {
+        "n": len(lat),
+        "p50_ms": round(percentile(lat, 50) * 1e3, 2),
+        "p99_ms": round(percentile(lat, 99) * 1e3, 2),
+        "command": host.transport.repeat(
+            f"for i in $(seq {HTTP_COUNT}); do curl -s -o /dev/null -w '%{{time_total}}\\n' {shlex.quote(url)}; done"
+        ),
+    }
 
 
 def connects(place: Place, ip: str, port: int) -> bool:
@@ -223,16 +244,18 @@ def link_of(place: Place) -> Dict[str, str]:
 def peer_side(host: Host, peer_index: str) -> str:
     """Where the other end of a veth is on its node: its bridge (docker0, br-...) in the
     node's namespace, or an overlay's namespace holding br0 and a vxlan device."""
-    if not peer_index.isdigit():   # read from `ip link` of a task: an interface index, nothing else
+    if not peer_index.isdigit():  # read from `ip link` of a task: an interface index, nothing else
         return ""
     links = enter.in_netns_file("$ns", "ip -o link show")
     vxlans = enter.in_netns_file("$ns", "ip -d -o link show type vxlan")
-    script = (f"l=$(ip -o link show | grep '^{peer_index}: '); "
-              f"if [ -n \"$l\" ]; then echo \"root $l\"; exit 0; fi; "
-              f"for ns in /var/run/docker/netns/*; do "
-              f"l=$({links} 2>/dev/null | grep '^{peer_index}: '); "
-              f"[ -n \"$l\" ] && {{ echo \"overlay $l\"; {vxlans}; exit 0; }}; "
-              f"done; true")
+    script = (
+        f"l=$(ip -o link show | grep '^{peer_index}: '); "
+        f'if [ -n "$l" ]; then echo "root $l"; exit 0; fi; '
+        f"for ns in /var/run/docker/netns/*; do "
+        f"l=$({links} 2>/dev/null | grep '^{peer_index}: '); "
+        f'[ -n "$l" ] && {{ echo "overlay $l"; {vxlans}; exit 0; }}; '
+        f"done; true"
+    )
     return host.transport.run(script, timeout=20, warn=True).stdout
 
 
@@ -250,9 +273,12 @@ def describe_path(host: Host, link: Dict[str, str], kind: str) -> Dict[str, obje
     if kind == "raw":
         hops += ["veth peer in the other namespace"]
     elif vni:
-        hops += [f"veth -> {bridge or 'br0'} (bridge in the overlay's namespace)",
-                 f"vxlan (VNI {vni}, UDP 4789)", f"{host.name}'s underlay ({host.data_addr})",
-                 "other node: underlay -> vxlan -> br0 -> veth"]
+        hops += [
+            f"veth -> {bridge or 'br0'} (bridge in the overlay's namespace)",
+            f"vxlan (VNI {vni}, UDP 4789)",
+            f"{host.name}'s underlay ({host.data_addr})",
+            "other node: underlay -> vxlan -> br0 -> veth",
+        ]
     elif bridge:
         hops += [f"veth -> {bridge} (bridge on {host.name})", "veth of the other container"]
     return {"hops": hops, "mtu": link["mtu"], "vni": vni, "bridge": bridge}
@@ -263,19 +289,28 @@ def capture_during(host: Host, fn, marker: str):
     a dind node, the private network's on a VM) while fn() runs: what left the node.
     Returns (fn's result, WireSummary or None, error)."""
 
-
     f = f"/tmp/swarmlab-cmp-{marker}.pcap"
     host.transport.run(
-        "setsid " + sh("timeout", int(RTT_SECONDS) + 25, "tcpdump", "-i") + " " + underlay_dev(host) + " "
+        "setsid "
+        + sh("timeout", int(RTT_SECONDS) + 25, "tcpdump", "-i")
+        + " "
+        + underlay_dev(host)
+        + " "
         + sh("-U", "-n", "-c", 2000, "-w", f, f"udp port {wire.VXLAN_PORT} or ip proto 50 or tcp port {RTT_PORT}")
-        + " </dev/null >/dev/null 2>&1 & echo $! > " + sh(f + ".pid"), timeout=15)
+        + " </dev/null >/dev/null 2>&1 & echo $! > "
+        + sh(f + ".pid"),
+        timeout=15,
+    )
     time.sleep(1.0)
     try:
         result = fn()
     finally:
         time.sleep(0.5)
-        r = host.transport.run("kill $(cat " + sh(f + ".pid") + "); sleep 0.3; " + sh("base64", f) + "; "
-                               + sh("rm", "-f", f, f + ".pid"), timeout=20, warn=True)
+        r = host.transport.run(
+            "kill $(cat " + sh(f + ".pid") + "); sleep 0.3; " + sh("base64", f) + "; " + sh("rm", "-f", f, f + ".pid"),
+            timeout=20,
+            warn=True,
+        )
     try:
         with tempfile.NamedTemporaryFile(suffix=".pcap") as tmp:
             tmp.write(base64.b64decode(r.stdout))

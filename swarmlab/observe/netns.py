@@ -1,5 +1,6 @@
 """Run a probe inside a task's network namespace from its node (nsenter), with the
 node's own tools: nothing is ever installed into a service container."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -23,11 +24,12 @@ class Run:
     emulation takes seconds to exec anything), and what each check last did, so a check
     that times out can say what it last saw. Two runs at once (the live page and a
     lesson's check) each have their own."""
+
     scale: float = 1.0
     last_seen: Dict[str, str] = field(default_factory=dict)
 
 
-_current = threading.local()   # .check and .run: what the calling thread works on, for which run
+_current = threading.local()  # .check and .run: what the calling thread works on, for which run
 
 
 def working_on(check: str, run: Run) -> None:
@@ -69,8 +71,7 @@ def in_task(topo: Topology, task: Task, cmd: str, timeout: float = 20) -> Comman
 
 def underlay_dev(host) -> str:
     """A shell expression: the host's interface holding its data-path address (VXLAN goes out there)."""
-    return ("$(ip -o -4 addr show | awk -v a=" + sh(f"{host.data_addr}/")
-            + " 'index($4, a) == 1 {print $2; exit}')")
+    return "$(ip -o -4 addr show | awk -v a=" + sh(f"{host.data_addr}/") + " 'index($4, a) == 1 {print $2; exit}')"
 
 
 def dns_cmd(name: str) -> str:
@@ -128,8 +129,9 @@ def leaves_lab(topo: Topology, task: Task, ip: str) -> Optional[str]:
     uplink: on a real host or VM that is the outside world, where something else may
     answer for an overlay address. Such a probe is not sent: it would prove nothing about
     the lab and send traffic off the machine."""
-    return forwarded_out(topo.hosts[task.node], lambda cmd: in_task(topo, task, cmd, timeout=10), ip,
-                         timeout=10 * scale())
+    return forwarded_out(
+        topo.hosts[task.node], lambda cmd: in_task(topo, task, cmd, timeout=10), ip, timeout=10 * scale()
+    )
 
 
 def forwarded_out(host, in_namespace: Callable[[str], CommandResult], ip: str, timeout: float = 10) -> Optional[str]:

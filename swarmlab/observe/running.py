@@ -5,6 +5,7 @@ start here; every "no such lab" is the same LabNotFound.
 What a handle learns is cached for the command (hosts, the leader, the scenario, the
 kernel's capabilities): a command is short, and a lab that changes under it is read
 again by the next one."""
+
 from __future__ import annotations
 
 import json
@@ -24,11 +25,11 @@ from ..shell import label_filter
 
 @dataclass(frozen=True)
 class NodeView:
-    name: str                 # the lab's name for it (node-1, or the inventory's)
-    hostname: str             # the swarm's
-    status: str               # ready / down
-    availability: str         # active / drain / pause
-    manager: str = ""         # leader / reachable / unreachable, "" for a worker
+    name: str  # the lab's name for it (node-1, or the inventory's)
+    hostname: str  # the swarm's
+    status: str  # ready / down
+    availability: str  # active / drain / pause
+    manager: str = ""  # leader / reachable / unreachable, "" for a worker
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,10 @@ class NetworkView:
     driver: str
     subnet: str
     encrypted: bool
-    requested: str            # what the scenario asked: auto / true / false
-    reason: str               # why it is (not) encrypted
+    requested: str  # what the scenario asked: auto / true / false
+    reason: str  # why it is (not) encrypted
     attachable: bool
-    vni: str                  # VXLAN id(s)
+    vni: str  # VXLAN id(s)
     id: str = ""
 
 
@@ -49,28 +50,28 @@ class PortView:
     published: int
     target: int
     protocol: str = "tcp"
-    mode: str = "ingress"     # ingress (routing mesh) / host
+    mode: str = "ingress"  # ingress (routing mesh) / host
 
 
 @dataclass(frozen=True)
 class ServiceView:
-    name: str                 # app_web
-    short: str                # web
+    name: str  # app_web
+    short: str  # web
     stack: str
-    image: str                # without its @digest
-    replicas: Optional[int]   # None: global
+    image: str  # without its @digest
+    replicas: Optional[int]  # None: global
     endpoint_mode: str
     ports: Tuple[PortView, ...] = ()
-    networks: Tuple[str, ...] = ()   # names
-    own_command: bool = False        # the stack overrides the image's command or entrypoint
+    networks: Tuple[str, ...] = ()  # names
+    own_command: bool = False  # the stack overrides the image's command or entrypoint
 
 
 @dataclass(frozen=True)
 class TaskView:
-    name: str                 # app_web.1
+    name: str  # app_web.1
     id: str
-    node: str                 # the lab's name for the node
-    state: str                # "Running 5 seconds ago"
+    node: str  # the lab's name for the node
+    state: str  # "Running 5 seconds ago"
     desired: str
     error: str = ""
 
@@ -105,8 +106,16 @@ class SwarmReader:
         if not r.ok:
             raise SwarmlabError(f"cannot list swarm nodes on {self.manager.name}: {r.stderr.strip()}")
         rows = [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
-        return [NodeView(name_of(self.hosts, n["Hostname"]), n["Hostname"], n["Status"].lower(),
-                         n["Availability"].lower(), n.get("ManagerStatus", "").lower()) for n in rows]
+        return [
+            NodeView(
+                name_of(self.hosts, n["Hostname"]),
+                n["Hostname"],
+                n["Status"].lower(),
+                n["Availability"].lower(),
+                n.get("ManagerStatus", "").lower(),
+            )
+            for n in rows
+        ]
 
     def networks(self) -> List[NetworkView]:
         """The lab's networks (read once: a lab's networks do not change under a command)."""
@@ -122,10 +131,19 @@ class SwarmReader:
         for info in json.loads(self._run(["docker", "network", "inspect", names]).stdout):
             opts, lbl = info.get("Options") or {}, info.get("Labels") or {}
             subnets = [c.get("Subnet") for c in (info.get("IPAM") or {}).get("Config") or []]
-            out.append(NetworkView(info["Name"], info["Driver"], ", ".join(filter(None, subnets)), "encrypted" in opts,
-                                   lbl.get(L.ENCRYPTION_REQUESTED, ""), lbl.get(L.ENCRYPTION_REASON, ""),
-                                   info.get("Attachable", False),
-                                   opts.get("com.docker.network.driver.overlay.vxlanid_list", ""), info.get("Id", "")))
+            out.append(
+                NetworkView(
+                    info["Name"],
+                    info["Driver"],
+                    ", ".join(filter(None, subnets)),
+                    "encrypted" in opts,
+                    lbl.get(L.ENCRYPTION_REQUESTED, ""),
+                    lbl.get(L.ENCRYPTION_REASON, ""),
+                    info.get("Attachable", False),
+                    opts.get("com.docker.network.driver.overlay.vxlanid_list", ""),
+                    info.get("Id", ""),
+                )
+            )
         return out
 
     def services(self, names: Optional[List[str]] = None, with_networks: bool = True) -> List[ServiceView]:
@@ -154,23 +172,36 @@ class SwarmReader:
     def updating(self, names: List[str]) -> Dict[str, str]:
         """service -> when its rolling update (or rollback) began, for those of the named
         services whose update is under way."""
-        r = self._run(["docker", "service", "inspect", "--format", "{{.Spec.Name}} {{if .UpdateStatus}}"
-                       "{{.UpdateStatus.State}} {{.UpdateStatus.StartedAt}}{{end}}", names], strict=False)
+        r = self._run(
+            [
+                "docker",
+                "service",
+                "inspect",
+                "--format",
+                "{{.Spec.Name}} {{if .UpdateStatus}}{{.UpdateStatus.State}} {{.UpdateStatus.StartedAt}}{{end}}",
+                names,
+            ],
+            strict=False,
+        )
         rows = [line.split(" ", 2) for line in r.stdout.splitlines()]
         return {row[0]: row[2] for row in rows if len(row) == 3 and row[1] in ("updating", "rollback_started")}
 
     def created(self, ids: List[str]) -> Dict[str, str]:
         """task id -> when the swarm made it."""
-        r = self._run(["docker", "inspect", "--type", "task", "--format", "{{.ID}} {{.CreatedAt}}", ids],
-                      strict=False) if ids else None
+        r = (
+            self._run(["docker", "inspect", "--type", "task", "--format", "{{.ID}} {{.CreatedAt}}", ids], strict=False)
+            if ids
+            else None
+        )
         return dict(line.split(" ", 1) for line in r.stdout.splitlines() if " " in line) if r and r.ok else {}
 
     def service(self, name: str) -> Optional[ServiceView]:
         found = self.services([name])
         return found[0] if found else None
 
-    def tasks(self, service: Union[str, List[str]], running_only: bool = True, waiting_too: bool = False,
-              strict: bool = False) -> List[TaskView]:
+    def tasks(
+        self, service: Union[str, List[str]], running_only: bool = True, waiting_too: bool = False, strict: bool = False
+    ) -> List[TaskView]:
         """Those Swarm wants running (running_only), plus with waiting_too the replacements
         it wants but cannot place yet (desired "ready": their error says why). Several
         services are read in one command."""
@@ -178,9 +209,17 @@ class SwarmReader:
         flt += ["--filter", "desired-state=ready"] if running_only and waiting_too else []
         r = self._run(["docker", "service", "ps", flt, "--no-trunc", "--format", "{{json .}}", service], strict=strict)
         rows = [json.loads(x) for x in r.stdout.splitlines() if x.strip()] if r.ok else []
-        return [TaskView(t["Name"], t.get("ID", ""), name_of(self.hosts, t["Node"]) if t.get("Node") else "",
-                         t.get("CurrentState", ""), t.get("DesiredState", ""), (t.get("Error") or "").strip('"'))
-                for t in rows]
+        return [
+            TaskView(
+                t["Name"],
+                t.get("ID", ""),
+                name_of(self.hosts, t["Node"]) if t.get("Node") else "",
+                t.get("CurrentState", ""),
+                t.get("DesiredState", ""),
+                (t.get("Error") or "").strip('"'),
+            )
+            for t in rows
+        ]
 
     def task_addresses(self, ids: List[str]) -> Dict[str, Dict[str, str]]:
         """task id -> {network name: address}, from the swarm's task records."""
@@ -191,8 +230,11 @@ class SwarmReader:
             return {}  # a task gone since it was listed
         out: Dict[str, Dict[str, str]] = {}
         for task in json.loads(r.stdout):
-            out[task["ID"]] = {a["Network"]["Spec"]["Name"]: a["Addresses"][0].split("/")[0]
-                               for a in task.get("NetworksAttachments") or [] if a.get("Addresses")}
+            out[task["ID"]] = {
+                a["Network"]["Spec"]["Name"]: a["Addresses"][0].split("/")[0]
+                for a in task.get("NetworksAttachments") or []
+                if a.get("Addresses")
+            }
         return out
 
 
@@ -217,20 +259,37 @@ def _service(spec: dict, networks: Dict[str, str], live_ports: Optional[list] = 
     labels = spec.get("Labels") or {}
     stack = labels.get(L.STACK, "")
     name = spec["Name"]
-    short = name[len(stack) + 1:] if stack and name.startswith(stack + "_") else name
+    short = name[len(stack) + 1 :] if stack and name.startswith(stack + "_") else name
     endpoint = spec.get("EndpointSpec") or {}
-    ports = tuple(PortView(int(p.get("PublishedPort", 0)), int(p.get("TargetPort", 0)), p.get("Protocol", "tcp"),
-                           p.get("PublishMode", "ingress")) for p in live_ports or endpoint.get("Ports") or [])
+    ports = tuple(
+        PortView(
+            int(p.get("PublishedPort", 0)),
+            int(p.get("TargetPort", 0)),
+            p.get("Protocol", "tcp"),
+            p.get("PublishMode", "ingress"),
+        )
+        for p in live_ports or endpoint.get("Ports") or []
+    )
     nets = tuple(networks.get(n.get("Target"), n.get("Target", "")) for n in spec["TaskTemplate"].get("Networks") or [])
     replicas = (spec.get("Mode") or {}).get("Replicated", {}).get("Replicas")
     container = spec["TaskTemplate"]["ContainerSpec"]
-    return ServiceView(name, short, stack, container["Image"].split("@")[0], replicas, endpoint.get("Mode", "vip"),
-                       ports, nets, bool(container.get("Command") or container.get("Args")))
+    return ServiceView(
+        name,
+        short,
+        stack,
+        container["Image"].split("@")[0],
+        replicas,
+        endpoint.get("Mode", "vip"),
+        ports,
+        nets,
+        bool(container.get("Command") or container.get("Args")),
+    )
 
 
 @dataclass
 class Lab:
     """A lab that exists: its hosts, and what is read of it once per command."""
+
     name: str
     provider: Provider
     hosts: List[Host] = field(default_factory=list)
@@ -253,8 +312,9 @@ class Lab:
         """A running node of the lab by its name, or an error naming the lab's nodes."""
         host = next((h for h in self.hosts if h.name == name), None)
         if host is None:
-            raise SwarmlabError(f"lab {self.name} has no node {name}: one of {', '.join(h.name for h in self.hosts)}",
-                                exit_code=2)
+            raise SwarmlabError(
+                f"lab {self.name} has no node {name}: one of {', '.join(h.name for h in self.hosts)}", exit_code=2
+            )
         if host.state != "running":
             raise SwarmlabError(f"node {name} of lab {self.name} is {host.state}", hint=f"swarmlab up {self.name}")
         return host
@@ -282,8 +342,9 @@ class Lab:
         if info is None or not info.scenario:
             return None
         try:
-            return load_source(info.scenario, Flags(name=self.name, own_nodes=self.provider.sized_by_flags,
-                                                    ask_docker=False))
+            return load_source(
+                info.scenario, Flags(name=self.name, own_nodes=self.provider.sized_by_flags, ask_docker=False)
+            )
         except SwarmlabError:
             return None
 

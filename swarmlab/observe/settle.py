@@ -1,6 +1,7 @@
 """Whether a lab's services have settled: each at its replicas or waiting where Swarm says
 why, no rolling update under way; and which one-shot jobs ran to completion. Read through
 the lab's SwarmReader (observe/running.py)."""
+
 from __future__ import annotations
 
 import time
@@ -17,8 +18,9 @@ def jobs_done(reader: SwarmReader, wanted: dict) -> set:
     out = set()
     for name, want in wanted.items():
         tasks = reader.tasks(name, running_only=False)
-        if not any(t.desired.lower() in ("running", "ready") for t in tasks) and \
-                sum(t.state.startswith("Complete") for t in tasks) >= max(want, 1):
+        if not any(t.desired.lower() in ("running", "ready") for t in tasks) and sum(
+            t.state.startswith("Complete") for t in tasks
+        ) >= max(want, 1):
             out.add(name)
     return out
 
@@ -49,8 +51,9 @@ def _settled(reader: SwarmReader, expected: set) -> Tuple[bool, str]:
     # a rolling update whose new tasks cannot be placed never completes: it waits with a reason
     rolling = reader.updating(sorted(expected))
     # a service wanted at 0 replicas is settled once asked (its tasks may still be stopping)
-    short = sorted({k for k, (have, want) in counts.items() if have != want and want} |
-                   {k for k in rolling if counts[k][1]})
+    short = sorted(
+        {k for k, (have, want) in counts.items() if have != want and want} | {k for k in rolling if counts[k][1]}
+    )
     if not short:
         return True, "every service has its replicas"
     tasks = reader.tasks(short, running_only=True, waiting_too=True)
@@ -58,13 +61,17 @@ def _settled(reader: SwarmReader, expected: set) -> Tuple[bool, str]:
     # predecessor still stops (stop-first) is wanted "ready" only, and may say "port in use"
     # until then: on its way, not waiting.
     stuck = {t.name.rsplit(".", 1)[0] for t in tasks if t.error and t.desired.lower() == "running"}
-    moving = [f"{t.name} {t.state.lower()}" for t in tasks
-              if not t.running and not (t.error and t.desired.lower() == "running")]
+    moving = [
+        f"{t.name} {t.state.lower()}"
+        for t in tasks
+        if not t.running and not (t.error and t.desired.lower() == "running")
+    ]
     done = _replaced(reader, rolling, counts, tasks) if not moving else set()
     waiting = [k for k in short if k not in stuck and k not in done]
     seen = "; ".join(f"{k} {counts[k][0]}/{counts[k][1]}" + (" rolling" if k in rolling else "") for k in short)
     return not waiting and not moving, seen + (
-        f" ({', '.join(moving[:4])})" if moving else f" (starting: {', '.join(waiting)})" if waiting else "")
+        f" ({', '.join(moving[:4])})" if moving else f" (starting: {', '.join(waiting)})" if waiting else ""
+    )
 
 
 def _replaced(reader: SwarmReader, rolling: dict, counts: dict, tasks) -> set:

@@ -1,6 +1,7 @@
 """What a drill watches (swarmlab drill): snapshots of the lab through a manager it
 leaves alone, and the data path through each published endpoint, on a thread of its own
 so it is seen even while the managers are silent (an election)."""
+
 from __future__ import annotations
 
 import threading
@@ -13,26 +14,28 @@ from ..errors import SwarmlabError
 from .running import SwarmReader
 from ..providers.base import Host
 
-POLL = 1.0                 # seconds between snapshots
+POLL = 1.0  # seconds between snapshots
 
 
 # -- what the lab looks like at one moment ------------------------------------------
 @dataclass
 class Snapshot:
-    nodes: Dict[str, Tuple[str, str]] = field(default_factory=dict)   # node -> (status, availability)
-    services: Dict[str, dict] = field(default_factory=dict)   # web -> {want, running: [nodes], pending: [why]}
-    flow: Dict[str, str] = field(default_factory=dict)        # node -> what a request through it got
+    nodes: Dict[str, Tuple[str, str]] = field(default_factory=dict)  # node -> (status, availability)
+    services: Dict[str, dict] = field(default_factory=dict)  # web -> {want, running: [nodes], pending: [why]}
+    flow: Dict[str, str] = field(default_factory=dict)  # node -> what a request through it got
     flow_ok: Dict[str, bool] = field(default_factory=dict)
-    managers: Dict[str, str] = field(default_factory=dict)    # node -> leader / reachable / unreachable
-    error: str = ""   # the watching manager did not answer: the swarm's part is the last one seen
+    managers: Dict[str, str] = field(default_factory=dict)  # node -> leader / reachable / unreachable
+    error: str = ""  # the watching manager did not answer: the swarm's part is the last one seen
 
     def lines(self) -> Dict[str, str]:
         """Flat, comparable: what the timeline records when it changes."""
         return {**self.swarm_lines(), **flow_lines(self.flow)}
 
     def swarm_lines(self) -> Dict[str, str]:
-        out = {f"node {n}": f"{s}, {a}" + (f", {self.managers[n]}" if n in self.managers else "")
-               for n, (s, a) in self.nodes.items()}
+        out = {
+            f"node {n}": f"{s}, {a}" + (f", {self.managers[n]}" if n in self.managers else "")
+            for n, (s, a) in self.nodes.items()
+        }
         for name, s in self.services.items():
             where = f" on {', '.join(s['running'])}" if s["running"] else ""
             text = f"{len(s['running'])}/{s['want']} running{where}"
@@ -57,8 +60,11 @@ class Snapshot:
             return False, f"no answer from the managers: {self.error}"
         bad = [f"{n} {s}/{a}" for n, (s, a) in self.nodes.items() if (s, a) != ("ready", "active")]
         bad += [f"manager {n} {m}" for n, m in self.managers.items() if m not in ("leader", "reachable")]
-        bad += [f"{n} {len(s['running'])}/{s['want']}" for n, s in self.services.items()
-                if s["want"] is not None and len(s["running"]) != s["want"]]
+        bad += [
+            f"{n} {len(s['running'])}/{s['want']}"
+            for n, s in self.services.items()
+            if s["want"] is not None and len(s["running"]) != s["want"]
+        ]
         bad += [f"flow via {n}: {v}" for n, v in self.flow.items() if not self.flow_ok[n]]
         if data_path and not self.flow:
             bad.append("no endpoint answers yet")
@@ -71,9 +77,9 @@ def flow_lines(flow: Dict[str, str]) -> Dict[str, str]:
 
 @dataclass
 class Endpoint:
-    service: str      # app_web
+    service: str  # app_web
     port: int
-    mode: str         # ingress / host
+    mode: str  # ingress / host
 
 
 class Observer:
@@ -82,7 +88,7 @@ class Observer:
     def __init__(self, lab: str, hosts: List[Host], leader: Host, stack: str, endpoint: Optional[Endpoint]):
         self.lab, self.hosts, self.leader, self.stack, self.endpoint = lab, hosts, leader, stack, endpoint
         self.reader = SwarmReader(lab, leader, hosts)
-        self.down: set = set()   # hosts the controller must not try to reach (killed)
+        self.down: set = set()  # hosts the controller must not try to reach (killed)
         self.last: Optional[Snapshot] = None
 
     def snapshot(self) -> Snapshot:
@@ -110,7 +116,7 @@ class Observer:
         ok: Dict[str, bool] = {}
         targets = self.targets(self.last or Snapshot())
         if targets:
-            with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:   # one slow endpoint at a time is enough
+            with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:  # one slow endpoint at a time is enough
                 for (node, _), (text, good) in zip(targets, pool.map(lambda t: _flow(t[1]), targets)):
                     flow[node], ok[node] = text, good
         return flow, ok
@@ -135,7 +141,7 @@ class Observer:
         ep = self.endpoint
         if ep is None:
             return []
-        short = ep.service[len(self.stack) + 1:]
+        short = ep.service[len(self.stack) + 1 :]
         running = set(snap.services.get(short, {}).get("running", []))
         live = [h for h in self.hosts if h.name not in self.down]
         chosen = live if ep.mode == "ingress" else [h for h in live if h.name in running]
@@ -154,7 +160,7 @@ class DataPathWatcher(threading.Thread):
         while not self.stop.is_set():
             try:
                 self.report(*self.obs.data_path())
-            except Exception:   # a request error is in its text; anything else: try again next round
+            except Exception:  # a request error is in its text; anything else: try again next round
                 pass
             self.stop.wait(POLL)
 
@@ -162,11 +168,13 @@ class DataPathWatcher(threading.Thread):
 def _flow(url: str) -> Tuple[str, bool]:
     """One request that must reach db (a forced cache miss): who served it, or what failed."""
     try:
-        status, body, raw = http_get(url + "/?cache=skip", timeout=8.0)   # web gives db and redis 3 s each
+        status, body, raw = http_get(url + "/?cache=skip", timeout=8.0)  # web gives db and redis 3 s each
     except OSError as exc:
         return f"no answer ({getattr(exc, 'reason', exc)})", False
     if status == 200 and body and "served_by" in body:
-        return (f"ok: web {body['served_by'].get('node')} -> db {body.get('db', {}).get('node')}, "
-                f"redis {body.get('redis', {}).get('node')}"), True
+        return (
+            f"ok: web {body['served_by'].get('node')} -> db {body.get('db', {}).get('node')}, "
+            f"redis {body.get('redis', {}).get('node')}"
+        ), True
     detail = (body or {}).get("error") if isinstance(body, dict) else None
     return f"HTTP {status}: {str(detail or raw).strip()[:120]}", False

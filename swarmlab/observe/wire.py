@@ -1,6 +1,7 @@
 """What a capture shows: VXLAN (UDP 4789) frames of a network's VNI, whether a canary
 string travelled in clear inside them, and ESP (IP protocol 50) between the nodes.
 Decoding is scapy's; the verdicts are pure functions, tested on generated packets."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ VXLAN_PORT = 4789
 @dataclass
 class WireSummary:
     packets: int = 0
-    vxlan: Dict[int, int] = field(default_factory=dict)      # vni -> frames
+    vxlan: Dict[int, int] = field(default_factory=dict)  # vni -> frames
     canary_in_vxlan: Dict[int, int] = field(default_factory=dict)  # vni -> frames carrying it
     esp: int = 0
     canary_anywhere: int = 0
@@ -48,26 +49,44 @@ def summarise(pcap_path: str, canary: bytes) -> WireSummary:
     return out
 
 
-def verdict(network: str, vni: int, encrypted: bool, esp_capable: bool, summary: WireSummary,
-            evidence: Optional[str] = None, reason: str = "") -> CheckResult:
+def verdict(
+    network: str,
+    vni: int,
+    encrypted: bool,
+    esp_capable: bool,
+    summary: WireSummary,
+    evidence: Optional[str] = None,
+    reason: str = "",
+) -> CheckResult:
     """The wire check for one network, from what was captured."""
     name = f"wire: {network}"
-    seen = (f"{summary.packets} packets; VXLAN VNI {vni}: {summary.vxlan.get(vni, 0)} frames, "
-            f"canary in {summary.canary_in_vxlan.get(vni, 0)}; ESP: {summary.esp}")
+    seen = (
+        f"{summary.packets} packets; VXLAN VNI {vni}: {summary.vxlan.get(vni, 0)} frames, "
+        f"canary in {summary.canary_in_vxlan.get(vni, 0)}; ESP: {summary.esp}"
+    )
     if not encrypted:
         ok = summary.vxlan.get(vni, 0) > 0 and summary.canary_in_vxlan.get(vni, 0) > 0
         expected = f"VXLAN on UDP {VXLAN_PORT} with VNI {vni}, the canary visible: plaintext on the wire"
         why = f" ({reason})" if reason else ""
-        return CheckResult(name, ok, expected + why,
-                           seen + (" — plaintext on the wire" if ok else ""), evidence)
+        return CheckResult(name, ok, expected + why, seen + (" — plaintext on the wire" if ok else ""), evidence)
     if esp_capable:
         ok = summary.esp > 0 and summary.canary_anywhere == 0
-        return CheckResult(name, ok, "ESP (IP protocol 50) between the nodes and the canary nowhere",
-                           seen, evidence)
+        return CheckResult(name, ok, "ESP (IP protocol 50) between the nodes and the canary nowhere", seen, evidence)
     # encrypted, but the kernel has no ESP: Docker must drop the traffic (fail-closed)
     closed = summary.canary_anywhere == 0 and summary.vxlan.get(vni, 0) == 0
     if closed:
-        return CheckResult(name, False, "ESP between the nodes", seen + "; no cleartext VXLAN left the node "
-                           "(fail-closed confirmed)", evidence, status="unsupported")
-    return CheckResult(name, False, "no cleartext VXLAN of an encrypted network without ESP (fail-closed)",
-                       seen + "; cleartext left the node", evidence)
+        return CheckResult(
+            name,
+            False,
+            "ESP between the nodes",
+            seen + "; no cleartext VXLAN left the node (fail-closed confirmed)",
+            evidence,
+            status="unsupported",
+        )
+    return CheckResult(
+        name,
+        False,
+        "no cleartext VXLAN of an encrypted network without ESP (fail-closed)",
+        seen + "; cleartext left the node",
+        evidence,
+    )

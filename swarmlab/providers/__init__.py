@@ -1,5 +1,6 @@
 """Where hosts come from: a registry of providers by name (as containerlab registers its
 node kinds). Actions speak to the Provider interface only; the CLI asks this registry."""
+
 from __future__ import annotations
 
 import importlib
@@ -16,13 +17,14 @@ _REGISTRY: Dict[str, Tuple[str, str]] = {
     "ssh": ("swarmlab.providers.ssh", "SSHProvider"),
 }
 DEFAULT = "dind"
-BY_FLAG = ("dind", "vagrant")   # chosen with --provider; ssh is chosen by --inventory FILE
+BY_FLAG = ("dind", "vagrant")  # chosen with --provider; ssh is chosen by --inventory FILE
 
 
 def provider_class(name: str) -> Type[Provider]:
     if name not in _REGISTRY:
-        raise SwarmlabError(f"unknown provider {name!r}", exit_code=EXIT_CONFIG,
-                            hint=f"known providers: {', '.join(_REGISTRY)}")
+        raise SwarmlabError(
+            f"unknown provider {name!r}", exit_code=EXIT_CONFIG, hint=f"known providers: {', '.join(_REGISTRY)}"
+        )
     module, cls = _REGISTRY[name]
     return getattr(importlib.import_module(module), cls)
 
@@ -32,5 +34,4 @@ def get_provider(name: str, **options) -> Provider:
     return provider_class(name).from_options(**options)
 
 
-__all__ = ["Host", "LabInfo", "Provider", "Unsupported", "get_provider", "provider_class", "DEFAULT",
-           "BY_FLAG"]
+__all__ = ["Host", "LabInfo", "Provider", "Unsupported", "get_provider", "provider_class", "DEFAULT", "BY_FLAG"]

@@ -18,13 +18,13 @@ if TYPE_CHECKING:
 
 @dataclass
 class Host:
-    name: str            # node-1
-    address: str         # the advertise / data-path address
-    role: str            # manager / worker
+    name: str  # node-1
+    address: str  # the advertise / data-path address
+    role: str  # manager / worker
     transport: Transport
     state: str = "running"
     labels: Dict[str, str] = field(default_factory=dict)
-    hostname: str = ""   # its name in the swarm (`docker node ls`) when not `name`
+    hostname: str = ""  # its name in the swarm (`docker node ls`) when not `name`
     advertise: str = ""  # the address Swarm advertises, when not `address` (which the controller reaches)
     data_path: str = ""  # the address VXLAN traffic uses, when not the advertised one
 
@@ -63,12 +63,13 @@ class Unsupported(PreflightError):
 @dataclass(frozen=True)
 class Made:
     """What a good `up` made, as a provider writes it down (Provider.record)."""
+
     lab: str
     scenario: Scenario
     hosts: List[Host]
     leader: Host
-    pool: str                                   # the lab's address range ("" when none was chosen)
-    loaded: Dict[str, List[str]] = field(default_factory=dict)   # host -> the images loaded into it
+    pool: str  # the lab's address range ("" when none was chosen)
+    loaded: Dict[str, List[str]] = field(default_factory=dict)  # host -> the images loaded into it
 
 
 class Provider(ABC):
@@ -81,8 +82,8 @@ class Provider(ABC):
 
     name = ""
     features: FrozenSet[str] = frozenset()
-    sized_by_flags = False   # nodes from the scenario and --nodes/--managers (else an inventory, lab.yaml)
-    registry = None          # a registry images go through instead of `docker save | load` streams
+    sized_by_flags = False  # nodes from the scenario and --nodes/--managers (else an inventory, lab.yaml)
+    registry = None  # a registry images go through instead of `docker save | load` streams
     # what a task given host access gets, said once by `up` (each provider knows its own nodes)
     host_access_grants = "the node's engine and files, which is root on that host"
     _client: Optional[docker.DockerClient] = None
@@ -92,7 +93,7 @@ class Provider(ABC):
         """This machine's engine, whatever the hosts are: images are built and kept there.
         Made when first asked (`swarmlab --help` needs no engine)."""
         if self._client is None:
-            from ..engine import local_client   # here: docker-py is slow to import
+            from ..engine import local_client  # here: docker-py is slow to import
 
             self._client = local_client()
         return self._client
@@ -132,9 +133,11 @@ class Provider(ABC):
     @abstractmethod
     def probe_kernel(self, lab: str = "") -> Capabilities:
         """What each host's kernel offers the lab (IPVS, ESP, link impairment)."""
+
     @abstractmethod
     def allocate_pool(self, lab: str, wanted: str, source: str = "", avoid: tuple = ()) -> AddressPlan:
         """avoid: pools another lab took a moment ago (PoolTaken from provision)."""
+
     @abstractmethod
     def provision(self, scenario: Scenario, lab: str, plan: AddressPlan, say) -> List[Host]: ...
     @abstractmethod

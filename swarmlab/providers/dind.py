@@ -2,6 +2,7 @@
 
 State lives on the engine, never in a local file: a lab is the set of containers,
 volumes and networks labelled io.swarmlab.lab=<name> (as kind finds its clusters)."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -49,9 +50,12 @@ class DindProvider(Provider):
     def probe_kernel(self, lab: str = "probe") -> Capabilities:
         """Probe the engine host's kernel in a throwaway node-like container (dind nodes share it)."""
         api = self.client.api
-        cont = api.create_container(NODE_IMAGE, entrypoint=["sh", "-c", PROBE_CMD],
-                                    labels=L.stamp(lab, L.ROLE_PROBE),
-                                    host_config=node_host_config(api, None, "none"))
+        cont = api.create_container(
+            NODE_IMAGE,
+            entrypoint=["sh", "-c", PROBE_CMD],
+            labels=L.stamp(lab, L.ROLE_PROBE),
+            host_config=node_host_config(api, None, "none"),
+        )
         try:
             api.start(cont)
             api.wait(cont, timeout=60)
@@ -90,21 +94,31 @@ class DindProvider(Provider):
             clash = [str(o) for o in others + subnets if pool.overlaps(o)]
             clash += [f"{o} (a route of this host)" for o in host_routes() if pool.overlaps(o)]
             if clash:
-                raise ConfigError([Problem(source or "--pool", "network.pool",
-                                           f"{pool} overlaps {', '.join(clash)} already in use on this machine; "
-                                           "choose another /16 or write 'auto'")])
+                raise ConfigError(
+                    [
+                        Problem(
+                            source or "--pool",
+                            "network.pool",
+                            f"{pool} overlaps {', '.join(clash)} already in use on this machine; "
+                            "choose another /16 or write 'auto'",
+                        )
+                    ]
+                )
             return AddressPlan(pool)
         chosen = choose_pool(others + subnets, DEFAULT_PARENT, host_routes())
         if chosen is None:
-            raise PreflightError(f"no free /16 left in {DEFAULT_PARENT} for another lab",
-                                 hint="remove a lab (swarmlab ls, swarmlab down NAME) or set network.pool")
+            raise PreflightError(
+                f"no free /16 left in {DEFAULT_PARENT} for another lab",
+                hint="remove a lab (swarmlab ls, swarmlab down NAME) or set network.pool",
+            )
         return AddressPlan(chosen)
 
     # -- nodes -----------------------------------------------------------
     def exists(self, lab: str) -> bool:
         f = L.lab_filter(lab)
-        return bool(containers(self.client, f) or self.client.networks.list(filters=f)
-                    or self.client.volumes.list(filters=f))
+        return bool(
+            containers(self.client, f) or self.client.networks.list(filters=f) or self.client.volumes.list(filters=f)
+        )
 
     def provision(self, scenario: Scenario, lab: str, plan: AddressPlan, say) -> List[Host]:
         net_name = naming.underlay_network(lab)
@@ -114,10 +128,19 @@ class DindProvider(Provider):
             say(f"underlay {net_name} {plan.underlay} (internal: no route out)")
             try:
                 self.client.networks.create(
-                    net_name, driver="bridge", internal=True, check_duplicate=True,
+                    net_name,
+                    driver="bridge",
+                    internal=True,
+                    check_duplicate=True,
                     ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=str(plan.underlay), gateway=plan.gateway)]),
-                    labels=L.stamp(lab, L.ROLE_UNDERLAY, pool=str(plan.pool), provider=self.name,
-                                   scenario=scenario.source or str(scenario.path)))
+                    labels=L.stamp(
+                        lab,
+                        L.ROLE_UNDERLAY,
+                        pool=str(plan.pool),
+                        provider=self.name,
+                        scenario=scenario.source or str(scenario.path),
+                    ),
+                )
             except APIError as exc:
                 # the engine's IPAM is the arbiter between two labs made at once
                 if "overlaps" in str(exc.explanation):
@@ -126,8 +149,9 @@ class DindProvider(Provider):
         host_limits.check_memory([n for n in scenario.nodes if not self._exists(naming.container_name(lab, n.name))])
         host_limits.ensure_neighbours(self._total_nodes(lab, scenario), len(scenario.networks), say)
         seeds = self._seeds(scenario, lab, plan, say)
-        results = parallel(list(scenario.nodes),
-                           lambda n: self._ensure_node(lab, n, plan, net_name, seeds.get(n.name), say))
+        results = parallel(
+            list(scenario.nodes), lambda n: self._ensure_node(lab, n, plan, net_name, seeds.get(n.name), say)
+        )
         errors = [f"{scenario.nodes[i].name}: {r}" for i, r in results.items() if isinstance(r, Exception)]
         if errors:
             raise SwarmlabError("could not start every node:\n  " + "\n  ".join(errors))
@@ -137,8 +161,11 @@ class DindProvider(Provider):
 
     def _total_nodes(self, lab: str, scenario: Scenario) -> int:
         """Every dind node on this engine once this lab is up: they all share one kernel."""
-        others = [c for c in containers(self.client, L.lab_filter(role=L.ROLE_NODE), all=False)
-                  if (c.labels or {}).get(L.LAB) != lab]
+        others = [
+            c
+            for c in containers(self.client, L.lab_filter(role=L.ROLE_NODE), all=False)
+            if (c.labels or {}).get(L.LAB) != lab
+        ]
         return len(others) + len(scenario.nodes)
 
     def _exists(self, container: str) -> bool:
@@ -151,8 +178,11 @@ class DindProvider(Provider):
     def _seeds(self, scenario: Scenario, lab: str, plan: AddressPlan, say) -> Dict[str, Optional[str]]:
         """node -> the seed volume holding the images its constraints let it run (new nodes only)."""
         have = {c.labels.get(L.NODE) for c in containers(self.client, L.lab_filter(lab, L.ROLE_NODE))}
-        wanted = {n.name: tuple(stackmod.images_for_node(scenario.stack, n.name, n.role, dict(n.labels)))
-                  for n in scenario.nodes if n.name not in have}
+        wanted = {
+            n.name: tuple(stackmod.images_for_node(scenario.stack, n.name, n.role, dict(n.labels)))
+            for n in scenario.nodes
+            if n.name not in have
+        }
         if not any(wanted.values()):
             return {}
         seeds = Seeds(self.client, NODE_IMAGE, node_host_config, say)
@@ -160,8 +190,7 @@ class DindProvider(Provider):
         by_set = seeds.ensure(node_env(lab, "seed", plan), list(wanted.values()))
         return {node: by_set.get(refs) for node, refs in wanted.items()}
 
-    def _ensure_node(self, lab: str, node: NodeSpec, plan: AddressPlan, network: str,
-                     seed: Optional[str], say) -> str:
+    def _ensure_node(self, lab: str, node: NodeSpec, plan: AddressPlan, network: str, seed: Optional[str], say) -> str:
         name = naming.container_name(lab, node.name)
         try:
             cont = self.client.containers.get(name)
@@ -177,11 +206,15 @@ class DindProvider(Provider):
         self.client.volumes.create(volume, labels=L.stamp(lab, L.ROLE_NODE_STATE, node=node.name))
         ip = plan.node_ip(node.index)
         cont_id = api.create_container(
-            NODE_IMAGE, name=name, hostname=node.name, environment=node_env(lab, node.name, plan),
+            NODE_IMAGE,
+            name=name,
+            hostname=node.name,
+            environment=node_env(lab, node.name, plan),
             labels=L.stamp(lab, L.ROLE_NODE, node=node.name, swarm_role=node.role, provider=self.name),
             host_config=node_host_config(api, volume, network, seed, restart=True),
             networking_config=api.create_networking_config(
-                {network: api.create_endpoint_config(ipv4_address=ip, aliases=[node.name])}),
+                {network: api.create_endpoint_config(ipv4_address=ip, aliases=[node.name])}
+            ),
             # dockerd needs time to stop its tasks cleanly before it is killed.
             stop_timeout=30,
         )
@@ -198,8 +231,16 @@ class DindProvider(Provider):
             endpoint = c.attrs["NetworkSettings"]["Networks"].get(net) or {}
             # a stopped container has no IPAddress; its fixed address is in IPAMConfig
             addr = endpoint.get("IPAddress") or (endpoint.get("IPAMConfig") or {}).get("IPv4Address", "")
-            out.append(Host(lbl.get(L.NODE, c.name), addr, lbl.get(L.SWARM_ROLE, "worker"),
-                            DockerExecTransport(c.name, lbl.get(L.NODE)), c.status, dict(lbl)))
+            out.append(
+                Host(
+                    lbl.get(L.NODE, c.name),
+                    addr,
+                    lbl.get(L.SWARM_ROLE, "worker"),
+                    DockerExecTransport(c.name, lbl.get(L.NODE)),
+                    c.status,
+                    dict(lbl),
+                )
+            )
         out.sort(key=lambda h: (h.role != "manager", int(h.name.rsplit("-", 1)[-1]) if h.name[-1:].isdigit() else 0))
         return out
 
@@ -207,8 +248,9 @@ class DindProvider(Provider):
         labs: Dict[str, LabInfo] = {}
         for net in self.client.networks.list(filters=L.lab_filter(role=L.ROLE_UNDERLAY)):
             lbl = net.attrs.get("Labels") or {}
-            labs[lbl[L.LAB]] = LabInfo(lbl[L.LAB], lbl.get(L.PROVIDER, self.name), lbl.get(L.POOL, ""),
-                                       0, 0, lbl.get(L.SCENARIO, ""))
+            labs[lbl[L.LAB]] = LabInfo(
+                lbl[L.LAB], lbl.get(L.PROVIDER, self.name), lbl.get(L.POOL, ""), 0, 0, lbl.get(L.SCENARIO, "")
+            )
         for c in containers(self.client, L.lab_filter(role=L.ROLE_NODE)):
             lab = c.labels[L.LAB]
             info = labs.setdefault(lab, LabInfo(lab, self.name, "", 0, 0))
@@ -226,8 +268,9 @@ class DindProvider(Provider):
         nodes = [c.labels.get(L.NODE) for c in conts if c.labels.get(L.ROLE) == L.ROLE_NODE]
         # Killing a node kills every process of its PID namespace, tasks included.
         res = parallel(conts, lambda c: c.remove(force=True))
-        failed = [f"{conts[i].name}: {r}" for i, r in res.items() if isinstance(r, Exception)
-                  and not isinstance(r, NotFound)]
+        failed = [
+            f"{conts[i].name}: {r}" for i, r in res.items() if isinstance(r, Exception) and not isinstance(r, NotFound)
+        ]
         cgroups = self._remove_cgroups(lab, [n for n in nodes if n]) if nodes else 0
         vols = self.client.volumes.list(filters=f)
         for v in vols:
@@ -240,14 +283,15 @@ class DindProvider(Provider):
         nets = self.client.networks.list(filters=f)
         failed += [why for why in (remove_network(n) for n in nets) if why]
         if failed:
-            raise SwarmlabError(f"lab {lab}: some resources could not be removed:\n  " + "\n  ".join(failed),
-                                hint=f"run `swarmlab down {lab}` again")
+            raise SwarmlabError(
+                f"lab {lab}: some resources could not be removed:\n  " + "\n  ".join(failed),
+                hint=f"run `swarmlab down {lab}` again",
+            )
         return {"containers": len(conts), "volumes": len(vols), "networks": len(nets), "cgroups": cgroups}
 
     def remove_nodes(self, lab: str, nodes: List[str]) -> None:
         """Remove some nodes of a lab (containers, state volumes, cgroup trees)."""
-        conts = [c for c in containers(self.client, L.lab_filter(lab, L.ROLE_NODE))
-                 if c.labels.get(L.NODE) in nodes]
+        conts = [c for c in containers(self.client, L.lab_filter(lab, L.ROLE_NODE)) if c.labels.get(L.NODE) in nodes]
         parallel(conts, lambda c: c.remove(force=True))
         self._remove_cgroups(lab, nodes)
         for node in nodes:
@@ -280,19 +324,23 @@ class DindProvider(Provider):
         parents = " ".join(naming.cgroup_parent(lab, n).lstrip("/") for n in nodes)
         script = (
             "n=0; for p in " + parents + "; do for d in /sys/fs/cgroup/*/$p /sys/fs/cgroup/$p; do "
-            "[ -d \"$d\" ] || continue; i=0; "
-            "until find \"$d\" -depth -type d -exec rmdir {} + 2>/dev/null; [ ! -d \"$d\" ]; do "
-            "i=$((i+1)); [ $i -gt 50 ] && break; sleep 0.1; done; [ -d \"$d\" ] || n=$((n+1)); done; done; echo $n")
+            '[ -d "$d" ] || continue; i=0; '
+            'until find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; [ ! -d "$d" ]; do '
+            'i=$((i+1)); [ $i -gt 50 ] && break; sleep 0.1; done; [ -d "$d" ] || n=$((n+1)); done; done; echo $n'
+        )
         api = self.client.api
         try:
             self.client.images.get(NODE_IMAGE)
         except NotFound:
             return 0
-        cont = api.create_container(NODE_IMAGE, entrypoint=["sh", "-c", script],
-                                    labels=L.stamp(lab, L.ROLE_PROBE),
-                                    host_config=api.create_host_config(
-                                        binds={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
-                                        network_mode="none"))
+        cont = api.create_container(
+            NODE_IMAGE,
+            entrypoint=["sh", "-c", script],
+            labels=L.stamp(lab, L.ROLE_PROBE),
+            host_config=api.create_host_config(
+                binds={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}}, network_mode="none"
+            ),
+        )
         try:
             api.start(cont)
             api.wait(cont, timeout=60)

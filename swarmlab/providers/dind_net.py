@@ -1,5 +1,6 @@
 """The controller host's networks as a lab's pool must avoid them, and removing a lab's
 network once its nodes are gone."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -8,7 +9,6 @@ from pathlib import Path
 from typing import List, Optional
 
 from docker.errors import APIError, NotFound
-
 
 
 def host_routes() -> List[ipaddress.IPv4Network]:
@@ -51,7 +51,10 @@ def remove_network(net, within: float = 30.0, sleep=time.sleep) -> Optional[str]
         except (NotFound, APIError):
             attached = ["?"]
         if time.monotonic() > deadline:
-            return (f"network {net.name}: {why}" if attached else
-                    f"network {net.name}: the engine still counts an endpoint on it, though no container is "
-                    "attached (a stale endpoint, moby/moby#17217): restarting the engine clears it")
+            return (
+                f"network {net.name}: {why}"
+                if attached
+                else f"network {net.name}: the engine still counts an endpoint on it, though no container is "
+                "attached (a stale endpoint, moby/moby#17217): restarting the engine clears it"
+            )
         sleep(0.5)

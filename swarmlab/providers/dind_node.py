@@ -1,5 +1,6 @@
 """What a dind node container is made of: its image, the engine options it runs with
 (capabilities, masked paths, devices, mounts) and its environment."""
+
 from __future__ import annotations
 
 from typing import Dict, Optional
@@ -15,8 +16,13 @@ from .seed import MOUNT as SEED_MOUNT
 NODE_IMAGE = image_ref("node")
 
 
-def node_host_config(api: docker.APIClient, volume: Optional[str], network: Optional[str],
-                      seed: Optional[str] = None, restart: bool = False):
+def node_host_config(
+    api: docker.APIClient,
+    volume: Optional[str],
+    network: Optional[str],
+    seed: Optional[str] = None,
+    restart: bool = False,
+):
     """The flags a dind node needs here, each with its reason."""
     binds = {
         # The inner engine creates its containers' cgroups in the host's tree, under
@@ -34,7 +40,8 @@ def node_host_config(api: docker.APIClient, volume: Optional[str], network: Opti
         # --privileged fails on this kind of host ("unable to apply caps"): every cap but
         # SYS_RESOURCE (the one that cannot be applied) and those no engine, overlay or
         # drill here uses (UNUSED_CAPS: each a way to the host's kernel, clock or files).
-        cap_add=["ALL"], cap_drop=["SYS_RESOURCE", *UNUSED_CAPS],
+        cap_add=["ALL"],
+        cap_drop=["SYS_RESOURCE", *UNUSED_CAPS],
         # dockerd mounts, unshares and loads seccomp profiles of its own; the default
         # profiles would forbid that.
         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
@@ -62,13 +69,33 @@ def node_host_config(api: docker.APIClient, volume: Optional[str], network: Opti
 # host power (WAKE_ALARM, BLOCK_SUSPEND), immutable host files (LINUX_IMMUTABLE),
 # accounting (SYS_PACCT), the host's ttys (SYS_TTY_CONFIG), file leases (LEASE).
 # Measured: the lessons, drills, verify and compare pass without them (bench/RESULTS.md).
-UNUSED_CAPS = ("SYS_BOOT", "SYS_TIME", "SYS_RAWIO", "DAC_READ_SEARCH", "MAC_ADMIN", "MAC_OVERRIDE",
-               "AUDIT_CONTROL", "AUDIT_READ", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "LINUX_IMMUTABLE",
-               "SYS_PACCT", "SYS_TTY_CONFIG", "LEASE")
+UNUSED_CAPS = (
+    "SYS_BOOT",
+    "SYS_TIME",
+    "SYS_RAWIO",
+    "DAC_READ_SEARCH",
+    "MAC_ADMIN",
+    "MAC_OVERRIDE",
+    "AUDIT_CONTROL",
+    "AUDIT_READ",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "LINUX_IMMUTABLE",
+    "SYS_PACCT",
+    "SYS_TTY_CONFIG",
+    "LEASE",
+)
 # The host kernel's memory, keys, timers and sysrq, hidden as Docker hides them from any
 # container; the kernel-wide sysctls (kernel.*: core_pattern runs a host program) read-only.
-MASKED_PATHS = ("/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug", "/proc/sysrq-trigger",
-                "/sys/firmware")
+MASKED_PATHS = (
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/timer_list",
+    "/proc/sched_debug",
+    "/proc/sysrq-trigger",
+    "/sys/firmware",
+)
 READONLY_PATHS = ("/proc/sys/kernel", "/proc/bus", "/proc/irq")
 
 

@@ -14,6 +14,7 @@ A seed is keyed by the node image's id and the ids of the images it holds, so it
 stale; seeds holding an id that no image has any more are pruned when not in use. It is
 a cache, never the truth: a node without a (complete) seed starts empty, and the image
 check after it (deploy.distribute_images) loads whatever is missing."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,9 +33,9 @@ from ..transport.group import parallel
 from .base import wait_engines
 
 ROLE_SEED = "seed"
-SEED_IDS = f"{L.PREFIX}.seed-ids"          # the image ids a seed holds, comma-separated
-MOUNT = "/var/lib/swarmlab-seed"           # where a node sees its seed (read-only)
-COMPLETE = ".swarmlab-seed-complete"       # written last: a seed without it is never copied
+SEED_IDS = f"{L.PREFIX}.seed-ids"  # the image ids a seed holds, comma-separated
+MOUNT = "/var/lib/swarmlab-seed"  # where a node sees its seed (read-only)
+COMPLETE = ".swarmlab-seed-complete"  # written last: a seed without it is never copied
 
 
 def seed_key(node_image_id: str, refs: Sequence[str], ids: Dict[str, str]) -> str:
@@ -52,7 +53,7 @@ class Seeds:
     def __init__(self, client, node_image: str, host_config, say=lambda s: None):
         self.client = client
         self.node_image = node_image
-        self.host_config = host_config        # (api, volume, network) -> a dind node's HostConfig
+        self.host_config = host_config  # (api, volume, network) -> a dind node's HostConfig
         self.say = say
 
     def ensure(self, env: Dict[str, str], sets: Sequence[Sequence[str]]) -> Dict[tuple, Optional[str]]:
@@ -79,16 +80,24 @@ class Seeds:
             raise SwarmlabError("could not make the image seeds:\n  " + "\n  ".join(errors))
         return out
 
-    def _make(self, env: Dict[str, str], name: str, refs: List[str], ids: Dict[str, str],
-              node_id: str) -> None:
+    def _make(self, env: Dict[str, str], name: str, refs: List[str], ids: Dict[str, str], node_id: str) -> None:
         started = time.monotonic()
-        self.client.volumes.create(name, labels={L.ROLE: ROLE_SEED, L.IMAGE_NAME: ",".join(refs),
-                                                 SEED_IDS: ",".join([node_id] + [ids[r] for r in refs])})
+        self.client.volumes.create(
+            name,
+            labels={
+                L.ROLE: ROLE_SEED,
+                L.IMAGE_NAME: ",".join(refs),
+                SEED_IDS: ",".join([node_id] + [ids[r] for r in refs]),
+            },
+        )
         api = self.client.api
         # A throwaway node (no network) loads the images once into the seed volume.
-        cont = api.create_container(self.node_image, environment={**env, "SWARMLAB_CGROUP_PARENT": f"/{name}"},
-                                    labels={L.ROLE: ROLE_SEED, L.IMAGE_NAME: ",".join(refs)},
-                                    host_config=self.host_config(api, name, "none"))
+        cont = api.create_container(
+            self.node_image,
+            environment={**env, "SWARMLAB_CGROUP_PARENT": f"/{name}"},
+            labels={L.ROLE: ROLE_SEED, L.IMAGE_NAME: ",".join(refs)},
+            host_config=self.host_config(api, name, "none"),
+        )
         try:
             api.start(cont)
             t = DockerExecTransport(cont["Id"], "seed")
@@ -102,8 +111,10 @@ class Seeds:
         # A clean engine stop flushes everything before the seed is used.
         api.stop(cont, timeout=30)
         api.remove_container(cont, force=True)
-        self.say(f"seed {name}: {', '.join(refs)} loaded once ({time.monotonic() - started:.1f}s), "
-                 "copied into each new node from now on")
+        self.say(
+            f"seed {name}: {', '.join(refs)} loaded once ({time.monotonic() - started:.1f}s), "
+            "copied into each new node from now on"
+        )
 
     def prune(self) -> int:
         """Remove seeds holding an image id no image has any more (unless a node uses them)."""
@@ -118,14 +129,16 @@ class Seeds:
 
 def all_seeds(client) -> List[dict]:
     """Every seed volume: name, the images it holds, and whether a node uses it."""
-    used = {m.get("Name") for c in containers(client, L.lab_filter(role=L.ROLE_NODE))
-            for m in c.attrs.get("Mounts") or []}
-    return [{"volume": v.name, "images": (v.attrs.get("Labels") or {}).get(L.IMAGE_NAME, ""),
-             "in_use": v.name in used}
-            for v in _seed_volumes(client)]
+    used = {
+        m.get("Name") for c in containers(client, L.lab_filter(role=L.ROLE_NODE)) for m in c.attrs.get("Mounts") or []
+    }
+    return [
+        {"volume": v.name, "images": (v.attrs.get("Labels") or {}).get(L.IMAGE_NAME, ""), "in_use": v.name in used}
+        for v in _seed_volumes(client)
+    ]
 
 
-MAKER_STALE_S = 900   # a seed is made in a minute or two: a maker older than this was left behind
+MAKER_STALE_S = 900  # a seed is made in a minute or two: a maker older than this was left behind
 
 
 def remove_unused(client) -> int:

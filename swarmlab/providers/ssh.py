@@ -8,6 +8,7 @@ created it.
 
 State lives on the swarm, as kind keeps it on the engine: a swarm config
 `swarmlab-<lab>-state` (labelled with the lab) records what the lab made there."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -36,8 +37,9 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
     features = frozenset({"compare"})
     host_access_grants = "the host's engine and files, which is root on that host"
 
-    def __init__(self, inventory: Inventory, client=None, trust_on_first_use: bool = False,
-                 connect_timeout: float = 10):
+    def __init__(
+        self, inventory: Inventory, client=None, trust_on_first_use: bool = False, connect_timeout: float = 10
+    ):
         self.inventory = inventory
         self._client = client
         self.tofu = trust_on_first_use
@@ -45,25 +47,40 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
         known = str(resolve(base, inventory.known_hosts)) if inventory.known_hosts else None
         # trust on first use records into the inventory's known_hosts (made beside it if it has none)
         record = (known or str(inventory.path.with_suffix(".known_hosts"))) if trust_on_first_use else None
-        known = known or record   # what was recorded before is pinned now
+        known = known or record  # what was recorded before is pinned now
         self.transports: Dict[str, SSHTransport] = {
-            h.name: SSHTransport(h.name, h.address, port=h.port, user=h.user,
-                                 key_file=str(resolve(base, h.key_file)) if h.key_file else None,
-                                 host_key=h.host_key, known_hosts=known, record_to=record,
-                                 connect_timeout=connect_timeout)
-            for h in inventory.hosts}
+            h.name: SSHTransport(
+                h.name,
+                h.address,
+                port=h.port,
+                user=h.user,
+                key_file=str(resolve(base, h.key_file)) if h.key_file else None,
+                host_key=h.host_key,
+                known_hosts=known,
+                record_to=record,
+                connect_timeout=connect_timeout,
+            )
+            for h in inventory.hosts
+        }
         self.facts: Dict[str, Facts] = {}
-        self.esp_blocked: Dict[str, List[str]] = {}   # host -> the hosts whose ESP does not reach it
-        self._swarm_before: Optional[bool] = None   # was any host in a swarm before this `up`?
+        self.esp_blocked: Dict[str, List[str]] = {}  # host -> the hosts whose ESP does not reach it
+        self._swarm_before: Optional[bool] = None  # was any host in a swarm before this `up`?
         self._lock = threading.Lock()
 
     @classmethod
-    def from_options(cls, inventory=None, trust_on_first_use: bool = False,  # type: ignore[override]
-                     client=None) -> "SSHProvider":   # (each provider takes its own options)
+    def from_options(  # type: ignore[override]  # each provider takes its own options
+        cls,
+        inventory=None,
+        trust_on_first_use: bool = False,
+        client=None,
+    ) -> "SSHProvider":
         """From an inventory file, checked first (every problem at once)."""
 
-        return cls(load_inventory(inventory, trust_on_first_use=trust_on_first_use), client=client,
-                   trust_on_first_use=trust_on_first_use)
+        return cls(
+            load_inventory(inventory, trust_on_first_use=trust_on_first_use),
+            client=client,
+            trust_on_first_use=trust_on_first_use,
+        )
 
     @property
     def registry(self):
@@ -85,12 +102,21 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
         caps = [f.caps for f in self.facts.values() if f.caps]
         reasons = tuple((k, f"{c.host}: {v}") for c in caps for k, v in c.reasons)
         if self.esp_blocked:
-            reasons += (("esp", "IP protocol 50 does not pass between the hosts: " + "; ".join(
-                f"{', '.join(v)} to {k}" for k, v in sorted(self.esp_blocked.items()))),)
+            reasons += (
+                (
+                    "esp",
+                    "IP protocol 50 does not pass between the hosts: "
+                    + "; ".join(f"{', '.join(v)} to {k}" for k, v in sorted(self.esp_blocked.items())),
+                ),
+            )
         who = "inventory hosts" + (" (IP protocol 50 blocked between them)" if self.esp_blocked else "")
-        return Capabilities(who, bool(caps) and all(c.ipvs for c in caps),
-                            bool(caps) and all(c.esp for c in caps) and not self.esp_blocked,
-                            ", ".join(sorted({c.kernel for c in caps})), reasons)
+        return Capabilities(
+            who,
+            bool(caps) and all(c.ipvs for c in caps),
+            bool(caps) and all(c.esp for c in caps) and not self.esp_blocked,
+            ", ".join(sorted({c.kernel for c in caps})),
+            reasons,
+        )
 
     # -- addresses -------------------------------------------------------
     def plan(self, lab: str) -> Optional[AddressPlan]:
@@ -114,9 +140,16 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
             pool = parse_pool(wanted)
             clash = sorted({str(u) for u in used if pool.overlaps(u)})
             if clash:
-                raise ConfigError([Problem(source or "--pool", "network.pool",
-                                           f"{pool} overlaps {', '.join(clash)}, routed on the inventory's hosts; "
-                                           "choose another /16 or write 'auto'")])
+                raise ConfigError(
+                    [
+                        Problem(
+                            source or "--pool",
+                            "network.pool",
+                            f"{pool} overlaps {', '.join(clash)}, routed on the inventory's hosts; "
+                            "choose another /16 or write 'auto'",
+                        )
+                    ]
+                )
             return AddressPlan(pool)
         chosen = choose_pool(used, DEFAULT_PARENT)
         if chosen is None:
@@ -125,9 +158,17 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
 
     # -- hosts -----------------------------------------------------------
     def _host(self, h: InventoryHost, state: str = "running", hostname: str = "") -> Host:
-        return Host(h.name, h.address, h.role, self.transports[h.name], state,
-                    {L.NODE: h.name, L.SWARM_ROLE: h.role, **dict(h.labels)}, hostname,
-                    h.advertise_addr or "", h.data_path_addr or "")
+        return Host(
+            h.name,
+            h.address,
+            h.role,
+            self.transports[h.name],
+            state,
+            {L.NODE: h.name, L.SWARM_ROLE: h.role, **dict(h.labels)},
+            hostname,
+            h.advertise_addr or "",
+            h.data_path_addr or "",
+        )
 
     def provision(self, scenario: Scenario, lab: str, plan: AddressPlan, say) -> List[Host]:
         """The hosts exist already: nothing is made, they are only handed over."""
@@ -135,9 +176,13 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
             self.preflight()
         for w in self.warnings():
             say(f"warning: {w}")
-        say(f"{len(self.inventory.hosts)} hosts from {self.inventory.path}: " +
-            ", ".join(f"{h.name} ({h.role}, {self.transports[h.name].where}, Docker {self.facts[h.name].docker})"
-                      for h in self.inventory.hosts))
+        say(
+            f"{len(self.inventory.hosts)} hosts from {self.inventory.path}: "
+            + ", ".join(
+                f"{h.name} ({h.role}, {self.transports[h.name].where}, Docker {self.facts[h.name].docker})"
+                for h in self.inventory.hosts
+            )
+        )
         return [self._host(h, hostname=self.facts[h.name].hostname) for h in self._ordered()]
 
     def _ordered(self) -> List[InventoryHost]:
@@ -145,6 +190,7 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
 
     def hosts(self, lab: str) -> List[Host]:
         """Every inventory host, "running" when its engine answers over SSH."""
+
         def look(h):
             r = self.transports[h.name].run("docker info --format '{{.Name}}'", warn=True, timeout=30)
             return r.stdout.strip() if r.ok else None
@@ -195,8 +241,9 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
             others = [c for c in self._records(leader) if c.lab != lab]
             if not created:
                 for node, keys in (state.get("node_labels") or {}).items():
-                    leader.run(["docker", "node", "update", [["--label-rm", k] for k in keys], node],
-                               warn=True, timeout=30)
+                    leader.run(
+                        ["docker", "node", "update", [["--label-rm", k] for k in keys], node], warn=True, timeout=30
+                    )
         else:
             others = []
 
@@ -224,20 +271,23 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
             else:
                 counts["volumes"] += r[0]
                 counts["images"] += r[1]
-        if leader is not None:   # the state record, and any other config of the lab (a lesson's record)
+        if leader is not None:  # the state record, and any other config of the lab (a lesson's record)
             mine = leader.run(["docker", "config", "ls", "-q", label_filter(L.LAB, lab)], warn=True).stdout.split()
             leader.run(["docker", "config", "rm", sorted(set(mine) | {state_config(lab)})], warn=True)
         if created and not others:
             # workers first: a manager that leaves first may take the quorum with it
             for group in ([h for h in hosts if h.role == "worker"], [h for h in hosts if h.role == "manager"]):
-                left = parallel(group, lambda h: self.transports[h.name].run(
-                    "docker swarm leave --force", warn=True, timeout=60))
+                left = parallel(
+                    group, lambda h: self.transports[h.name].run("docker swarm leave --force", warn=True, timeout=60)
+                )
                 counts["hosts left the swarm"] += sum(1 for r in left.values() if not isinstance(r, Exception) and r.ok)
         elif created:
             say(f"the swarm stays: lab(s) {', '.join(c.lab for c in others)} still use it")
         if failed:
-            raise SwarmlabError(f"lab {lab}: some resources could not be removed:\n  " + "\n  ".join(failed),
-                                hint=f"run `swarmlab down --inventory {self.inventory.path} {lab}` again")
+            raise SwarmlabError(
+                f"lab {lab}: some resources could not be removed:\n  " + "\n  ".join(failed),
+                hint=f"run `swarmlab down --inventory {self.inventory.path} {lab}` again",
+            )
         return counts
 
     def _wait_tasks_gone(self, lab: str, stack: str, say, timeout: float = 90) -> None:
@@ -245,8 +295,10 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
         sel = label_filter(L.STACK, stack) if stack else label_filter(L.LAB, lab)
 
         def gone():
-            left = parallel(list(self.inventory.hosts), lambda h: self.transports[h.name].run(
-                ["docker", "ps", "-q", sel], warn=True).stdout.split())
+            left = parallel(
+                list(self.inventory.hosts),
+                lambda h: self.transports[h.name].run(["docker", "ps", "-q", sel], warn=True).stdout.split(),
+            )
             return not any(v for v in left.values() if not isinstance(v, Exception)), ""
 
         if not until(gone, timeout)[0]:
@@ -278,10 +330,11 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
         for h in self.inventory.hosts:
             r = self.transports[h.name].run(
                 "for c in $(" + sh("docker", "ps", "-aq", label_filter(L.LAB, lab)) + "); do "
-                "echo \"== $c\"; docker logs --tail 200 \"$c\" 2>&1; done", warn=True, timeout=60)
+                'echo "== $c"; docker logs --tail 200 "$c" 2>&1; done',
+                warn=True,
+                timeout=60,
+            )
             p = dest / f"{h.name}.log"
             p.write_text(r.stdout + r.stderr)
             out.append(p)
         return out
-
-

@@ -1,6 +1,7 @@
 """Preflight of SSH inventory hosts (issue #5): every host checked at once before anything
 changes — SSH and sudo, Docker and its version, the tools verify runs, addresses, swarm
 membership, clock skew, IPVS/ESP, Swarm's ports and IP protocol 50 between every pair."""
+
 from __future__ import annotations
 
 import json
@@ -16,10 +17,17 @@ from ..transport.group import parallel
 from ..transport.ssh import SSHTransport
 
 # what verify runs on a host, and the Debian package that has it
-TOOLS = {"ip": "iproute2", "nsenter": "util-linux", "tcpdump": "tcpdump", "ping": "iputils-ping",
-         "dig": "dnsutils", "nc": "netcat-openbsd", "python3": "python3"}
-SKEW_WARN, SKEW_MAX = 1.0, 30.0     # seconds; Swarm's TLS certificates do not survive much more
-MIN_DOCKER = (19, 3)                # --data-path-addr
+TOOLS = {
+    "ip": "iproute2",
+    "nsenter": "util-linux",
+    "tcpdump": "tcpdump",
+    "ping": "iputils-ping",
+    "dig": "dnsutils",
+    "nc": "netcat-openbsd",
+    "python3": "python3",
+}
+SKEW_WARN, SKEW_MAX = 1.0, 30.0  # seconds; Swarm's TLS certificates do not survive much more
+MIN_DOCKER = (19, 3)  # --data-path-addr
 
 FACTS_CMD = r"""
 for t in docker TOOLS; do command -v $t >/dev/null 2>&1 || echo "missing=$t"; done
@@ -129,6 +137,7 @@ print(json.dumps(out))
 @dataclass
 class Facts:
     """What preflight learnt about one host."""
+
     host: str
     problems: List[str] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
@@ -149,7 +158,6 @@ class Facts:
 
 def _kv(text: str) -> List[Tuple[str, str]]:
     return [tuple(line.split("=", 1)) for line in text.splitlines() if "=" in line]  # type: ignore[misc]
-
 
 
 def _facts_or_problem(name: str, got: object) -> Facts:
@@ -179,18 +187,24 @@ class SSHPreflight:
         if len(clusters) > 1:
             for name, f in self.facts.items():
                 if f.swarm == "active":
-                    problems[name].append(f"is in swarm {f.cluster[:12]}, but the other hosts are in another "
-                                          "one; make them leave (docker swarm leave) or use one swarm's hosts")
+                    problems[name].append(
+                        f"is in swarm {f.cluster[:12]}, but the other hosts are in another "
+                        "one; make them leave (docker swarm leave) or use one swarm's hosts"
+                    )
         names: Dict[str, str] = {}
         for name, f in self.facts.items():
             if f.hostname and f.hostname in names:
-                problems[name].append(f"its hostname {f.hostname!r} is also {names[f.hostname]}'s; the swarm "
-                                      "names nodes by hostname: give each host its own")
+                problems[name].append(
+                    f"its hostname {f.hostname!r} is also {names[f.hostname]}'s; the swarm "
+                    "names nodes by hostname: give each host its own"
+                )
             names.setdefault(f.hostname, name)
         lead = self.inventory.managers[0].name if self.inventory.managers else None
         if lead and clusters and self.facts[lead].swarm == "active" and not self.facts[lead].control:
-            problems[lead].append("is a worker of its swarm, but the inventory makes it the first manager; "
-                                  "promote it (docker node promote) or list a manager of that swarm first")
+            problems[lead].append(
+                "is a worker of its swarm, but the inventory makes it the first manager; "
+                "promote it (docker node promote) or list a manager of that swarm first"
+            )
         if all(f.reachable and "python3" not in " ".join(f.problems) for f in self.facts.values()):
             for name, msg in self._port_problems().items():
                 problems[name].append(msg)
@@ -199,16 +213,29 @@ class SSHPreflight:
         bad = {n: p for n, p in problems.items() if p}
         if bad:
             lines = [f"{n} ({self.transports[n].where}): {p}" for n, ps in bad.items() for p in ps]
-            raise PreflightError(f"{len(bad)} of {len(self.facts)} hosts of {self.inventory.path} are not ready; "
-                                 "nothing was changed on any host:\n  " + "\n  ".join(lines))
+            raise PreflightError(
+                f"{len(bad)} of {len(self.facts)} hosts of {self.inventory.path} are not ready; "
+                "nothing was changed on any host:\n  " + "\n  ".join(lines)
+            )
         self._swarm_before = any(f.swarm == "active" for f in self.facts.values())
 
     def host_report(self) -> List[dict]:
         """What preflight learnt, one row per host (for `inventory check --connect`)."""
-        return [{"host": n, "where": self.transports[n].where, "docker": f.docker, "hostname": f.hostname,
-                 "swarm": f.swarm, "ipvs": bool(f.caps and f.caps.ipvs), "esp": bool(f.caps and f.caps.esp),
-                 "kernel": f.caps.kernel if f.caps else "", "skew": f.skew, "warnings": f.warnings}
-                for n, f in self.facts.items()]
+        return [
+            {
+                "host": n,
+                "where": self.transports[n].where,
+                "docker": f.docker,
+                "hostname": f.hostname,
+                "swarm": f.swarm,
+                "ipvs": bool(f.caps and f.caps.ipvs),
+                "esp": bool(f.caps and f.caps.esp),
+                "kernel": f.caps.kernel if f.caps else "",
+                "skew": f.skew,
+                "warnings": f.warnings,
+            }
+            for n, f in self.facts.items()
+        ]
 
     def warnings(self) -> List[str]:
         return [f"{n}: {w}" for n, f in self.facts.items() for w in f.warnings]
@@ -226,9 +253,11 @@ class SSHPreflight:
         if not r.ok:
             why = (r.stderr or r.stdout).strip().splitlines()[-1:] or ["?"]
             if t.become:
-                f.problems.append(f"user {h.user} is not root and `sudo -n` failed ({why[0]}); verify enters "
-                                  f"network namespaces and captures packets as root: log in as root or give "
-                                  f"{h.user} passwordless sudo")
+                f.problems.append(
+                    f"user {h.user} is not root and `sudo -n` failed ({why[0]}); verify enters "
+                    f"network namespaces and captures packets as root: log in as root or give "
+                    f"{h.user} passwordless sudo"
+                )
             else:
                 f.problems.append(f"a plain command failed: {why[0]}")
             return f
@@ -242,8 +271,10 @@ class SSHPreflight:
         # half of it is surely skew (a slow VM takes a second to start `date`)
         sure = max(0.0, abs(f.skew) - (t1 - t0) / 2) if f.skew is not None else 0.0
         if f.skew is not None and sure > SKEW_MAX:
-            f.problems.append(f"its clock is {f.skew:+.1f} s off the controller's; Swarm's certificates need "
-                              "synchronised clocks: run NTP (chrony, systemd-timesyncd)")
+            f.problems.append(
+                f"its clock is {f.skew:+.1f} s off the controller's; Swarm's certificates need "
+                "synchronised clocks: run NTP (chrony, systemd-timesyncd)"
+            )
         elif f.skew is not None and sure > SKEW_WARN:
             f.warnings.append(f"clock {f.skew:+.1f} s off the controller's (±{(t1 - t0) / 2:.1f} s)")
         kv = _kv(t.run(FACTS_CMD, warn=True, timeout=60).stdout)
@@ -253,8 +284,10 @@ class SSHPreflight:
         f.routes = [v for k, v in kv if k == "route"]
         _engine_facts(f, h, values, missing)
         if values.get("apparmor") == "no-parser":
-            f.problems.append("the kernel enables AppArmor but apparmor_parser is missing, so Docker can start no "
-                              "container (\"docker-default profile could not be loaded\"): apt-get install apparmor")
+            f.problems.append(
+                "the kernel enables AppArmor but apparmor_parser is missing, so Docker can start no "
+                'container ("docker-default profile could not be loaded"): apt-get install apparmor'
+            )
         tools = [m for m in missing if m != "docker"]
         if tools:
             pkgs = " ".join(sorted({TOOLS[m] for m in tools}))
@@ -273,29 +306,35 @@ class SSHPreflight:
         hosts = list(self.inventory.hosts)
         if len(hosts) < 2:
             return {}
-        wanted = {h.name: (["2377/tcp"] if h.role == "manager" else []) + ["7946/tcp", "7946/udp", "4789/udp",
-                                                                         "50/esp"]
-                  for h in hosts}
-        addr = {h.name: (h.advertise_addr or h.address, h.data_path_addr or h.advertise_addr or h.address)
-                for h in hosts}
+        wanted = {
+            h.name: (["2377/tcp"] if h.role == "manager" else []) + ["7946/tcp", "7946/udp", "4789/udp", "50/esp"]
+            for h in hosts
+        }
+        addr = {
+            h.name: (h.advertise_addr or h.address, h.data_path_addr or h.advertise_addr or h.address) for h in hosts
+        }
         listeners: Dict[str, dict] = {}
 
         def listen(h):
-            r = self.transports[h.name].run(["python3", "-c", LISTEN, 4, ",".join(wanted[h.name])],
-                                            warn=True, timeout=30)
+            r = self.transports[h.name].run(
+                ["python3", "-c", LISTEN, 4, ",".join(wanted[h.name])], warn=True, timeout=30
+            )
             listeners[h.name] = json.loads(r.stdout.splitlines()[-1]) if r.ok else {"error": r.stderr[-200:]}
 
         def send(h):
-            targets = [[p.name, addr[p.name][1] if spec in ("4789/udp", "50/esp") else addr[p.name][0], spec]
-                       for p in hosts if p is not h for spec in wanted[p.name]]
-            r = self.transports[h.name].run(["python3", "-c", SEND, h.name, json.dumps(targets)],
-                                            warn=True, timeout=60)
+            targets = [
+                [p.name, addr[p.name][1] if spec in ("4789/udp", "50/esp") else addr[p.name][0], spec]
+                for p in hosts
+                if p is not h
+                for spec in wanted[p.name]
+            ]
+            r = self.transports[h.name].run(["python3", "-c", SEND, h.name, json.dumps(targets)], warn=True, timeout=60)
             return json.loads(r.stdout) if r.ok else {}
 
         threads = [threading.Thread(target=listen, args=(h,)) for h in hosts]
         for th in threads:
             th.start()
-        time.sleep(1.5)   # the listeners bind within a few hundred ms of the command
+        time.sleep(1.5)  # the listeners bind within a few hundred ms of the command
         sent = {hosts[i].name: r if isinstance(r, dict) else {} for i, r in parallel(hosts, send).items()}
         for th in threads:
             th.join()
@@ -313,7 +352,7 @@ class SSHPreflight:
                     continue
                 for spec in wanted[h.name]:
                     said = sent.get(p.name, {}).get(f"{h.name} {spec}", "not tried")
-                    if spec in busy:   # a running engine holds it: a TCP connect is the test
+                    if spec in busy:  # a running engine holds it: a TCP connect is the test
                         ok = spec.endswith("/udp") or spec.endswith("/esp") or said == "ok"
                     else:
                         ok = (spec, p.name) in seen
@@ -329,11 +368,14 @@ class SSHPreflight:
                 self.facts[h.name].warnings.append(
                     f"ESP (IP protocol 50) from {', '.join(no_esp)} does not arrive: encrypted overlays would carry "
                     "nothing between these hosts, so they are treated as having no ESP; allow IP protocol 50 "
-                    "between the data-path addresses")
+                    "between the data-path addresses"
+                )
             if blocked:
-                out[h.name] = (f"Swarm's ports are not reachable: {', '.join(blocked)}; open 2377/tcp (managers), "
-                               "7946/tcp+udp and 4789/udp between the hosts (and IP protocol 50 for encrypted "
-                               "networks)")
+                out[h.name] = (
+                    f"Swarm's ports are not reachable: {', '.join(blocked)}; open 2377/tcp (managers), "
+                    "7946/tcp+udp and 4789/udp between the hosts (and IP protocol 50 for encrypted "
+                    "networks)"
+                )
         return out
 
     def _registry_problems(self) -> Dict[str, str]:
@@ -342,8 +384,10 @@ class SSHPreflight:
         if reg is None:
             return {}
         host, _, port = reg.address.partition(":")
-        probe = ("import socket, sys\ntry:\n    socket.create_connection((sys.argv[1], int(sys.argv[2])), "
-                 "timeout=5).close()\nexcept OSError as e:\n    sys.exit(e.strerror or str(e))")
+        probe = (
+            "import socket, sys\ntry:\n    socket.create_connection((sys.argv[1], int(sys.argv[2])), "
+            "timeout=5).close()\nexcept OSError as e:\n    sys.exit(e.strerror or str(e))"
+        )
         cmd = ["python3", "-c", probe, host, port or 443]
         res = parallel(list(self.inventory.hosts), lambda h: self.transports[h.name].run(cmd, warn=True, timeout=30))
         out = {}
@@ -351,8 +395,10 @@ class SSHPreflight:
             r = res[i]
             if isinstance(r, Exception) or not r.ok:
                 why = str(r) if isinstance(r, Exception) else (r.stderr or r.stdout).strip()[-120:]
-                out[h.name] = (f"cannot reach the registry {reg.address} ({why}); the hosts pull the lab's images "
-                               "from it: open the way, or name a registry they reach")
+                out[h.name] = (
+                    f"cannot reach the registry {reg.address} ({why}); the hosts pull the lab's images "
+                    "from it: open the way, or name a registry they reach"
+                )
         return out
 
 
@@ -364,11 +410,15 @@ def _engine_facts(f: Facts, h: InventoryHost, values: Dict[str, str], missing: L
     elif "docker_error" in values:
         err = values["docker_error"]
         if "permission denied" in err.lower():
-            f.problems.append(f"user {h.user} may not use the Docker engine ({err.strip()[-120:]}): "
-                              f"add it to the docker group or log in as root")
+            f.problems.append(
+                f"user {h.user} may not use the Docker engine ({err.strip()[-120:]}): "
+                f"add it to the docker group or log in as root"
+            )
         else:
-            f.problems.append(f"the Docker engine does not answer ({err.strip()[-160:]}): start it "
-                              "(systemctl start docker, or dockerd)")
+            f.problems.append(
+                f"the Docker engine does not answer ({err.strip()[-160:]}): start it "
+                "(systemctl start docker, or dockerd)"
+            )
     else:
         f.docker = values.get("docker", "")
         f.hostname = values.get("hostname", "")

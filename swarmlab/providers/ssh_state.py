@@ -1,5 +1,6 @@
 """What an SSH lab made, recorded on its swarm (as kind keeps state on the engine): a
 swarm config `swarmlab-<lab>-state`, labelled with the lab, read by `ls` and `down`."""
+
 from __future__ import annotations
 
 import json
@@ -45,21 +46,32 @@ class SSHState:
                 labels.setdefault(host.swarm_name, set()).update(k for k, _ in spec.labels)
         source = made.scenario.source or str(made.scenario.path)
         state: Dict[str, Any] = {
-            "lab": made.lab, "inventory": str(self.inventory.path), "scenario": source,
-            "stack": made.scenario.stack_name, "pool": made.pool,
+            "lab": made.lab,
+            "inventory": str(self.inventory.path),
+            "scenario": source,
+            "stack": made.scenario.stack_name,
+            "pool": made.pool,
             "created_swarm": bool(old.get("created_swarm")) or self._swarm_before is False,
             "loaded": {k: sorted(v) for k, v in loaded.items()},
-            "node_labels": {k: sorted(v) for k, v in labels.items()}}
-        records.write(leader, state_config(made.lab), made.lab, ROLE_STATE, json.dumps(state).encode(),
-                      {L.SCENARIO: source, L.POOL: made.pool})
+            "node_labels": {k: sorted(v) for k, v in labels.items()},
+        }
+        records.write(
+            leader,
+            state_config(made.lab),
+            made.lab,
+            ROLE_STATE,
+            json.dumps(state).encode(),
+            {L.SCENARIO: source, L.POOL: made.pool},
+        )
 
     def exists(self, lab: str) -> bool:
         leader = self._leader()
         if leader is None:
             return False
         sel = label_filter(L.LAB, lab)
-        r = leader.run("; ".join(sh("docker", kind, "ls", "-q", sel) for kind in ("config", "network", "service")),
-                       warn=True)
+        r = leader.run(
+            "; ".join(sh("docker", kind, "ls", "-q", sel) for kind in ("config", "network", "service")), warn=True
+        )
         return bool(r.stdout.split())
 
     def list_labs(self) -> List[LabInfo]:
@@ -69,8 +81,16 @@ class SSHState:
         out = []
         for rec in self._records(leader):
             state = _state_of(rec)
-            out.append(LabInfo(rec.lab, self.name, state.get("pool", ""),
-                               len(self.inventory.hosts), len(self.inventory.hosts), state.get("scenario", "")))
+            out.append(
+                LabInfo(
+                    rec.lab,
+                    self.name,
+                    state.get("pool", ""),
+                    len(self.inventory.hosts),
+                    len(self.inventory.hosts),
+                    state.get("scenario", ""),
+                )
+            )
         return sorted(out, key=lambda i: i.name)
 
 

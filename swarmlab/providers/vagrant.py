@@ -5,6 +5,7 @@ NAT interface), and the host keys collected and pinned by swarmlab — Vagrant's
 ssh-config turns checking off (StrictHostKeyChecking no, UserKnownHostsFile /dev/null).
 
 One lab per Vagrant folder: its name is kept in <folder>/.swarmlab/lab."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,13 +33,12 @@ from .vagrant_config import VAGRANT_DIR, VagrantConfig, load_config
 
 PROVIDERS = ("libvirt", "virtualbox")
 LIBVIRT_BOOT = Path("/var/lib/libvirt/boot")
-CONSOLES = Path("/var/log/libvirt/qemu")   # each VM's serial console, logged by libvirt on this machine
+CONSOLES = Path("/var/log/libvirt/qemu")  # each VM's serial console, logged by libvirt on this machine
 # At a line's start (an older box wrote to ttyS0) or after the kernel's time stamp, which
 # another writer's unfinished line may precede ("[  OK  ] Sta[   12.3] swarmlab-host-key ...").
 # An ed25519 key is 51 bytes, 68 base64 characters: a line cut short never matches.
-SAID_KEY = re.compile(r"(?:^|\] )swarmlab-host-key (ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI[A-Za-z0-9+/]{43})\r?$",
-                      re.M)
-SOFT_EMULATION_MINUTES = 5        # per VM, measured here (DESIGN.md); KVM: well under one
+SAID_KEY = re.compile(r"(?:^|\] )swarmlab-host-key (ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI[A-Za-z0-9+/]{43})\r?$", re.M)
+SOFT_EMULATION_MINUTES = 5  # per VM, measured here (DESIGN.md); KVM: well under one
 
 
 def parse_ssh_config(text: str) -> Dict[str, Dict[str, str]]:
@@ -65,15 +65,24 @@ def inventory_doc(cfg: VagrantConfig, ssh: Dict[str, Dict[str, str]], host_keys:
     hosts = {}
     missing = [n for n in cfg.names() if n not in ssh]
     if missing:
-        raise SwarmlabError(f"vagrant ssh-config has no entry for {', '.join(missing)}",
-                            hint="is every VM up? vagrant status (in vagrant/)")
+        raise SwarmlabError(
+            f"vagrant ssh-config has no entry for {', '.join(missing)}",
+            hint="is every VM up? vagrant status (in vagrant/)",
+        )
     for name in cfg.names():
         entry = ssh[name]
         ip = cfg.ip(name)
-        hosts[name] = {"address": ip, "port": 22, "user": entry.get("user", "vagrant"),
-                       "key_file": entry.get("identityfile", ""),
-                       "role": cfg.role(name), "labels": dict(labels.get(name, ())),
-                       "advertise_addr": ip, "data_path_addr": ip, "host_key": host_keys[name]}
+        hosts[name] = {
+            "address": ip,
+            "port": 22,
+            "user": entry.get("user", "vagrant"),
+            "key_file": entry.get("identityfile", ""),
+            "role": cfg.role(name),
+            "labels": dict(labels.get(name, ())),
+            "advertise_addr": ip,
+            "data_path_addr": ip,
+            "host_key": host_keys[name],
+        }
     return {"apiVersion": "swarmlab/v1", "kind": "Inventory", "name": "vagrant", "hosts": hosts}
 
 
@@ -84,14 +93,26 @@ def said_key(console: str) -> Optional[str]:
 
 
 # -- KVM, or software emulation ---------------------------------------------------
-def boot_test(kernel: Path, accel: str = "kvm", timeout: float = 20.0,
-              qemu: str = "qemu-system-x86_64") -> Tuple[bool, str]:
+def boot_test(
+    kernel: Path, accel: str = "kvm", timeout: float = 20.0, qemu: str = "qemu-system-x86_64"
+) -> Tuple[bool, str]:
     """Boot `kernel` with no disk for a few seconds: it works when the kernel gets as far as
     looking for its root file system (or panics for want of one). Returns (ok, what was seen)."""
     if not shutil.which(qemu):
         return False, f"{qemu} not found"
-    argv = [qemu, "-machine", f"accel={accel}", "-m", "256", "-nographic", "-no-reboot", "-kernel", str(kernel),
-            "-append", "console=ttyS0 panic=-1 root=/dev/nonexistent rootwait=0"]
+    argv = [
+        qemu,
+        "-machine",
+        f"accel={accel}",
+        "-m",
+        "256",
+        "-nographic",
+        "-no-reboot",
+        "-kernel",
+        str(kernel),
+        "-append",
+        "console=ttyS0 panic=-1 root=/dev/nonexistent rootwait=0",
+    ]
     try:
         proc = subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
         text = (proc.stdout + proc.stderr).decode(errors="replace")
@@ -100,10 +121,13 @@ def boot_test(kernel: Path, accel: str = "kvm", timeout: float = 20.0,
     booted = "Linux version" in text and any(m in text for m in ("VFS:", "Kernel panic", "Run /init", "Freeing unused"))
     if booted:
         return True, "the kernel booted"
-    text = re.sub(r"\x1b(\[[0-9;?]*[A-Za-z]|c)", "", text)   # the firmware's terminal resets
+    text = re.sub(r"\x1b(\[[0-9;?]*[A-Za-z]|c)", "", text)  # the firmware's terminal resets
     kernel_said = [line for line in text.splitlines() if line.startswith("[")]
-    return False, (f"the kernel stopped after: {kernel_said[-1][-120:]}" if kernel_said
-                   else f"no kernel output within {timeout:.0f}s")
+    return False, (
+        f"the kernel stopped after: {kernel_said[-1][-120:]}"
+        if kernel_said
+        else f"no kernel output within {timeout:.0f}s"
+    )
 
 
 def choose_driver(kernel: Optional[Path], say: Callable[[str], None], count: int) -> str:
@@ -117,15 +141,17 @@ def choose_driver(kernel: Optional[Path], say: Callable[[str], None], count: int
         why = f"a test boot under KVM failed ({seen})"
     else:
         why = "no /dev/kvm"
-    say(f"warning: {why}: the VMs run under QEMU software emulation, about {SOFT_EMULATION_MINUTES} "
-        f"minutes per VM to boot ({count} VMs: allow {SOFT_EMULATION_MINUTES * count} minutes)")
+    say(
+        f"warning: {why}: the VMs run under QEMU software emulation, about {SOFT_EMULATION_MINUTES} "
+        f"minutes per VM to boot ({count} VMs: allow {SOFT_EMULATION_MINUTES * count} minutes)"
+    )
     return "qemu"
 
 
 # -- the provider ------------------------------------------------------------------
 class VagrantProvider(Provider):
     name = "vagrant"
-    features = frozenset({"compare"})     # the SSH provider's, on the VMs
+    features = frozenset({"compare"})  # the SSH provider's, on the VMs
     host_access_grants = "the VM's engine and files: root in that VM, not on this machine"
 
     def __init__(self, folder: Path = VAGRANT_DIR, vm_provider: str = "libvirt", client=None):
@@ -134,7 +160,7 @@ class VagrantProvider(Provider):
         self._client = client
         self.state_dir = self.folder / ".swarmlab"
         self.env = dict(os.environ)
-        if self.env.get("SWARMLAB_VAGRANT_LAB"):   # vagrant runs in the folder: make it absolute
+        if self.env.get("SWARMLAB_VAGRANT_LAB"):  # vagrant runs in the folder: make it absolute
             self.env["SWARMLAB_VAGRANT_LAB"] = str(Path(self.env["SWARMLAB_VAGRANT_LAB"]).resolve())
         self._ssh = None
 
@@ -150,8 +176,11 @@ class VagrantProvider(Provider):
 
         cfg = load_config(self.folder, self.env)
         labels = dict(cfg.labels)
-        return apply_nodes(scenario, [(n, cfg.role(n), labels.get(n, ())) for n in cfg.names()],
-                           str(self.env.get("SWARMLAB_VAGRANT_LAB") or self.folder / "lab.yaml"))
+        return apply_nodes(
+            scenario,
+            [(n, cfg.role(n), labels.get(n, ())) for n in cfg.names()],
+            str(self.env.get("SWARMLAB_VAGRANT_LAB") or self.folder / "lab.yaml"),
+        )
 
     # state: which lab the folder's VMs hold, and the inventory made for them
     @property
@@ -165,23 +194,30 @@ class VagrantProvider(Provider):
     def ssh(self):
         """The SSH provider over the generated inventory (None before the VMs exist)."""
         if self._ssh is None and self.inventory_path.exists():
-
             self._ssh = SSHProvider(load_inventory(self.inventory_path), client=self._client)
         return self._ssh
 
-    def vagrant(self, *args: str, timeout: float = 3600, check: bool = True,
-                say: Optional[Callable[[str], None]] = None) -> subprocess.CompletedProcess:
+    def vagrant(
+        self, *args: str, timeout: float = 3600, check: bool = True, say: Optional[Callable[[str], None]] = None
+    ) -> subprocess.CompletedProcess:
         """Run vagrant in the folder; with `say`, its progress lines (==> swarm-1: ...) are
         passed on as they come (a `vagrant up` under emulation takes minutes)."""
         if say is None:
-            proc = subprocess.run(["vagrant", *args], cwd=self.folder, env=self.env, capture_output=True, text=True,
-                                  timeout=timeout)
+            proc = subprocess.run(
+                ["vagrant", *args], cwd=self.folder, env=self.env, capture_output=True, text=True, timeout=timeout
+            )
         else:
             out: List[str] = []
             deadline = time.monotonic() + timeout
-            with subprocess.Popen(["vagrant", *args], cwd=self.folder, env=self.env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True) as p:
-                assert p.stdout is not None   # stdout=PIPE
+            with subprocess.Popen(
+                ["vagrant", *args],
+                cwd=self.folder,
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ) as p:
+                assert p.stdout is not None  # stdout=PIPE
                 for line in p.stdout:
                     out.append(line)
                     if line.startswith("==> ") and "  -- " not in line:
@@ -192,33 +228,42 @@ class VagrantProvider(Provider):
                 code = p.wait()
             proc = subprocess.CompletedProcess(p.args, code, "".join(out), "")
         if check and proc.returncode != 0:
-            raise SwarmlabError(f"vagrant {' '.join(args)} failed (exit {proc.returncode}):\n  "
-                                + "\n  ".join((proc.stderr or proc.stdout).strip().splitlines()[-12:]),
-                                hint=f"look in {self.folder} (vagrant status); swarmlab down --provider vagrant "
-                                     "removes the VMs")
+            raise SwarmlabError(
+                f"vagrant {' '.join(args)} failed (exit {proc.returncode}):\n  "
+                + "\n  ".join((proc.stderr or proc.stdout).strip().splitlines()[-12:]),
+                hint=f"look in {self.folder} (vagrant status); swarmlab down --provider vagrant removes the VMs",
+            )
         return proc
 
     def preflight(self) -> None:
         problems = []
         if not shutil.which("vagrant"):
-            problems.append("vagrant is not installed: apt-get install vagrant vagrant-libvirt "
-                            "(or scripts/setup-vagrant.sh)")
+            problems.append(
+                "vagrant is not installed: apt-get install vagrant vagrant-libvirt (or scripts/setup-vagrant.sh)"
+            )
         else:
             if self.vm_provider == "libvirt":
                 plugins = self.vagrant("plugin", "list", check=False).stdout
                 if "vagrant-libvirt" not in plugins:
                     problems.append("the vagrant-libvirt plugin is missing: apt-get install vagrant-libvirt")
-                virsh = subprocess.run(["virsh", "-c", "qemu:///system", "version"], capture_output=True, text=True) \
-                    if shutil.which("virsh") else None
+                virsh = (
+                    subprocess.run(["virsh", "-c", "qemu:///system", "version"], capture_output=True, text=True)
+                    if shutil.which("virsh")
+                    else None
+                )
                 if virsh is None or virsh.returncode != 0:
-                    problems.append("libvirt does not answer (virsh -c qemu:///system version): install "
-                                    "libvirt-daemon-system qemu-system-x86 and start libvirtd "
-                                    "(scripts/setup-vagrant.sh does both)")
+                    problems.append(
+                        "libvirt does not answer (virsh -c qemu:///system version): install "
+                        "libvirt-daemon-system qemu-system-x86 and start libvirtd "
+                        "(scripts/setup-vagrant.sh does both)"
+                    )
             cfg = load_config(self.folder, self.env)
             boxes = self.vagrant("box", "list", check=False).stdout
             if cfg.box not in {line.split()[0] for line in boxes.splitlines() if line.strip()}:
-                problems.append(f"box {cfg.box} is not installed and none can be downloaded here: "
-                                "swarmlab vagrant box build (or set box: in vagrant/lab.yaml)")
+                problems.append(
+                    f"box {cfg.box} is not installed and none can be downloaded here: "
+                    "swarmlab vagrant box build (or set box: in vagrant/lab.yaml)"
+                )
         held = self._lab()
         if problems:
             raise PreflightError("the Vagrant provider cannot start:\n  " + "\n  ".join(problems))
@@ -239,8 +284,9 @@ class VagrantProvider(Provider):
     def provision(self, scenario: Scenario, lab: str, plan: AddressPlan, say) -> List[Host]:
         held = self._lab()
         if held and held != lab:
-            raise SwarmlabError(f"the VMs of {self.folder} hold lab {held}",
-                                hint=f"swarmlab down --provider vagrant {held}")
+            raise SwarmlabError(
+                f"the VMs of {self.folder} hold lab {held}", hint=f"swarmlab down --provider vagrant {held}"
+            )
         cfg = load_config(self.folder, self.env)
         box_dir = self._box_dir(cfg.box)
         kernel = box_dir / "vmlinuz" if box_dir else None
@@ -249,8 +295,10 @@ class VagrantProvider(Provider):
         self.env["SWARMLAB_VAGRANT_DRIVER"] = self._driver(kernel, lab, say, cfg.count)
         (self.state_dir / "lab").write_text(lab)
         started = time.monotonic()
-        say(f"vagrant up --provider {self.vm_provider}: {cfg.count} VMs ({cfg.memory} MiB, {cfg.cpus} CPU, "
-            f"box {cfg.box}, driver {self.env['SWARMLAB_VAGRANT_DRIVER']})")
+        say(
+            f"vagrant up --provider {self.vm_provider}: {cfg.count} VMs ({cfg.memory} MiB, {cfg.cpus} CPU, "
+            f"box {cfg.box}, driver {self.env['SWARMLAB_VAGRANT_DRIVER']})"
+        )
         self.vagrant("up", "--provider", self.vm_provider, say=say)
         say(f"VMs up in {time.monotonic() - started:.0f}s")
         self.write_inventory(cfg, say)
@@ -308,12 +356,16 @@ class VagrantProvider(Provider):
             if not keys[name]:
                 out = self.vagrant("ssh", name, "-c", "cat /etc/ssh/ssh_host_ed25519_key.pub", timeout=120).stdout
                 keys[name] = " ".join(out.split()[:2])
-                say(f"{name}: host key learned over Vagrant's first SSH session, which checks none (trust on "
+                say(
+                    f"{name}: host key learned over Vagrant's first SSH session, which checks none (trust on "
                     "first use): the box says no key on a serial console (swarmlab vagrant box build makes one that "
-                    "does)")
+                    "does)"
+                )
         doc = inventory_doc(cfg, ssh, keys)
-        self.inventory_path.write_text("# made by swarmlab from `vagrant ssh-config`; host keys pinned by swarmlab\n"
-                                       + yaml.safe_dump(doc, sort_keys=False))
+        self.inventory_path.write_text(
+            "# made by swarmlab from `vagrant ssh-config`; host keys pinned by swarmlab\n"
+            + yaml.safe_dump(doc, sort_keys=False)
+        )
         return self.inventory_path
 
     def _console_key(self, name: str) -> Optional[str]:
@@ -374,8 +426,12 @@ class VagrantProvider(Provider):
             for line in vols.splitlines():
                 name = line.split()[0] if line.split() else ""
                 if name.startswith("swarmlab_swarm-"):
-                    left += subprocess.run([*virsh, "vol-delete", "--pool", "default", name],
-                                           capture_output=True).returncode == 0
+                    left += (
+                        subprocess.run(
+                            [*virsh, "vol-delete", "--pool", "default", name], capture_output=True
+                        ).returncode
+                        == 0
+                    )
         shutil.rmtree(self.state_dir, ignore_errors=True)
         shutil.rmtree(self.console_dir, ignore_errors=True)
         return {"vms": load_config(self.folder, self.env).count, "libvirt leftovers": left}

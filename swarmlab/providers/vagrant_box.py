@@ -8,6 +8,7 @@ loader, no loop device, no mount.
 The vagrant user gets Vagrant's well-known insecure key (Vagrant swaps it for a fresh one
 at the first `vagrant up`); SSH host keys are made by each VM at its first boot, never
 baked into the box, and said on its serial console at every boot for the controller to pin."""
+
 from __future__ import annotations
 
 import json
@@ -21,11 +22,29 @@ from ..errors import PreflightError, SwarmlabError
 
 BOX_NAME = "swarmlab/bookworm"
 SUITE = "bookworm"
-PACKAGES = ["systemd-sysv", "udev", "kmod", "linux-image-amd64", "initramfs-tools", "openssh-server", "sudo",
-            "ifupdown", "isc-dhcp-client", "iproute2", "util-linux", "ca-certificates", "docker.io",
-            "tcpdump", "iputils-ping", "dnsutils", "netcat-openbsd", "python3", "iperf3",
-            # Debian's kernel enables AppArmor: without apparmor_parser, Docker starts no container
-            "apparmor"]
+PACKAGES = [
+    "systemd-sysv",
+    "udev",
+    "kmod",
+    "linux-image-amd64",
+    "initramfs-tools",
+    "openssh-server",
+    "sudo",
+    "ifupdown",
+    "isc-dhcp-client",
+    "iproute2",
+    "util-linux",
+    "ca-certificates",
+    "docker.io",
+    "tcpdump",
+    "iputils-ping",
+    "dnsutils",
+    "netcat-openbsd",
+    "python3",
+    "iperf3",
+    # Debian's kernel enables AppArmor: without apparmor_parser, Docker starts no container
+    "apparmor",
+]
 
 BOX_VAGRANTFILE = """\
 # The box's own Vagrantfile: boot the kernel it carries (the disk has no boot loader).
@@ -84,29 +103,35 @@ def insecure_key() -> str:
     for base in ("/usr/share/rubygems-integration/all/gems", "/usr/share/vagrant", "/opt/vagrant"):
         for path in sorted(Path(base).glob("**/keys/vagrant.pub")) if Path(base).exists() else []:
             return path.read_text().strip()
-    raise PreflightError("Vagrant's insecure public key (keys/vagrant.pub) was not found",
-                         hint="apt-get install vagrant")
+    raise PreflightError(
+        "Vagrant's insecure public key (keys/vagrant.pub) was not found", hint="apt-get install vagrant"
+    )
 
 
 def _run(argv: List[str], say, what: str, timeout: float = 3600, **kw) -> str:
     started = time.monotonic()
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
     if proc.returncode != 0:
-        raise SwarmlabError(f"{what} failed (exit {proc.returncode}):\n  "
-                            + "\n  ".join((proc.stderr or proc.stdout).strip().splitlines()[-10:]))
+        raise SwarmlabError(
+            f"{what} failed (exit {proc.returncode}):\n  "
+            + "\n  ".join((proc.stderr or proc.stdout).strip().splitlines()[-10:])
+        )
     say(f"{what}: {time.monotonic() - started:.0f}s")
     return proc.stdout
 
 
-def build(out: Path, say: Callable[[str], None] = lambda s: None, size_gb: int = 8,
-          add: bool = True, name: str = BOX_NAME) -> Path:
+def build(
+    out: Path, say: Callable[[str], None] = lambda s: None, size_gb: int = 8, add: bool = True, name: str = BOX_NAME
+) -> Path:
     """Make out/swarmlab-bookworm.box (and `vagrant box add` it unless add=False)."""
     missing = [t for t in ("debootstrap", "mkfs.ext4", "qemu-img", "tar") if not shutil.which(t)]
     if add and not shutil.which("vagrant"):
         missing.append("vagrant")
     if missing:
-        raise PreflightError(f"missing {', '.join(missing)}",
-                             hint="apt-get install debootstrap e2fsprogs qemu-utils vagrant (scripts/setup-vagrant.sh)")
+        raise PreflightError(
+            f"missing {', '.join(missing)}",
+            hint="apt-get install debootstrap e2fsprogs qemu-utils vagrant (scripts/setup-vagrant.sh)",
+        )
     key = insecure_key()
     out.mkdir(parents=True, exist_ok=True)
     work = out / "build"
@@ -126,12 +151,14 @@ def build(out: Path, say: Callable[[str], None] = lambda s: None, size_gb: int =
     _run(["mkfs.ext4", "-q", "-F", "-L", "root", "-d", str(root), str(raw), f"{size_gb}G"], say, "mkfs.ext4 -d")
     _run(["qemu-img", "convert", "-O", "qcow2", str(raw), str(work / "box.img")], say, "qemu-img convert")
     raw.unlink()
-    (work / "metadata.json").write_text(json.dumps({"provider": "libvirt", "format": "qcow2",
-                                                    "virtual_size": size_gb}))
+    (work / "metadata.json").write_text(json.dumps({"provider": "libvirt", "format": "qcow2", "virtual_size": size_gb}))
     (work / "Vagrantfile").write_text(BOX_VAGRANTFILE)
     box = out / "swarmlab-bookworm.box"
-    _run(["tar", "-C", str(work), "-cf", str(box), "metadata.json", "Vagrantfile", "box.img", "vmlinuz",
-          "initrd.img"], say, "tar")
+    _run(
+        ["tar", "-C", str(work), "-cf", str(box), "metadata.json", "Vagrantfile", "box.img", "vmlinuz", "initrd.img"],
+        say,
+        "tar",
+    )
     shutil.rmtree(work, ignore_errors=True)
     if add:
         _run(["vagrant", "box", "add", "--force", "--name", name, str(box)], say, f"vagrant box add {name}")
@@ -143,7 +170,8 @@ def _configure(root: Path, key: str) -> None:
     (root / "etc/hostname").write_text("swarmlab\n")
     (root / "etc/fstab").write_text("/dev/vda / ext4 defaults,errors=remount-ro 0 1\n")
     (root / "etc/network/interfaces").write_text(
-        "auto lo\niface lo inet loopback\n\nallow-hotplug eth0\niface eth0 inet dhcp\n")
+        "auto lo\niface lo inet loopback\n\nallow-hotplug eth0\niface eth0 inet dhcp\n"
+    )
     (root / "etc/resolv.conf").unlink(missing_ok=True)
     for k in root.glob("etc/ssh/ssh_host_*"):
         k.unlink()
@@ -158,13 +186,16 @@ def _configure(root: Path, key: str) -> None:
             link.symlink_to(f"/etc/systemd/system/{unit}")
     (root / "etc/sudoers.d/vagrant").write_text("vagrant ALL=(ALL) NOPASSWD:ALL\n")
     (root / "etc/sudoers.d/vagrant").chmod(0o440)
-    subprocess.run(["chroot", str(root), "useradd", "-m", "-s", "/bin/bash", "-G", "docker", "vagrant"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["chroot", str(root), "useradd", "-m", "-s", "/bin/bash", "-G", "docker", "vagrant"],
+        check=True,
+        capture_output=True,
+    )
     ssh = root / "home/vagrant/.ssh"
     ssh.mkdir(mode=0o700, exist_ok=True)
     (ssh / "authorized_keys").write_text(key + "\n")
     subprocess.run(["chroot", str(root), "chown", "-R", "vagrant:vagrant", "/home/vagrant/.ssh"], check=True)
-    (root / "etc/machine-id").write_text("")   # each VM makes its own at first boot
+    (root / "etc/machine-id").write_text("")  # each VM makes its own at first boot
     subprocess.run(["chroot", str(root), "apt-get", "clean"], capture_output=True)
 
 

@@ -1,6 +1,7 @@
 """vagrant/lab.yaml: the VMs of `swarmlab up --provider vagrant`, with the
 SWARMLAB_VAGRANT_* overrides, as the Vagrantfile reads them. Read bounded, every
 problem at once, every name checked (issue #12)."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -67,12 +68,17 @@ def load_config(folder: Path = VAGRANT_DIR, environ=os.environ) -> VagrantConfig
 
     problems: List[Problem] = []
     if not isinstance(data, dict):
-        raise ConfigError([Problem(shown, "", "must be a mapping (count, managers, memory, cpus, box, subnet, "
-                                              "labels)")], "the Vagrant lab")
+        raise ConfigError(
+            [Problem(shown, "", "must be a mapping (count, managers, memory, cpus, box, subnet, labels)")],
+            "the Vagrant lab",
+        )
     for key in data:
         if key not in dict(_FIELDS) and key != "labels":
-            problem((str(key),), f"unknown key (allowed here: {', '.join(k for k, _ in _FIELDS)}, labels); "
-                                 "remove it or fix its spelling")
+            problem(
+                (str(key),),
+                f"unknown key (allowed here: {', '.join(k for k, _ in _FIELDS)}, labels); "
+                "remove it or fix its spelling",
+            )
     vals = {}
     for key, kind in _FIELDS:
         env = f"SWARMLAB_VAGRANT_{key.upper()}"
@@ -80,16 +86,21 @@ def load_config(folder: Path = VAGRANT_DIR, environ=os.environ) -> VagrantConfig
         try:
             vals[key] = _value(raw, kind)
         except ValueError:
-            problem((key,), f"must be {'a whole number' if kind is int else 'text'}, got {raw!r}"
-                    + (f" (set by {env})" if env in environ else ""))
+            problem(
+                (key,),
+                f"must be {'a whole number' if kind is int else 'text'}, got {raw!r}"
+                + (f" (set by {env})" if env in environ else ""),
+            )
     if not problems:
         if not 1 <= vals["count"] <= 20:
             problem(("count",), f"must be 1..20, got {vals['count']}")
         if vals["managers"] % 2 == 0 or vals["managers"] > vals["count"]:
             problem(("managers",), f"must be odd and at most count, got {vals['managers']}")
         if not 256 <= vals["memory"] <= 262144 or not 1 <= vals["cpus"] <= 256:
-            problem(("memory",) if not 256 <= vals["memory"] <= 262144 else ("cpus",),
-                    "memory must be 256..262144 (MiB) and cpus 1..256")
+            problem(
+                ("memory",) if not 256 <= vals["memory"] <= 262144 else ("cpus",),
+                "memory must be 256..262144 (MiB) and cpus 1..256",
+            )
         if not _BOX.fullmatch(vals["box"]):
             problem(("box",), f"must be a box name like swarmlab/bookworm, got {vals['box']!r}")
         try:
@@ -97,8 +108,9 @@ def load_config(folder: Path = VAGRANT_DIR, environ=os.environ) -> VagrantConfig
             if not net.is_private:
                 raise ValueError
         except ValueError:
-            problem(("subnet",), f"must be the first three octets of a private /24 (192.168.56), "
-                                 f"got {vals['subnet']!r}")
+            problem(
+                ("subnet",), f"must be the first three octets of a private /24 (192.168.56), got {vals['subnet']!r}"
+            )
     labels = _labels(data.get("labels"), vals.get("count", 0), problem)
     if problems:
         raise ConfigError(problems, "the Vagrant lab")
@@ -112,7 +124,7 @@ def _labels(raw, count: int, problem) -> Tuple[Tuple[str, Tuple[Tuple[str, str],
     if not isinstance(raw, dict):
         problem(("labels",), "must be a mapping of VM name to its labels, e.g. {swarm-1: {tier: app}}")
         return ()
-    names = [f"swarm-{i}" for i in range(1, 21)]   # labels of VMs past count wait unused
+    names = [f"swarm-{i}" for i in range(1, 21)]  # labels of VMs past count wait unused
     out = []
     for vm, lbl in raw.items():
         if vm not in names:
@@ -124,8 +136,9 @@ def _labels(raw, count: int, problem) -> Tuple[Tuple[str, Tuple[Tuple[str, str],
         pairs = []
         for k, v in lbl.items():
             v = str(v).lower() if isinstance(v, bool) else v
-            msg = grammar.LABEL_KEY.problem(k) or grammar.LABEL_VALUE.problem(v if isinstance(v, str) else
-                                                                              str(v) if isinstance(v, int) else v)
+            msg = grammar.LABEL_KEY.problem(k) or grammar.LABEL_VALUE.problem(
+                v if isinstance(v, str) else str(v) if isinstance(v, int) else v
+            )
             if msg:
                 problem(("labels", vm, str(k)), msg)
             else:

@@ -6,6 +6,7 @@ timelines as charts, the lessons' progress.
 Built from the results kept per lab (`history.py`: the envelopes `--json` prints). When
 the lab runs, its status and lesson progress are read fresh first (and kept); when it does
 not, the page is built from what was kept, and says so."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,7 @@ from ..providers.base import Provider
 from . import charts, render, sections
 from .model import Parts
 
-MARKER = ".swarmlab-report"   # what the last report wrote into its folder, one name a line
+MARKER = ".swarmlab-report"  # what the last report wrote into its folder, one name a line
 MAX_PCAPS = 50
 MAX_PCAP_BYTES = 64 * 1024 * 1024
 
@@ -54,7 +55,7 @@ def _read_live(lab: str, provider: Provider, parts: Parts) -> bool:
         rows = parts.progress(provider, lab)
         history.keep(lab, "lessons", output.envelope("lesson progress", True, rows))
     except SwarmlabError:
-        pass   # a record that cannot be read now: the one kept (if any) stays
+        pass  # a record that cannot be read now: the one kept (if any) stays
     return True
 
 
@@ -86,13 +87,15 @@ def _pcaps(verify: Optional[Dict[str, Any]], dest: Path) -> List[str]:
 def _drawer(dest: Path) -> Callable[[Callable[[Path], Path], str], Optional[str]]:
     """draw(make, name): the picture make(path) writes as dest/name, inline; None when it
     cannot be drawn (the table below it still says everything)."""
+
     def draw(make: Callable[[Path], Path], name: str) -> Optional[str]:
         try:
-            if os.path.lexists(dest / name):   # what make() writes goes to a file of its own
+            if os.path.lexists(dest / name):  # what make() writes goes to a file of its own
                 os.unlink(dest / name)
             return charts.inline(make(dest / name))
         except (ImportError, OSError, KeyError, ValueError):
             return None
+
     return draw
 
 
@@ -108,14 +111,25 @@ def _claim(out: Path, owned: bool) -> Path:
     ours |= names if owned else set()
     foreign = sorted(names - ours - {MARKER})
     if foreign:
-        raise ConfigError([Problem(str(out), "", f"holds files swarmlab did not write ({', '.join(foreign[:5])}"
-                                   f"{', ...' if len(foreign) > 5 else ''}): give a new or empty folder to -o")],
-                          "the report folder")
+        raise ConfigError(
+            [
+                Problem(
+                    str(out),
+                    "",
+                    f"holds files swarmlab did not write ({', '.join(foreign[:5])}"
+                    f"{', ...' if len(foreign) > 5 else ''}): give a new or empty folder to -o",
+                )
+            ],
+            "the report folder",
+        )
     for name in ours - {"", "pcaps", MARKER}:
         if "/" not in name and os.path.lexists(out / name) and not (out / name).is_dir():
             os.unlink(out / name)
-    for name in (os.listdir(out / "pcaps") if "pcaps" in ours and (out / "pcaps").is_dir() and
-                 not (out / "pcaps").is_symlink() else []):
+    for name in (
+        os.listdir(out / "pcaps")
+        if "pcaps" in ours and (out / "pcaps").is_dir() and not (out / "pcaps").is_symlink()
+        else []
+    ):
         os.unlink(out / "pcaps" / name)
     return out
 
@@ -139,6 +153,12 @@ def build(lab: str, provider: Optional[Provider], parts: Parts, dest: Optional[s
     safefs.write_file(out / "report.md", render.to_markdown(title, secs, made), mode=0o644)
     safefs.write_file(out / "data.json", json.dumps(kept, indent=1, default=str))
     _mark(out)
-    return {"lab": lab, "live": kept["live"], "html": str(out / "index.html"), "markdown": str(out / "report.md"),
-            "data": str(out / "data.json"), "sections": [s.id for s in secs],
-            "kept": {k: (v.get("kept_at") if isinstance(v, dict) else len(v)) for k, v in kept.items() if k != "live"}}
+    return {
+        "lab": lab,
+        "live": kept["live"],
+        "html": str(out / "index.html"),
+        "markdown": str(out / "report.md"),
+        "data": str(out / "data.json"),
+        "sections": [s.id for s in secs],
+        "kept": {k: (v.get("kept_at") if isinstance(v, dict) else len(v)) for k, v in kept.items() if k != "live"},
+    }

@@ -2,6 +2,7 @@
 timeline — one row per thing watched (a node, a service, a path through a node), a mark
 where it changed with what it became, the drill's own actions as lines across, the
 phases shaded."""
+
 from __future__ import annotations
 
 import re
@@ -46,7 +47,7 @@ def _segments(watched: List[Dict[str, Any]], key: str, end: float) -> List[tuple
 
 
 def drill_timeline(report: Dict[str, Any], path: Path) -> Path:
-    import matplotlib   # here: matplotlib takes most of a second to import, and only a chart needs it
+    import matplotlib  # here: matplotlib takes most of a second to import, and only a chart needs it
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -56,7 +57,7 @@ def drill_timeline(report: Dict[str, Any], path: Path) -> Path:
     actions = [e for e in events if not (e["was"] or e["now"])]
     rows = list(dict.fromkeys(e["what"] for e in watched))
     end = max([report.get("seconds", 0)] + [e["t"] for e in events]) or 1.0
-    per_char = end / 150   # seconds of axis one character of a label takes, about
+    per_char = end / 150  # seconds of axis one character of a label takes, about
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "swarmlab", "font.size": 8}):
         fig, ax = plt.subplots(figsize=(11, 1.6 + 0.45 * max(len(rows), 1)))
         for phase, t0, t1 in _phases(events, end):
@@ -70,13 +71,22 @@ def drill_timeline(report: Dict[str, Any], path: Path) -> Path:
                 ax.barh(y, max(t1 - t0, end / 400), left=t0, height=0.5, color=_tone(state), alpha=0.85)
                 room = int((t1 - t0) / per_char)
                 if room >= 6:
-                    ax.annotate(_short(state, room), (t0, y), xytext=(2, 0), textcoords="offset points",
-                                va="center", fontsize=7, color="white")
+                    ax.annotate(
+                        _short(state, room),
+                        (t0, y),
+                        xytext=(2, 0),
+                        textcoords="offset points",
+                        va="center",
+                        fontsize=7,
+                        color="white",
+                    )
         ax.set_yticks(range(len(rows)), rows)
         ax.set_ylim(-0.8, max(len(rows), 1) - 0.4)
         ax.set_xlim(min([0.0] + [e["t"] for e in events]) - 0.5, end + 0.5)
-        ax.set_xlabel("seconds from the start (dashed: the drill's own actions and verdicts; "
-                      "green: as it should be, orange: held back, red: broken)")
+        ax.set_xlabel(
+            "seconds from the start (dashed: the drill's own actions and verdicts; "
+            "green: as it should be, orange: held back, red: broken)"
+        )
         ax.invert_yaxis()
         fig.tight_layout()
         fig.savefig(path, format="svg")
@@ -87,4 +97,4 @@ def drill_timeline(report: Dict[str, Any], path: Path) -> Path:
 def inline(path: Path) -> str:
     """An SVG file's <svg> element, to put in a page (no XML prolog, no doctype)."""
     text = path.read_text(encoding="utf-8")
-    return text[text.find("<svg"):]
+    return text[text.find("<svg") :]

@@ -1,6 +1,7 @@
 """The report's sections as one self-contained HTML page (styles and pictures inline, no
 script, no remote asset: it opens on a laptop with no network) and as markdown (pictures
 as files beside it)."""
+
 from __future__ import annotations
 
 import html
@@ -34,8 +35,9 @@ def _grid_html(g: Grid) -> str:
     body = []
     for row in g.rows:
         key = f' data-key="{_e(row[0].key)}"' if row and row[0].key else ""
-        cells = "".join(f"<td{f' class={chr(34)}{c.tone}{chr(34)}' if c.tone in TONES else ''}>{_e(c.text)}</td>"
-                        for c in row)
+        cells = "".join(
+            f"<td{f' class={chr(34)}{c.tone}{chr(34)}' if c.tone in TONES else ''}>{_e(c.text)}</td>" for c in row
+        )
         body.append(f"<tr{key}>{cells}</tr>")
     ident = f' id="{_e(g.id)}"' if g.id else ""
     return f"<h3>{_e(g.title)}</h3><table{ident}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -60,15 +62,17 @@ def to_html(title: str, sections: List[Section], made: str) -> str:
         parts = "".join(_part_html(p) for p in s.parts)
         cls = f' class="{s.tone}"' if s.tone in TONES else ""
         body.append(f'<section id="{_e(s.id)}"{cls}><h2>{_e(s.title)}</h2>{lines}{parts}</section>')
-    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
-            f"<h1>{_e(title)}</h1><nav>{nav}</nav>{''.join(body)}"
-            f"<footer>made by swarmlab {_e(__version__)} at {_e(made)} from the results kept for this lab</footer>"
-            "</body></html>\n")
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
+        f"<h1>{_e(title)}</h1><nav>{nav}</nav>{''.join(body)}"
+        f"<footer>made by swarmlab {_e(__version__)} at {_e(made)} from the results kept for this lab</footer>"
+        "</body></html>\n"
+    )
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")   # what starts markup inside a line (links, emphasis, code, cells)
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")  # what starts markup inside a line (links, emphasis, code, cells)
 
 
 def _md(text: str) -> str:
@@ -78,8 +82,12 @@ def _md(text: str) -> str:
 
 
 def _grid_md(g: Grid) -> List[str]:
-    out = [f"### {_md(g.title)}", "", "| " + " | ".join(_md(c) for c in g.columns) + " |",
-           "|" + "---|" * len(g.columns)]
+    out = [
+        f"### {_md(g.title)}",
+        "",
+        "| " + " | ".join(_md(c) for c in g.columns) + " |",
+        "|" + "---|" * len(g.columns),
+    ]
     out += ["| " + " | ".join(_md(c.text) for c in row) + " |" for row in g.rows]
     return out + [""]
 

@@ -7,6 +7,7 @@ host's docker CLI, before the command runs, and a lab's commands are mostly that
 `lesson check` ran 25 of them; nsenter costs 3 ms). Otherwise (a remote engine, a node
 paused or stopped, no nsenter) it is `docker exec`, whose CLI streams stdin (bytes or a
 file, e.g. a `docker save` tar for `docker load`) with no socket juggling."""
+
 from __future__ import annotations
 
 import os
@@ -30,7 +31,7 @@ _TRACE = os.environ.get("SWARMLAB_TRACE") == "1"
 # SWARMLAB_NSENTER=0: always `docker exec` (to compare, or where entering is not wanted)
 _NSENTER = os.environ.get("SWARMLAB_NSENTER", "1") != "0"
 _api_lock = threading.Lock()
-_api: list = []   # [docker.APIClient] once made, [None] when the engine is not entered directly
+_api: list = []  # [docker.APIClient] once made, [None] when the engine is not entered directly
 
 
 def _local_api():
@@ -46,11 +47,11 @@ def _make_api():
     host = os.environ.get("DOCKER_HOST", "")
     if not _NSENTER or (host and not host.startswith("unix://")) or os.geteuid() != 0 or not shutil.which("nsenter"):
         return None
-    from ..engine import local_client   # here: docker-py is slow to import, and a node entered needs none
+    from ..engine import local_client  # here: docker-py is slow to import, and a node entered needs none
 
     try:
         return local_client(timeout=30).api
-    except PreflightError:   # no engine answers: docker exec says why
+    except PreflightError:  # no engine answers: docker exec says why
         return None
 
 
@@ -69,7 +70,7 @@ def enter_argv(container: str) -> Optional[Tuple[List[str], dict]]:
         with open(f"/proc/{pid}/cgroup") as f:
             if info["Id"] not in f.read():
                 return None
-    except Exception:   # noqa: BLE001  (gone, or not ours to see: docker exec decides)
+    except Exception:  # noqa: BLE001  (gone, or not ours to see: docker exec decides)
         return None
     env = dict(e.split("=", 1) for e in info["Config"].get("Env") or [] if "=" in e)
     env.setdefault("HOSTNAME", info["Config"].get("Hostname", ""))
@@ -95,11 +96,17 @@ class DockerExecTransport:
 
     def interactive(self) -> list:
         """The argv of a login shell on this host, for a terminal."""
-        return [self.docker, "exec", "-it", self.container, "sh", "-c",
-                "command -v bash >/dev/null && exec bash -l || exec sh -l"]
+        return [
+            self.docker,
+            "exec",
+            "-it",
+            self.container,
+            "sh",
+            "-c",
+            "command -v bash >/dev/null && exec bash -l || exec sh -l",
+        ]
 
-    def run(self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120,
-            warn: bool = False) -> CommandResult:
+    def run(self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120, warn: bool = False) -> CommandResult:
         cmd = cmd if isinstance(cmd, str) else sh(*cmd)
         started = time.monotonic()
         entered = enter_argv(self.container) if self.enter else None
@@ -115,17 +122,26 @@ class DockerExecTransport:
             argv = [self.docker, "exec"] + (["-i"] if stdin is not None else []) + [self.container, "sh", "-c", cmd]
             res = _run(argv, stdin, timeout, None, self.host, cmd, started)
         if _TRACE:
-            sys.stderr.write(f"trace {time.strftime('%H:%M:%S')} {res.duration:6.2f}s rc={res.exited} "
-                             f"{self.host}: {redact(cmd)[:110]}\n")
+            sys.stderr.write(
+                f"trace {time.strftime('%H:%M:%S')} {res.duration:6.2f}s rc={res.exited} "
+                f"{self.host}: {redact(cmd)[:110]}\n"
+            )
         return res if warn else res.check()
 
 
-def _run(argv: List[str], stdin: Stdin, timeout: float, env: Optional[dict], host: str, cmd: str,
-         started: float) -> CommandResult:
+def _run(
+    argv: List[str], stdin: Stdin, timeout: float, env: Optional[dict], host: str, cmd: str, started: float
+) -> CommandResult:
     """argv in its own process group: on a timeout the whole group is killed (the command
     inside the node too, not only the process that entered it)."""
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE if isinstance(stdin, bytes) else stdin,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE if isinstance(stdin, bytes) else stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(stdin if isinstance(stdin, bytes) else None, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -134,7 +150,14 @@ def _run(argv: List[str], stdin: Stdin, timeout: float, env: Optional[dict], hos
         except ProcessLookupError:
             pass
         out, _ = proc.communicate()
-        return CommandResult(host, cmd, 124, out.decode(errors="replace"), f"timed out after {timeout:.0f}s",
-                             time.monotonic() - started)
-    return CommandResult(host, cmd, proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"),
-                         time.monotonic() - started)
+        return CommandResult(
+            host, cmd, 124, out.decode(errors="replace"), f"timed out after {timeout:.0f}s", time.monotonic() - started
+        )
+    return CommandResult(
+        host,
+        cmd,
+        proc.returncode,
+        out.decode(errors="replace"),
+        err.decode(errors="replace"),
+        time.monotonic() - started,
+    )

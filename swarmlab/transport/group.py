@@ -1,4 +1,5 @@
 """Run on many hosts at once and keep every host's result (fabric's Group idea)."""
+
 from __future__ import annotations
 
 import os

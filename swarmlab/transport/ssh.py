@@ -7,6 +7,7 @@ connection to another machine, with other keys.
 
 Commands run over one paramiko channel each, binary-safe both ways, so a `docker save`
 tar can be streamed into `docker load` on stdin exactly as with the docker-exec transport."""
+
 from __future__ import annotations
 
 import base64
@@ -30,20 +31,34 @@ from ..result import CommandResult
 from ..shell import redact, sh
 from .base import Command, Stdin
 
-_TRACE = os.environ.get("SWARMLAB_TRACE") == "1"   # as in docker_exec
-_KEY_CLASSES = {"ssh-ed25519": paramiko.Ed25519Key, "ssh-rsa": paramiko.RSAKey,
-                "ecdsa-sha2-nistp256": paramiko.ECDSAKey, "ecdsa-sha2-nistp384": paramiko.ECDSAKey,
-                "ecdsa-sha2-nistp521": paramiko.ECDSAKey}
+_TRACE = os.environ.get("SWARMLAB_TRACE") == "1"  # as in docker_exec
+_KEY_CLASSES = {
+    "ssh-ed25519": paramiko.Ed25519Key,
+    "ssh-rsa": paramiko.RSAKey,
+    "ecdsa-sha2-nistp256": paramiko.ECDSAKey,
+    "ecdsa-sha2-nistp384": paramiko.ECDSAKey,
+    "ecdsa-sha2-nistp521": paramiko.ECDSAKey,
+}
 # sshd refuses an 11th session on one connection (MaxSessions, 10 by default) with "open
 # failed": verify runs every pair of a host at once, so commands queue for a slot instead.
 SESSIONS = 8
 
 
 class SSHTransport:
-    def __init__(self, host: str, address: str, *, port: int = 22, user: str = "root",
-                 key_file: Optional[str] = None, host_key: Optional[str] = None,
-                 known_hosts: Optional[str] = None, connect_timeout: float = 10,
-                 record_to: Optional[str] = None, become: Optional[bool] = None):
+    def __init__(
+        self,
+        host: str,
+        address: str,
+        *,
+        port: int = 22,
+        user: str = "root",
+        key_file: Optional[str] = None,
+        host_key: Optional[str] = None,
+        known_hosts: Optional[str] = None,
+        connect_timeout: float = 10,
+        record_to: Optional[str] = None,
+        become: Optional[bool] = None,
+    ):
         """record_to: trust on first use: accept a host key not pinned yet and append it
         to this known_hosts file (the caller asked for it explicitly).
         become: run every command as root through `sudo -n` (default: when user is not root)."""
@@ -54,7 +69,7 @@ class SSHTransport:
         self.connect_timeout = connect_timeout
         self.record_to = record_to
         self.become = user != "root" if become is None else become
-        self.recorded: Optional[str] = None   # the key trusted on first use, if one was
+        self.recorded: Optional[str] = None  # the key trusted on first use, if one was
         self._conn: Optional[Connection] = None
         self._sessions = threading.BoundedSemaphore(SESSIONS)
         self._opening = threading.Lock()
@@ -69,13 +84,17 @@ class SSHTransport:
     def connection(self) -> Connection:
         """The fabric Connection, not opened: only the inventory's fields shape it (lazy=True
         skips /etc/fabric.yml and ~/.fabric.yaml; load_ssh_configs=False skips ~/.ssh/config)."""
-        return Connection(self.address, user=self.user, port=self.port, connect_timeout=self.connect_timeout,
-                          config=Config(lazy=True, overrides={"load_ssh_configs": False}),
-                          connect_kwargs={"key_filename": self.key_file, "look_for_keys": False,
-                                          "allow_agent": False})
+        return Connection(
+            self.address,
+            user=self.user,
+            port=self.port,
+            connect_timeout=self.connect_timeout,
+            config=Config(lazy=True, overrides={"load_ssh_configs": False}),
+            connect_kwargs={"key_filename": self.key_file, "look_for_keys": False, "allow_agent": False},
+        )
 
     def _client(self) -> paramiko.SSHClient:
-        with self._opening:   # threads starting at once share one connection, not one each
+        with self._opening:  # threads starting at once share one connection, not one each
             return self._open()
 
     def _open(self) -> paramiko.SSHClient:
@@ -94,41 +113,62 @@ class SSHTransport:
         try:
             conn.open()
         except paramiko.BadHostKeyException as exc:
-            raise PreflightError(f"{self.host} ({self.where}): its host key does not match the pinned one "
-                                 f"(it offered {exc.key.get_name()} {fingerprint(exc.key)})",
-                                 hint="check the host out of band; if it was rebuilt, pin its new key") from None
+            raise PreflightError(
+                f"{self.host} ({self.where}): its host key does not match the pinned one "
+                f"(it offered {exc.key.get_name()} {fingerprint(exc.key)})",
+                hint="check the host out of band; if it was rebuilt, pin its new key",
+            ) from None
         except paramiko.AuthenticationException as exc:
-            raise PreflightError(f"{self.host} ({self.where}): authentication failed: {exc}",
-                                 hint="check user: and key_file: in the inventory") from None
+            raise PreflightError(
+                f"{self.host} ({self.where}): authentication failed: {exc}",
+                hint="check user: and key_file: in the inventory",
+            ) from None
         except paramiko.SSHException as exc:
             if "not found in known_hosts" in str(exc):
-                raise PreflightError(f"{self.host} ({self.where}): its host key is not pinned for this "
-                                     f"address", hint="add host_key: for it (ssh-keyscan prints it)") from None
+                raise PreflightError(
+                    f"{self.host} ({self.where}): its host key is not pinned for this address",
+                    hint="add host_key: for it (ssh-keyscan prints it)",
+                ) from None
             raise PreflightError(f"{self.host} ({self.where}): SSH failed: {exc}") from None
         except (OSError, socket.timeout) as exc:
-            raise PreflightError(f"{self.host} ({self.where}): unreachable: {exc.strerror or exc}",
-                                 hint="is the address right, and sshd running and reachable from here?") from None
+            raise PreflightError(
+                f"{self.host} ({self.where}): unreachable: {exc.strerror or exc}",
+                hint="is the address right, and sshd running and reachable from here?",
+            ) from None
         self._conn = conn
         return client
 
     def repeat(self, cmd: str) -> str:
         """The command line a reader types on the controller to run `cmd` here."""
-        return (f"ssh -p {self.port} {self.user}@{self.address} "
-                + shlex.quote(f"sudo -n -- sh -c {shlex.quote(cmd)}" if self.become else cmd))
+        return f"ssh -p {self.port} {self.user}@{self.address} " + shlex.quote(
+            f"sudo -n -- sh -c {shlex.quote(cmd)}" if self.become else cmd
+        )
 
     def interactive(self) -> list:
         """The argv of a login shell on this host (OpenSSH, the host key pinned as for every
         command: a known_hosts file written for it, nothing else trusted)."""
         known = self.known_hosts
-        if self.host_key:   # in memory, open across the exec: no file is left behind
+        if self.host_key:  # in memory, open across the exec: no file is left behind
             entry = self.address if self.port == 22 else f"[{self.address}]:{self.port}"
             fd = os.memfd_create("swarmlab-known-hosts", 0)
             os.write(fd, f"{entry} {self.host_key}\n".encode())
             os.lseek(fd, 0, os.SEEK_SET)
             os.set_inheritable(fd, True)
             known = f"/dev/fd/{fd}"
-        argv = ["ssh", "-t", "-p", str(self.port), "-o", "StrictHostKeyChecking=yes",
-                "-o", f"UserKnownHostsFile={known}", "-o", "IdentitiesOnly=yes", "-F", "/dev/null"]
+        argv = [
+            "ssh",
+            "-t",
+            "-p",
+            str(self.port),
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            f"UserKnownHostsFile={known}",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-F",
+            "/dev/null",
+        ]
         argv += ["-i", self.key_file] if self.key_file else []
         return argv + [f"{self.user}@{self.address}"] + (["sudo", "-i"] if self.become else [])
 
@@ -137,8 +177,10 @@ class SSHTransport:
         with self._sessions:
             res = self._session(cmd, stdin, timeout)
         if _TRACE:
-            sys.stderr.write(f"trace {time.strftime('%H:%M:%S')} {res.duration:6.2f}s rc={res.exited} "
-                             f"{self.host}: {redact(cmd)[:110]}\n")
+            sys.stderr.write(
+                f"trace {time.strftime('%H:%M:%S')} {res.duration:6.2f}s rc={res.exited} "
+                f"{self.host}: {redact(cmd)[:110]}\n"
+            )
         return res if warn else res.check()
 
     def _open_session(self) -> paramiko.Channel:
@@ -189,11 +231,23 @@ class SSHTransport:
                 else:
                     select.select([chan], [], [], 0.05)
             code = chan.recv_exit_status()
-            res = CommandResult(self.host, cmd, code, out.decode(errors="replace"), err.decode(errors="replace"),
-                                time.monotonic() - started)
+            res = CommandResult(
+                self.host,
+                cmd,
+                code,
+                out.decode(errors="replace"),
+                err.decode(errors="replace"),
+                time.monotonic() - started,
+            )
         except socket.timeout:
-            res = CommandResult(self.host, cmd, 124, out.decode(errors="replace"),
-                                f"timed out after {timeout:.0f}s", time.monotonic() - started)
+            res = CommandResult(
+                self.host,
+                cmd,
+                124,
+                out.decode(errors="replace"),
+                f"timed out after {timeout:.0f}s",
+                time.monotonic() - started,
+            )
         finally:
             chan.close()
         return res

@@ -1,6 +1,7 @@
 """`swarmlab ui` (issue #16): the lab live in a browser for the room — nodes and the tasks
 on them, overlays, buttons that run verify or a drill and show its timeline as it
 happens, every trainee lab's progress — served on 127.0.0.1 behind a token (guard.py)."""
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -11,15 +12,31 @@ from .live import Live, Runs
 from .server import make_server
 
 
-def serve(lab: str, provider_factory: Callable[[], Any], runs: Runs, host: str, port: int, allow_remote: bool,
-          ready: Callable[[str, str], None], log_line: Callable[[str], None]) -> None:
+def serve(
+    lab: str,
+    provider_factory: Callable[[], Any],
+    runs: Runs,
+    host: str,
+    port: int,
+    allow_remote: bool,
+    ready: Callable[[str, str], None],
+    log_line: Callable[[str], None],
+) -> None:
     """Serve until interrupted; `ready` gets the URL (with its token) once listening, and
     the certificate's fingerprint when served over TLS (--allow-remote), else ""."""
     if host not in ("127.0.0.1", "localhost", "::1") and not allow_remote:
-        raise ConfigError([Problem("--host", "", f"{host} is not this machine's loopback: anyone who can reach it and "
-                                   "learns the token can break the lab; add --allow-remote to mean it")],
-                          "the options")
-    cert = tls.make(host) if allow_remote else None   # the token never crosses a network in clear
+        raise ConfigError(
+            [
+                Problem(
+                    "--host",
+                    "",
+                    f"{host} is not this machine's loopback: anyone who can reach it and "
+                    "learns the token can break the lab; add --allow-remote to mean it",
+                )
+            ],
+            "the options",
+        )
+    cert = tls.make(host) if allow_remote else None  # the token never crosses a network in clear
     live = Live(lab, provider_factory, runs)
     server = make_server(live, host, port, log_line, cert.context if cert else None)
     live.start()

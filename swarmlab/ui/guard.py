@@ -6,6 +6,7 @@ be this server's (another site in the same browser can neither read nor post); a
 only by POST, with the token in a header a cross-site form cannot set. Cookies are not kept
 apart by port, so the cookie's name carries the port: two pages on one machine never read
 each other's."""
+
 from __future__ import annotations
 
 import secrets
@@ -14,7 +15,7 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Dict, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
-COOKIE = "swarmlab_ui"      # + "_" + the port
+COOKIE = "swarmlab_ui"  # + "_" + the port
 HEADER = "X-Swarmlab-Token"
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 LOOPBACK_BINDS = ("127.0.0.1", "::1", "localhost")
@@ -22,10 +23,10 @@ LOOPBACK_BINDS = ("127.0.0.1", "::1", "localhost")
 
 @dataclass
 class Guard:
-    bound: str                  # the address the server listens on
+    bound: str  # the address the server listens on
     port: int
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
-    tls: bool = False           # served over https (--allow-remote)
+    tls: bool = False  # served over https (--allow-remote)
 
     @property
     def cookie(self) -> str:
@@ -74,8 +75,13 @@ class Guard:
         return None if self.token_ok(self._given(headers, query, cookie=True)) else "no valid token"
 
     def url(self) -> str:
-        host = "127.0.0.1" if self.bound in ("127.0.0.1", "localhost") else \
-            f"[{self.bound}]" if ":" in self.bound else self.bound
+        host = (
+            "127.0.0.1"
+            if self.bound in ("127.0.0.1", "localhost")
+            else f"[{self.bound}]"
+            if ":" in self.bound
+            else self.bound
+        )
         return f"{self.scheme}://{host}:{self.port}/?token={self.token}"
 
     def set_cookie(self) -> str:

@@ -3,6 +3,7 @@ snapshot (the one `status --json` carries), read again as soon as the last read 
 change shows within about one read (~1 s) plus the page's own poll; every trainee lab's
 lesson progress on this engine, less often; and the one action that may run at a time
 (verify, or a drill with its timeline line by line as it happens)."""
+
 from __future__ import annotations
 
 import threading
@@ -16,7 +17,7 @@ from ..errors import SwarmlabError
 from ..observe.running import open_lab
 from ..shell import redact
 
-PAUSE = 0.3          # between two reads of the lab
+PAUSE = 0.3  # between two reads of the lab
 PROGRESS_EVERY = 10  # seconds between two reads of every lab's lesson record
 
 
@@ -24,11 +25,12 @@ PROGRESS_EVERY = 10  # seconds between two reads of every lab's lesson record
 class Runs:
     """What the page runs and shows from other features, handed in by the CLI
     (cli/wiring.py): a feature never imports another one."""
-    verify: Callable[[str, Any], Dict[str, Any]]                       # (lab, provider) -> report
-    drills: Callable[[], List[Dict[str, Any]]]                          # the catalogue
-    drill: Callable[[str, Dict[str, str]], Any]                         # (id, params) -> the drill, checked
-    run_drill: Callable[[str, Any, Any, Callable[[str], None]], Dict[str, Any]]   # (lab, provider, drill, say)
-    progress: Callable[[Any], List[Dict[str, Any]]]                     # provider -> every lab's lesson rows
+
+    verify: Callable[[str, Any], Dict[str, Any]]  # (lab, provider) -> report
+    drills: Callable[[], List[Dict[str, Any]]]  # the catalogue
+    drill: Callable[[str, Dict[str, str]], Any]  # (id, params) -> the drill, checked
+    run_drill: Callable[[str, Any, Any, Callable[[str], None]], Dict[str, Any]]  # (lab, provider, drill, say)
+    progress: Callable[[Any], List[Dict[str, Any]]]  # provider -> every lab's lesson rows
 
 
 class Live:
@@ -48,7 +50,7 @@ class Live:
 
     def _watch(self) -> None:
         provider = self.factory()
-        caps = None   # a kernel does not change under a running lab: probed once, not every second
+        caps = None  # a kernel does not change under a running lab: probed once, not every second
         while not self.stopping.is_set():
             try:
                 if caps is None:
@@ -73,12 +75,22 @@ class Live:
 
     def state(self) -> Dict[str, Any]:
         with self.lock:
-            return {"lab": self.lab, "status": self.status, "read_at": self.read_at, "error": self.error,
-                    "progress": list(self.progress),
-                    "action": {**self.action, "log": list(self.action["log"])}}
+            return {
+                "lab": self.lab,
+                "status": self.status,
+                "read_at": self.read_at,
+                "error": self.error,
+                "progress": list(self.progress),
+                "action": {**self.action, "log": list(self.action["log"])},
+            }
 
-    def begin(self, kind: str, work: Callable[[Any, Callable[[str], None]], Dict[str, Any]],
-              keep_as: str, ok: Callable[[Dict[str, Any]], bool]) -> bool:
+    def begin(
+        self,
+        kind: str,
+        work: Callable[[Any, Callable[[str], None]], Dict[str, Any]],
+        keep_as: str,
+        ok: Callable[[Dict[str, Any]], bool],
+    ) -> bool:
         """Start an action in its own thread; False when one already runs."""
         with self.lock:
             if self.action["state"] == "running":
@@ -98,7 +110,7 @@ class Live:
             state, result = ("passed" if ok(report) else "failed"), report
         except SwarmlabError as exc:
             state, result = "error", {"errors": exc.lines()}
-        except Exception as exc:   # a bug: said on the page, never a dead thread
+        except Exception as exc:  # a bug: said on the page, never a dead thread
             state, result = "error", {"errors": [f"unexpected {exc.__class__.__name__}: {exc}"]}
         with self.lock:
             self.action.update(state=state, result=result, ended=time.time())

@@ -7,6 +7,7 @@ GET  /api/state   the lab's snapshot, the running action and its log, trainees' 
 GET  /api/drills  the drills it can run
 POST /api/verify  run verify                       (202; 409 when an action runs)
 POST /api/drill   run a drill {"drill": ID, "params": {KEY: NODE}}"""
+
 from __future__ import annotations
 
 import json
@@ -23,13 +24,17 @@ from .guard import Guard
 from .live import Live
 
 MAX_BODY = 16 * 1024
-MAX_CONNECTIONS = 32      # one thread each; more at once are closed at once
-CONNECTION_TIMEOUT = 10   # seconds a connection may stay silent (a read, the TLS handshake)
-HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
-           "Referrer-Policy": "no-referrer",
-           "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
-                                      "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
-                                      "form-action 'none'; frame-ancestors 'none'"}
+MAX_CONNECTIONS = 32  # one thread each; more at once are closed at once
+CONNECTION_TIMEOUT = 10  # seconds a connection may stay silent (a read, the TLS handshake)
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'",
+}
 
 
 def _static(name: str) -> str:
@@ -43,7 +48,7 @@ class Handler(BaseHTTPRequestHandler):
     live: Live
     log_line: Callable[[str], None] = staticmethod(lambda s: None)
 
-    def log_message(self, fmt, *args):   # the terminal gets one line per refused request, not every poll
+    def log_message(self, fmt, *args):  # the terminal gets one line per refused request, not every poll
         pass
 
     def _send(self, code: int, body: Any, ctype: str = "application/json", extra: Optional[Dict[str, str]] = None):
@@ -51,8 +56,12 @@ class Handler(BaseHTTPRequestHandler):
             body = (body if isinstance(body, str) else json.dumps(body, default=str)).encode()
         data = body
         self.send_response(code)
-        for k, v in {**HEADERS, "Content-Type": f"{ctype}; charset=utf-8", "Content-Length": str(len(data)),
-                     **(extra or {})}.items():
+        for k, v in {
+            **HEADERS,
+            "Content-Type": f"{ctype}; charset=utf-8",
+            "Content-Length": str(len(data)),
+            **(extra or {}),
+        }.items():
             self.send_header(k, v)
         self.end_headers()
         if self.command != "HEAD":
@@ -71,7 +80,7 @@ class Handler(BaseHTTPRequestHandler):
         if not self._guarded():
             return
         path = urlsplit(self.path)
-        if path.path == "/" and "token=" in path.query:   # the printed URL: the token moves to a cookie
+        if path.path == "/" and "token=" in path.query:  # the printed URL: the token moves to a cookie
             self._send(303, b"", "text/plain", {"Location": "/", "Set-Cookie": self.guard.set_cookie()})
         elif path.path == "/":
             page = _static("index.html").replace("{{TOKEN}}", self.guard.token).replace("{{LAB}}", self.live.lab)
@@ -132,6 +141,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class LabServer(ThreadingHTTPServer):
     """A thread per connection, at most MAX_CONNECTIONS at once; IPv6 when the address is."""
+
     daemon_threads = True
     guard: Guard
 
@@ -139,7 +149,7 @@ class LabServer(ThreadingHTTPServer):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(address, handler)
-        if tls is not None:   # the handshake runs in the connection's own thread, under its timeout
+        if tls is not None:  # the handshake runs in the connection's own thread, under its timeout
             self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
 
     def process_request(self, request, client_address):
@@ -155,15 +165,15 @@ class LabServer(ThreadingHTTPServer):
             self._slots.release()
 
     def handle_error(self, request, client_address):
-        pass   # a client gone, a handshake that failed or timed out: nothing for the terminal
+        pass  # a client gone, a handshake that failed or timed out: nothing for the terminal
 
 
-def make_server(live: Live, host: str, port: int, log_line: Callable[[str], None],
-                tls=None) -> LabServer:
+def make_server(live: Live, host: str, port: int, log_line: Callable[[str], None], tls=None) -> LabServer:
     """tls: an ssl.SSLContext (ui/tls.py) to serve https."""
     server = LabServer((host, port), Handler, tls)
     guard = Guard(host, server.server_address[1], tls=tls is not None)
-    server.RequestHandlerClass = type("BoundHandler", (Handler,), {"guard": guard, "live": live,
-                                                                   "log_line": staticmethod(log_line)})
+    server.RequestHandlerClass = type(
+        "BoundHandler", (Handler,), {"guard": guard, "live": live, "log_line": staticmethod(log_line)}
+    )
     server.guard = guard
     return server

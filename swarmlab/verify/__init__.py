@@ -1,4 +1,5 @@
 """`swarmlab verify`: prove the cross-host traffic of a running lab, with evidence."""
+
 from __future__ import annotations
 
 import shutil
@@ -26,14 +27,27 @@ def _capture_folder(folder: Path) -> None:
     are written as root, and a planted link would take them elsewhere."""
     links = safefs.links_in(folder)
     if links:
-        raise ConfigError([Problem(str(folder), "", f"holds links ({', '.join(links[:5])}): captures are written "
-                                   "as root and never through a link; give a new or empty folder")],
-                          "the capture folder")
+        raise ConfigError(
+            [
+                Problem(
+                    str(folder),
+                    "",
+                    f"holds links ({', '.join(links[:5])}): captures are written "
+                    "as root and never through a link; give a new or empty folder",
+                )
+            ],
+            "the capture folder",
+        )
     safefs.private_dir(folder)
 
 
-def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
-        timeout: float = CHECK_TIMEOUT, only: Optional[list] = None) -> Dict[str, Any]:
+def run(
+    lab: str,
+    provider: Provider,
+    capture_dir: Optional[str] = None,
+    timeout: float = CHECK_TIMEOUT,
+    only: Optional[list] = None,
+) -> Dict[str, Any]:
     """Run every check (or those named in `only`) and gather their results."""
     started = time.monotonic()
     if capture_dir is not None:
@@ -58,15 +72,26 @@ def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
             name = fn.__name__.replace("_", " ")
             try:
                 got, spent = fut.result(timeout=max(0.1, deadline - time.monotonic()))
-                results += [CheckResult(c.name, c.passed, c.expected, c.observed, c.evidence, c.status, spent)
-                            for c in got]
+                results += [
+                    CheckResult(c.name, c.passed, c.expected, c.observed, c.evidence, c.status, spent) for c in got
+                ]
             except FutureTimeout:
                 last = run_state.last_seen.get(fn.__name__, "nothing recorded")
-                results.append(CheckResult(name, False, f"done within {timeout:.0f}s",
-                                           f"timed out; last seen: {last}", duration=timeout))
+                results.append(
+                    CheckResult(
+                        name, False, f"done within {timeout:.0f}s", f"timed out; last seen: {last}", duration=timeout
+                    )
+                )
             except Exception as exc:
-                results.append(CheckResult(name, False, "the check runs", f"{exc.__class__.__name__}: {exc}",
-                                           duration=time.monotonic() - t0))
+                results.append(
+                    CheckResult(
+                        name,
+                        False,
+                        "the check runs",
+                        f"{exc.__class__.__name__}: {exc}",
+                        duration=time.monotonic() - t0,
+                    )
+                )
     finally:
         # a check past its time is not waited for (its commands have their own time-outs)
         pool.shutdown(wait=False, cancel_futures=True)
@@ -75,12 +100,14 @@ def run(lab: str, provider: Provider, capture_dir: Optional[str] = None,
     services = sorted({s.short for s in topo.services.values()})
     matrix = list(ctx.matrix.items())  # a snapshot: a timed-out check may still be adding to it
     sources = services + sorted({k[0] for k, _ in matrix if k[0].startswith("outsider@")})
-    return {"lab": lab, "checks": [c.as_dict() for c in results],
-            "matrix": {"rows": sources, "columns": services,
-                       "cells": {f"{a}->{b}": v for (a, b), v in sorted(matrix)}},
-            "capture_dir": str(ctx.capture_dir) if keep else None,
-            "passed": all(c.state in ("passed", "unsupported") for c in results),
-            "seconds": round(time.monotonic() - started, 1)}
+    return {
+        "lab": lab,
+        "checks": [c.as_dict() for c in results],
+        "matrix": {"rows": sources, "columns": services, "cells": {f"{a}->{b}": v for (a, b), v in sorted(matrix)}},
+        "capture_dir": str(ctx.capture_dir) if keep else None,
+        "passed": all(c.state in ("passed", "unsupported") for c in results),
+        "seconds": round(time.monotonic() - started, 1),
+    }
 
 
 def _timed(fn, ctx, run_state: netns.Run):
@@ -96,5 +123,7 @@ def _intended_networks(handle: Lab) -> Optional[Dict[str, list]]:
     if scenario is None:
         return None  # unknown, or the file moved or changed: expect what runs
     names = {**scenario.network_names, **docker_networks(scenario.stack)}
-    return {name: [names.get(k, k) for k in service_networks(svc, list(names))]
-            for name, svc in scenario.stack["services"].items()}
+    return {
+        name: [names.get(k, k) for k in service_networks(svc, list(names))]
+        for name, svc in scenario.stack["services"].items()
+    }

@@ -1,5 +1,6 @@
 """The checks of `swarmlab verify`, in the order they run. Each takes the lab's Topology and
 returns CheckResults; each is derived from the lab's own services and networks."""
+
 from __future__ import annotations
 
 from .context import VerifyContext

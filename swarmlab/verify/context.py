@@ -1,4 +1,5 @@
 """What every check of `verify` reads: the lab's topology and kernels, and where captures go."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

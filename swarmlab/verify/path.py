@@ -1,5 +1,6 @@
 """verify, 6 to 8: the flow through the web app, the overlay on the wire (VXLAN, ESP), and
 the MTU each overlay gives its tasks."""
+
 from __future__ import annotations
 
 import base64
@@ -27,14 +28,26 @@ def data_flow(ctx: VerifyContext) -> List[CheckResult]:
     targets = []
     ours = [s for s in ctx.topo.services.values() if runs_web_app(s.image, s.own_command)]
     if not ours:
-        return [CheckResult("data flow", False, "swarmlab's web app, which reports each hop it took",
-                            "not in this stack: reachability and the wire checks prove its paths",
-                            status="unsupported")]
+        return [
+            CheckResult(
+                "data flow",
+                False,
+                "swarmlab's web app, which reports each hop it took",
+                "not in this stack: reachability and the wire checks prove its paths",
+                status="unsupported",
+            )
+        ]
     missing = sorted({"db", "redis"} - {s.short for s in ctx.topo.services.values()})
-    if missing:   # the web app image used alone: its hops go to services this stack does not have
-        return [CheckResult("data flow", False, "swarmlab's web app with its db and redis",
-                            f"the web app runs without {' and '.join(missing)}: no flow to follow",
-                            status="unsupported")]
+    if missing:  # the web app image used alone: its hops go to services this stack does not have
+        return [
+            CheckResult(
+                "data flow",
+                False,
+                "swarmlab's web app with its db and redis",
+                f"the web app runs without {' and '.join(missing)}: no flow to follow",
+                status="unsupported",
+            )
+        ]
     for svc in ours:
         for p in svc.published:
             if p["protocol"] != "tcp":
@@ -46,8 +59,15 @@ def data_flow(ctx: VerifyContext) -> List[CheckResult]:
     try:
         return flow_checks(targets)
     except (KeyError, TypeError) as exc:
-        return [CheckResult("data flow", False, "a reply naming the tasks it used (the lab's web app)",
-                            f"the reply has no {exc}", status="unsupported")]
+        return [
+            CheckResult(
+                "data flow",
+                False,
+                "a reply naming the tasks it used (the lab's web app)",
+                f"the reply has no {exc}",
+                status="unsupported",
+            )
+        ]
 
 
 # 7 and 8 -----------------------------------------------------------------
@@ -58,29 +78,46 @@ def on_the_wire(ctx: VerifyContext) -> List[CheckResult]:
 
 
 # three datagrams over a second: the first may wait for the overlay's neighbour entry
-_SEND = ("import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
-         "[(s.sendto(b'{canary}', ('{ip}', 9)), time.sleep(0.4)) for _ in range(3)]")
+_SEND = (
+    "import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+    "[(s.sendto(b'{canary}', ('{ip}', 9)), time.sleep(0.4)) for _ in range(3)]"
+)
 
 
 def _wire_one(ctx: VerifyContext, net) -> CheckResult:
     pair = ctx.topo.pair_across_hosts(net.name)
     if pair is None:
-        return CheckResult(f"wire: {net.name}", False, "two tasks on different nodes",
-                           "none on this network", status="unsupported")
+        return CheckResult(
+            f"wire: {net.name}", False, "two tasks on different nodes", "none on this network", status="unsupported"
+        )
     a, b = pair
-    if not is_ipv4(b.ips[net.name]):   # read from the engine, and written into a command
-        return CheckResult(f"wire: {net.name}", False, "two tasks on different nodes",
-                           f"no IPv4 address for {_short(b.name)}", status="unsupported")
+    if not is_ipv4(b.ips[net.name]):  # read from the engine, and written into a command
+        return CheckResult(
+            f"wire: {net.name}",
+            False,
+            "two tasks on different nodes",
+            f"no IPv4 address for {_short(b.name)}",
+            status="unsupported",
+        )
     canary = f"swarmlab-canary-{secrets.token_hex(8)}"
     node = ctx.topo.hosts[a.node]
     # capture on the node's underlay while the canary goes from task a to task b (UDP
     # port 9, discard: no listener is needed for the datagram to cross the wire)
-    wait = max(1, round(netns.scale()))   # tcpdump must be capturing before the canary goes
-    cmd = (f"f=$(mktemp /tmp/cap.XXXXXX); dev={underlay_dev(node)}; "
-           + 'tcpdump -i "$dev" -U -n -w "$f" ' + sh(f"udp port {wire.VXLAN_PORT} or ip proto 50")
-           + " 2>/dev/null & t=$!; " + sh("sleep", wait) + "; "
-           + enter.net_prefix(a.name) + " " + sh("python3", "-c", _SEND.format(canary=canary, ip=b.ips[net.name]))
-           + " >/dev/null 2>&1; " + sh("sleep", wait) + '; kill $t; wait $t; base64 "$f"; rm -f "$f"')
+    wait = max(1, round(netns.scale()))  # tcpdump must be capturing before the canary goes
+    cmd = (
+        f"f=$(mktemp /tmp/cap.XXXXXX); dev={underlay_dev(node)}; "
+        + 'tcpdump -i "$dev" -U -n -w "$f" '
+        + sh(f"udp port {wire.VXLAN_PORT} or ip proto 50")
+        + " 2>/dev/null & t=$!; "
+        + sh("sleep", wait)
+        + "; "
+        + enter.net_prefix(a.name)
+        + " "
+        + sh("python3", "-c", _SEND.format(canary=canary, ip=b.ips[net.name]))
+        + " >/dev/null 2>&1; "
+        + sh("sleep", wait)
+        + '; kill $t; wait $t; base64 "$f"; rm -f "$f"'
+    )
     r = node.transport.run(cmd, timeout=30 * netns.scale(), warn=True)
     path = ctx.capture_dir / f"{net.name}-{a.node}.pcap"
     try:
@@ -89,9 +126,15 @@ def _wire_one(ctx: VerifyContext, net) -> CheckResult:
     except Exception as exc:
         return CheckResult(f"wire: {net.name}", False, "a capture", f"capture failed: {exc}; {r.stderr[-200:]}")
     reason = net.reason if net.requested == "auto" and not net.encrypted else ""
-    return wire.verdict(net.name, net.vni, net.encrypted, ctx.esp_everywhere, summary,
-                        evidence=f"{path} (underlay of {a.node}; {_short(a.name)} -> {_short(b.name)} on {b.node}, "
-                                 f"canary {canary})", reason=reason)
+    return wire.verdict(
+        net.name,
+        net.vni,
+        net.encrypted,
+        ctx.esp_everywhere,
+        summary,
+        evidence=f"{path} (underlay of {a.node}; {_short(a.name)} -> {_short(b.name)} on {b.node}, canary {canary})",
+        reason=reason,
+    )
 
 
 def mtu(ctx: VerifyContext) -> List[CheckResult]:
@@ -100,31 +143,52 @@ def mtu(ctx: VerifyContext) -> List[CheckResult]:
         pair = ctx.topo.pair_across_hosts(net.name)
         want = MTU_ENCRYPTED if net.encrypted else MTU_PLAIN
         if pair is None:
-            out.append(CheckResult(f"mtu: {net.name}", False, f"MTU {want}", "no two tasks on different nodes",
-                                   status="unsupported"))
+            out.append(
+                CheckResult(
+                    f"mtu: {net.name}", False, f"MTU {want}", "no two tasks on different nodes", status="unsupported"
+                )
+            )
             continue
         a, b = pair
         ip_a, ip_b = a.ips[net.name], b.ips[net.name]
-        if not (is_ipv4(ip_a) and is_ipv4(ip_b)):   # read from the engine, and written into a command
-            out.append(CheckResult(f"mtu: {net.name}", False, f"MTU {want}", f"no IPv4 address ({ip_a}, {ip_b})",
-                                   status="unsupported"))
+        if not (is_ipv4(ip_a) and is_ipv4(ip_b)):  # read from the engine, and written into a command
+            out.append(
+                CheckResult(
+                    f"mtu: {net.name}", False, f"MTU {want}", f"no IPv4 address ({ip_a}, {ip_b})", status="unsupported"
+                )
+            )
             continue
         # /sys belongs to the node's namespace: ask `ip` inside the task's instead
-        r = in_task(ctx.topo, a, f"i=$(ip -o -4 addr show | awk '$4 ~ /^{ip_a}\\// {{print $2}}'); "
-                                 f"ip -o link show dev \"$i\" | sed -n 's/.* mtu \\([0-9]*\\).*/\\1/p'")
+        r = in_task(
+            ctx.topo,
+            a,
+            f"i=$(ip -o -4 addr show | awk '$4 ~ /^{ip_a}\\// {{print $2}}'); "
+            f"ip -o link show dev \"$i\" | sed -n 's/.* mtu \\([0-9]*\\).*/\\1/p'",
+        )
         have = r.stdout.strip()
         if net.encrypted and not ctx.esp_everywhere:
-            out.append(CheckResult(f"mtu: {net.name}", False, f"MTU {want} and DF probes across hosts",
-                                   f"interface MTU {have}; no ESP, so nothing crosses (fail-closed)",
-                                   status="unsupported"))
+            out.append(
+                CheckResult(
+                    f"mtu: {net.name}",
+                    False,
+                    f"MTU {want} and DF probes across hosts",
+                    f"interface MTU {have}; no ESP, so nothing crosses (fail-closed)",
+                    status="unsupported",
+                )
+            )
             continue
         size = int(have) - 28 if have.isdigit() else want - 28
         fits = in_task(ctx.topo, a, sh("ping", "-c", 1, "-W", 2, "-M", "do", "-s", size, ip_b))
         over = in_task(ctx.topo, a, sh("ping", "-c", 1, "-W", 2, "-M", "do", "-s", size + 1, ip_b))
         ok = have == str(want) and fits.ok and not over.ok
-        out.append(CheckResult(f"mtu: {net.name}", ok,
-                               f"MTU {want}; a DF packet of {want} bytes crosses, {want + 1} does not",
-                               f"MTU {have}; {size + 28} bytes {'passed' if fits.ok else 'FAILED'}, "
-                               f"{size + 29} bytes {'passed (too big!)' if over.ok else 'refused'}",
-                               f"{_short(a.name)} on {a.node} -> {_short(b.name)} on {b.node}"))
+        out.append(
+            CheckResult(
+                f"mtu: {net.name}",
+                ok,
+                f"MTU {want}; a DF packet of {want} bytes crosses, {want + 1} does not",
+                f"MTU {have}; {size + 28} bytes {'passed' if fits.ok else 'FAILED'}, "
+                f"{size + 29} bytes {'passed (too big!)' if over.ok else 'refused'}",
+                f"{_short(a.name)} on {a.node} -> {_short(b.name)} on {b.node}",
+            )
+        )
     return out

@@ -1,5 +1,6 @@
 """verify, 4 and 5: reachability and isolation between the services (an outsider on each
 network too), and the published ports."""
+
 from __future__ import annotations
 
 import itertools
@@ -40,11 +41,24 @@ def reachability(ctx: VerifyContext) -> List[CheckResult]:
     crossing = any(c for _, c in done)
     if not any(a.tasks[0].node != t.node for a, b in pairs for t in b.tasks):
         # one service, or every task on one node: a stack that has no path to cross hosts on
-        out.append(CheckResult("reach: crosses hosts", False, "at least one allowed path between two nodes",
-                               "no two services' tasks on different nodes to cross between", status="unsupported"))
+        out.append(
+            CheckResult(
+                "reach: crosses hosts",
+                False,
+                "at least one allowed path between two nodes",
+                "no two services' tasks on different nodes to cross between",
+                status="unsupported",
+            )
+        )
         return out
-    out.append(CheckResult("reach: crosses hosts", crossing, "at least one allowed path between two nodes",
-                           "yes" if crossing else "no allowed connection crossed hosts"))
+    out.append(
+        CheckResult(
+            "reach: crosses hosts",
+            crossing,
+            "at least one allowed path between two nodes",
+            "yes" if crossing else "no allowed connection crossed hosts",
+        )
+    )
     return out
 
 
@@ -64,12 +78,19 @@ def _reach_pair(ctx: VerifyContext, src: Service, dst: Service) -> Tuple[CheckRe
     else:
         state = "blocked" if not opened else "expected-blocked-but-open"
     ctx.matrix[(src.short, dst.short)] = state
-    seen = ", ".join(f"{shown(ip, p)} on {n} " + (_not_sent(away) if away else 'open' if o else 'closed')
-                     for ip, p, n, o, away in results) or \
-        f"{dst.short} has no address on {', '.join(sorted(shared)) or 'any network'}"
-    return CheckResult(f"reach {src.short} -> {dst.short}", state in ("ok", "blocked"),
-                       f"connects (shared network {', '.join(sorted(shared))})" if shared
-                       else "blocked (no shared network)", f"{state}: {seen}"), crossing
+    seen = (
+        ", ".join(
+            f"{shown(ip, p)} on {n} " + (_not_sent(away) if away else "open" if o else "closed")
+            for ip, p, n, o, away in results
+        )
+        or f"{dst.short} has no address on {', '.join(sorted(shared)) or 'any network'}"
+    )
+    return CheckResult(
+        f"reach {src.short} -> {dst.short}",
+        state in ("ok", "blocked"),
+        f"connects (shared network {', '.join(sorted(shared))})" if shared else "blocked (no shared network)",
+        f"{state}: {seen}",
+    ), crossing
 
 
 def _not_sent(why: str) -> str:
@@ -80,8 +101,15 @@ def _outsiders(ctx: VerifyContext) -> List[CheckResult]:
     """A throwaway probe container on each network: what a newcomer on it can reach."""
     host, image = _probe_host(ctx)
     if not image:
-        return [CheckResult("reach: outsiders", False, "an image on a node to probe from",
-                            "no node holds an image", status="unsupported")]
+        return [
+            CheckResult(
+                "reach: outsiders",
+                False,
+                "an image on a node to probe from",
+                "no node holds an image",
+                status="unsupported",
+            )
+        ]
     with ThreadPoolExecutor(max_workers=max(1, len(ctx.topo.networks))) as pool:
         return list(pool.map(carry(lambda net: _outsider(ctx, host, image, net)), sorted(ctx.topo.networks)))
 
@@ -95,7 +123,9 @@ def _probe_host(ctx: VerifyContext):
     for host in [leader] + sorted(others, key=lambda h: h.name):
         image = host.transport.run(
             "f='{{.Repository}}:{{.Tag}}'; { docker images --format \"$f\" | grep '^swarmlab\\.local/\\|/swarmlab/'; "
-            "docker images --format \"$f\"; } | grep -v '<none>' | head -n1", warn=True).stdout.strip()
+            "docker images --format \"$f\"; } | grep -v '<none>' | head -n1",
+            warn=True,
+        ).stdout.strip()
         if image:
             return host, image
     return leader, ""
@@ -104,12 +134,32 @@ def _probe_host(ctx: VerifyContext):
 def _outsider(ctx: VerifyContext, host, image: str, net: str) -> CheckResult:
     t = host.transport
     name = f"swarmlab-probe-{net}-{secrets.token_hex(3)}"
-    run = t.run(["docker", "run", "-d", "--rm", "--name", name, "--network", net,
-                 "--label", f"{L.LAB}={ctx.topo.lab}", "--label", f"{L.ROLE}={L.ROLE_PROBE}",
-                 "--entrypoint", "sleep", image, int(60 * netns.scale())], warn=True, timeout=60 * netns.scale())
+    run = t.run(
+        [
+            "docker",
+            "run",
+            "-d",
+            "--rm",
+            "--name",
+            name,
+            "--network",
+            net,
+            "--label",
+            f"{L.LAB}={ctx.topo.lab}",
+            "--label",
+            f"{L.ROLE}={L.ROLE_PROBE}",
+            "--entrypoint",
+            "sleep",
+            image,
+            int(60 * netns.scale()),
+        ],
+        warn=True,
+        timeout=60 * netns.scale(),
+    )
     if not run.ok:
-        return CheckResult(f"reach from outsider on {net}", False, "a probe container on the network",
-                           run.stderr.strip()[-300:])
+        return CheckResult(
+            f"reach from outsider on {net}", False, "a probe container on the network", run.stderr.strip()[-300:]
+        )
     try:
         probe = Task(name, "probe", host.name)
         cells, problems = [], []
@@ -119,23 +169,37 @@ def _outsider(ctx: VerifyContext, host, image: str, net: str) -> CheckResult:
             on_net = net in dst.networks
             targets = _probe_targets(dst, {net} if on_net else None)
             away = {} if on_net else {ip: leaves_lab(ctx.topo, probe, ip) for ip, _, _ in targets}
-            opened = [shown(ip, p) for ip, p, _ in targets
-                      if not away.get(ip) and in_task(ctx.topo, probe, connect_cmd(ip, p)).ok]
-            state = ("ok" if len(opened) == len(targets) else "expected-open-but-blocked") if on_net \
+            opened = [
+                shown(ip, p)
+                for ip, p, _ in targets
+                if not away.get(ip) and in_task(ctx.topo, probe, connect_cmd(ip, p)).ok
+            ]
+            state = (
+                ("ok" if len(opened) == len(targets) else "expected-open-but-blocked")
+                if on_net
                 else ("blocked" if not opened else "expected-blocked-but-open")
+            )
             ctx.matrix[(f"outsider@{net}", dst.short)] = state
             names = answer(ctx, probe, dst.short)  # resolves only on a network it shares
             unsent = "; ".join(f"{ip} {_not_sent(why)}" for ip, why in away.items() if why)
-            cells.append(f"{dst.short}: {state}" + (f" ({unsent})" if unsent else "")
-                         + f", name {'resolves' if names else 'does not resolve'}")
+            cells.append(
+                f"{dst.short}: {state}"
+                + (f" ({unsent})" if unsent else "")
+                + f", name {'resolves' if names else 'does not resolve'}"
+            )
             if state not in ("ok", "blocked"):
                 problems.append(f"{dst.short}: {state} ({', '.join(opened) or 'nothing open'})")
             if bool(names) != on_net:
-                problems.append(f"{dst.short}: name {'resolves' if names else 'does not resolve'} "
-                                f"({', '.join(names) or 'NXDOMAIN'}) from {net}")
-        return CheckResult(f"reach from outsider on {net}", not problems,
-                           f"services on {net} answer and resolve by name, the others do neither",
-                           "; ".join(problems or cells))
+                problems.append(
+                    f"{dst.short}: name {'resolves' if names else 'does not resolve'} "
+                    f"({', '.join(names) or 'NXDOMAIN'}) from {net}"
+                )
+        return CheckResult(
+            f"reach from outsider on {net}",
+            not problems,
+            f"services on {net} answer and resolve by name, the others do neither",
+            "; ".join(problems or cells),
+        )
     finally:
         t.run(["docker", "rm", "-f", name], warn=True)
 
@@ -147,27 +211,52 @@ def ports(ctx: VerifyContext) -> List[CheckResult]:
     for svc in sorted(ctx.topo.services.values(), key=lambda s: s.name):
         task_nodes = {t.node for t in svc.tasks}
         for p in svc.published:
-            if p.get("protocol", "tcp") != "tcp":   # no handshake to see from here: said, not guessed
-                out.append(CheckResult(f"published {svc.short}:{p['published']}/{p['protocol']}", False,
-                                       "answers from the controller", f"{p['protocol']}: no handshake to probe "
-                                       "from outside (a silent port and a closed one look the same)",
-                                       status="unsupported"))
+            if p.get("protocol", "tcp") != "tcp":  # no handshake to see from here: said, not guessed
+                out.append(
+                    CheckResult(
+                        f"published {svc.short}:{p['published']}/{p['protocol']}",
+                        False,
+                        "answers from the controller",
+                        f"{p['protocol']}: no handshake to probe "
+                        "from outside (a silent port and a closed one look the same)",
+                        status="unsupported",
+                    )
+                )
                 continue
             nodes = sorted(task_nodes) if p["mode"] == "host" else sorted(addr)
             seen = {n: tcp_open(addr[n], p["published"]) for n in nodes if n in addr}
-            out.append(CheckResult(f"published {svc.short}:{p['published']}", bool(seen) and all(seen.values()),
-                                   f"answers from the controller on {', '.join(nodes)} ({p['mode']} mode)",
-                                   ", ".join(f"{n}:{'open' if o else 'closed'}" for n, o in seen.items())))
-        internal = sorted(set(svc.ports) - {p["target"] for p in svc.published if p["published"] == p["target"]}
-                          - {p["published"] for p in svc.published})
+            out.append(
+                CheckResult(
+                    f"published {svc.short}:{p['published']}",
+                    bool(seen) and all(seen.values()),
+                    f"answers from the controller on {', '.join(nodes)} ({p['mode']} mode)",
+                    ", ".join(f"{n}:{'open' if o else 'closed'}" for n, o in seen.items()),
+                )
+            )
+        internal = sorted(
+            set(svc.ports)
+            - {p["target"] for p in svc.published if p["published"] == p["target"]}
+            - {p["published"] for p in svc.published}
+        )
         if svc.on_host_network and svc.tasks:
-            out.append(CheckResult(f"internal {svc.short}", False, "no answer from outside the swarm (not published)",
-                                   "on Docker's host network: every port its tasks listen on is their node's own",
-                                   status="unsupported"))
+            out.append(
+                CheckResult(
+                    f"internal {svc.short}",
+                    False,
+                    "no answer from outside the swarm (not published)",
+                    "on Docker's host network: every port its tasks listen on is their node's own",
+                    status="unsupported",
+                )
+            )
             continue
         for port in internal:
             seen = {n: tcp_open(addr[n], port) for n in sorted(task_nodes) if n in addr}
-            out.append(CheckResult(f"internal {svc.short}:{port}", not any(seen.values()),
-                                   "no answer from outside the swarm (not published)",
-                                   ", ".join(f"{n}:{'OPEN' if o else 'closed'}" for n, o in seen.items())))
+            out.append(
+                CheckResult(
+                    f"internal {svc.short}:{port}",
+                    not any(seen.values()),
+                    "no answer from outside the swarm (not published)",
+                    ", ".join(f"{n}:{'OPEN' if o else 'closed'}" for n, o in seen.items()),
+                )
+            )
     return out

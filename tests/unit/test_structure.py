@@ -44,3 +44,17 @@ def test_an_import_inside_a_function_says_why():
             if local and "# here:" not in " ".join(lines[min(local) - 2:min(local)]):
                 silent.append(f"{path.relative_to(ROOT)}:{min(local)}")
     assert not silent, "import at the top, or say why not (# here: ...):\n" + "\n".join(silent)
+
+
+def test_files_keep_to_450_lines_and_functions_to_80():
+    """One concern a file, a function one screen (as formatted by `ruff format`)."""
+    long_files, long_functions = [], []
+    for path in sorted((ROOT / "swarmlab").rglob("*.py")):
+        text = path.read_text()
+        name = str(path.relative_to(ROOT))
+        if len(text.splitlines()) > 450:
+            long_files.append(name)
+        long_functions += [f"{name}:{node.name}" for node in ast.walk(ast.parse(text))
+                           if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                           and node.end_lineno - node.lineno + 1 > 80]
+    assert (long_files, long_functions) == ([], [])

@@ -1,4 +1,5 @@
-"""The linter and the type checker, clean on swarmlab/ (their settings: pyproject.toml)."""
+"""The linter, the formatter and the type checker, clean on swarmlab/ (their settings:
+pyproject.toml)."""
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,11 @@ def _run(*args):
 
 def test_ruff_finds_nothing():
     proc = _run("ruff", "check", "swarmlab")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_code_is_as_ruff_formats_it():
+    proc = _run("ruff", "format", "--check", "swarmlab")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -12,6 +12,7 @@ redis or db is away — a restart cascade, not a recovery.
 Configuration (environment): DB_HOST, DB_NAME, DB_USER, DB_PASSWORD_FILE,
 REDIS_HOST, CACHE_TTL, TASK_NAME, NODE_NAME, PORT.
 """
+
 import json
 import os
 import signal
@@ -50,12 +51,10 @@ def _redis():
 
 
 def _query_db():
-    conn = psycopg2.connect(host=DB_HOST, dbname=DB_NAME, user=DB_USER,
-                            password=_password(), connect_timeout=3)
+    conn = psycopg2.connect(host=DB_HOST, dbname=DB_NAME, user=DB_USER, password=_password(), connect_timeout=3)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT current_setting('cluster_name'), host(inet_server_addr()),"
-                        " now()::text, version()")
+            cur.execute("SELECT current_setting('cluster_name'), host(inet_server_addr()), now()::text, version()")
             ident, addr, now, version = cur.fetchone()
     finally:
         conn.close()
@@ -108,8 +107,7 @@ class Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         if self.path == "/healthz":
             problems = health()
-            self._send(503 if problems else 200,
-                       {"ok": not problems, "problems": problems, "task": TASK, "node": NODE})
+            self._send(503 if problems else 200, {"ok": not problems, "problems": problems, "task": TASK, "node": NODE})
         elif self.path == "/livez":
             self._send(200, {"ok": True, "task": TASK, "node": NODE})
         elif self.path in ("/", "/?cache=skip"):
