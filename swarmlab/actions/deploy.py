@@ -15,6 +15,7 @@ from ..config.compose import for_stack_deploy
 from ..errors import PreflightError, SwarmlabError
 from ..images import cache as image_cache
 from ..transport.group import parallel
+from ..observe import reads
 from .context import UpContext
 
 
@@ -115,10 +116,7 @@ def _through_registry(ctx: UpContext, client, registry, wanted: dict) -> None:
 
     def pull(host):
         def has(ref) -> bool:  # the tag there names the digest pushed
-            r = host.transport.run(
-                ["docker", "image", "inspect", "--format", "{{json .RepoDigests}}", pulled[ref]], warn=True
-            )
-            return r.ok and ctx.pinned[ref] in r.stdout
+            return reads.has_digest(host, pulled[ref], ctx.pinned[ref])
 
         t0 = time.monotonic()
         got = []
@@ -179,7 +177,7 @@ def ensure_files(ctx: UpContext) -> None:
         objects = [f for f in ctx.scenario.files if f.kind == kind]
         if not objects:
             continue
-        have = set(t.run(["docker", kind[:-1], "ls", "--format", "{{.Name}}"]).stdout.split())
+        have = set(reads.names(t, kind[:-1], strict=True))
         for f in objects:
             if f.name not in have:
                 t.run(

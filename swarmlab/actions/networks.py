@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 
 from .. import labels as L
 from ..capabilities import decide_encryption
 from ..errors import PreflightError, SwarmlabError
+from ..observe import reads
 from .context import UpContext
 
 
@@ -24,12 +24,7 @@ def decide(ctx: UpContext, caps) -> None:
 
 def ensure(ctx: UpContext) -> None:
     t = ctx.leader.transport
-    existing = {}
-    r = t.run("docker network ls --filter driver=overlay --format '{{.Name}}'")
-    names = [n for n in r.stdout.split() if n]
-    if names:
-        for info in json.loads(t.run(["docker", "network", "inspect", names]).stdout):
-            existing[info["Name"]] = info
+    existing = reads.overlays(t)
     for net in ctx.scenario.networks:
         d = ctx.encryption[net.name]
         if d.warning:

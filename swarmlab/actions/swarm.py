@@ -13,6 +13,7 @@ from ..result import CommandResult
 from ..shell import sh
 from ..transport.group import run_on
 from ..waiting import poll, until
+from ..observe import reads
 from .context import UpContext
 
 
@@ -93,8 +94,8 @@ def _listed(leader: Host, names: list) -> None:
     moment later ('No such node: node-2' once in ten ups, when labels came at once)."""
 
     def probe():
-        r = leader.transport.run(["docker", "node", "ls", "--format", "{{.Hostname}}"], warn=True, timeout=30)
-        missing = sorted(set(names) - set(r.stdout.split())) if r.ok else names
+        listed = reads.hostnames(leader.transport)
+        missing = sorted(set(names) - set(listed)) if listed is not None else names
         return not missing, f"not listed yet: {', '.join(missing)}" if missing else "all listed"
 
     poll("the joined nodes to be listed by name on the leader", probe, JOIN_GRACE)

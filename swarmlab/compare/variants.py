@@ -19,6 +19,7 @@ from ..providers.base import Host
 from ..observe.topology import Topology
 from ..observe.measure import Place, container_place
 from ..shell import label_filter, sh
+from ..observe import reads
 
 ROLE_COMPARE = "compare"
 RAW_NS = ("swl-raw-a", "swl-raw-b")
@@ -77,11 +78,7 @@ def _run(host: Host, lab: str, name: str, image: str, args: list, cmd: Sequence[
 
 
 def _ip(host: Host, container: str) -> str:
-    r = host.transport.run(
-        ["docker", "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container],
-        timeout=20,
-    )
-    return r.stdout.split()[0]
+    return reads.addresses(host, container)[0]
 
 
 def bridges(host: Host, lab: str, images: Dict[str, str]) -> List[Variant]:
@@ -227,11 +224,12 @@ def overlays(topo: Topology, esp_everywhere: bool, no_esp: List[str]) -> List[Va
 def cleanup(host: Host) -> None:
     """Remove what compare made in the node: its containers, networks, secret, namespaces."""
     sel = label_filter(L.ROLE, ROLE_COMPARE)
+    t = host.transport
+    made = reads.ids(t, "container", ["-a", sel])
+    nets = reads.ids(t, "network", sel)
     host.transport.run(
-        "docker rm -f $(" + sh("docker", "ps", "-aq", sel) + ") >/dev/null 2>&1; "
-        "docker network rm $("
-        + sh("docker", "network", "ls", "-q", sel)
-        + ") >/dev/null 2>&1; "
+        (sh("docker", "rm", "-f", made) + " >/dev/null 2>&1; " if made else "")
+        + (sh("docker", "network", "rm", nets) + " >/dev/null 2>&1; " if nets else "")
         + sh("rm", "-rf", SECRET_DIR)
         + "; "
         + "; ".join(sh("ip", "netns", "del", ns) + " 2>/dev/null" for ns in RAW_NS)

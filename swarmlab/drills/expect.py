@@ -11,7 +11,9 @@ from typing import Any, Dict, Optional, Tuple
 
 from .. import grammar
 from ..observe.http import http_get
+from ..swarm_write import service_write
 from ..observe.measure import Place, iperf_once
+from ..observe import reads
 from .faults import Ctx, Fault
 
 _within = {"type": "number", "minimum": 0, "maximum": 600}
@@ -360,10 +362,11 @@ class Refused(Expectation):
 
     def check(self, snap):
         svc = f"{self.ctx.stack}_{self.p['service']}"
-        r = self.ctx.watch.transport.run(
-            ["docker", "service", "update", "--detach", "--quiet", "--label-add", "swarmlab.drill.probe=1", svc],
-            timeout=40,
-            warn=True,
+        # out of sequence is asked again: only a refusal of the change itself counts
+        r = service_write(
+            self.ctx.watch.transport,
+            ["update", "--detach", "--quiet", "--label-add", "swarmlab.drill.probe=1", svc],
+            40,
         )
         text = (r.stderr or r.stdout).strip().splitlines()
         return not r.ok, ("refused: " + text[-1][-160:]) if not r.ok and text else "accepted"
@@ -383,19 +386,8 @@ class RolledBack(Expectation):
         return "UpdateStatus rollback_completed"
 
     def check(self, snap):
-        r = self.ctx.watch.transport.run(
-            [
-                "docker",
-                "service",
-                "inspect",
-                "--format",
-                "{{if .UpdateStatus}}{{.UpdateStatus.State}}: {{.UpdateStatus.Message}}{{end}}",
-                f"{self.ctx.stack}_{self.p['service']}",
-            ],
-            timeout=30,
-            warn=True,
-        )
-        seen = r.stdout.strip() or "no update state"
+        seen = reads.update_state(self.ctx.watch.transport, f"{self.ctx.stack}_{self.p['service']}", True)
+        seen = seen or "no update state"
         return seen.startswith("rollback_completed"), seen
 
 

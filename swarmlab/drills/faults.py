@@ -11,10 +11,11 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .. import grammar
 from ..errors import PreflightError
-from ..netfilter import unhook
+from ..netfilter import drop_in, unhook
 from ..providers.base import Host, Provider
 from ..result import CheckResult
-from ..shell import sh
+from ..swarm_write import swarm_write
+from ..observe import reads
 
 Problems = Iterator[Tuple[Tuple[str, ...], str]]
 PARTITION_CHAIN = "SWARMLAB-DRILL"  # one per node: the partition's DROP rules
@@ -38,7 +39,8 @@ class Ctx:
     down: set = field(default_factory=set)
 
     def manager_run(self, args, what: str):
-        return self.watch.transport.run(args, timeout=60).check(what)
+        """A `docker ...` change from the manager, asked again while Swarm answers out of sequence."""
+        return swarm_write(self.watch.transport, args[1:], timeout=60).check(what)
 
 
 class Fault:
@@ -207,11 +209,10 @@ class Partition(Fault):
     def inject(self):
         way = self.p.get("direction", "both")
         rules = {"both": [("INPUT", "-s"), ("OUTPUT", "-d")], "in": [("INPUT", "-s")], "out": [("OUTPUT", "-d")]}[way]
-        steps = [sh("iptables", "-N", PARTITION_CHAIN)]
-        for a in self.addresses():
-            steps += [sh("iptables", "-A", PARTITION_CHAIN, flag, a, "-j", "DROP") for _, flag in rules]
-        steps += [sh("iptables", "-I", hook, "-j", PARTITION_CHAIN) for hook in ("INPUT", "OUTPUT")]
-        self.node.transport.run(unhook(PARTITION_CHAIN) + "; " + " && ".join(steps), timeout=30).check("partition")
+        drops = [(flag, a, "-j", "DROP") for a in self.addresses() for _, flag in rules]
+        self.node.transport.run(unhook(PARTITION_CHAIN) + "; " + drop_in(PARTITION_CHAIN, drops), timeout=30).check(
+            "partition"
+        )
         n, peer = self.node.name, self.peer.name
         what = {"both": f"between {n} and {peer}", "in": f"from {peer} to {n}", "out": f"from {n} to {peer}"}[way]
         return f"every packet {what} ({', '.join(self.addresses())}) dropped at {n}"
@@ -244,20 +245,10 @@ class Scale(Fault):
         return f"{self.ctx.stack}_{self.p['service']}"
 
     def inject(self):
-        r = self.ctx.manager_run(
-            [
-                "docker",
-                "service",
-                "inspect",
-                "--format",
-                "{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{end}}",
-                self.service,
-            ],
-            "read replicas",
-        )
-        if not r.stdout.strip().isdigit():
+        was = reads.replicas(self.ctx.watch.transport, self.service).strip()
+        if not was.isdigit():
             raise PreflightError(f"{self.service} is not a replicated service: it cannot be scaled")
-        self.was = int(r.stdout.strip())
+        self.was = int(was)
         self._scale(self.p["replicas"])
         return f"{self.p['service']} scaled from {self.was} to {self.p['replicas']}"
 
@@ -324,19 +315,8 @@ class FailingUpdate(Fault):
         return f"{self.p['service']} updated to tasks that never get healthy (failure action: rollback)"
 
     def heal(self):
-        r = self.ctx.watch.transport.run(
-            [
-                "docker",
-                "service",
-                "inspect",
-                "--format",
-                "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}",
-                self.service,
-            ],
-            timeout=30,
-            warn=True,
-        )
-        if r.stdout.strip() in ("rollback_completed", "rollback_started"):
+        state = reads.update_state(self.ctx.watch.transport, self.service)
+        if state in ("rollback_completed", "rollback_started"):
             return None
         self.ctx.manager_run(["docker", "service", "rollback", "--detach", "--quiet", self.service], "rollback")
-        return f"{self.p['service']} rolled back by the drill (Swarm had not: {r.stdout.strip() or 'no update state'})"
+        return f"{self.p['service']} rolled back by the drill (Swarm had not: {state or 'no update state'})"

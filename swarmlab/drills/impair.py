@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import List, Optional, Tuple
 
-from ..netfilter import unhook
+from ..netfilter import drop_in, unhook
 from ..result import CheckResult
 from ..shell import sh
 from .faults import IMPAIR_CHAIN, Fault, _node
@@ -139,24 +139,11 @@ class Impair(Fault):
         steps = [self._undo(dev)] + self._tc(dev, qdiscs)
         if by_iptables:
             prob = f"{self.p['loss_pct'] / 100:.4f}"
-            rules = [
-                sh(
-                    "iptables",
-                    "-A",
-                    IMPAIR_CHAIN,
-                    ["-d", a] if a else None,
-                    "-m",
-                    "statistic",
-                    "--mode",
-                    "random",
-                    "--probability",
-                    prob,
-                    "-j",
-                    "DROP",
-                )
+            drops = [
+                (["-d", a] if a else None, "-m", "statistic", "--mode", "random", "--probability", prob, "-j", "DROP")
                 for a in (self.targets() or [None])
             ]
-            steps += [sh("iptables", "-N", IMPAIR_CHAIN), *rules, sh("iptables", "-I", "OUTPUT", "-j", IMPAIR_CHAIN)]
+            steps.append(drop_in(IMPAIR_CHAIN, drops, hooks=("OUTPUT",)))
         self.node.transport.run(steps[0] + "; " + " && ".join(steps[1:] or ["true"]), timeout=30).check("impair")
         towards = f"towards {self.p['peer']}" if "peer" in self.p else "towards every peer"
         done = [f"{k} {self.p[k]}" for k in IMPAIRMENTS if k in self.p and k not in dict(missing)]

@@ -29,6 +29,7 @@ from ..shell import label_filter, sh
 from ..transport.group import run_on
 from ..observe import topology
 from ..waiting import poll, until
+from ..observe import reads
 from . import side_by_side, state
 from .checks import CHECKS, Evidence
 from .edits import edited_stack
@@ -229,8 +230,8 @@ def remove_stack(manager, stack: str, within: float = 60) -> Callable[[], str]:
     t.run(["docker", "stack", "rm", stack], warn=True, timeout=60)
 
     def gone():
-        services = t.run(["docker", "service", "ls", "-q", flt], warn=True).stdout.split()
-        networks = t.run(["docker", "network", "ls", "-q", flt], warn=True).stdout.split()
+        services = reads.ids(t, "service", flt)
+        networks = reads.ids(t, "network", flt)
         if networks and not services:
             t.run(["docker", "network", "rm", networks], warn=True, timeout=30)
         return not services and not networks, f"stack {stack}: {len(services)} services, {len(networks)} networks left"

@@ -5,7 +5,6 @@ check kind (a registry in checks.py, like the drill's faults)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -15,6 +14,7 @@ from ..naming import short_task
 from ..providers.base import Host
 from ..result import CommandResult
 from ..observe.topology import Service, Topology
+from ..observe import reads
 
 Problems = Iterator[Tuple[Tuple[str, ...], str]]
 
@@ -56,8 +56,7 @@ class Evidence:
             host = self.host(node)
             if host is None:
                 return [], f"no running node {node}"
-            r = host.transport.run(["docker", "inspect", "--format", "{{.State.Running}}", name], warn=True)
-            if r.stdout.strip() != "true":
+            if not reads.container(host, name).running:
                 return [], f"no running container {name} on {node}"
             return [Source(f"{name} on {node}", host, name)], ""
         svc, why = self.running(ref)
@@ -80,9 +79,7 @@ class Evidence:
         return src.host.transport.run(enter.in_net(src.container, cmd), timeout=timeout, warn=True)
 
     def container_ips(self, host: Host, name: str) -> Dict[str, str]:
-        r = host.transport.run(["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", name], warn=True)
-        nets = json.loads(r.stdout) if r.ok and r.stdout.strip() not in ("", "null") else {}
-        return {n: v["IPAddress"] for n, v in nets.items() if v.get("IPAddress")}
+        return {n: ip for n, ip in reads.container(host, name).networks.items() if ip}
 
 
 class Check:

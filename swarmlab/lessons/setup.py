@@ -5,7 +5,6 @@ so a reset starts clean."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Type
 
@@ -13,12 +12,14 @@ from .. import grammar
 from .. import labels as L
 from ..capabilities import probe_hosts
 from ..errors import SwarmlabError
-from ..netfilter import unhook
+from ..netfilter import drop_in, rules_of, unhook
 from ..providers.base import Host
 from ..shell import sh
+from ..swarm_write import service_write, swarm_write
 from ..waiting import poll, until
+from ..observe import reads
 from .edits import Problems
-from .peers import listed_probe, resynced_probe
+from ..observe.gossip import listed_probe, resynced_probe
 
 CHAIN = "SWARMLAB-LESSON"  # the iptables chain a lesson's dropped traffic lives in (one per node)
 
@@ -43,18 +44,6 @@ class Fault:
     @staticmethod
     def apply(params, hosts: Dict[str, Host], manager: Host, site: Optional[Site] = None) -> str:
         raise NotImplementedError
-
-
-def in_chain(rules: List[tuple]) -> str:
-    """The command that appends iptables rules to the lesson's chain (made if missing) and
-    hooks the chain into INPUT and OUTPUT once (heal_all unhooks it)."""
-    steps = [sh("iptables", "-N", CHAIN) + " 2>/dev/null || true"]
-    steps += [sh("iptables", "-A", CHAIN, *rule) for rule in rules]
-    steps += [
-        sh("iptables", "-C", hook, "-j", CHAIN) + " 2>/dev/null || " + sh("iptables", "-I", hook, "-j", CHAIN)
-        for hook in ("INPUT", "OUTPUT")
-    ]
-    return " && ".join(f"{{ {s}; }}" for s in steps)
 
 
 class Block(Fault):
@@ -90,7 +79,7 @@ class Block(Fault):
             for addr in sorted({peer.address, peer.swarm_addr, peer.data_addr})
             for flag in ("-s", "-d")
         ]
-        node.transport.run(in_chain(rules), timeout=30).check("block")
+        node.transport.run(drop_in(CHAIN, rules), timeout=30).check("block")
         return f"{proto}/{port} dropped between {node.name} and {peer.name}"
 
 
@@ -147,12 +136,11 @@ class Drain(Fault):
 
         node = hosts[params].swarm_name
         t = manager.transport
-        t.run(["docker", "node", "update", "--availability", "drain", node], timeout=30).check("drain")
+        swarm_write(t, ["node", "update", "--availability", "drain", node], timeout=30).check("drain")
 
         def quiet():
-            r = t.run(["docker", "node", "ps", "--format", "{{.Name}} {{.CurrentState}}", node], warn=True)
-            running = [line.split()[0] for line in r.stdout.splitlines() if " Running" in line]
-            return r.ok and not running, f"still running on {params}: {', '.join(running) or '?'}"
+            read, running = reads.running_on(t, node)
+            return read and not running, f"still running on {params}: {', '.join(running) or '?'}"
 
         poll(f"{params}'s tasks to stop", quiet, 60, interval=0.5)
         return f"{params} drained, its tasks stopped"
@@ -235,7 +223,7 @@ class EncryptedDetour(Fault):
     @staticmethod
     def apply(params, hosts, manager, site=None):
         t, net = manager.transport, params["network"]
-        if not t.run(["docker", "network", "inspect", net], warn=True).ok:
+        if not reads.network_exists(t, net):
             t.run(
                 [
                     "docker",
@@ -289,8 +277,7 @@ def _drop_vxlan(net: str, hosts: Dict[str, Host], manager_t) -> str:
     """Drop one overlay's VXLAN frames (u32 on their id, as Docker's encryption rules match
     it) in and out of every node, in clear before encryption and after decryption. Not all
     ESP: under encrypted: auto the lab's other overlays are encrypted too there."""
-    fmt = '{{index .Options "com.docker.network.driver.overlay.vxlanid_list"}}'
-    vni = manager_t.run(["docker", "network", "inspect", net, "--format", fmt], timeout=30).stdout.strip()
+    vni = reads.vxlan_id(manager_t, net)
     if not vni.isdigit():
         raise SwarmlabError(f"network {net}: no VXLAN id to drop (read {vni[:40]!r})")
     rule = (
@@ -306,22 +293,8 @@ def _drop_vxlan(net: str, hosts: Dict[str, Host], manager_t) -> str:
         "DROP",
     )
     for h in hosts.values():
-        h.transport.run(in_chain([rule]), timeout=30).check(f"drop {net}'s VXLAN")
+        h.transport.run(drop_in(CHAIN, [rule]), timeout=30).check(f"drop {net}'s VXLAN")
     return vni
-
-
-def service_write(transport, args: list, timeout: float = 240, tries: int = 5):
-    """`docker service ARGS` (update, scale), asked again when Swarm answers "update out of
-    sequence": the service's version moved between the CLI's read and its write (the
-    rolling update of a stack just deployed writes its progress into the service), and
-    nothing was changed. Seen in CI under load, on a lesson's reset. Other errors: once."""
-    r = transport.run(["docker", "service", *args], timeout=timeout, warn=True)
-    for _ in range(tries - 1):
-        if r.ok or "update out of sequence" not in r.stderr:
-            break
-        time.sleep(1.0)
-        r = transport.run(["docker", "service", *args], timeout=timeout, warn=True)
-    return r
 
 
 def drop_fault_networks(manager: Host, keep: List[str], within: float = 20) -> None:
@@ -332,11 +305,7 @@ def drop_fault_networks(manager: Host, keep: List[str], within: float = 20) -> N
     flt = ["--filter", f"label={L.ROLE}={FAULT_NETWORK}"]
 
     def gone():
-        names = [
-            n
-            for n in t.run(["docker", "network", "ls", flt, "--format", "{{.Name}}"], warn=True).stdout.split()
-            if n not in keep
-        ]
+        names = [n for n in reads.names(t, "network", flt) if n not in keep]
         if names:
             t.run(["docker", "network", "rm", names], warn=True, timeout=30)
         return not names, f"{', '.join(names)} still in use"
@@ -361,7 +330,7 @@ def heal_all(hosts: List[Host], manager: Host) -> None:
     """Every fault of every kind undone: the lesson chain gone from every node, every node
     active, and a node whose gossip was cut known again with its tasks (until then the
     others miss its tasks' names: the next lesson would start on a broken lab)."""
-    gossip = sh("iptables", "-S", CHAIN) + f" 2>/dev/null | grep -c -- '--dport {GOSSIP_PORT}'; "
+    gossip = rules_of(CHAIN) + f" | grep -c -- '--dport {GOSSIP_PORT}'; "
     cut = [
         h
         for h in hosts
@@ -380,9 +349,8 @@ def heal_all(hosts: List[Host], manager: Host) -> None:
 
     if probes:
         until(resynced, 60, 1.0)
-    drained = manager.transport.run(["docker", "node", "ls", "--format", "{{.Hostname}} {{.Availability}}"], warn=True)
-    names = [line.split()[0] for line in drained.stdout.splitlines() if line.split()[1:] != ["Active"]]
-    if names:
-        manager.transport.run(
-            "; ".join(sh("docker", "node", "update", "--availability", "active", n) for n in names), timeout=60
-        ).check("active again")
+    names = [n for n, state in reads.availability(manager.transport).items() if state != "Active"]
+    for n in names:
+        swarm_write(manager.transport, ["node", "update", "--availability", "active", n], timeout=60).check(
+            "active again"
+        )

@@ -22,12 +22,10 @@ import hashlib
 import json
 from typing import Dict, List, Optional
 
-from .. import labels as L
 from ..providers.base import Host
-from ..shell import sh
-from ..transport.group import run_on
 from ..waiting import until
-from .setup import service_write
+from ..swarm_write import service_write
+from ..observe import reads
 
 
 def _digest(value) -> str:
@@ -38,9 +36,8 @@ def live_specs(manager: Host, stack: str, services: List[str]) -> Dict[str, str]
     """service (short name) -> digest of what makes Swarm replace its tasks: the task
     template (its force counter aside: `stack deploy` keeps it) and the endpoint (host ports)."""
     names = [f"{stack}_{s}" for s in services]
-    r = manager.transport.run(["docker", "service", "inspect", names], warn=True, timeout=30) if names else None
     out = {}
-    for svc in json.loads(r.stdout) if r is not None and r.stdout.strip() else []:
+    for svc in reads.service_specs(manager.transport, names):
         spec = svc["Spec"]
         template = {k: v for k, v in (spec.get("TaskTemplate") or {}).items() if k != "ForceUpdate"}
         out[spec["Name"][len(stack) + 1 :]] = _digest([template, spec.get("EndpointSpec")])
@@ -114,20 +111,11 @@ def scale_back(
     moment before its node has freed its host port: a successor made then fails once
     ("port is already allocated"), so the nodes are asked, not Swarm."""
     full = {f"{stack_name}_{n}" for n in names}
-    ask = sh(
-        "docker",
-        "ps",
-        "-a",
-        "--filter",
-        f"label={L.STACK}={stack_name}",
-        "--format",
-        '{{.Label "com.docker.swarm.service.name"}}',
-    )
 
     def down():
-        seen = run_on(hosts, lambda h: h.transport.run(ask, timeout=20, warn=True))
-        left = [n for r in seen.results.values() for n in r.stdout.split() if n in full]
-        return not left and not seen.errors, f"{len(left)} old containers still on the nodes"
+        on_nodes, unanswered = reads.stack_containers(hosts, stack_name)
+        left = [n for n in on_nodes if n in full]
+        return not left and not unanswered, f"{len(left)} old containers still on the nodes"
 
     done, seen, took = until(down, within, 0.2)
     _scale(manager, {f"{stack_name}_{n}": replicas(stack["services"][n]) for n in names})

@@ -5,11 +5,11 @@ networks, a file as a container sees it, tasks made since the lesson's checkpoin
 
 from __future__ import annotations
 
-import json
 
 from .. import grammar
 from ..observe.running import go_time
 from ..naming import short_task
+from ..observe import reads
 from .evidence import Check, OnTasks, Problems, service_problems
 
 
@@ -152,21 +152,13 @@ class Container(Check):
         host = ev.host(p["node"])
         if host is None:
             return False, f"no running node {p['node']}"
-        r = host.transport.run(
-            ["docker", "inspect", "--format", "{{.State.Running}} {{json .NetworkSettings.Networks}}", p["name"]],
-            warn=True,
-        )
-        state, _, raw = r.stdout.strip().partition(" ")
-        running = state == "true"
-        nets = (
-            {n: v.get("IPAddress") or "no address" for n, v in (json.loads(raw) or {}).items()}
-            if running and raw.strip() not in ("", "null")
-            else {}
-        )
+        seen = reads.container(host, p["name"])
+        running = seen.running
+        nets = {n: ip or "no address" for n, ip in seen.networks.items()} if running else {}
         passed = running == p.get("running", True) and (not p.get("network") or p["network"] in nets)
         return passed, (
             f"{p['name']} "
-            + ("running" if running else "not running" if r.ok else "does not exist")
+            + ("running" if running else "not running" if seen.exists else "does not exist")
             + (f", on {', '.join(f'{n} ({ip})' for n, ip in nets.items())}" if nets else "")
         )
 

@@ -5,7 +5,7 @@ that compose them. No arrow points up, there is no circle, and no feature import
 from tests.unit.test_docs import import_graph
 
 BASE = {"__version__", "errors", "shell", "result", "waiting", "grammar", "naming", "labels", "addressing",
-        "safefs", "engine", "enter", "netfilter", "progress", "output", "history", "records", "transport",
+        "safefs", "engine", "enter", "netfilter", "swarm_write", "progress", "output", "history", "records", "transport",
         "capabilities", "config", "images", "providers"}
 FEATURES = {"verify", "compare", "drills", "lessons", "graph", "report", "ui"}
 LAYERS = [BASE, {"observe"}, {"actions"}, {"lab"}, FEATURES, {"cli", "__main__", "schemas"}]

@@ -233,7 +233,7 @@ def test_replaced_holds_only_when_every_task_is_newer_than_the_checkpoint():
 def test_a_service_update_out_of_sequence_is_asked_again(monkeypatch):
     """CI, session 15: encrypted-cache's reset moved web while the stack's rolling update
     was writing its progress into the service, and Swarm refused the write."""
-    from swarmlab.lessons import setup as lesson_setup
+    from swarmlab import swarm_write as lesson_setup
     from swarmlab.result import CommandResult
 
     monkeypatch.setattr(lesson_setup.time, "sleep", lambda s: None)
@@ -262,7 +262,7 @@ def test_a_healed_node_counts_as_resynced_only_once_its_tasks_are_listed_too():
     """Recorded `network inspect -v` lines: a peer again, its tasks not yet; then both."""
     from types import SimpleNamespace
 
-    from swarmlab.lessons.peers import resynced_probe
+    from swarmlab.observe.gossip import resynced_probe
     from swarmlab.result import CommandResult
 
     peers = '[{"Name":"a","IP":"10.96.0.11"},{"Name":"c","IP":"10.96.0.13"}]'
@@ -309,3 +309,15 @@ def test_side_by_side_replaces_only_what_will_change():
     assert zero["services"]["web"]["deploy"]["replicas"] == 0 and zero["services"]["db"]["deploy"]["replicas"] == 0
     assert stack["services"]["web"]["deploy"]["replicas"] == 2 and "deploy" not in stack["services"]["db"]
     assert [sbs.replicas(s) for s in stack["services"].values()] == [2, 1, 1, 0]
+
+
+def test_a_drill_and_a_lesson_drop_traffic_through_one_chain_helper():
+    """netfilter.drop_in: the chain made when missing, the rules appended, each hook added
+    once; what a value holds stays one word."""
+    from swarmlab.netfilter import drop_in, rules_of
+
+    cmd = drop_in("SWARMLAB-X", [("-s", "10.0.0.2; reboot", "-j", "DROP")], hooks=("OUTPUT",))
+    assert cmd.startswith("{ iptables -N SWARMLAB-X 2>/dev/null || true; } && ")
+    assert "{ iptables -A SWARMLAB-X -s '10.0.0.2; reboot' -j DROP; }" in cmd
+    assert cmd.endswith("{ iptables -C OUTPUT -j SWARMLAB-X 2>/dev/null || iptables -I OUTPUT -j SWARMLAB-X; }")
+    assert "INPUT" not in cmd and rules_of("SWARMLAB-X") == "iptables -S SWARMLAB-X 2>/dev/null"

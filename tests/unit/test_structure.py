@@ -58,3 +58,42 @@ def test_files_keep_to_450_lines_and_functions_to_80():
                            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                            and node.end_lineno - node.lineno + 1 > 80]
     assert (long_files, long_functions) == ([], [])
+
+
+# reads of docker state outside observe/ and the providers, each for its reason
+READS_ELSEWHERE = {
+    "swarmlab/enter.py": "the task's PID, read inside the one nsenter command it builds",
+    "swarmlab/images/cache.py": "a host's image store, not the running lab",
+    "swarmlab/records.py": "the config records, read and written by the providers too (below observe)",
+}
+READ_VERBS = {"inspect", "ls", "ps", "info", "logs"}
+
+
+def _docker_reads(tree):
+    """Each `docker ... inspect|ls|ps` built from an argument list, as (line, words)."""
+    for node in ast.walk(tree):
+        words = node.elts if isinstance(node, ast.List) else None
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "sh":
+            words = node.args
+        consts = [w.value for w in words or [] if isinstance(w, ast.Constant) and isinstance(w.value, str)]
+        if consts[:1] == ["docker"] and READ_VERBS & set(consts[1:3]):
+            yield node.lineno, " ".join(consts[:3])
+    for node in _strings(tree):
+        if any(f"docker {kind}{verb}" in node.value for kind in ("", "network ", "service ", "node ", "container ")
+               for verb in ("ls", "inspect", "ps")):
+            yield node.lineno, node.value[:40]
+
+
+def test_the_lab_is_read_through_observe():
+    found = []
+    for path in sorted((ROOT / "swarmlab").rglob("*.py")):
+        name = str(path.relative_to(ROOT))
+        if name.startswith(("swarmlab/observe/", "swarmlab/providers/")) or name in READS_ELSEWHERE:
+            continue
+        found += [f"{name}:{line} {what}" for line, what in _docker_reads(ast.parse(path.read_text()))]
+    assert found == []
+
+
+def test_the_read_rule_sees_a_raw_read():
+    tree = ast.parse('t.run(["docker", "service", "inspect", name])\nx = "for n in $(docker network ls -q)"')
+    assert [line for line, _ in _docker_reads(tree)] == [1, 2]

@@ -6,6 +6,18 @@ from __future__ import annotations
 import json
 
 from ..providers.base import Host
+from ..shell import sh
+
+
+def _every_overlay(watcher: Host, fmt: str):
+    """`docker network inspect -v --format FMT` of every overlay the watcher has (verbose:
+    what its gossip knows), a line each; a failed read is a result that is not ok."""
+    return watcher.transport.run(
+        "for n in $(docker network ls -q --filter driver=overlay); do "
+        f'docker network inspect -v --format {sh(fmt)} "$n"; done',
+        warn=True,
+        timeout=30,
+    )
 
 
 def resynced_probe(watcher: Host, node: Host):
@@ -15,12 +27,7 @@ def resynced_probe(watcher: Host, node: Host):
     addrs = {node.address, node.swarm_addr, node.data_addr}
 
     def probe():
-        r = watcher.transport.run(
-            "for n in $(docker network ls -q --filter driver=overlay); do docker network "
-            "inspect -v --format '{{json .Peers}}|{{json .Services}}' \"$n\"; done",
-            warn=True,
-            timeout=30,
-        )
+        r = _every_overlay(watcher, "{{json .Peers}}|{{json .Services}}")
         for line in r.stdout.splitlines() if r.ok else []:
             peers, _, services = line.partition("|")
             try:
@@ -43,12 +50,7 @@ def listed_probe(watcher: Host, node: Host):
     """A probe: does `watcher` list `node` as a peer on any overlay (gossip between them)?"""
 
     def probe():
-        r = watcher.transport.run(
-            "for n in $(docker network ls -q --filter driver=overlay); do "
-            "docker network inspect -v --format '{{range .Peers}}{{.IP}} {{end}}' \"$n\"; done",
-            warn=True,
-            timeout=30,
-        )
+        r = _every_overlay(watcher, "{{range .Peers}}{{.IP}} {{end}}")
         seen = r.ok and bool(set(r.stdout.split()) & {node.address, node.swarm_addr, node.data_addr})
         return seen, f"{watcher.name} does not list {node.name} as a peer"
 
