@@ -14,7 +14,7 @@ from ..observe.http import http_get
 from ..swarm_write import service_write
 from ..observe.measure import Place, iperf_once
 from ..observe import reads
-from .faults import Ctx, Fault
+from ..faults import Ctx, Fault
 
 _within = {"type": "number", "minimum": 0, "maximum": 600}
 

@@ -18,7 +18,9 @@ from ..config.schema import API_VERSION
 from ..config.shelf import find_one, load_all, load_checked
 from ..errors import ConfigError, Problem
 from .expect import EXPECTATIONS, THROUGHOUT
-from .registry import FAULTS
+from ..faults import DRILL_KINDS, FAULTS
+
+DRILL_FAULTS = {kind: FAULTS[kind] for kind in DRILL_KINDS}
 
 KIND = "Drill"
 DRILLS_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "drills"
@@ -74,7 +76,7 @@ SCHEMA: dict = {
                 "properties": {
                     "title": _text,
                     "wait": _seconds,
-                    "fault": _one_of(FAULTS),
+                    "fault": _one_of(DRILL_FAULTS),
                     "heal": {"enum": ["all", "last"]},
                     "expect": {"type": "array", "minItems": 1, "maxItems": 16, "items": _one_of(EXPECTATIONS)},
                     "hold": _seconds,
@@ -221,7 +223,7 @@ def _check_names(data: dict, add) -> None:
 
     for i, step in enumerate(data["steps"]):
         if "fault" in step:
-            each(("steps", str(i), "fault"), FAULTS, step["fault"])
+            each(("steps", str(i), "fault"), DRILL_FAULTS, step["fault"])
         for j, e in enumerate(step.get("expect") or ()):
             each(("steps", str(i), "expect", str(j)), EXPECTATIONS, e)
         for j, c in enumerate((step.get("quiz") or {}).get("choices") or ()):

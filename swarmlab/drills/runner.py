@@ -20,8 +20,8 @@ from ..providers.base import Host, Provider
 from ..result import CheckResult
 from ..waiting import until
 from .expect import EXPECTATIONS, THROUGHOUT, Expectation, Whole
-from .faults import Ctx, Fault
-from .registry import FAULTS
+from ..faults import Ctx, Fault
+from ..faults import FAULTS
 from .model import HERE, Drill, Quiz
 from ..observe.snapshot import POLL, DataPathWatcher, Endpoint, Observer, Snapshot, flow_lines
 

@@ -34,7 +34,7 @@ from . import side_by_side, state
 from .checks import CHECKS, Evidence
 from .edits import edited_stack
 from .model import LANGS, LESSONS_DIR, Lesson, all_lessons, find, load_lesson
-from .setup import FAULTS, EncryptedDetour, Site, drop_fault_networks, fault_nodes, fault_services, heal_all
+from .setup import drop_fault_networks, fault_nodes, fault_services, heal_all, make
 
 
 def catalogue(lang: str = "en") -> List[dict]:
@@ -147,10 +147,9 @@ def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say)
     handle = open_lab(scenario.name, provider)
     manager = handle.need_leader()
     hosts = {h.name: h for h in handle.running}
-    drop_fault_networks(manager, keep=[p["network"] for k, p in lesson.faults if k == EncryptedDetour.kind])
-    site = Site(scenario.name, scenario.stack_name)
+    drop_fault_networks(manager, keep=[p["network"] for k, p in lesson.faults if k == "encrypted_detour"])
     for kind, params in lesson.faults:
-        say(f"setup: {FAULTS[kind].apply(params, hosts, manager, site)}")
+        say(f"setup: {make(kind, params, hosts, manager, scenario.name, scenario.stack_name)}")
     for f in lesson.files:  # written again on a reset: the trainee's edits go
         hosts[f.node].transport.run(
             sh("sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"', "file", f.path),

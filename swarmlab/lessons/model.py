@@ -18,7 +18,7 @@ from ..config.schema import API_VERSION
 from ..config.shelf import find_one, load_all, load_checked
 from .checks import CHECKS
 from .edits import EDITS
-from .setup import FAULTS
+from .setup import LESSON_FAULTS, fault_problems, lesson_schema
 
 KIND = "Lesson"
 LANGS = ("en", "fr")
@@ -43,7 +43,7 @@ _fault = {
     "additionalProperties": False,
     "minProperties": 1,
     "maxProperties": 1,
-    "properties": {kind: cls.schema for kind, cls in FAULTS.items()},
+    "properties": {name: lesson_schema(name) for name in LESSON_FAULTS},
 }
 _names = {"type": "array", "items": {"type": "string"}, "maxItems": 32}
 
@@ -209,7 +209,7 @@ def _check_names(data: dict, add) -> None:
                 add(("setup", "stack", svc, kind) + p, msg)
     for i, fault in enumerate((data.get("setup") or {}).get("faults") or []):
         ((kind, params),) = fault.items()
-        for p, msg in FAULTS[kind].problems(params):
+        for p, msg in fault_problems(kind, params):
             add(("setup", "faults", str(i), kind) + p, msg)
     for i, f in enumerate((data.get("setup") or {}).get("files") or []):
         for key, rule in (("node", grammar.NODE), ("path", grammar.NODE_PATH)):

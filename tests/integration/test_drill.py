@@ -12,7 +12,8 @@ import pytest
 
 from swarmlab import drills
 from swarmlab.capabilities import PROBE_SCRIPT
-from swarmlab.drills.faults import IMPAIR_CHAIN, PARTITION_CHAIN
+from swarmlab.faults.impair import IMPAIR_CHAIN
+from swarmlab.faults.links import PARTITION_CHAIN
 from swarmlab.providers.dind import DindProvider
 
 from ..browser import chromium, console_errors, outside_refs

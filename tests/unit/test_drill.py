@@ -9,8 +9,8 @@ from swarmlab.capabilities import parse_probe
 from swarmlab.observe.snapshot import Snapshot
 from swarmlab.drills import all_drills, find, load_drill
 from swarmlab.drills.expect import Answers
-from swarmlab.drills.faults import Ctx
-from swarmlab.drills.impair import Impair
+from swarmlab.faults import Ctx
+from swarmlab.faults.impair import Impair
 from swarmlab.drills.runner import _prepare
 from swarmlab.errors import ConfigError, PreflightError
 from swarmlab.providers.base import Host, Provider

@@ -8,7 +8,7 @@ BASE = {"__version__", "errors", "shell", "result", "waiting", "grammar", "namin
         "safefs", "engine", "enter", "netfilter", "swarm_write", "progress", "output", "history", "records", "transport",
         "capabilities", "config", "images", "providers"}
 FEATURES = {"verify", "compare", "drills", "lessons", "graph", "report", "ui"}
-LAYERS = [BASE, {"observe"}, {"actions"}, {"lab"}, FEATURES, {"cli", "__main__", "schemas"}]
+LAYERS = [BASE, {"observe"}, {"faults"}, {"actions"}, {"lab"}, FEATURES, {"cli", "__main__", "schemas"}]
 
 
 def rank(part: str) -> int:

@@ -14,8 +14,9 @@ from typing import List, Optional, Tuple
 from ..netfilter import drop_in, unhook
 from ..result import CheckResult
 from ..shell import sh
-from .faults import IMPAIR_CHAIN, Fault, _node
+from .base import NODE, Fault
 
+IMPAIR_CHAIN = "SWARMLAB-IMPAIR"  # one per node: loss without netem
 IMPAIRMENTS = ("delay_ms", "jitter_ms", "loss_pct", "rate_kbit")
 
 
@@ -26,8 +27,8 @@ class Impair(Fault):
         "additionalProperties": False,
         "required": ["node"],
         "properties": {
-            "node": _node,
-            "peer": _node,
+            "node": NODE,
+            "peer": NODE,
             "delay_ms": {"type": "integer", "minimum": 1, "maximum": 10000},
             "jitter_ms": {"type": "integer", "minimum": 1, "maximum": 10000},
             "loss_pct": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
