@@ -4,6 +4,7 @@ import click
 
 from .. import __version__
 from .compare import compare
+from .diff import diff
 from .down import down
 from .drill import drill
 from .graph import graph
@@ -31,6 +32,7 @@ for command in (
     down,
     status,
     ls,
+    diff,
     graph,
     report,
     verify,

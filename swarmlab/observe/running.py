@@ -98,6 +98,10 @@ class SwarmReader:
             names += [n for n in (r.stdout.split() if r.ok else []) if n not in names]
         return names
 
+    def service_names(self) -> List[str]:
+        """The lab's services (and the stacks'), by name; none when the manager does not answer."""
+        return self._names("service", strict=False)
+
     def _run(self, args, strict: bool = True):
         return self.manager.transport.run(args, timeout=30, warn=not strict)
 

@@ -7,7 +7,7 @@ from tests.unit.test_docs import import_graph
 BASE = {"__version__", "errors", "shell", "result", "waiting", "grammar", "naming", "labels", "addressing",
         "safefs", "engine", "enter", "netfilter", "swarm_write", "progress", "output", "history", "records", "transport",
         "capabilities", "config", "images", "providers"}
-FEATURES = {"verify", "compare", "drills", "lessons", "graph", "report", "ui"}
+FEATURES = {"verify", "compare", "drills", "lessons", "graph", "report", "ui", "diff"}
 LAYERS = [BASE, {"observe"}, {"faults"}, {"actions"}, {"lab"}, FEATURES, {"cli", "__main__", "schemas"}]
 
 
