@@ -133,6 +133,18 @@ REGISTRY = _rule(
     "registry address", _DOMAIN, "a registry's host[:port], like registry.example.com:5000 (no scheme, no path)", 255
 )
 
+# Where `import` and `diff` read a swarm swarmlab did not make (docker's own forms)
+DOCKER_CONTEXT = _rule(
+    "docker context", r"[a-zA-Z0-9][a-zA-Z0-9_.+-]*", "letters, digits, '_', '.', '+' and '-' (docker's rule)", 64
+)
+DOCKER_HOST = _rule(
+    "docker host",
+    r"(?:tcp://[A-Za-z0-9.:\[\]-]+:[0-9]{1,5}|ssh://(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9.:\[\]-]+(?::[0-9]{1,5})?"
+    r"|unix:///[A-Za-z0-9._/-]+)",
+    "tcp://HOST:PORT, ssh://[USER@]HOST[:PORT] or unix:///PATH",
+    255,
+)
+
 
 def _show(value: object) -> str:
     text = repr(value)

@@ -177,10 +177,13 @@ def _whole(handle, out: Dict[str, Any], counts: Dict[str, Any]) -> None:
     if handle.leader is None:
         lacking.append("no manager node running: the swarm cannot be read")
     else:
+        wanted = _availability_wanted(handle)
+        running = [n for n in out["nodes"] if n["container"] == "running"]
+        lacking += [f"{n['name']}: swarm node {n['swarm'] or 'unknown'}" for n in running if n["swarm"] != "ready"]
         lacking += [
-            f"{n['name']}: swarm node {n['swarm'] or 'unknown'}"
-            for n in out["nodes"]
-            if n["container"] == "running" and (n["swarm"] != "ready" or n["availability"] != "active")
+            f"{n['name']}: {n['availability'] or 'unknown'}, the scenario wants {want}"
+            for n in running
+            if n["swarm"] == "ready" and n["availability"] != (want := wanted.get(n["name"], "active"))
         ]
         lacking += [
             f"{name}: {have}/{want} tasks running and healthy"
@@ -189,6 +192,13 @@ def _whole(handle, out: Dict[str, Any], counts: Dict[str, Any]) -> None:
         ]
     out["whole"] = not lacking
     out["lacking"] = lacking
+
+
+def _availability_wanted(handle) -> Dict[str, str]:
+    """Each node's availability as the scenario asks it (a copy of a lab with a paused
+    node is whole with it paused); active where it says nothing."""
+    scenario = getattr(handle, "scenario", None)  # None when its file moved or changed: all active
+    return {n.name: n.availability for n in scenario.nodes} if scenario else {}
 
 
 def _service_status(handle, svc, tasks, out: Dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from typing import Dict, Optional
 
 PREFIX = "io.swarmlab"
 LAB = f"{PREFIX}.lab"  # the lab's name
+PLACED = f"{PREFIX}.placed"  # on a copy's node: its name, so a constraint can keep a task where it ran
 ROLE = f"{PREFIX}.role"  # node, underlay, node-state, probe, overlay, service, ...
 STACK = "com.docker.stack.namespace"  # Docker's own, on what `docker stack deploy` makes
 NODE = f"{PREFIX}.node"  # node name (node-1, ...)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 from .. import labels as L
+from ..overlays import create_argv
 from ..capabilities import decide_encryption
 from ..errors import PreflightError, SwarmlabError
 from ..observe import reads
@@ -38,24 +39,18 @@ def ensure(ctx: UpContext) -> None:
                     hint=f"swarmlab down {ctx.lab} first, then up again",
                 )
             continue
-        t.run(
-            [
-                "docker",
-                "network",
-                "create",
-                "-d",
-                "overlay",
-                "--attachable" if net.attachable else None,
-                ["--opt", "encrypted"] if d.encrypted else None,
-                "--label",
-                f"{L.LAB}={ctx.lab}",
-                "--label",
-                f"{L.ROLE}=overlay",
-                "--label",
-                f"{L.ENCRYPTION_REQUESTED}={net.encrypted}",
-                f"--label={L.ENCRYPTION_REASON}={d.reason}",
-                net.name,
-            ],
-            timeout=60,
+        argv = create_argv(
+            net.name,
+            ctx.lab,
+            "overlay",
+            d.encrypted,
+            net.encrypted,
+            d.reason,
+            net.attachable,
+            net.internal,
+            net.subnet,
+            # the stack's default network, labelled as stack deploy labels the one it makes
+            net.labels + (((L.STACK, ctx.scenario.stack_name),) if net.stack_key else ()),
         )
+        t.run(argv, timeout=60)
         ctx.say(f"network {net.name}: overlay, {'encrypted (IPsec)' if d.encrypted else 'plain VXLAN'}")

@@ -80,6 +80,11 @@ def _wait_ready(ctx: UpContext) -> None:
     wait.wait_http(ctx)
 
 
+def _availability(ctx: UpContext) -> None:
+    if swarm.set_availability(ctx):
+        wait.wait_services(ctx)  # a drained node's tasks start again elsewhere
+
+
 def _flow_check(ctx: UpContext) -> None:
     failed = [c for c in smoke.data_flow(ctx) if not c.passed]
     if failed:
@@ -99,6 +104,7 @@ UP: List[Step] = [
     Step("deploy", deploy.deploy_stack),
     Step("wait", _wait_ready),
     Step("flow check", _flow_check),
+    Step("availability", _availability),
 ]
 
 

@@ -10,6 +10,7 @@ from ..capabilities import endpoint_note, probe_hosts
 from ..errors import PoolTaken
 from ..providers.base import Host
 from ..result import CommandResult
+from ..swarm_write import swarm_write
 from ..shell import sh
 from ..transport.group import run_on
 from ..waiting import poll, until
@@ -193,6 +194,19 @@ def label_nodes(ctx: UpContext) -> None:
     ]
     if updates:
         ctx.leader.transport.run(" && ".join(updates), timeout=30 + 5 * len(updates))
+
+
+def set_availability(ctx: UpContext) -> bool:
+    """The nodes the scenario wants paused or drained, once the stack runs (so a paused
+    node keeps the tasks it was given, as a source lab's did); True if any was changed."""
+    hosts = {h.name: h for h in ctx.hosts}
+    changed = [spec for spec in ctx.scenario.nodes if spec.availability != "active" and spec.name in hosts]
+    for spec in changed:
+        swarm_write(
+            ctx.leader.transport, ["node", "update", "--availability", spec.availability, hosts[spec.name].swarm_name]
+        ).check(f"set {spec.name} to {spec.availability}")
+        ctx.say(f"{spec.name}: {spec.availability}, as the scenario asks")
+    return bool(changed)
 
 
 def provision(ctx: UpContext, tries: int = 4) -> list:

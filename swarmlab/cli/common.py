@@ -171,3 +171,36 @@ def provider_for(inventory=None, tofu: bool = False, provider: str = "dind"):
 
     name = provider_name(inventory, tofu, provider)
     return get_provider(name, inventory=inventory, trust_on_first_use=tofu) if inventory else get_provider(name)
+
+
+def endpoint_options(prefix: str):
+    """--context / --docker-host (with a prefix: --a-context, for diff's first lab): a
+    swarm's manager as the docker CLI reaches it."""
+
+    def add(f):
+        f = click.option(
+            f"--{prefix}docker-host",
+            "docker_host",
+            metavar="URL",
+            help="A swarm's manager as DOCKER_HOST names it (tcp://HOST:PORT, ssh://[USER@]HOST).",
+        )(f)
+        return click.option(
+            f"--{prefix}context", "context", metavar="NAME", help="A swarm's manager as a docker context."
+        )(f)
+
+    return add
+
+
+def endpoint_of(context, docker_host):
+    """The transport to that manager, or None when neither is given."""
+    if not context and not docker_host:
+        return None
+    from ..transport.endpoint import EndpointTransport
+
+    return EndpointTransport(context or "", docker_host or "")
+
+
+def copy_name(dest) -> str:
+    """The name a copy gets when nothing names it: its folder's, if that is a lab name."""
+    name = Path(dest).name
+    return name if grammar.LAB.ok(name) else "imported"

@@ -4,31 +4,48 @@ import click
 
 from .. import output
 from ..errors import EXIT_FAILURE
-from .common import LAB_NAME, handle_errors, inventory_options, json_option, provider_for
+from .common import LAB_NAME, endpoint_of, endpoint_options, handle_errors, inventory_options, json_option, provider_for
 
 
 @click.command()
 @click.argument("a", type=LAB_NAME)
 @click.argument("b", type=LAB_NAME)
+@click.option(
+    "--a-inventory",
+    type=click.Path(dir_okay=False),
+    help="A is on the hosts of this SSH inventory (B is where --inventory or --provider says).",
+)
+@endpoint_options("a-")
 @inventory_options
 @json_option
 @handle_errors("diff")
-def diff(a, b, inventory, provider, tofu, as_json):
+def diff(a, b, a_inventory, context, docker_host, inventory, provider, tofu, as_json):
     """Two labs compared as one model: nodes (roles, labels, availability), networks and
     their options, services and every setting a stack file can state, and where their tasks
-    run. Exit 1 when they differ."""
+    run. Exit 1 when they differ.
+
+    With --a-context or --a-docker-host, A is the whole swarm of that manager (one swarmlab
+    did not make, say the source of an import), and A only names it in the output."""
     from .. import diff as diffapi  # here: the engine client is slow to import
 
-    report = diffapi.run(a, b, provider_for(inventory, tofu, provider))
+    where_a = provider_for(a_inventory, tofu, provider) if a_inventory else None
+    report = diffapi.run(a, b, provider_for(inventory, tofu, provider), where_a, endpoint_of(context, docker_host))
     if as_json:
         output.write(output.envelope("diff", report["same"], report))
-    elif report["same"]:
+        return _exit(report)
+    if report["nodes_paired"]:
+        click.echo("nodes paired in order: " + ", ".join(f"{x} = {y}" for x, y in report["nodes_paired"].items()))
+    if report["same"]:
         click.echo(f"labs {a} and {b}: no difference")
     else:
         click.echo(f"labs {a} and {b} differ in {len(report['differences'])} place(s):")
         for d in report["differences"]:
             shown = [v if v == diffapi.ABSENT else _one_line(v) for v in (d["a"], d["b"])]
             click.echo(f"  {d['path']}: {shown[0]} ({a}) | {shown[1]} ({b})")
+    _exit(report)
+
+
+def _exit(report) -> None:
     if not report["same"]:
         raise SystemExit(EXIT_FAILURE)
 

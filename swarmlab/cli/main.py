@@ -9,6 +9,7 @@ from .down import down
 from .drill import drill
 from .graph import graph
 from .images import images
+from .import_ import import_
 from .inventory import inventory
 from .lesson import lesson
 from .node import exec_, shell
@@ -33,6 +34,7 @@ for command in (
     status,
     ls,
     diff,
+    import_,
     graph,
     report,
     verify,

@@ -10,16 +10,15 @@ then checked exactly as a written one is.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
 from .. import grammar
 from ..errors import ConfigError, Problem
 from . import placement, yamlfile
-from .loader import Flags, _Reader, build, load_scenario
+from .loader import Flags, _Reader, build, load_scenario, named_as_docker_names
 from .model import Scenario
-from .stack import DEFAULT_NETWORK, docker_networks, service_networks
+from .stack import docker_networks, service_networks
 
 SOURCE_PREFIX = "stack:"
 NO_FLAGS = Flags()  # frozen: one shared default is safe
@@ -74,19 +73,7 @@ def load_stack(path: str | Path, flags: Flags = NO_FLAGS) -> Scenario:
         Flags(flags.name, None, None, flags.pool, flags.own_nodes, flags.env_file, flags.ask_docker, flags.host_access),
         SOURCE_PREFIX + str(path.resolve()),
     )
-    return _named_as_docker_names(scenario)
-
-
-def _named_as_docker_names(scenario: Scenario) -> Scenario:
-    """The stack's `default` network on the engine as docker stack deploy names it,
-    <stack>_default: Docker reserves the name `default` itself (creating it failed)."""
-    nets = tuple(
-        dataclasses.replace(n, name=f"{scenario.stack_name}_{DEFAULT_NETWORK}", stack_key=DEFAULT_NETWORK)
-        if n.name == DEFAULT_NETWORK
-        else n
-        for n in scenario.networks
-    )
-    return dataclasses.replace(scenario, networks=nets)
+    return named_as_docker_names(scenario)
 
 
 def _networks(stack: Mapping[str, Any]) -> Dict[str, Optional[dict]]:

@@ -4,6 +4,8 @@ file) is collected and reported at once, each with its file, line and path."""
 from __future__ import annotations
 
 import copy
+import dataclasses
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +16,7 @@ from ..addressing import parse_pool
 from ..errors import ConfigError, Problem
 from . import compose, docker_check, schema, seal, stack as stackmod, stack_check, yamlfile
 from .model import NetworkSpec, NodeSpec, Scenario, WaitSpec
+from .stack import DEFAULT_NETWORK
 
 # What was measured on one 2-core machine (bench/RESULTS.md, bench_scale.py); memory and
 # the kernel's neighbour table are checked for real when the nodes are made.
@@ -78,9 +81,21 @@ def load_scenario(
     r = _Reader(str(path), lines)
     if not isinstance(data, dict):
         raise ConfigError([Problem(r.shown, "", "must be a mapping with apiVersion, kind, nodes, networks, stack")])
-    return build(
-        data, r, path, Flags(name, nodes, managers, pool, own_nodes, env_file, ask_docker, host_access), str(path)
+    flags = Flags(name, nodes, managers, pool, own_nodes, env_file, ask_docker, host_access)
+    return named_as_docker_names(build(data, r, path, flags, str(path)))
+
+
+def named_as_docker_names(scenario: Scenario) -> Scenario:
+    """The stack's `default` network (a scenario's, or one made for a stack file alone) on
+    the engine as docker stack deploy names it, <stack>_default: Docker reserves the name
+    `default` itself (creating it failed)."""
+    nets = tuple(
+        dataclasses.replace(n, name=f"{scenario.stack_name}_{DEFAULT_NETWORK}", stack_key=DEFAULT_NETWORK)
+        if n.name == DEFAULT_NETWORK
+        else n
+        for n in scenario.networks
     )
+    return dataclasses.replace(scenario, networks=nets)
 
 
 def build(data: dict, r: _Reader, path: Path, flags: Flags, source: str) -> Scenario:
@@ -190,19 +205,18 @@ def _nodes(spec: dict, r: _Reader) -> Tuple[NodeSpec, ...]:
         return ()
     names = naming.node_names(max(total, 0))
     node_labels = spec.get("labels") or {}
-    for node, labels in node_labels.items():
-        if node not in names:
-            r.add(("nodes", "labels", node), f"no such node (the lab has {', '.join(names) or 'none'})")
-        for key, value in labels.items():
-            msg = grammar.LABEL_KEY.problem(key) or grammar.LABEL_VALUE.problem(_lbl(value))
-            if msg:
-                r.add(("nodes", "labels", node, key), msg)
+    availability = spec.get("availability") or {}
+    for key in ("labels", "availability"):
+        for node in spec.get(key) or {}:
+            if node not in names:
+                r.add(("nodes", key, node), f"no such node (the lab has {', '.join(names) or 'none'})")
     return tuple(
         NodeSpec(
             n,
             i + 1,
             "manager" if i < n_managers else "worker",
-            tuple(sorted((str(k), _lbl(v)) for k, v in (node_labels.get(n) or {}).items())),
+            _checked_labels(node_labels.get(n) or {}, ("nodes", "labels", n), r),
+            availability.get(n, "active"),
         )
         for i, n in enumerate(names)
     )
@@ -221,8 +235,38 @@ def _networks(nets: dict, r: _Reader) -> List[NetworkSpec]:
                 f"{net!r} is one of Docker's own networks ({', '.join(RESERVED_NETWORKS)}); "
                 "give the lab's network another name",
             )
-        out.append(NetworkSpec(net, _encrypted(spec.get("encrypted", False)), spec.get("attachable", True)))
+        out.append(
+            NetworkSpec(
+                net,
+                _encrypted(spec.get("encrypted", False)),
+                spec.get("attachable", True),
+                bool(spec.get("internal")),
+                _checked_labels(spec.get("labels") or {}, ("networks", net, "labels"), r),
+                _subnet(spec.get("subnet", ""), ("networks", net, "subnet"), r),
+            )
+        )
     return out
+
+
+def _checked_labels(labels: dict, path: Tuple[str, ...], r: _Reader) -> Tuple[Tuple[str, str], ...]:
+    for key, value in labels.items():
+        msg = grammar.LABEL_KEY.problem(key) or grammar.LABEL_VALUE.problem(_lbl(value))
+        if msg:
+            r.add(path + (key,), msg)
+    return tuple(sorted((str(k), _lbl(v)) for k, v in labels.items()))
+
+
+def _subnet(text: str, path: Tuple[str, ...], r: _Reader) -> str:
+    if not text:
+        return ""
+    try:
+        net = ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        r.add(path, f"must be a network in CIDR form (10.20.0.0/24): {exc}")
+        return ""
+    if net.version != 4 or not net.is_private:
+        r.add(path, f"must be a private IPv4 network (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16), got {text}")
+    return str(net)
 
 
 def _stack(

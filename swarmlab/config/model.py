@@ -16,6 +16,9 @@ class NetworkSpec:
     name: str  # on the engine
     encrypted: str = "false"  # "auto" | "true" | "false"
     attachable: bool = True
+    internal: bool = False
+    labels: Tuple[Tuple[str, str], ...] = ()
+    subnet: str = ""
     stack_key: str = ""  # the stack's name for it, when not `name` (its `default`: <stack>_default)
 
     @property
@@ -29,6 +32,7 @@ class NodeSpec:
     index: int
     role: str  # manager | worker
     labels: Tuple[Tuple[str, str], ...] = ()
+    availability: str = "active"
 
 
 @dataclass(frozen=True)

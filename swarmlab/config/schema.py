@@ -31,6 +31,8 @@ SCENARIO_SCHEMA: dict = {
                 "managers": {"type": "integer", "minimum": 1, "maximum": 99},
                 "workers": {"type": "integer", "minimum": 0, "maximum": 999},
                 "labels": {"type": "object", "additionalProperties": _labels},
+                # a node drained or paused from the start (an imported lab's, as its source had it)
+                "availability": {"type": "object", "additionalProperties": {"enum": ["active", "pause", "drain"]}},
             },
         },
         "network": {
@@ -47,6 +49,9 @@ SCENARIO_SCHEMA: dict = {
                 "properties": {
                     "encrypted": {"enum": [True, False, "auto"]},
                     "attachable": {"type": "boolean"},
+                    "internal": {"type": "boolean"},  # no way out of the lab (docker network create --internal)
+                    "labels": _labels,
+                    "subnet": {"type": "string"},  # its own subnet instead of one of the lab's pool
                 },
             },
         },

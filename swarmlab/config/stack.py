@@ -123,6 +123,15 @@ def eval_constraint(expr: str, node_name: str, role: str, node_labels: Mapping[s
     return equal if op == "==" else not equal
 
 
+def rename_host(constraint: str, names: Mapping[str, str]) -> str:
+    """A `node.hostname ==/!= X` constraint with X renamed as `names` says (a copy of a
+    lab names its nodes anew); any other constraint as it is."""
+    m = _CONSTRAINT_RE.match(constraint)
+    if not m or m.group("attr") != "hostname" or m.group("value") not in names:
+        return constraint
+    return constraint[: m.start("value")] + names[m.group("value")] + constraint[m.end("value") :]
+
+
 def constraints_of(svc: Mapping[str, Any]) -> List[str]:
     deploy = svc.get("deploy") or {}
     placement = deploy.get("placement") or {} if isinstance(deploy, Mapping) else {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Dict
 
 from .. import grammar
-from .. import labels as L
+from ..overlays import create_argv
 from ..capabilities import probe_hosts
 from ..errors import PreflightError, SwarmlabError
 from ..netfilter import drop_in
@@ -158,24 +158,7 @@ class EncryptedDetour(Fault):
         t, net = self.ctx.watch.transport, params["network"]
         if not reads.network_exists(t, net):
             t.run(
-                [
-                    "docker",
-                    "network",
-                    "create",
-                    "-d",
-                    "overlay",
-                    "--attachable",
-                    "--opt",
-                    "encrypted",
-                    "--label",
-                    f"{L.LAB}={self.ctx.lab}",
-                    "--label",
-                    f"{L.ROLE}={FAULT_NETWORK}",
-                    "--label",
-                    f"{L.ENCRYPTION_REQUESTED}=true",
-                    f"--label={L.ENCRYPTION_REASON}=made encrypted by a lesson",
-                    net,
-                ],
+                create_argv(net, self.ctx.lab, FAULT_NETWORK, True, "true", "made encrypted by a lesson"),
                 timeout=60,
             ).check(net)
         lacking = sorted(n for n, c in probe_hosts(list(hosts.values()), strict=True).items() if not c.esp)

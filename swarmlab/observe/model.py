@@ -11,14 +11,22 @@ make. Environment values are kept only as a digest: a model never holds a secret
 from __future__ import annotations
 
 import hashlib
-import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from .. import labels as L
-from ..providers.base import name_of
 from .running import Lab
+from .specs import Specs, network_name, read_specs
 
 OURS = ("io.swarmlab.", "com.docker.stack.", "com.docker.swarm.")  # labels made for us, not by the user
+
+
+# ContainerSpec settings of how the process runs, compared as Docker holds them
+PROCESS = ("User", "Dir", "Hostname", "StopGracePeriod", "StopSignal", "TTY", "OpenStdin", "Init", "ReadOnly", "Hosts")
+
+
+def is_pin(constraint: str) -> bool:
+    """A constraint on swarmlab's node label: a copy keeps a task where it ran with it."""
+    return constraint.replace(" ", "").startswith(f"node.labels.{L.PREFIX}.")
 
 
 def _user_labels(labels: Optional[Dict[str, str]]) -> Dict[str, str]:
@@ -35,7 +43,7 @@ def node_model(info: dict) -> Dict[str, Any]:
     return {
         "role": spec.get("Role", ""),
         "availability": spec.get("Availability", ""),
-        "labels": dict(sorted((spec.get("Labels") or {}).items())),
+        "labels": _user_labels(spec.get("Labels")),
     }
 
 
@@ -77,12 +85,26 @@ def _mounts(container: dict) -> List[Dict[str, Any]]:
     return sorted(out, key=lambda m: m["target"])
 
 
-def service_model(spec: dict, network_names: Dict[str, str]) -> Dict[str, Any]:
-    """One service's `Spec` (from `docker service inspect`); network ids by name."""
+def content_suffix(data: bytes) -> str:
+    """What swarmlab puts after a config or secret made from a file: new content, new name."""
+    return "-" + hashlib.sha256(data).hexdigest()[:8]
+
+
+def config_name(name: str, configs: Mapping[str, bytes]) -> str:
+    """A config's name without the content suffix swarmlab adds (the same content has the
+    same name whether swarmlab or a person made it)."""
+    data = configs.get(name)
+    return name[: -len(content_suffix(data))] if data is not None and name.endswith(content_suffix(data)) else name
+
+
+def service_model(spec: dict, network_names: Dict[str, str], configs: Mapping[str, bytes] = {}) -> Dict[str, Any]:
+    """One service's `Spec` (from `docker service inspect`); network ids by name; configs'
+    contents by name."""
     task = spec.get("TaskTemplate") or {}
     container = task.get("ContainerSpec") or {}
     placement = task.get("Placement") or {}
     mode = spec.get("Mode") or {}
+    short = _short(spec.get("Name", ""), spec.get("Labels") or {})
     env = dict(e.split("=", 1) if "=" in e else (e, "") for e in container.get("Env") or [])
     return {
         "image": container.get("Image", "").split("@")[0],
@@ -90,13 +112,17 @@ def service_model(spec: dict, network_names: Dict[str, str]) -> Dict[str, Any]:
         "replicas": (mode.get("Replicated") or {}).get("Replicas"),
         "command": container.get("Command") or [],
         "args": container.get("Args") or [],
-        "constraints": sorted(placement.get("Constraints") or []),
+        # not those a copy keeps its tasks where they ran with (on swarmlab's node label)
+        "constraints": sorted(c for c in placement.get("Constraints") or [] if not is_pin(c)),
         "preferences": placement.get("Preferences") or [],
         "max_replicas_per_node": placement.get("MaxReplicas", 0),
         "ports": _ports(spec.get("EndpointSpec") or {}),
         "endpoint_mode": (spec.get("EndpointSpec") or {}).get("Mode", "vip"),
         "networks": {
-            network_names.get(n.get("Target", ""), n.get("Target", "")): sorted(n.get("Aliases") or [])
+            # not the service's own short name: stack deploy gives every service that alias
+            network_names.get(n.get("Target", ""), n.get("Target", "")): sorted(
+                a for a in n.get("Aliases") or [] if a != short
+            )
             for n in task.get("Networks") or []
         },
         "healthcheck": container.get("Healthcheck") or {},
@@ -111,9 +137,12 @@ def service_model(spec: dict, network_names: Dict[str, str]) -> Dict[str, Any]:
             (s.get("SecretName", ""), (s.get("File") or {}).get("Name", "")) for s in container.get("Secrets") or []
         ),
         "configs": sorted(
-            (c.get("ConfigName", ""), (c.get("File") or {}).get("Name", "")) for c in container.get("Configs") or []
+            (config_name(c.get("ConfigName", ""), configs), (c.get("File") or {}).get("Name", ""))
+            for c in container.get("Configs") or []
         ),
         "mounts": _mounts(container),
+        "process": {k: container[k] for k in PROCESS if container.get(k) not in (None, "", False, [])},
+        "logging": task.get("LogDriver") or {},
     }
 
 
@@ -122,35 +151,23 @@ def _short(name: str, labels: Dict[str, str]) -> str:
     return name[len(stack) + 1 :] if stack and name.startswith(stack + "_") else name
 
 
-def _inspect(t, kind: str, names: List[str]) -> List[dict]:
-    if not names:
-        return []
-    r = t.run(["docker", kind, "inspect", names], timeout=60, warn=True)
-    return json.loads(r.stdout) if r.ok and r.stdout.strip() else []
+def model_of(specs: Specs) -> Dict[str, Any]:
+    """The model of what a manager said of its lab (observe/specs.py)."""
+    by_id = specs.network_names
+    out: Dict[str, Any] = {
+        "nodes": dict(sorted((n["name"], node_model(n)) for n in specs.nodes)),
+        "networks": {network_name(n): network_model(n) for n in specs.networks},
+        "services": {},
+        "placement": {},
+    }
+    for s in specs.services:
+        spec = s.get("Spec") or {}
+        short = _short(spec.get("Name", ""), spec.get("Labels") or {})
+        out["services"][short] = service_model(spec, by_id, specs.configs)
+        out["placement"][short] = sorted(specs.where.get(spec.get("Name", ""), []))
+    return out
 
 
 def lab_model(lab: Lab) -> Dict[str, Any]:
     """The model of a running lab, read from its manager."""
-    t = lab.need_leader().transport
-    swarm = lab.swarm
-    nodes = _inspect(t, "node", t.run(["docker", "node", "ls", "-q"], timeout=30).stdout.split())
-    nets = _inspect(t, "network", [n.name for n in swarm.networks()])
-    names = swarm.service_names()
-    services = _inspect(t, "service", names)
-    by_id = {n.get("Id", ""): n.get("Name", "") for n in nets}
-    where: Dict[str, List[str]] = {}
-    for task in swarm.tasks(names) if names else []:
-        where.setdefault(task.name.rsplit(".", 1)[0], []).append(task.node)
-    out: Dict[str, Any] = {
-        "nodes": {name_of(lab.hosts, (n.get("Description") or {}).get("Hostname", "")): node_model(n) for n in nodes},
-        "networks": {n["Name"]: network_model(n) for n in nets},
-        "services": {},
-        "placement": {},
-    }
-    for s in services:
-        spec = s.get("Spec") or {}
-        short = _short(spec.get("Name", ""), spec.get("Labels") or {})
-        out["services"][short] = service_model(spec, by_id)
-        out["placement"][short] = sorted(where.get(spec.get("Name", ""), []))
-    out["nodes"] = dict(sorted(out["nodes"].items()))
-    return out
+    return model_of(read_specs(lab))

@@ -113,14 +113,14 @@ class DockerExecTransport:
         res = None
         if entered is not None:
             argv, env = entered
-            res = _run(argv + ["sh", "-c", cmd], stdin, timeout, env, self.host, cmd, started)
+            res = run_argv(argv + ["sh", "-c", cmd], stdin, timeout, env, self.host, cmd, started)
             if res.exited != 0 and res.stderr.startswith("nsenter: ") and enter_argv(self.container) != entered:
                 # the node stopped between the look and the entering (not a failure of the
                 # command's own nsenter: that node still runs as looked): docker says why
                 res = None
         if res is None:
             argv = [self.docker, "exec"] + (["-i"] if stdin is not None else []) + [self.container, "sh", "-c", cmd]
-            res = _run(argv, stdin, timeout, None, self.host, cmd, started)
+            res = run_argv(argv, stdin, timeout, None, self.host, cmd, started)
         if _TRACE:
             sys.stderr.write(
                 f"trace {time.strftime('%H:%M:%S')} {res.duration:6.2f}s rc={res.exited} "
@@ -129,7 +129,7 @@ class DockerExecTransport:
         return res if warn else res.check()
 
 
-def _run(
+def run_argv(
     argv: List[str], stdin: Stdin, timeout: float, env: Optional[dict], host: str, cmd: str, started: float
 ) -> CommandResult:
     """argv in its own process group: on a timeout the whole group is killed (the command

@@ -3,8 +3,9 @@ engine (issue #31): the one-service file with no networks, two services on the s
 default network, a global service on the workers, sysctls and stop_signal applied, a bare
 container port (published on Swarm's range 30000-32767) and a port range; then every other
 file of the corpus Docker takes (Swarm's usual tooling with --host-access), and a check that
-each file left is one Docker refuses or one left out with why. Each lab is its own and
-leaves nothing behind."""
+each file left is one Docker refuses or one left out with why. Every file that comes up
+is imported back (`swarmlab import`), its copy brought up, and `diff` finds no difference.
+Each lab is its own and leaves nothing behind."""
 from __future__ import annotations
 
 import json
@@ -23,7 +24,9 @@ def _node(engine, lab, node, cmd):
     return code, out.decode(errors="replace")
 
 
-def _up_verify_down(engine, lab, stack, check, *flags):
+def _up_verify_down(engine, lab, stack, check, *flags, tmp=None):
+    """Up, verify, check; then (given tmp) `import` the running lab, bring the copy up and
+    `diff` the two: no difference."""
     try:
         proc, doc = run_json("up", "--stack", f"{CORPUS}/{stack}", "--name", lab, *flags)
         assert proc.returncode == 0, proc.stderr
@@ -32,9 +35,27 @@ def _up_verify_down(engine, lab, stack, check, *flags):
         failed = [c for c in verified["data"]["checks"] if c["status"] == "failed"]
         assert proc.returncode == 0 and not failed, failed or proc.stderr
         check(doc["data"], verified["data"])
+        if tmp is not None:
+            _round_trip(engine, lab, tmp)
     finally:
         assert run_cli("down", lab).returncode == 0
-    assert labelled(engine, lab) == NOTHING
+        assert run_cli("down", f"{lab}c").returncode == 0
+    assert labelled(engine, lab) == NOTHING and labelled(engine, f"{lab}c") == NOTHING
+
+
+def _round_trip(engine, lab, tmp):
+    proc, doc = run_json("import", lab, "-o", str(tmp / "copy"))
+    assert proc.returncode == 0, proc.stderr
+    access = ["--host-access"] if doc["data"]["binds"] else []
+    if doc["data"]["hidden"]:      # what the user does: the values they know, in .env beside the stack
+        code, out = _node(engine, lab, "node-1", "docker service inspect $(docker service ls -q) "
+                                                 "--format '{{json .Spec.TaskTemplate.ContainerSpec.Env}}'")
+        known = dict(e.split("=", 1) for line in out.splitlines() if line.strip() for e in json.loads(line) or [] if "=" in e)
+        (tmp / "copy" / ".env").write_text("".join(f"{v}={known[v]}\n" for v in doc["data"]["hidden"]))
+    proc = run_cli("up", str(tmp / "copy" / "scenario.yaml"), "--name", f"{lab}c", *access)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    proc, diff = run_json("diff", lab, f"{lab}c")
+    assert proc.returncode == 0 and diff["data"]["differences"] == [], json.dumps(diff["data"], indent=1)
 
 
 def test_the_one_service_file_comes_up_verifies_and_leaves_nothing(engine):
@@ -137,15 +158,15 @@ def _flags(stack: str) -> list:
 
 
 @pytest.mark.parametrize("stack", MORE)
-def test_more_shapes_come_up_and_verify(engine, stack):
+def test_more_shapes_come_up_verify_and_round_trip(engine, stack, tmp_path):
     lab = f"{P}-rs-{stack[:2]}"
-    _up_verify_down(engine, lab, stack, lambda up, verified: None, "--nodes", "1", *_flags(stack))
+    _up_verify_down(engine, lab, stack, lambda up, verified: None, "--nodes", "1", *_flags(stack), tmp=tmp_path)
 
 
 @pytest.mark.parametrize("stack", REST)
-def test_every_other_file_docker_takes_comes_up_and_verifies(engine, stack):
+def test_every_other_file_docker_takes_comes_up_verifies_and_round_trips(engine, stack, tmp_path):
     lab = f"{P}-rs-{stack[:2]}"
-    _up_verify_down(engine, lab, stack, lambda up, verified: None, *_flags(stack))
+    _up_verify_down(engine, lab, stack, lambda up, verified: None, *_flags(stack), tmp=tmp_path)
 
 
 def test_every_corpus_file_is_deployed_or_refused_or_left_out_with_why():

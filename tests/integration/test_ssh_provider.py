@@ -221,6 +221,19 @@ def test_up_verify_down_over_ssh(engine, servers, tmp_path):
     proc = run_cli("drill", "kill-node", "beta", "--inventory", inv, LAB)
     assert proc.returncode == 3 and "not supported by the ssh provider" in proc.stderr, proc.stderr
 
+    # import: the lab on the servers, reproduced as dind nodes here, and diff agrees
+    copy = f"{LAB}-copy"
+    proc = run_cli("import", LAB, "--inventory", inv, "-o", str(tmp_path / "copy"), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    try:
+        proc = run_cli("up", str(tmp_path / "copy" / "scenario.yaml"), "--name", copy)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        proc, doc = run_json("diff", LAB, copy, "--a-inventory", inv, timeout=300)
+        assert proc.returncode == 0 and doc["data"]["differences"] == [], doc["data"]
+        assert doc["data"]["nodes_paired"] == {"alpha": "node-1", "beta": "node-2", "gamma": "node-3"}
+    finally:
+        run_cli("down", copy)
+
     proc, doc = run_json("down", "--inventory", inv, LAB, timeout=300)
     assert proc.returncode == 0, proc.stderr
     removed = doc["data"]["removed"]

@@ -14,7 +14,7 @@ def _service(**over):
                 "Secrets": [{"SecretName": "app_db_password", "File": {"Name": "db_password"}}],
             },
             "Placement": {"Constraints": ["node.labels.tier==app", "node.role==worker"]},
-            "Networks": [{"Target": "n1", "Aliases": ["web"]}],
+            "Networks": [{"Target": "n1", "Aliases": ["web", "shop"]}],
         },
         "Mode": {"Replicated": {"Replicas": 2}},
         "EndpointSpec": {"Mode": "vip", "Ports": [{"TargetPort": 8080, "PublishedPort": 8080, "Protocol": "tcp"}]},
@@ -27,7 +27,8 @@ def test_a_service_is_modelled_by_what_a_stack_file_can_state():
     m = _service()
     assert m["image"] == "swarmlab/web:1" and m["mode"] == "replicated" and m["replicas"] == 2
     assert m["constraints"] == ["node.labels.tier==app", "node.role==worker"]
-    assert m["networks"] == {"frontend": ["web"]} and m["labels"] == {"team": "shop"}
+    # the alias of its own short name is every stack service's: only the others count
+    assert m["networks"] == {"frontend": ["shop"]} and m["labels"] == {"team": "shop"}
     assert m["ports"] == [{"published": 8080, "target": 8080, "protocol": "tcp", "mode": "ingress"}]
     assert m["secrets"] == [("app_db_password", "db_password")]
     assert set(m["env"]) == {"MODE", "DB_PASSWORD"} and "hunter2" not in str(m)

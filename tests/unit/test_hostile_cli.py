@@ -17,7 +17,8 @@ INV = str(ROOT / "swarmlab" / "config" / "testdata" / "inventory" / "valid-nativ
 COMMANDS = [["status"], ["down"], ["verify"], ["compare"], ["drill", "drain", "node-1"], ["drill", "run", "drain"],
             ["up", "--name"],
             ["lesson", "check"], ["lesson", "reset"], ["lesson", "start", "drained-node"], ["lesson", "progress"],
-            ["exec", "node-1"], ["shell", "node-1"], ["graph"], ["report"], ["report", "--kept"], ["ui"], ["diff", "lab"]]
+            ["exec", "node-1"], ["shell", "node-1"], ["graph"], ["report"], ["report", "--kept"], ["ui"], ["diff", "lab"],
+            ["import", "-o", "/tmp/swarmlab-never-written"]]
 MARKER = Path("/tmp/swarmlab-pwned")   # what the hostile names below would create, run by a shell
 CASES = [(c, "x;touch /tmp/swarmlab-pwned") for c in COMMANDS] + \
     [(["status"], n) for n in ("$(touch /tmp/swarmlab-pwned)", "`id`", "lab\n", "Lab", "x" * 25, "", "-rf")]

@@ -180,6 +180,14 @@ def test_a_lab_is_whole_only_with_every_node_and_replica():
     assert out["whole"] is False
     assert out["lacking"] == ["node-2: container restarting", "node-3: swarm node unknown",
                               "app_web: 1/2 tasks running and healthy"]
+    # a node paused by hand is a lab not whole; one the scenario wants paused is whole
+    out = _status_report(["running"] * 3, ["ready"] * 3)
+    out["nodes"][1]["availability"] = "pause"
+    _whole(SimpleNamespace(leader=object(), scenario=None), out, {})
+    assert out["lacking"] == ["node-2: pause, the scenario wants active"]
+    wants = SimpleNamespace(nodes=[SimpleNamespace(name="node-2", availability="pause")])
+    _whole(SimpleNamespace(leader=object(), scenario=wants), out, {})
+    assert out["whole"] is True
     # no manager running: the swarm cannot be read, and the lab is not whole
     out = _status_report(["exited", "running", "running"], ["not in swarm"] * 3)
     _whole(SimpleNamespace(leader=None), out, {})
