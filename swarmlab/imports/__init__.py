@@ -14,6 +14,7 @@ from typing import Any, Dict, List
 
 import yaml
 
+from .. import grammar
 from .. import labels as L
 from ..config.loader import load_scenario
 from ..images.build import REGISTRY
@@ -31,7 +32,10 @@ def _stack_name(specs: Specs, notes: List[str]) -> str:
     stacks = sorted({(s.get("Spec") or {}).get("Labels", {}).get(L.STACK, "") for s in specs.services} - {""})
     if len(stacks) > 1:
         notes.append(f"the source has {len(stacks)} stacks ({', '.join(stacks)}); the copy deploys them as one")
-    return stacks[0] if stacks else "app"
+    name = stacks[0] if stacks else "app"
+    if grammar.STACK.problem(name):  # it names the stack file: never a path out of the folder
+        raise SwarmlabError(f"the source holds a {grammar.STACK.problem(name)}", EXIT_CONFIG)
+    return name
 
 
 def _one_short_name_each(written: Written, specs: Specs) -> None:
@@ -95,6 +99,8 @@ def write(dest: Path, built: Dict[str, Any]) -> None:
     try:
         for rel, data in built["files"].items():
             path = staging / rel
+            if staging.resolve() not in path.resolve().parents:
+                raise SwarmlabError(f"{rel!r} would be written outside {dest}: refused", EXIT_CONFIG)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data if isinstance(data, bytes) else data.encode())
         try:

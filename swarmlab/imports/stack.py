@@ -7,7 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Sequence, Set
 
+from .. import grammar
 from .. import labels as L
+from ..errors import EXIT_CONFIG, SwarmlabError
 from ..config.stack import DOCKER_NETWORKS
 from ..observe.model import config_name
 from ..observe.specs import network_name
@@ -83,8 +85,11 @@ def _files(items: List[Mapping[str, Any]], key: str, out: Written, contents: Map
     listed: List[Any] = []
     kind = "secrets" if key == "SecretName" else "configs"
     top = out.stack.setdefault(kind, {})
+    rule = grammar.SECRET if kind == "secrets" else grammar.CONFIG
     for x in items:
         full, f = x.get(key, ""), x.get("File") or {}
+        if rule.problem(full):  # a name becomes a file name here: never a path out of the folder
+            raise SwarmlabError(f"the source holds a {rule.problem(full)}", EXIT_CONFIG)
         if kind == "secrets":
             name = full
             top[name] = {"external": True}

@@ -206,3 +206,23 @@ def test_a_copy_keeps_replicated_tasks_where_they_ran():
     assert service_model({"TaskTemplate": {"Placement": {"Constraints": [
         "node.labels.io.swarmlab.placed != node-1", "node.role == worker"]}}}, {})["constraints"] == [
         "node.role == worker"]                                  # diff compares the service's own
+
+
+def test_names_from_the_source_never_become_paths_out_of_the_folder(tmp_path):
+    """A hostile engine behind --docker-host may answer anything: a config, secret or
+    stack name is a file name here, checked in full before anything is written."""
+    for over in ({"Configs": [{"ConfigName": "../../escape", "File": {"Name": "/c"}}]},
+                 {"Secrets": [{"SecretName": "a/b", "File": {"Name": "s"}}]}):
+        spec = _spec(TaskTemplate={"ContainerSpec": {"Image": "example/web:2", **over}})
+        with pytest.raises(SwarmlabError) as exc:
+            build("src", _specs([spec]))
+        assert exc.value.exit_code == 2 and "is not valid" in exc.value.message
+    spec = _spec(TaskTemplate={"ContainerSpec": {"Image": "example/web:2"}})
+    spec["Spec"]["Labels"]["com.docker.stack.namespace"] = "../up"
+    with pytest.raises(SwarmlabError, match="stack name"):
+        build("src", _specs([spec]))
+    built = build("src", _specs([_spec(TaskTemplate={"ContainerSpec": {"Image": "example/web:2"}})]))
+    built["files"]["../outside.yml"] = "x: 1\n"
+    with pytest.raises(SwarmlabError, match="outside"):
+        write(tmp_path / "copy", built)
+    assert list(tmp_path.iterdir()) == []
