@@ -11,6 +11,7 @@ from ..config.stack import DOCKER_NETWORKS
 from ..errors import SwarmlabError
 from ..naming import node_names
 from ..observe.specs import Specs, network_name
+from ..observe.model import user_labels
 from . import service as S
 from .pinning import CopyNode
 from .stack import Where
@@ -29,7 +30,7 @@ def node_plan(specs: Specs) -> Tuple[List[dict], Where]:
     hostnames = {(n.get("Description") or {}).get("Hostname", ""): new for n, new in zip(order, names)}
     renamed = {n["name"]: new for n, new in zip(order, names)}
     nodes = [
-        CopyNode(new, (n.get("Spec") or {}).get("Role", "worker"), S._user((n.get("Spec") or {}).get("Labels")))
+        CopyNode(new, (n.get("Spec") or {}).get("Role", "worker"), user_labels((n.get("Spec") or {}).get("Labels")))
         for n, new in zip(order, names)
     ]
     ran_on = {svc: sorted({renamed.get(x, x) for x in where if x}) for svc, where in specs.where.items()}
@@ -48,7 +49,7 @@ def _nodes(order: List[dict], pinned: bool) -> Dict[str, Any]:
     availability: Dict[str, str] = {}
     for n, new in zip(order, node_names(len(order))):
         spec = n.get("Spec") or {}
-        mine = {**S._user(spec.get("Labels")), **({L.PLACED: new} if pinned else {})}
+        mine = {**user_labels(spec.get("Labels")), **({L.PLACED: new} if pinned else {})}
         if mine:
             labels[new] = mine
         if spec.get("Availability", "active") != "active":
@@ -66,7 +67,7 @@ def network_entry(info: Mapping[str, Any], keep_subnets: bool) -> Dict[str, Any]
     entry: Dict[str, Any] = {"encrypted": asked, "attachable": bool(info.get("Attachable"))}
     if info.get("Internal"):
         entry["internal"] = True
-    user = S._user(labels)
+    user = user_labels(labels)
     if user:
         entry["labels"] = user
     subnets = [c.get("Subnet") for c in ((info.get("IPAM") or {}).get("Config") or []) if c.get("Subnet")]

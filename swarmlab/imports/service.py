@@ -11,7 +11,6 @@ import re
 from typing import Any, Dict, List, Mapping, Tuple
 
 from ..config.stack import rename_host
-from ..observe.model import OURS
 
 NS = 1_000_000_000
 # An environment variable whose name says it holds a secret: its value is never written.
@@ -35,10 +34,6 @@ def duration(ns: Any) -> str:
 
 def _drop_empty(d: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in d.items() if v not in (None, "", [], {})}
-
-
-def _user(labels: Mapping[str, str] | None) -> Dict[str, str]:
-    return {k: v for k, v in sorted((labels or {}).items()) if not k.startswith(OURS)}
 
 
 def healthcheck(hc: Mapping[str, Any]) -> Dict[str, Any]:

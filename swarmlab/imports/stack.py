@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Sequence, Set
 
 from .. import grammar
-from .. import labels as L
 from ..errors import EXIT_CONFIG, SwarmlabError
 from ..config.stack import DOCKER_NETWORKS
-from ..observe.model import config_name
-from ..observe.specs import network_name
+from ..observe.model import config_name, user_labels
+from ..observe.specs import network_name, short_name
 from . import service as S
 from .pinning import CopyNode, is_pin, pins
 
@@ -130,7 +129,7 @@ def _container(c: Mapping[str, Any], name: str, out: Written, contents: Mapping[
         "entrypoint": S.escape(c.get("Command")),
         "command": S.escape(c.get("Args")),
         "environment": env,
-        "labels": S.escape(S._user(c.get("Labels"))),
+        "labels": S.escape(user_labels(c.get("Labels"))),
         "healthcheck": S.escape(S.healthcheck(c["Healthcheck"])) if c.get("Healthcheck") else None,
         "volumes": [m for m in (_mount(m, name, out) for m in c.get("Mounts") or []) if m],
         "secrets": _files(c.get("Secrets") or [], "SecretName", out, contents),
@@ -176,7 +175,7 @@ def _deploy(spec: Mapping[str, Any], where: Where, name: str, out: Written) -> D
                 "restart_policy": S.restart(task["RestartPolicy"]) if task.get("RestartPolicy") else None,
                 "update_config": S.rollout(spec["UpdateConfig"]) if spec.get("UpdateConfig") else None,
                 "rollback_config": S.rollout(spec["RollbackConfig"]) if spec.get("RollbackConfig") else None,
-                "labels": S.escape(S._user(spec.get("Labels"))),
+                "labels": S.escape(user_labels(spec.get("Labels"))),
             }
         )
     )
@@ -207,8 +206,7 @@ def write_stack(
     for s in specs:
         spec = s.get("Spec") or s
         full = spec.get("Name", "")
-        stack = (spec.get("Labels") or {}).get(L.STACK, "")
-        short = full[len(stack) + 1 :] if stack and full.startswith(stack + "_") else full
+        short = short_name(full, spec.get("Labels"))
         task = spec.get("TaskTemplate") or {}
         svc = _container(task.get("ContainerSpec") or {}, short, out, contents)
         svc["deploy"] = _deploy(spec, where, short, out)
@@ -235,6 +233,6 @@ def network(info: Mapping[str, Any]) -> Dict[str, Any]:
             "driver_opts": {"encrypted": ""} if "encrypted" in opts else None,
             "attachable": True if info.get("Attachable") else None,
             "internal": True if info.get("Internal") else None,
-            "labels": S._user(info.get("Labels")),
+            "labels": user_labels(info.get("Labels")),
         }
     )

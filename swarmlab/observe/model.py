@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from .. import labels as L
 from .running import Lab
-from .specs import Specs, network_name, read_specs
+from .specs import Specs, network_name, read_specs, short_name
 
 OURS = ("io.swarmlab.", "com.docker.stack.", "com.docker.swarm.")  # labels made for us, not by the user
 
@@ -29,7 +29,7 @@ def is_pin(constraint: str) -> bool:
     return constraint.replace(" ", "").startswith(f"node.labels.{L.PREFIX}.")
 
 
-def _user_labels(labels: Optional[Dict[str, str]]) -> Dict[str, str]:
+def user_labels(labels: Optional[Mapping[str, str]]) -> Dict[str, str]:
     return {k: v for k, v in sorted((labels or {}).items()) if not k.startswith(OURS)}
 
 
@@ -43,7 +43,7 @@ def node_model(info: dict) -> Dict[str, Any]:
     return {
         "role": spec.get("Role", ""),
         "availability": spec.get("Availability", ""),
-        "labels": _user_labels(spec.get("Labels")),
+        "labels": user_labels(spec.get("Labels")),
     }
 
 
@@ -55,7 +55,7 @@ def network_model(info: dict) -> Dict[str, Any]:
         "encrypted": "encrypted" in opts,
         "attachable": bool(info.get("Attachable")),
         "internal": bool(info.get("Internal")),
-        "labels": _user_labels(info.get("Labels")),
+        "labels": user_labels(info.get("Labels")),
     }
 
 
@@ -104,7 +104,7 @@ def service_model(spec: dict, network_names: Dict[str, str], configs: Mapping[st
     container = task.get("ContainerSpec") or {}
     placement = task.get("Placement") or {}
     mode = spec.get("Mode") or {}
-    short = _short(spec.get("Name", ""), spec.get("Labels") or {})
+    short = short_name(spec.get("Name", ""), spec.get("Labels") or {})
     env = dict(e.split("=", 1) if "=" in e else (e, "") for e in container.get("Env") or [])
     return {
         "image": container.get("Image", "").split("@")[0],
@@ -130,8 +130,8 @@ def service_model(spec: dict, network_names: Dict[str, str], configs: Mapping[st
         "rollback_config": spec.get("RollbackConfig") or {},
         "resources": task.get("Resources") or {},
         "restart_policy": task.get("RestartPolicy") or {},
-        "labels": _user_labels(spec.get("Labels")),
-        "container_labels": _user_labels(container.get("Labels")),
+        "labels": user_labels(spec.get("Labels")),
+        "container_labels": user_labels(container.get("Labels")),
         "env": {k: _digest(v) for k, v in sorted(env.items())},
         "secrets": sorted(
             (s.get("SecretName", ""), (s.get("File") or {}).get("Name", "")) for s in container.get("Secrets") or []
@@ -146,11 +146,6 @@ def service_model(spec: dict, network_names: Dict[str, str], configs: Mapping[st
     }
 
 
-def _short(name: str, labels: Dict[str, str]) -> str:
-    stack = labels.get(L.STACK, "")
-    return name[len(stack) + 1 :] if stack and name.startswith(stack + "_") else name
-
-
 def model_of(specs: Specs) -> Dict[str, Any]:
     """The model of what a manager said of its lab (observe/specs.py)."""
     by_id = specs.network_names
@@ -162,7 +157,7 @@ def model_of(specs: Specs) -> Dict[str, Any]:
     }
     for s in specs.services:
         spec = s.get("Spec") or {}
-        short = _short(spec.get("Name", ""), spec.get("Labels") or {})
+        short = short_name(spec.get("Name", ""), spec.get("Labels") or {})
         out["services"][short] = service_model(spec, by_id, specs.configs)
         out["placement"][short] = sorted(specs.where.get(spec.get("Name", ""), []))
     return out

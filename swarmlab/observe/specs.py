@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 
 from .. import labels as L
 from ..errors import SwarmlabError
@@ -31,11 +31,15 @@ class Specs:
         return {n.get("Id", ""): network_name(n) for n in self.networks}
 
 
-def network_name(info: Mapping[str, Any]) -> str:
-    """A network's name, without the stack's prefix where a stack made it (`shop_front` is
-    `front` of the stack shop): a copy's stack makes it again under its own."""
-    name, stack = info.get("Name", ""), (info.get("Labels") or {}).get(L.STACK, "")
+def short_name(name: str, labels: Optional[Mapping[str, str]]) -> str:
+    """A service's or network's name without the stack's prefix where a stack made it
+    (`shop_front` is `front` of the stack shop): a copy's stack makes it again under its own."""
+    stack = (labels or {}).get(L.STACK, "")
     return name[len(stack) + 1 :] if stack and name.startswith(stack + "_") else name
+
+
+def network_name(info: Mapping[str, Any]) -> str:
+    return short_name(info.get("Name", ""), info.get("Labels"))
 
 
 def _inspect(t, kind: str, names: List[str]) -> List[dict]:
