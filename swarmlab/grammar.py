@@ -145,6 +145,22 @@ DOCKER_HOST = _rule(
     255,
 )
 
+# A room's labs are named ROOM-TRAINEE, which must stay a lab name (24 characters)
+ROOM = _rule(
+    "room name",
+    r"[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?",
+    "lowercase letters, digits and '-', 1-10 characters, not starting or ending with '-'",
+    10,
+    "a short DNS label",
+)
+TRAINEE = _rule(
+    "trainee name",
+    r"[a-z0-9](?:[a-z0-9-]{0,11}[a-z0-9])?",
+    "lowercase letters, digits and '-', 1-13 characters, not starting or ending with '-'",
+    13,
+    "a short DNS label",
+)
+
 
 def _show(value: object) -> str:
     text = repr(value)

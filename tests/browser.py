@@ -6,6 +6,7 @@ chromedriver, installed by scripts/setup.sh, or Chrome's own names), else by Sel
 Manager, offline (it looks in the usual places and its cache, and downloads nothing)."""
 import os
 import shutil
+import time
 from contextlib import contextmanager
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
@@ -46,3 +47,25 @@ def outside_refs(driver):
         "return Array.from(document.querySelectorAll('*')).flatMap(e => ['src', 'href', 'xlink:href']"
         ".map(a => e.getAttribute(a)).filter(Boolean))")
     return [r for r in refs if "//" in r or r.startswith("/")]
+
+
+def until(what, seconds, step=0.2):
+    """what() once it is truthy, polled every `step` for at most `seconds`: a page updates
+    when it updates, and one that never does fails the test instead of hanging it."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        got = what()
+        if got:
+            return got
+        time.sleep(step)
+    return what()
+
+
+def foreign_loads(driver):
+    """What the served page referred to or loaded from another origin than its own (every
+    src/href, and every resource the browser fetched, WebSockets aside)."""
+    return driver.execute_script(
+        "const refs = Array.from(document.querySelectorAll('*')).flatMap(e => ['src', 'href', 'xlink:href']"
+        ".map(a => e.getAttribute(a)).filter(Boolean)).map(r => new URL(r, location.href).href);"
+        "const loaded = performance.getEntriesByType('resource').map(e => e.name);"
+        "return refs.concat(loaded).filter(u => new URL(u).origin !== location.origin);")

@@ -204,3 +204,28 @@ def copy_name(dest) -> str:
     """The name a copy gets when nothing names it: its folder's, if that is a lab name."""
     name = Path(dest).name
     return name if grammar.LAB.ok(name) else "imported"
+
+
+def page_options(port: int, risk: str):
+    """Where a page listens: --port, --host, --allow-remote (`risk`: what whoever reaches it
+    with its token can do)."""
+
+    def deco(f):
+        f = click.option(
+            "--allow-remote",
+            is_flag=True,
+            help="Listen on a non-loopback --host, over TLS with a certificate made for this run "
+            "(its fingerprint printed).",
+        )(f)
+        f = click.option(
+            "--host",
+            "bind",
+            default="127.0.0.1",
+            show_default=True,
+            help=f"The address to listen on; anything but the loopback needs --allow-remote ({risk}).",
+        )(f)
+        return click.option(
+            "--port", type=click.IntRange(0, 65535), default=port, show_default=True, help="The port (0: any free one)."
+        )(f)
+
+    return deco

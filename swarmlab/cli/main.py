@@ -14,6 +14,7 @@ from .inventory import inventory
 from .lesson import lesson
 from .node import exec_, shell
 from .report import report
+from .room import room
 from .ui import ui
 from .vagrant import vagrant
 from .status import ls, status
@@ -47,6 +48,7 @@ for command in (
     inventory,
     vagrant,
     ui,
+    room,
 ):
     cli.add_command(command)
 

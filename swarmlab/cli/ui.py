@@ -1,29 +1,11 @@
 import click
 
 from .. import output
-from .common import lab_command, provider_for, resolve_lab
+from .common import lab_command, page_options, provider_for, resolve_lab
 
 
 @click.command()
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8765,
-    show_default=True,
-    help="The port to listen on (0: any free one).",
-)
-@click.option(
-    "--host",
-    "bind",
-    default="127.0.0.1",
-    show_default=True,
-    help="The address to listen on; anything but the loopback needs --allow-remote.",
-)
-@click.option(
-    "--allow-remote",
-    is_flag=True,
-    help="Listen on a non-loopback --host, over TLS with a certificate made for this run (its fingerprint printed).",
-)
+@page_options(8765, "whoever reaches it with the token can break the lab")
 @lab_command("ui")
 def ui(port, bind, allow_remote, name, inventory, provider, tofu, as_json):
     """The lab live in a browser, for the room: nodes and their tasks (moving as Swarm moves

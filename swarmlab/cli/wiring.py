@@ -6,6 +6,8 @@ from __future__ import annotations
 from .. import drills, graph, lessons, verify
 from ..compare import report as compare_report
 from ..report.model import Parts
+from ..lessons.model import find as find_lesson
+from ..room.labs import Lessons
 from ..ui.live import Runs
 
 
@@ -25,4 +27,17 @@ def ui_runs() -> Runs:
         drill=lambda ref, params: drills.find(ref).with_params(params),
         run_drill=lambda lab, provider, drill, say: drills.run(lab, provider, drill, say=say),
         progress=lambda provider: lessons.progress(provider),
+    )
+
+
+def room_lessons() -> Lessons:
+    return Lessons(
+        find=find_lesson,
+        brief=lambda ref, lang: lessons.brief(find_lesson(ref), lang),
+        start=lessons.start,
+        check=lessons.check,
+        hint=lessons.hint,
+        reset=lessons.reset,
+        progress=lessons.progress,
+        ids=lambda: [x["id"] for x in lessons.catalogue()],
     )

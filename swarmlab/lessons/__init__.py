@@ -53,7 +53,13 @@ def catalogue(lang: str = "en") -> List[dict]:
 
 
 def start(
-    ref: str, name: Optional[str], provider: Provider, lang: str = "en", trainee: str = "", say: Say = lambda s: None
+    ref: str,
+    name: Optional[str],
+    provider: Provider,
+    lang: str = "en",
+    trainee: str = "",
+    say: Say = lambda s: None,
+    room: str = "",
 ) -> dict:
     """The lesson's lab at its checkpoint, a fresh progress record, and the brief."""
     started = time.monotonic()
@@ -62,7 +68,14 @@ def start(
     scenario = lesson_scenario(lesson, name, provider)
     handle, services = checkpoint(lesson, scenario, provider, say)
     p = state.Progress(
-        scenario.name, lesson.id, str(lesson.path), lang, trainee, steps=len(lesson.steps), services=services
+        scenario.name,
+        lesson.id,
+        str(lesson.path),
+        lang,
+        trainee,
+        room,
+        steps=len(lesson.steps),
+        services=services,
     )
     state.write(handle.need_leader(), p)
     return {

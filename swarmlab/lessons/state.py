@@ -49,6 +49,7 @@ class Progress:
     path: str  # the lesson file (a trainer's own may live anywhere)
     lang: str = "en"
     trainee: str = ""
+    room: str = ""  # the room (swarmlab room) whose lab this is; "" for a lab of its own
     started: float = field(default_factory=time.time)
     hints: int = 0
     checks: int = 0

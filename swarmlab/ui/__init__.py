@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..errors import ConfigError, Problem
-from . import tls
+from ..web.guard import tls_for
 from .live import Live, Runs
 from .server import make_server
 
@@ -24,19 +23,7 @@ def serve(
 ) -> None:
     """Serve until interrupted; `ready` gets the URL (with its token) once listening, and
     the certificate's fingerprint when served over TLS (--allow-remote), else ""."""
-    if host not in ("127.0.0.1", "localhost", "::1") and not allow_remote:
-        raise ConfigError(
-            [
-                Problem(
-                    "--host",
-                    "",
-                    f"{host} is not this machine's loopback: anyone who can reach it and "
-                    "learns the token can break the lab; add --allow-remote to mean it",
-                )
-            ],
-            "the options",
-        )
-    cert = tls.make(host) if allow_remote else None  # the token never crosses a network in clear
+    cert = tls_for(host, allow_remote, "can break the lab")
     live = Live(lab, provider_factory, runs)
     server = make_server(live, host, port, log_line, cert.context if cert else None)
     live.start()

@@ -10,62 +10,25 @@ POST /api/drill   run a drill {"drill": ID, "params": {KEY: NODE}}"""
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict
 from urllib.parse import urlsplit
 
 from .. import grammar
 from ..errors import ConfigError, SwarmlabError
-from .guard import Guard
+from ..web.guard import Guard
+from ..web.http import BoundedServer, PageHandler, static
 from .live import Live
-
-MAX_BODY = 16 * 1024
-MAX_CONNECTIONS = 32  # one thread each; more at once are closed at once
-CONNECTION_TIMEOUT = 10  # seconds a connection may stay silent (a read, the TLS handshake)
-HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
-    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'none'",
-}
 
 
 def _static(name: str) -> str:
-    return resources.files("swarmlab.ui").joinpath("static", name).read_text(encoding="utf-8")
+    return static("swarmlab.ui", name)
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(PageHandler):
     server_version = "swarmlab-ui"
-    timeout = CONNECTION_TIMEOUT
     guard: Guard
     live: Live
     log_line: Callable[[str], None] = staticmethod(lambda s: None)
-
-    def log_message(self, fmt, *args):  # the terminal gets one line per refused request, not every poll
-        pass
-
-    def _send(self, code: int, body: Any, ctype: str = "application/json", extra: Optional[Dict[str, str]] = None):
-        if not isinstance(body, bytes):
-            body = (body if isinstance(body, str) else json.dumps(body, default=str)).encode()
-        data = body
-        self.send_response(code)
-        for k, v in {
-            **HEADERS,
-            "Content-Type": f"{ctype}; charset=utf-8",
-            "Content-Length": str(len(data)),
-            **(extra or {}),
-        }.items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
 
     def _guarded(self) -> bool:
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -93,15 +56,6 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, [{k: d[k] for k in ("id", "title", "params", "needs")} for d in self.live.runs.drills()])
         else:
             self._send(404, {"error": "no such page"})
-
-    def _body(self) -> Dict[str, Any]:
-        size = int(self.headers.get("Content-Length") or 0)
-        if not 0 <= size <= MAX_BODY:
-            raise ValueError(f"Content-Length must be 0 to {MAX_BODY}")
-        doc = json.loads(self.rfile.read(size) or b"{}")
-        if not isinstance(doc, dict):
-            raise ValueError("a JSON object is expected")
-        return doc
 
     def do_POST(self):
         if not self._guarded():
@@ -139,37 +93,12 @@ class Handler(BaseHTTPRequestHandler):
         return None, None, None, None
 
 
-class LabServer(ThreadingHTTPServer):
-    """A thread per connection, at most MAX_CONNECTIONS at once; IPv6 when the address is."""
-
-    daemon_threads = True
+class LabServer(BoundedServer):
     guard: Guard
-
-    def __init__(self, address, handler, tls=None):
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-        super().__init__(address, handler)
-        if tls is not None:  # the handshake runs in the connection's own thread, under its timeout
-            self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
-
-    def process_request(self, request, client_address):
-        if not self._slots.acquire(blocking=False):
-            self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
-
-    def process_request_thread(self, request, client_address):
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-    def handle_error(self, request, client_address):
-        pass  # a client gone, a handshake that failed or timed out: nothing for the terminal
 
 
 def make_server(live: Live, host: str, port: int, log_line: Callable[[str], None], tls=None) -> LabServer:
-    """tls: an ssl.SSLContext (ui/tls.py) to serve https."""
+    """tls: an ssl.SSLContext (web/tls.py) to serve https."""
     server = LabServer((host, port), Handler, tls)
     guard = Guard(host, server.server_address[1], tls=tls is not None)
     server.RequestHandlerClass = type(

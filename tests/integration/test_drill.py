@@ -16,7 +16,7 @@ from swarmlab.faults.impair import IMPAIR_CHAIN
 from swarmlab.faults.links import PARTITION_CHAIN
 from swarmlab.providers.dind import DindProvider
 
-from ..browser import chromium, console_errors, outside_refs
+from ..browser import chromium, console_errors, outside_refs, until
 from ..conftest import P, ROOT, labelled, run_cli, run_json
 
 pytestmark = pytest.mark.integration
@@ -218,14 +218,6 @@ def _call(base, path, method="GET", headers=None, body=None):
         return exc.code, json.loads(exc.read() or b"null")
 
 
-def _until(what, seconds, step=0.2):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        got = what()
-        if got:
-            return got
-        time.sleep(step)
-    return what()
 
 
 def test_the_live_page_is_guarded_and_shows_a_drained_task_leave_without_a_reload(engine, lab, tmp_path):
@@ -257,19 +249,19 @@ def test_the_live_page_is_guarded_and_shows_a_drained_task_leave_without_a_reloa
                              browser.find_elements("css selector", "#hosts .host")]
             web_on_2 = lambda: browser.find_elements(   # noqa: E731
                 "css selector", '#hosts [data-node="node-2"] .task[data-service="app_web"]')
-            assert _until(lambda: nodes() == ["node-1", "node-2", "node-3"], 10), nodes()
-            assert _until(web_on_2, 10)
+            assert until(lambda: nodes() == ["node-1", "node-2", "node-3"], 10), nodes()
+            assert until(web_on_2, 10)
             t0 = time.monotonic()
             node_sh(engine, "node-1", "docker node update --availability drain node-2")
-            assert _until(lambda: not web_on_2(), 60), "the page still shows web on node-2 a minute after the drain"
+            assert until(lambda: not web_on_2(), 60), "the page still shows web on node-2 a minute after the drain"
             left = time.monotonic() - t0
-            assert _until(lambda: browser.find_elements("css selector", '#hosts .host.drain[data-node="node-2"]'), 60)
+            assert until(lambda: browser.find_elements("css selector", '#hosts .host.drain[data-node="node-2"]'), 60)
             browser.save_screenshot(str(tmp_path / "drained.png"))
             node_sh(engine, "node-1", "docker node update --availability active node-2")
-            assert _until(lambda: web_on_2() and browser.find_element("id", "whole").text == "whole", 60)
+            assert until(lambda: web_on_2() and browser.find_element("id", "whole").text == "whole", 60)
             browser.find_element("id", "run-verify").click()
             state = lambda: browser.find_element("id", "action-state").text   # noqa: E731
-            assert _until(lambda: state().startswith("verify: passed"), 90, 1), state()
+            assert until(lambda: state().startswith("verify: passed"), 90, 1), state()
             assert len(browser.find_elements("css selector", "#action-checks tr")) > 20
             assert console_errors(browser) == [], console_errors(browser)
         print(f"web left node-2 on the page {left:.1f} s after the drain")

@@ -85,6 +85,39 @@ def test_flags_that_do_not_go_together_are_bad_input(args, says):
     assert says in err and "swarmlab bug" not in err and "Traceback" not in err, err
 
 
+@pytest.mark.parametrize("name", ["x;touch /tmp/swarmlab-pwned", "$(id)", "Room", "x" * 11, ""])
+def test_a_hostile_room_name_is_exit_2_before_anything(name):
+    for args in (["room", "status", "--name", name], ["room", "stop", "--name", name],
+                 ["room", "start", "--name", name, "--trainees", "1", "--lesson", "drained-node"]):
+        code, out, err, _, _ = run_measured(args)
+        assert code == 2 and "room name" in err and "Traceback" not in err, err
+
+
+def test_a_room_of_bad_trainees_or_lesson_is_exit_2_before_any_lab(tmp_path):
+    names = tmp_path / "names"
+    names.write_text("alice\nx;touch /tmp/swarmlab-pwned\n$(id)\n")
+    code, out, err, _, _ = run_measured(["room", "start", "--names", str(names), "--lesson", "drained-node"])
+    assert code == 2 and f"{names}:2" in err and f"{names}:3" in err and "trainee name" in err, err
+    for args, says in ((["--trainees", "2", "--lesson", "x;touch /tmp/swarmlab-pwned"], "lesson id"),
+                       (["--trainees", "2", "--lesson", "no-such-lesson"], "no-such-lesson"),
+                       (["--lesson", "drained-node"], "--trainees N or --names FILE"),
+                       (["--trainees", "41", "--lesson", "drained-node"], "--trainees")):
+        code, out, err, _, _ = run_measured(["room", "start", *args])
+        assert code == 2 and says in err and "Traceback" not in err, err
+
+
+def test_a_room_on_a_port_in_use_is_exit_2_before_any_lab():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err, _, _ = run_measured(["room", "start", "--trainees", "1", "--lesson", "drained-node",
+                                             "--port", str(port)])
+    assert code == 2 and "cannot listen" in err and "--port 0" in err, err
+
+
 def test_the_default_scenario_name_is_checked_too(tmp_path):
     """A command without NAME takes the default scenario's name: it goes through the same grammar."""
     (tmp_path / "scenarios").mkdir()

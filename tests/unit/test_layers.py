@@ -5,9 +5,9 @@ that compose them. No arrow points up, there is no circle, and no feature import
 from tests.unit.test_docs import import_graph
 
 BASE = {"__version__", "errors", "shell", "result", "waiting", "grammar", "naming", "labels", "addressing",
-        "safefs", "engine", "enter", "netfilter", "swarm_write", "overlays", "progress", "output", "history", "records", "transport",
+        "safefs", "web", "engine", "enter", "netfilter", "swarm_write", "overlays", "progress", "output", "history", "records", "transport",
         "capabilities", "config", "images", "providers"}
-FEATURES = {"verify", "compare", "drills", "lessons", "graph", "report", "ui", "diff", "imports"}
+FEATURES = {"verify", "compare", "drills", "lessons", "graph", "report", "ui", "diff", "imports", "room"}
 LAYERS = [BASE, {"observe"}, {"faults"}, {"actions"}, {"lab"}, FEATURES, {"cli", "__main__", "schemas"}]
 
 

@@ -1,6 +1,6 @@
 """The live page's guard, request by request: the token, the Host header (DNS
 rebinding) and the Origin (another site in the same browser)."""
-from swarmlab.ui.guard import HEADER, Guard, cookie_token
+from swarmlab.web.guard import HEADER, Guard, cookie_token
 
 
 def guard():
@@ -159,7 +159,7 @@ def test_idle_connections_get_no_more_threads_than_the_cap():
     import socket
     import threading
 
-    from swarmlab.ui import server as srv
+    from swarmlab.web import http as srv
 
     server = _serving()
     idle = []
@@ -197,7 +197,7 @@ def test_allow_remote_serves_tls_with_the_printed_fingerprint():
     import socket
     import ssl
 
-    from swarmlab.ui import tls
+    from swarmlab.web import tls
 
     cert = tls.make("127.0.0.1")
     server = _serving(tls=cert.context)

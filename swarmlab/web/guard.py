@@ -15,6 +15,9 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Dict, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
+from ..errors import ConfigError, Problem
+from . import tls
+
 COOKIE = "swarmlab_ui"  # + "_" + the port
 HEADER = "X-Swarmlab-Token"
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
@@ -94,3 +97,24 @@ def cookie_token(header: str, name: str) -> Optional[str]:
     except CookieError:
         return None
     return jar[name].value if name in jar else None
+
+
+def tls_for(host: str, allow_remote: bool, risk: str):
+    """The per-run TLS certificate a page listening on `host` needs (web/tls.py), None on
+    the loopback; ConfigError when `host` is not the loopback and --allow-remote was not
+    given. `risk`: what whoever reaches the page with a token can do."""
+    if host in LOOPBACK_BINDS:
+        return tls.make(host) if allow_remote else None
+    if not allow_remote:
+        raise ConfigError(
+            [
+                Problem(
+                    "--host",
+                    "",
+                    f"{host} is not this machine's loopback: anyone who can reach it and learns "
+                    f"a token {risk}; add --allow-remote to mean it",
+                )
+            ],
+            "the options",
+        )
+    return tls.make(host)  # the token never crosses a network in clear

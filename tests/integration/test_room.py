@@ -1,0 +1,172 @@
+"""A room of two trainees on real dind labs, opened in headless Chromium: a trainee's
+terminal on node-1 reaches that node's engine, their Check grades their lab and no other,
+their token opens nothing of the other trainee nor the board, the shell outlives a reload,
+the board lists both, nothing loads from outside, and `room stop` removes the room's labs
+and nothing else."""
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from ..browser import chromium, console_errors, foreign_loads, until
+from ..conftest import P, ROOT, run_json
+
+pytestmark = pytest.mark.integration
+
+ROOM = P[:10]
+LESSON = "drained-node"
+
+
+
+
+def _get(url, headers=None):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _ws_status(base, path, cookie):
+    host = base.split("//")[1]
+    address, port = host.rsplit(":", 1)
+    sock = socket.create_connection((address, int(port)), timeout=30)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {base}\r\nCookie: {cookie}\r\n\r\n")
+                 .encode())
+    head = b""
+    while b"\r\n" not in head:
+        head += sock.recv(1)
+    sock.close()
+    return int(head.split()[1])
+
+
+def _envelope(server):
+    """The JSON envelope `room start --json` prints once its pages listen (it goes on serving)."""
+    text = ""
+    while True:
+        line = server.stdout.readline()
+        assert line, (text, server.poll() is not None and server.stderr.read())
+        text += line
+        if line.rstrip() == "}":
+            return json.loads(text)
+
+
+@pytest.fixture(scope="module")
+def room(engine, tmp_path_factory):
+    names = tmp_path_factory.mktemp("room") / "names"
+    names.write_text("# the room of the test\nalice\nbob\n")
+    server = subprocess.Popen([sys.executable, "-m", "swarmlab", "room", "start", "--name", ROOM, "--names", str(names),
+                               "--lesson", LESSON, "--port", "0", "--json"], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        doc = _envelope(server)
+        assert doc["ok"] and all(not t["error"] for t in doc["data"]["trainees"]), doc
+        yield doc["data"]
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _terminal_text(browser, node="node-1"):
+    return browser.execute_script(
+        f"const r = document.querySelector('#term-{node} .xterm-rows'); return r ? r.innerText : ''")
+
+
+def _type(browser, text, node="node-1"):
+    browser.find_element("css selector", f"#term-{node} textarea").send_keys(text)
+
+
+def test_each_trainee_has_their_lab_their_terminal_and_nothing_of_the_other(engine, room, tmp_path):
+    links = {t["trainee"]: t["link"] for t in room["trainees"]}
+    base = links["alice"].split("/t/")[0]
+    a_token = links["alice"].split("token=")[1]
+    port = base.rsplit(":", 1)[1]
+    # A's token opens nothing of B's, nor the board: pages, state, the terminal's socket
+    assert _get(f"{base}/t/alice/api/state", {"X-Swarmlab-Token": a_token}) == 200
+    assert _get(f"{base}/t/bob/api/state", {"X-Swarmlab-Token": a_token}) == 403
+    assert _get(f"{base}/t/bob/?token={a_token}") == 403
+    assert _get(f"{base}/board/api/state", {"X-Swarmlab-Token": a_token}) == 403
+    assert _ws_status(base, "/t/bob/ws/node-1", f"swarmlab_room_{port}_bob={a_token}") == 403
+    assert _ws_status(base, "/board/ws/alice/node-1", f"swarmlab_room_{port}_board={a_token}") == 403
+    assert _ws_status(base, "/t/alice/ws/node-1", f"swarmlab_room_{port}_alice={a_token}") == 101
+
+    with chromium() as browser:
+        browser.get(links["alice"])
+        assert until(lambda: browser.find_elements("css selector", "#term-node-1 textarea"), 30)
+        assert until(lambda: "#" in _terminal_text(browser) or "$" in _terminal_text(browser), 30), _terminal_text(browser)
+        _type(browser, "docker node ls --format 'node={{.Hostname}} {{.Status}}'\n")
+        listed = lambda: sorted({w for w in _terminal_text(browser).split() if w.startswith("node=node-")})  # noqa: E731
+        assert until(lambda: listed() == ["node=node-1", "node=node-2", "node=node-3"], 30), _terminal_text(browser)
+        boxes = lambda: [e.get_attribute("data-node") for e in   # noqa: E731
+                         browser.find_elements("css selector", "#picture .node")]
+        assert until(lambda: boxes() == ["node-1", "node-2", "node-3"], 30), boxes()
+        _type(browser, "export MARK=kept; echo mark-$((40+2))\n")
+        assert until(lambda: "mark-42" in _terminal_text(browser), 30)
+
+        browser.find_element("id", "check").click()
+        said = lambda: browser.find_element("id", "said").text  # noqa: E731
+        assert until(lambda: "steps hold" in said(), 120), said()
+        assert foreign_loads(browser) == [] and console_errors(browser) == [], (foreign_loads(browser), console_errors(browser))
+
+        browser.refresh()  # the same shell, its recent output shown again
+        assert until(lambda: "mark-42" in _terminal_text(browser), 30), _terminal_text(browser)
+        _type(browser, "echo got-$MARK\n")
+        assert until(lambda: "got-kept" in _terminal_text(browser), 30), _terminal_text(browser)
+
+        browser.get(next(t["link"] for t in room["trainees"] if t["trainee"] == "bob"))
+        assert until(lambda: browser.find_element("id", "title").text not in ("", "…"), 30)
+        browser.get(room["board"])
+        rows = lambda: [e.get_attribute("data-trainee") for e in   # noqa: E731
+                        browser.find_elements("css selector", "#trainees tbody tr")]
+        assert until(lambda: rows() == ["alice", "bob"], 30), rows()
+        assert until(lambda: "1/" in browser.find_element("id", "trainees").text
+                      or "0/" in browser.find_element("id", "trainees").text, 30)
+        assert foreign_loads(browser) == [] and console_errors(browser) == [], (foreign_loads(browser), console_errors(browser))
+        browser.save_screenshot(str(tmp_path / "board.png"))
+
+    proc, doc = run_json("room", "status", "--name", ROOM)
+    checks = {r["trainee"]: r["checks"] for r in doc["data"]["labs"]}
+    assert checks == {"alice": 1, "bob": 0}, doc  # A's Check graded A's lab, and only it
+
+
+def test_the_board_moves_the_whole_room_to_the_next_lesson(engine, room):
+    base = room["board"].split("/board/")[0]
+    trainer = room["board"].split("token=")[1]
+    req = urllib.request.Request(f"{base}/board/api/next", data=b"{}", method="POST",
+                                 headers={"X-Swarmlab-Token": trainer, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        nxt = json.loads(r.read())["lesson"]
+    assert nxt != LESSON
+
+    def lessons():
+        with urllib.request.urlopen(urllib.request.Request(f"{base}/board/api/state",
+                                                           headers={"X-Swarmlab-Token": trainer}), timeout=30) as r:
+            return {t["trainee"]: (t["lesson"], t["doing"], t["error"]) for t in json.loads(r.read())["trainees"]}
+
+    assert until(lambda: lessons() == {"alice": (nxt, None, ""), "bob": (nxt, None, "")}, 300, 2), lessons()
+
+
+def test_room_stop_removes_the_rooms_labs_and_nothing_else(engine, room):
+    """A lab named like the room's, doing the same lesson outside the room (a trainer's own
+    demonstration), stays."""
+    decoy = f"{ROOM}-carol"
+    proc, doc = run_json("lesson", "start", LESSON, decoy)
+    assert proc.returncode == 0, proc.stderr
+    try:
+        proc, doc = run_json("room", "stop", "--name", ROOM)
+        assert proc.returncode == 0, proc.stderr
+        assert sorted(doc["data"]["removed"]) == [f"{ROOM}-alice", f"{ROOM}-bob"]
+        proc, after = run_json("ls")
+        left = {lab["name"] for lab in after["data"]}
+        assert decoy in left and not {f"{ROOM}-alice", f"{ROOM}-bob"} & left
+    finally:
+        run_json("down", decoy)

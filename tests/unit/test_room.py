@@ -1,0 +1,250 @@
+"""The room's rules without a lab: names at the edge, who opens which page, the WebSocket's
+bounds, the terminal under a real PTY (a local `sh`), and the server end to end with a
+WebSocket client, its lessons and hosts faked (tests/integration/test_room.py drives real
+labs in a real browser)."""
+import base64
+import json
+import os
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from types import SimpleNamespace
+
+import pytest
+from wsproto.connection import ConnectionType
+from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
+
+from swarmlab.errors import ConfigError
+from swarmlab.room import labs, model
+from swarmlab.room.access import Keys, whose
+from swarmlab.web import websocket
+from swarmlab.web.guard import HEADER, Guard
+from swarmlab.web.terminal import Session
+
+
+def test_trainee_names_are_checked_whole_with_their_line(tmp_path):
+    f = tmp_path / "names"
+    f.write_text("alice\n# a comment\n\nbob  # the second\nAlice\nalice\n" + "x" * 14 + "\ncarol de\ndan fr x\n")
+    with pytest.raises(ConfigError) as exc:
+        model.names_from(f, ("en", "fr"))
+    lines = sorted(p.line for p in exc.value.problems)
+    assert lines == [5, 6, 7, 8, 9]
+    assert "twice" in str(exc.value.problems[1]) and "en or fr" in str(exc.value.problems[3])
+    f.write_text("alice fr\nbob # b\n")
+    assert model.names_from(f, ("en", "fr")) == [("alice", "fr"), ("bob", "")]
+    f.write_text("# nobody\n")
+    with pytest.raises(ConfigError) as exc:
+        model.names_from(f)
+    assert "holds no name" in str(exc.value.problems[0])
+    assert model.numbered(2) == [("trainee-1", ""), ("trainee-2", "")]
+
+
+def test_the_path_says_whose_page_it_is():
+    assert whose("/t/alice/api/state") == ("alice", "api/state")
+    assert whose("/t/alice/") == ("alice", "")
+    assert whose("/board/ws/alice/node-1") == ("board", "ws/alice/node-1")
+    assert whose("/t/") == (None, "/t/")
+    assert whose("/") == (None, "/")
+
+
+def _room():
+    return model.Room("r", "drained-node", "en", [model.Trainee("alice", "r-alice"), model.Trainee("bob", "r-bob")])
+
+
+def test_a_token_opens_its_own_page_only():
+    room = _room()
+    keys = Keys(Guard("127.0.0.1", 8770), room)
+    a, b, trainer = room.trainees[0].token, room.trainees[1].token, room.trainer_token
+    host = {"host": "127.0.0.1:8770"}
+    assert keys.check("GET", "alice", host, f"token={a}") is None
+    assert keys.check("GET", "bob", host, f"token={a}") == "this token does not open this page"
+    assert keys.check("GET", "board", host, f"token={a}") == "this token does not open this page"
+    assert keys.check("GET", "board", host, f"token={trainer}") is None
+    assert keys.check("GET", "alice", {**host, "cookie": f"{keys.cookie('alice')}={a}"}, "") is None
+    assert keys.check("GET", "bob", {**host, "cookie": f"{keys.cookie('bob')}={a}"}, "") is not None
+    assert keys.check("POST", "alice", host, f"token={a}") == f"a POST needs the {HEADER} header"
+    assert keys.check("POST", "alice", {**host, HEADER.lower(): a}, "") is None
+    assert keys.check("GET", "carol", host, f"token={a}") == "no such page"
+    assert keys.check("GET", "alice", {"host": "evil.example:8770"}, f"token={a}") == "Host is not this server"
+    assert keys.check("GET", "alice", {**host, "origin": "http://evil.example"}, f"token={a}") == "Origin is another site"
+    assert keys.check("GET", "alice", host, f"token={a}", ws=True) == "Origin is another site"
+    assert keys.check("GET", "alice", {**host, "origin": "http://127.0.0.1:8770"}, f"token={a}", ws=True) is None
+    assert "Path=/t/alice/" in keys.set_cookie("alice") and "Path=/board/" in keys.set_cookie("board")
+    assert keys.link("bob") == f"http://127.0.0.1:8770/t/bob/?token={b}"
+
+
+def test_the_websocket_opening_follows_rfc_6455():
+    key = "dGhlIHNhbXBsZSBub25jZQ=="  # the RFC's own example
+    ok = {"upgrade": "websocket", "connection": "keep-alive, Upgrade", "sec-websocket-version": "13",
+          "sec-websocket-key": key}
+    assert websocket.handshake(ok)["Sec-WebSocket-Accept"] == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    assert websocket.handshake({**ok, "sec-websocket-version": "8"}) is None
+    assert websocket.handshake({**ok, "sec-websocket-key": "c2hvcnQ="}) is None
+    assert websocket.handshake({**ok, "upgrade": "h2c"}) is None
+
+
+def test_the_input_budget_refills_at_its_rate():
+    now = [0.0]
+    b = websocket.Budget(rate=100, burst=200, clock=lambda: now[0])
+    assert b.spend(150) and not b.spend(100)
+    now[0] = 1.0
+    assert b.spend(140) and not b.spend(20)
+
+
+def test_a_message_over_the_bound_closes_the_socket():
+    from wsproto.connection import Connection
+
+    here, there = socket.socketpair()
+    ws = websocket.Socket(here)
+    client = Connection(ConnectionType.CLIENT)  # after the opening, which is the server's HTTP part
+    there.sendall(client.send(TextMessage(data="hi")))
+    assert ws.receive() == ["hi"]
+    threading.Thread(target=there.sendall, args=(client.send(TextMessage(data="x" * (websocket.MAX_MESSAGE + 1))),),
+                     daemon=True).start()
+    with pytest.raises(websocket.TooMuch) as exc:
+        while True:
+            ws.receive()
+    assert exc.value.code == 1009
+
+
+def _read_until(w, wanted: bytes, within: float = 10):
+    seen = b""
+    ends = time.monotonic() + within
+    while wanted not in seen and time.monotonic() < ends:
+        import select
+
+        select.select([w.readable], [], [], 0.2)
+        seen += w.take()
+    return seen
+
+
+def test_a_shell_under_a_pty_keeps_its_output_for_the_next_page(tmp_path):
+    s = Session(["sh"], rows=24, cols=80)
+    try:
+        w = s.attach()
+        s.write(b"echo $((6*7))\n")
+        assert b"42" in _read_until(w, b"42")
+        s.resize(rows=33, cols=101)
+        s.write(b"stty size\n")
+        assert b"33 101" in _read_until(w, b"33 101")
+        s.detach(w)
+        again = s.attach()  # a reload: the recent output first
+        assert b"33 101" in _read_until(again, b"33 101")
+        s.write(b"exit\n")
+        assert s.ended.wait(10)
+    finally:
+        s.close()
+    assert s.proc.poll() is not None
+
+
+class _Lessons:
+    def __init__(self):
+        self.checked = []
+
+    def check(self, lab, provider):
+        self.checked.append(lab)
+        return {"lab": lab, "passed": 1, "of": 2, "solved": False, "steps": []}
+
+    def progress(self, provider):
+        return [{"lab": "r-alice", "room": "r", "lesson": "x"}, {"lab": "r-bob", "room": "r", "lesson": "x"},
+                {"lab": "r-eve", "room": "other", "lesson": "x"}, {"lab": "r-mallory", "lesson": None, "note": "down"}]
+
+
+def _serve(room, fake):
+    from swarmlab.room.live import Live
+    from swarmlab.room.server import make_server
+
+    host = SimpleNamespace(name="node-1", transport=SimpleNamespace(interactive=lambda: ["sh"]))
+    provider = SimpleNamespace(hosts=lambda lab: [host], list_labs=lambda: [])
+    lessons = labs.Lessons(find=None, brief=None, start=None, check=fake.check, hint=None, reset=None,
+                           progress=fake.progress, ids=lambda: [])
+    for t in room.trainees:
+        t.nodes = ["node-1"]
+    live = Live(room, lambda: provider, lessons)
+    server = make_server(live, "127.0.0.1", 0, None, lambda line: None)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, live
+
+
+def _ws(port, path, token, name):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:{port}\r\n"
+                  f"Cookie: swarmlab_room_{port}_{name}={token}\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    return sock, int(head.split()[1])
+
+
+def test_the_server_gives_each_trainee_their_own_shell_and_nothing_of_the_others(tmp_path):
+    from wsproto.connection import Connection
+
+    from swarmlab.room import server as server_mod
+
+    room, fake = _room(), _Lessons()
+    server, live = _serve(room, fake)
+    port = server.server_address[1]
+    a, b = room.trainees
+    try:
+        sock, code = _ws(port, "/t/alice/ws/node-1", a.token, "alice")
+        assert code == 101
+        client = Connection(ConnectionType.CLIENT)
+        sock.sendall(client.send(TextMessage(data=json.dumps({"i": "echo $((6*7))\n"}))))
+        got, ends = b"", time.monotonic() + 10
+        while b"42" not in got and time.monotonic() < ends:
+            client.receive_data(sock.recv(65536))
+            got += b"".join(e.data for e in client.events() if isinstance(e, BytesMessage))
+        assert b"42" in got
+        assert _ws(port, "/t/bob/ws/node-1", a.token, "bob")[1] == 403
+        assert _ws(port, "/board/ws/alice/node-1", a.token, "board")[1] == 403
+        assert _ws(port, "/t/alice/ws/node-9", a.token, "alice")[1] == 404
+        more = [_ws(port, "/t/alice/ws/node-1", a.token, "alice") for _ in range(server_mod.SOCKETS_EACH - 1)]
+        assert [code for _, code in more] == [101] * (server_mod.SOCKETS_EACH - 1)
+        assert _ws(port, "/t/alice/ws/node-1", a.token, "alice")[1] == 429  # one trainee cannot take every slot
+        assert _ws(port, "/t/bob/ws/node-1", b.token, "bob")[1] == 101
+        for extra, _ in more:
+            extra.close()
+        watch, code = _ws(port, "/board/ws/alice/node-1", room.trainer_token, "board")
+        assert code == 101
+        watcher = Connection(ConnectionType.CLIENT)
+        watch.sendall(watcher.send(TextMessage(data=json.dumps({"i": f"touch {tmp_path}/never\n"}))))  # read-only: dropped
+        watch.sendall(watcher.send(Ping(b"after")))  # its Pong comes once the text before it was handled
+        while not any(isinstance(e, Pong) for e in watcher.events()):
+            watcher.receive_data(watch.recv(65536))
+        sock.sendall(client.send(TextMessage(data=json.dumps({"i": f"touch {tmp_path}/mine; echo made\n"}))))
+        while not (tmp_path / "mine").exists() and time.monotonic() < ends + 10:
+            time.sleep(0.05)
+        assert (tmp_path / "mine").exists() and not (tmp_path / "never").exists()
+        sock.sendall(client.send(CloseConnection(code=1000)))
+
+        def post(path, token):
+            req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=b"{}", method="POST",
+                                         headers={HEADER: token})
+            try:
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    return r.status, json.loads(r.read())
+            except urllib.error.HTTPError as exc:
+                return exc.code, json.loads(exc.read())
+
+        assert post("/t/alice/api/check", a.token)[1]["lab"] == "r-alice"
+        assert post("/t/bob/api/check", a.token)[0] == 403
+        assert post("/t/alice/api/reset", a.token)[0] == 403  # not allowed by the trainer
+        assert fake.checked == ["r-alice"]
+        assert [r["lab"] for r in labs.rows("r", SimpleNamespace(list_labs=lambda: []), fake)] == ["r-alice", "r-bob"]
+    finally:
+        server.shutdown()
+        server.server_close()
+        live.close()
+    assert not (tmp_path / "never").exists()
+
+
+def test_stop_removes_the_rooms_labs_by_their_record_and_leaves_the_rest(monkeypatch):
+    downed = []
+    monkeypatch.setattr(labs.labapi, "down", lambda lab, provider, say: downed.append(lab))
+    report = labs.stop("r", SimpleNamespace(list_labs=lambda: []), _Lessons(), lambda s: None)
+    assert downed == ["r-alice", "r-bob"] == report["removed"]
+    assert report["left"] == [{"lab": "r-mallory", "why": "down"}]
