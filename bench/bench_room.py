@@ -10,7 +10,6 @@ Usage: python3 bench/bench_room.py [--trainees 10] [--runs 3] [--lesson drained-
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import socket
@@ -25,6 +24,8 @@ from wsproto.connection import Connection, ConnectionType
 from wsproto.events import BytesMessage, TextMessage
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.wsclient import opening  # noqa: E402
 ROOM = "benchroom"
 SETTLE, IDLE_FOR, KEYS, CHECKS = 30, 30, 20, 3
 
@@ -71,17 +72,10 @@ def check_seconds(base: str, trainee: dict) -> float:
 
 
 def keystrokes(base: str, trainee: dict) -> list:
-    host = base.split("//")[1]
-    address, port = host.rsplit(":", 1)
     token = trainee["link"].split("token=")[1]
-    sock = socket.create_connection((address, int(port)), timeout=30)
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /t/{trainee['trainee']}/ws/node-1 HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
-                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {base}\r\n"
-                  f"X-Swarmlab-Token: {token}\r\n\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
+    sock, status = opening(base, f"/t/{trainee['trainee']}/ws/node-1", f"X-Swarmlab-Token: {token}")
+    if status != 101:
+        raise SystemExit(f"the terminal's socket was refused: {status}")
     ws = Connection(ConnectionType.CLIENT)
 
     def drain(until_seen: bytes, within: float) -> bool:

@@ -3,13 +3,9 @@ terminal on node-1 reaches that node's engine, their Check grades their lab and 
 their token opens nothing of the other trainee nor the board, the shell outlives a reload,
 the board lists both, nothing loads from outside, and `room stop` removes the room's labs
 and nothing else."""
-import base64
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -17,6 +13,7 @@ import pytest
 
 from ..browser import chromium, console_errors, foreign_loads, until
 from ..conftest import P, ROOT, run_json
+from ..wsclient import opening
 
 pytestmark = pytest.mark.integration
 
@@ -35,18 +32,9 @@ def _get(url, headers=None):
 
 
 def _ws_status(base, path, cookie):
-    host = base.split("//")[1]
-    address, port = host.rsplit(":", 1)
-    sock = socket.create_connection((address, int(port)), timeout=30)
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {base}\r\nCookie: {cookie}\r\n\r\n")
-                 .encode())
-    head = b""
-    while b"\r\n" not in head:
-        head += sock.recv(1)
+    sock, status = opening(base, path, f"Cookie: {cookie}")
     sock.close()
-    return int(head.split()[1])
+    return status
 
 
 def _envelope(server):

@@ -2,9 +2,7 @@
 bounds, the terminal under a real PTY (a local `sh`), and the server end to end with a
 WebSocket client, its lessons and hosts faked (tests/integration/test_room.py drives real
 labs in a real browser)."""
-import base64
 import json
-import os
 import socket
 import threading
 import time
@@ -22,6 +20,8 @@ from swarmlab.room.access import Keys, whose
 from swarmlab.web import websocket
 from swarmlab.web.guard import HEADER, Guard
 from swarmlab.web.terminal import Session
+
+from ..wsclient import opening
 
 
 def test_trainee_names_are_checked_whole_with_their_line(tmp_path):
@@ -169,15 +169,7 @@ def _serve(room, fake):
 
 
 def _ws(port, path, token, name):
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:{port}\r\n"
-                  f"Cookie: swarmlab_room_{port}_{name}={token}\r\n\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
-    return sock, int(head.split()[1])
+    return opening(f"http://127.0.0.1:{port}", path, f"Cookie: swarmlab_room_{port}_{name}={token}")
 
 
 def test_the_server_gives_each_trainee_their_own_shell_and_nothing_of_the_others(tmp_path):
