@@ -111,8 +111,8 @@ def one_run(trainees: int, lesson: str) -> dict:
                                str(trainees), "--lesson", lesson, "--port", "0", "--json"], cwd=ROOT, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        text = ""
-        while not text.endswith("}\n"):  # the envelope, pretty-printed; the server goes on
+        text, line = "", ""
+        while line.rstrip() != "}":  # the envelope, pretty-printed, ends; the server goes on
             line = server.stdout.readline()
             if not line:
                 raise SystemExit(f"room start ended: {text}")
