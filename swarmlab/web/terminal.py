@@ -24,6 +24,9 @@ from typing import Deque, List, Optional, Sequence
 SCROLLBACK = 64 * 1024  # bytes of recent output a new page is shown
 BACKLOG = 1024 * 1024  # bytes a watcher may have unsent before it is dropped
 CHUNK = 16 * 1024
+# what the shell's command keeps of the server's environment: the docker CLI's own settings
+# (DOCKER_HOST, DOCKER_CONTEXT, …: the engine the nodes run on), nothing else of the server's
+KEPT_ENV = ("PATH", "LANG", "LC_ALL", "HOME", "USER")
 
 
 class Watcher:
@@ -89,7 +92,7 @@ class Session:
     def __init__(self, argv: Sequence[str], rows: int = 24, cols: int = 80):
         self.master, slave = os.openpty()
         self._size(slave, rows, cols)
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "USER")}
+        env = {k: v for k, v in os.environ.items() if k in KEPT_ENV or k.startswith("DOCKER_")}
         self.proc = subprocess.Popen(
             ["setsid", "-c", *argv],
             stdin=slave,
