@@ -85,9 +85,11 @@ def rows(room: str, provider: Any, lessons: Lessons) -> List[Dict[str, Any]]:
 
 
 def stop(room: str, provider: Any, lessons: Lessons, say: Say) -> Dict[str, Any]:
-    """Every lab whose record names the room, removed; what could not be read is said."""
-    mine = [r["lab"] for r in rows(room, provider, lessons)]
-    unread = [r for r in lessons.progress(provider) if r.get("lesson") is None and r["lab"].startswith(f"{room}-")]
+    """Every lab whose record names the room, removed; what could not be read is said.
+    Every lab's record is read once, for both."""
+    records = lessons.progress(provider)
+    mine = sorted(r["lab"] for r in records if r.get("room") == room)
+    unread = [r for r in records if r.get("lesson") is None and r["lab"].startswith(f"{room}-")]
     removed = []
     for lab in mine:
         say(f"removing lab {lab}")
