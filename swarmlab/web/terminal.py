@@ -193,10 +193,9 @@ class Sessions:
         with self._lock:
             return self._by_key.get(key)
 
-    def close(self, prefix=None) -> None:
-        """Every session (or those whose key starts with `prefix`) ended."""
+    def close(self) -> None:
+        """Every session ended (the server stops)."""
         with self._lock:
-            keys = [k for k in self._by_key if prefix is None or k[: len(prefix)] == prefix]
-            gone = [self._by_key.pop(k) for k in keys]
+            gone, self._by_key = list(self._by_key.values()), {}
         for s in gone:
             s.close()

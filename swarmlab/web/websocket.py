@@ -16,6 +16,7 @@ import time
 from typing import Callable, Dict, List, Optional, Union
 
 from wsproto.connection import Connection, ConnectionType
+from wsproto.utilities import LocalProtocolError
 from wsproto.events import BytesMessage, CloseConnection, Message, Ping, TextMessage
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -87,7 +88,7 @@ class Socket:
             self.closed = True
             try:
                 self.sock.sendall(self.ws.send(CloseConnection(code=code, reason=reason)))
-            except (OSError, Exception):
+            except (OSError, LocalProtocolError):  # gone, or already closing
                 pass
 
     def wait(self, others: List[int], timeout: float = IDLE) -> List[int]:
