@@ -28,6 +28,7 @@ from ..result import CheckResult
 from ..shell import label_filter, sh
 from ..transport.group import run_on
 from ..observe import topology
+from ..observe.gossip import names_known_probe
 from ..waiting import poll, until
 from ..observe import reads
 from . import side_by_side, state
@@ -180,8 +181,20 @@ def checkpoint(lesson: Lesson, scenario: Scenario, provider: Provider, say: Say)
         say(f"setup: services settled: {settle(reader, expected, scenario.wait.timeout, calm)}")
     for wait in pending:
         say(f"setup: {wait()}")
+    say(f"setup: {_names_known(handle, manager, lesson, scenario.stack_name, stack, touched)}")
     live = side_by_side.live_specs(manager, scenario.stack_name, list(stack["services"]))
     return handle, side_by_side.record(stack, live, touched)
+
+
+def _names_known(handle: Lab, manager, lesson: Lesson, stack_name: str, stack: dict, touched: List[str]) -> str:
+    """Wait until every node knows the addresses of the tasks the checkpoint (re)made, but
+    those a fault changes or cuts off: a check run at once must not see a replaced task's
+    old address. Bounded, and not an error: a check then shows what does not hold."""
+    reader = SwarmReader(handle.name, manager, handle.running)
+    names = [f"{stack_name}_{s}" for s in stack["services"] if s not in touched]
+    cut = {n for kind, params in lesson.faults for n in fault_nodes(kind, params)}
+    done, seen, took = until(names_known_probe(reader, names, cut), NAMES_WITHIN, 0.5)
+    return f"names {seen} ({took:.1f} s)" if done else f"after {NAMES_WITHIN} s, names {seen}"
 
 
 def _before(
@@ -366,6 +379,7 @@ def solution(name: str, provider: Provider, apply: bool = False, say: Say = lamb
     return {"lab": name, "lesson": lesson.id, "applied": apply, "commands": steps}
 
 
+NAMES_WITHIN = 30.0  # seconds every node may take to learn a replaced task's address
 APPLIED_WITHIN = 90.0  # seconds a solution's effects may take to show (Swarm places a task, rolls one)
 
 

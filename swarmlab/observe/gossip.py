@@ -1,9 +1,12 @@
-"""What one node's gossip peers say of another: the probes a gossip fault waits on, as it
-cuts a node off (forgotten) and once it is healed (known again, with its tasks)."""
+"""What the nodes' gossip says: the probes a gossip fault waits on, as it cuts a node off
+(forgotten) and once it is healed (known again, with its tasks), and the one a lesson's
+start waits on (every node knows the tasks just replaced)."""
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, List, Set
 
 from ..providers.base import Host
 from ..shell import sh
@@ -53,5 +56,52 @@ def listed_probe(watcher: Host, node: Host):
         r = _every_overlay(watcher, "{{range .Peers}}{{.IP}} {{end}}")
         seen = r.ok and bool(set(r.stdout.split()) & {node.address, node.swarm_addr, node.data_addr})
         return seen, f"{watcher.name} does not list {node.name} as a peer"
+
+    return probe
+
+
+def names_known_probe(reader, services: List[str], skip: Set[str]):
+    """A probe: on every node with a task on one of these services' networks, does that
+    network's gossip view list each service's running tasks, exactly (the addresses the
+    embedded DNS answers there)? Swarm has a replaced task running before the other nodes
+    learn its address, about a second later, sometimes more. The nodes in `skip` (cut off
+    on purpose) are not asked, and their tasks are not looked for."""
+    tasks = [t for t in reader.tasks(reader.service_names()) if t.running]
+    addresses = reader.task_addresses([t.id for t in tasks])
+    lab_networks = {n.name for n in reader.networks()}
+    want: Dict[str, Dict[str, Set[str]]] = {}  # network -> service -> addresses
+    nodes: Dict[str, Set[str]] = {}  # network -> the nodes with a task on it
+    unsure: Set[str] = set()  # the addresses of the tasks on skipped nodes
+    for t in tasks:
+        service = t.name.rsplit(".", 1)[0]
+        for net, ip in addresses.get(t.id, {}).items():
+            if net not in lab_networks:  # ingress: the routing mesh's, not the names'
+                continue
+            if t.node in skip:
+                unsure.add(ip)
+                continue
+            nodes.setdefault(net, set()).add(t.node)
+            if service in services:
+                want.setdefault(net, {}).setdefault(service, set()).add(ip)
+    hosts = {h.name: h for h in reader.hosts}
+    pairs = [(hosts[n], net) for net in want for n in sorted(nodes.get(net, ())) if n in hosts]
+
+    def one(pair) -> str:
+        host, net = pair
+        r = host.transport.run(
+            ["docker", "network", "inspect", "-v", "--format", "{{json .Services}}", net], warn=True, timeout=30
+        )
+        listed = json.loads(r.stdout or "null") if r.ok else None
+        seen = {
+            name: {x.get("EndpointIP") for x in (svc or {}).get("Tasks") or []} - unsure
+            for name, svc in (listed or {}).items()
+        }
+        wrong = [s for s, ips in want[net].items() if seen.get(s, set()) != ips]
+        return f"{host.name} on {net}: {', '.join(wrong)}" if wrong else ""
+
+    def probe():
+        with ThreadPoolExecutor(max_workers=max(1, len(pairs))) as pool:
+            behind = [x for x in pool.map(one, pairs) if x]
+        return not behind, "not yet listed as running: " + "; ".join(behind) if behind else "listed everywhere"
 
     return probe

@@ -110,6 +110,12 @@ def failing(doc):
     return sorted(s["name"] for s in doc["data"]["steps"] if s["status"] != "passed")
 
 
+def said(doc) -> str:
+    """Each step, its status and what was seen: short enough to reach the CI log whole."""
+    return "\n".join(f"{s['status']}: {s['name']}: {s.get('observed') or ''}"[:300]
+                     for s in doc["data"]["steps"])
+
+
 def cycle(lesson: str, lab: str) -> None:
     proc, doc = run_json("lesson", "start", lesson, lab, "--trainee", "ci")
     assert proc.returncode == 0, proc.stderr
@@ -120,11 +126,12 @@ def cycle(lesson: str, lab: str) -> None:
     proc, doc = run_json("lesson", "solution", lab, "--apply")
     assert proc.returncode == 0, proc.stderr
     proc, after = run_json("lesson", "check", lab)
-    assert proc.returncode == 0 and after["data"]["solved"], after["data"]["steps"]
+    assert proc.returncode == 0 and after["data"]["solved"], said(after)
     proc, doc = run_json("lesson", "reset", lab)
     assert proc.returncode == 0, proc.stderr
     proc, again = run_json("lesson", "check", lab)
-    assert proc.returncode == 1 and failing(again) == failing(before), again["data"]["steps"]
+    assert proc.returncode == 1 and failing(again) == failing(before), \
+        f"at the start:\n{said(before)}\nafter the reset:\n{said(again)}"
 
 
 def test_the_lanes_hold_every_lesson_once_and_end_about_together():

@@ -1,6 +1,7 @@
 """Lesson files (issue #15): the shipped ones load in both languages and name only what
 their lab has; a bad file is every problem at once with its file, line and path; the
 checkpoint's stack edits are made on a copy; "settled" means running or waiting with a reason."""
+import json
 from pathlib import Path
 
 import pytest
@@ -275,6 +276,50 @@ def test_a_healed_node_counts_as_resynced_only_once_its_tasks_are_listed_too():
     probe = resynced_probe(watcher, node)
     assert probe() == (False, "node-1 does not list node-3's tasks yet")
     assert probe() == (True, "node-1 lists node-3 and its tasks")
+
+
+def test_names_are_known_once_every_node_on_the_network_lists_exactly_the_running_tasks():
+    """A replaced redis task: a node that still lists the old address, or not yet the new
+    one, is behind; a node cut off on purpose, and the ingress network, are not asked."""
+    from types import SimpleNamespace
+
+    from swarmlab.observe.gossip import names_known_probe
+    from swarmlab.result import CommandResult
+
+    views = {}  # node -> what its gossip lists on backend
+
+    def node(name):
+        def run(args, **k):
+            assert args[-1] == "backend", args   # ingress is the routing mesh's: never asked
+            return CommandResult(name, "inspect", 0, json.dumps(views[name]), "", 0.1)
+        return SimpleNamespace(name=name, transport=SimpleNamespace(run=run))
+
+    tasks = [TaskView("app_web.1", "w1", "node-1", "Running 3 seconds ago", "Running"),
+             TaskView("app_redis.1", "r2", "node-3", "Running 1 second ago", "Running"),
+             TaskView("app_web.2", "w2", "node-2", "Running 3 seconds ago", "Running")]
+    addresses = {"w1": {"backend": "10.1.0.5", "ingress": "10.0.0.5"}, "w2": {"backend": "10.1.0.6"},
+                 "r2": {"backend": "10.1.0.9"}}
+    reader = SimpleNamespace(
+        hosts=[node("node-1"), node("node-2"), node("node-3")], service_names=lambda: ["app_web", "app_redis"],
+        tasks=lambda names: tasks, task_addresses=lambda ids: addresses,
+        networks=lambda: [SimpleNamespace(name="backend")])
+
+    def redis(*ips, web=("10.1.0.5",)):
+        return {"app_redis": {"Tasks": [{"EndpointIP": ip} for ip in ips]},
+                "app_web": {"Tasks": [{"EndpointIP": ip} for ip in web]}}
+
+    probe = names_known_probe(reader, ["app_redis", "app_web"], skip={"node-2"})
+    views.update({"node-1": redis("10.1.0.7"), "node-2": {}, "node-3": redis("10.1.0.9")})
+    assert probe() == (False, "not yet listed as running: node-1 on backend: app_redis")   # the old task
+    views["node-1"] = redis("10.1.0.7", "10.1.0.9")
+    assert not probe()[0]                                                               # old and new
+    views["node-1"] = {}
+    assert not probe()[0]                                                               # neither
+    views["node-1"] = redis("10.1.0.9", web=())
+    assert not probe()[0]                                                               # web forgotten
+    # node-2 is cut off: not asked, and its web task may be listed or not
+    views.update({"node-1": redis("10.1.0.9", web=("10.1.0.5", "10.1.0.6")), "node-3": redis("10.1.0.9")})
+    assert probe() == (True, "listed everywhere")                                       # node-2 is cut off
 
 
 def test_a_service_wanted_at_zero_is_settled_while_its_tasks_stop():
