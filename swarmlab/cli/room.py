@@ -43,9 +43,16 @@ def room():
 @LANG
 @page_options(8770, "whoever reaches it with a token gets a shell on a lab")
 @click.option("--allow-reset", is_flag=True, help="Trainees may put their own lab back at the lesson's start.")
+@click.option(
+    "--demo",
+    metavar="LAB",
+    default="",
+    help="A lab (made before, e.g. swarmlab up --name demo) the board runs drills on, its quiz put to the room.",
+    callback=lambda ctx, p, v: _checked(grammar.LAB, v or None, "--demo") or "",
+)
 @json_option
 @handle_errors("room start")
-def start(room, trainees, names, lesson_id, lang, port, bind, allow_remote, allow_reset, as_json):
+def start(room, trainees, names, lesson_id, lang, port, bind, allow_remote, allow_reset, demo, as_json):
     """Make one lab per trainee at the lesson's start (side by side), then serve each
     trainee's page and the trainer's board until Ctrl-C. The labs stay: start again to
     serve them anew (new links), `room stop` to remove them."""
@@ -54,16 +61,18 @@ def start(room, trainees, names, lesson_id, lang, port, bind, allow_remote, allo
     from .. import room as roomapi
     from ..lessons.model import LANGS
     from ..room import model
-    from .wiring import room_lessons
+    from .wiring import room_drills, room_lessons
 
     if (trainees is None) == (names is None):
         raise click.UsageError("give --trainees N or --names FILE (one of them)")
     listed = model.names_from(Path(names), LANGS) if names else model.numbered(trainees)
     for n, _ in listed:
         _checked(grammar.LAB, model.lab_name(room, n), "--name")
-    plan = roomapi.plan(room, lesson_id, lang, listed, allow_reset)
+    plan = roomapi.plan(room, lesson_id, lang, listed, allow_reset, demo)
     lessons = room_lessons()
     provider = provider_for()
+    if demo:
+        roomapi.check_demo(plan, provider)
     progress = output.Progress(quiet=as_json)
 
     def prepare() -> None:
@@ -87,6 +96,7 @@ def start(room, trainees, names, lesson_id, lang, port, bind, allow_remote, allo
         plan,
         provider_for,
         lessons,
+        room_drills(),
         (bind, port, allow_remote),
         ready,
         lambda line: click.echo(f"room: {line}", err=True),

@@ -7,6 +7,7 @@ from .. import drills, graph, lessons, verify
 from ..compare import report as compare_report
 from ..report.model import Parts
 from ..lessons.model import find as find_lesson
+from ..room.drill import Drills
 from ..room.labs import Lessons
 from ..ui.live import Runs
 
@@ -27,6 +28,14 @@ def ui_runs() -> Runs:
         drill=lambda ref, params: drills.find(ref).with_params(params),
         run_drill=lambda lab, provider, drill, say: drills.run(lab, provider, drill, say=say),
         progress=lambda provider: lessons.progress(provider),
+    )
+
+
+def room_drills() -> Drills:
+    return Drills(
+        catalogue=drills.catalogue,
+        find=lambda ref, params: drills.find(ref).with_params(params),
+        run=lambda lab, provider, drill, say, ask: drills.run(lab, provider, drill, say=say, ask=ask),
     )
 
 

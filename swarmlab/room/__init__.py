@@ -14,6 +14,7 @@ from ..errors import ConfigError, Problem
 from ..progress import Say
 from ..web.guard import tls_for
 from . import labs
+from .drill import Drills
 from .labs import Lessons
 from .live import Live
 from .model import Room, Trainee, lab_name
@@ -32,9 +33,20 @@ def xterm_dir() -> Optional[Path]:
     return None
 
 
-def plan(room: str, lesson: str, lang: str, names: List[Tuple[str, str]], allow_reset: bool) -> Room:
-    """names: (trainee, their language or "" for the room's)."""
-    return Room(room, lesson, lang, [Trainee(n, lab_name(room, n), own) for n, own in names], allow_reset)
+def plan(room: str, lesson: str, lang: str, names: List[Tuple[str, str]], allow_reset: bool, demo: str = "") -> Room:
+    """names: (trainee, their language or "" for the room's); demo: the lab drills run on."""
+    return Room(room, lesson, lang, [Trainee(n, lab_name(room, n), own) for n, own in names], allow_reset, demo)
+
+
+def check_demo(room: Room, provider: Any) -> None:
+    """The demonstration lab exists and is no trainee's: exit 2 before any lab is made."""
+    why = ""
+    if any(t.lab == room.demo for t in room.trainees):
+        why = f"{room.demo} is a trainee's lab: the demonstration lab is one of its own"
+    elif not provider.exists(room.demo):
+        why = f"no lab {room.demo}: make it first (swarmlab up --name {room.demo}), then start the room"
+    if why:
+        raise ConfigError([Problem("--demo", "", why)], "the options")
 
 
 def make(room: Room, provider: Any, lessons: Lessons, say: Say) -> None:
@@ -53,6 +65,7 @@ def serve(
     room: Room,
     provider_factory: Callable[[], Any],
     lessons: Lessons,
+    drills: Drills,
     where: tuple,  # (host, port, allow_remote)
     ready: Callable[[Dict[str, Any]], None],
     log_line: Callable[[str], None],
@@ -62,7 +75,7 @@ def serve(
     then serve until interrupted; `ready` gets the links (each with its token)."""
     host, port, allow_remote = where
     cert = tls_for(host, allow_remote, "gets a shell on a lab")
-    live = Live(room, provider_factory, lessons)
+    live = Live(room, provider_factory, lessons, drills)
     found = xterm_dir()
     try:
         server = make_server(live, host, port, found, log_line, cert.context if cert else None)
@@ -92,8 +105,8 @@ def serve(
     try:
         server.serve_forever(poll_interval=0.5)
     finally:
-        live.close()
+        live.close(log_line)
         server.server_close()
 
 
-__all__ = ["Lessons", "Room", "plan", "make", "status", "stop", "serve", "xterm_dir"]
+__all__ = ["Drills", "check_demo", "Lessons", "Room", "plan", "make", "status", "stop", "serve", "xterm_dir"]

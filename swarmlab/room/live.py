@@ -14,20 +14,20 @@ from .. import lab as labapi
 from ..errors import SwarmlabError
 from ..web.terminal import Session, Sessions
 from . import labs
+from .drill import Drills, RoomDrill
 from .labs import Lessons
-from .model import Room, Trainee
+from .model import Busy, Room, Trainee
 
 BOARD_EVERY = 5.0
+DRILL_ENDS = 600.0  # seconds a drill running when the pages stop may take to end
 PICTURE_FOR = 2.0  # seconds a lab's picture is served again before it is read anew
 
 
-class Busy(Exception):
-    """The trainee's lab is already doing something asked of it."""
-
-
 class Live:
-    def __init__(self, room: Room, provider_factory: Callable[[], Any], lessons: Lessons):
+    def __init__(self, room: Room, provider_factory: Callable[[], Any], lessons: Lessons, drills: Drills):
         self.room, self.factory, self.lessons = room, provider_factory, lessons
+        self.drill = RoomDrill(room.demo, drills, lambda: [t.name for t in room.trainees if not t.error])
+        self.drills = self.drill.catalogue() if room.demo else []
         self.provider = provider_factory()
         self.sessions = Sessions()
         self.locks = {t.name: threading.Lock() for t in room.trainees}
@@ -69,6 +69,7 @@ class Live:
             "doing": self.doing.get(t.name),
             "allow_reset": self.room.allow_reset,
             "whole": row.get("whole"),
+            "drill": self.drill.view(t.name, t.lang or self.room.lang) if self.drill.id else None,
         }
 
     def _one_at_a_time(self, t: Trainee, what: str, work: Callable[[], Dict[str, Any]]) -> Dict[str, Any]:
@@ -182,12 +183,19 @@ class Live:
         return self.sessions.find((t.name, node))
 
     # -- the board ---------------------------------------------------------
+    def start_drill(self, ref: str, params: Dict[str, str]) -> str:
+        """A drill on the demonstration lab, its questions put to the room (drill.py)."""
+        return self.drill.start(ref, params, self.factory())
+
     def board_state(self) -> Dict[str, Any]:
         rows = {r["lab"]: r for r in self.board}
         return {
             "room": self.room.name,
             "lesson": self.room.lesson,
             "error": self.board_error,
+            "demo": self.room.demo,
+            "drills": self.drills,
+            "drill": self.drill.view(None, self.room.lang) if self.drill.id else None,
             "trainees": [
                 {
                     "trainee": t.name,
@@ -205,6 +213,11 @@ class Live:
             ],
         }
 
-    def close(self) -> None:
+    def close(self, say: Callable[[str], None] = lambda s: None) -> None:
         self.stopping.set()
         self.sessions.close()
+        if self.drill.running:
+            say(f"the drill on {self.room.demo} ends first: it heals what it broke (Ctrl-C again leaves it broken)")
+            if not self.drill.finish(DRILL_ENDS):
+                demo = self.room.demo
+                say(f"the drill on {demo} still runs and may leave it broken: swarmlab status {demo} shows what")

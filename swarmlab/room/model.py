@@ -17,6 +17,10 @@ MAX_TRAINEES = 40
 MAX_NAMES_FILE = 64 * 1024
 
 
+class Busy(Exception):
+    """Something asked of a lab already runs on it: wait for it to end."""
+
+
 @dataclass
 class Trainee:
     name: str
@@ -35,6 +39,7 @@ class Room:
     lang: str
     trainees: List[Trainee]
     allow_reset: bool = False
+    demo: str = ""  # the lab the trainer runs drills on, with the room quiz ("" : none)
     trainer_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     def trainee(self, name: str) -> Optional[Trainee]:

@@ -6,12 +6,15 @@ GET  /t/NAME/                        a trainee's page (the printed link: ?token=
 GET  /t/NAME/api/state               brief, steps, latest check, hints, nodes
 GET  /t/NAME/api/picture             the lab's nodes and the tasks on them (read at most every 2 s)
 POST /t/NAME/api/check|hint|reset
+POST /t/NAME/api/answer              {"question": N, "choice": K}: a pick for the room drill's open question
 GET  /t/NAME/ws/NODE                 a terminal on that node of the trainee's lab (WebSocket)
 GET  /board/                         the trainer's board
 GET  /board/api/state                every trainee's row
 GET  /board/ws/NAME/NODE             a trainee's terminal, watched read-only
 POST /board/api/reset                {"trainee": NAME}
-POST /board/api/next                 the whole room to the catalogue's next lesson"""
+POST /board/api/next                 the whole room to the catalogue's next lesson
+POST /board/api/drill                {"drill": ID, "params": {KEY: NODE}} on the demonstration lab
+POST /board/api/close                the room drill's open question closed: the step goes on"""
 
 from __future__ import annotations
 
@@ -27,8 +30,8 @@ from ..web.guard import Guard
 from ..web.http import BoundedServer, HEADERS, PageHandler, static
 from ..web.terminal import Session
 from .access import BOARD, Keys, whose
-from .live import Busy, Live
-from .model import Trainee
+from .live import Live
+from .model import Busy, Trainee
 
 SLOTS = 256  # connections at once: a terminal holds one for as long as it is open
 SOCKETS_EACH = 12  # terminal sockets one trainee (or the board) may hold open at once
@@ -119,15 +122,21 @@ class Handler(PageHandler):
             if ident == BOARD:
                 self._board_post(rest, body)
             else:
-                self._trainee_post(self._trainee(ident), rest)
+                self._trainee_post(self._trainee(ident), rest, body)
         except Busy as exc:
             self._send(409, {"error": str(exc)})
         except (ValueError, SwarmlabError) as exc:
             msg = "; ".join(exc.lines()) if isinstance(exc, SwarmlabError) else str(exc)
             self._send(400, {"error": msg})
 
-    def _trainee_post(self, t: Trainee, rest: str) -> None:
-        if rest == "api/check":
+    def _trainee_post(self, t: Trainee, rest: str, body: dict) -> None:
+        if rest == "api/answer":
+            number, choice = body.get("question"), body.get("choice")
+            if type(number) is not int or type(choice) is not int:
+                raise ValueError("question and choice: numbers are expected")
+            self.live.drill.answer(t.name, number, choice)
+            self._send(200, {"question": number, "choice": choice})
+        elif rest == "api/check":
             self._send(200, self.live.check(t))
         elif rest == "api/hint":
             self._send(200, self.live.hint(t))
@@ -142,6 +151,11 @@ class Handler(PageHandler):
     def _board_post(self, rest: str, body: dict) -> None:
         if rest == "api/next":
             return self._send(202, {"lesson": self.live.next_lesson(self.log_line)})
+        if rest == "api/drill":
+            return self._send(202, {"drill": self.live.start_drill(*_drill_asked(body))})
+        if rest == "api/close":
+            self.live.drill.close_question()
+            return self._send(200, {"closed": True})
         if rest != "api/reset":
             return self._send(404, {"error": "no such action"})
         name = str(body.get("trainee", ""))
@@ -176,6 +190,18 @@ class Handler(PageHandler):
         finally:
             self.live.close_socket(ident)
         self.close_connection = True
+
+
+def _drill_asked(body: dict):
+    """(drill id, params) from the board, each value checked where it enters."""
+    ref, params = str(body.get("drill", ""))[:100], body.get("params") or {}
+    if not isinstance(params, dict) or len(params) > 8:
+        raise ValueError("params: an object of at most 8 node names is expected")
+    for key, value in params.items():
+        bad = grammar.PARAM.problem(str(key)) or grammar.NODE.problem(str(value))
+        if bad:
+            raise ValueError(f"params.{str(key)[:24]}: {bad}")
+    return ref, {str(k): str(v) for k, v in params.items()}
 
 
 def relay(ws: websocket.Socket, session: Session, typed: bool) -> None:

@@ -1,8 +1,8 @@
 """A room of two trainees on real dind labs, opened in headless Chromium: a trainee's
 terminal on node-1 reaches that node's engine, their Check grades their lab and no other,
 their token opens nothing of the other trainee nor the board, the shell outlives a reload,
-the board lists both, nothing loads from outside, and `room stop` removes the room's labs
-and nothing else."""
+the board lists both and runs a drill on a demonstration lab with its quiz to the room,
+nothing loads from outside, and `room stop` removes the room's labs and nothing else."""
 import json
 import subprocess
 import sys
@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 
 ROOM = P[:10]
 LESSON = "drained-node"
+DEMO = f"{P}-demo"
 
 
 
@@ -52,9 +53,13 @@ def _envelope(server):
 def room(engine, tmp_path_factory):
     names = tmp_path_factory.mktemp("room") / "names"
     names.write_text("# the room of the test\nalice\nbob\n")
-    server = subprocess.Popen([sys.executable, "-m", "swarmlab", "room", "start", "--name", ROOM, "--names", str(names),
-                               "--lesson", LESSON, "--port", "0", "--json"], cwd=ROOT, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    start = [sys.executable, "-m", "swarmlab", "room", "start", "--name", ROOM, "--names", str(names),
+             "--lesson", LESSON, "--port", "0", "--json", "--demo", DEMO]
+    missing = subprocess.run(start, cwd=ROOT, text=True, capture_output=True, timeout=120)
+    assert missing.returncode == 2 and f"no lab {DEMO}" in missing.stderr, missing.stderr  # before any lab
+    proc, doc = run_json("up", "--name", DEMO)
+    assert proc.returncode == 0, proc.stderr
+    server = subprocess.Popen(start, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         doc = _envelope(server)
         assert doc["ok"] and all(not t["error"] for t in doc["data"]["trainees"]), doc
@@ -62,6 +67,8 @@ def room(engine, tmp_path_factory):
     finally:
         server.terminate()
         server.wait(30)
+        proc, _ = run_json("down", DEMO)
+        assert proc.returncode == 0, proc.stderr
 
 
 def _terminal_text(browser, node="node-1"):
@@ -126,6 +133,43 @@ def test_each_trainee_has_their_lab_their_terminal_and_nothing_of_the_other(engi
     assert checks == {"alice": 1, "bob": 0}, doc  # A's Check graded A's lab, and only it
 
 
+def _api(url, token, body=None):
+    req = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(),
+                                 method="GET" if body is None else "POST",
+                                 headers={"X-Swarmlab-Token": token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def test_the_board_runs_a_drill_on_the_demo_lab_and_scores_each_trainees_answer(engine, room):
+    """The drain drill on the demonstration lab: its question reaches alice's page (she
+    answers in the browser) and bob's (he answers by the API); it waits for both, then each
+    pick is scored on what the lab showed."""
+    links = {t["trainee"]: t["link"] for t in room["trainees"]}
+    base = room["board"].split("/board/")[0]
+    trainer, b_token = room["board"].split("token=")[1], links["bob"].split("token=")[1]
+    assert _api(f"{base}/board/api/state", trainer)["demo"] == DEMO
+    with chromium() as browser:
+        browser.get(links["alice"])
+        assert until(lambda: browser.find_element("id", "title").text not in ("", "…"), 30)
+        assert _api(f"{base}/board/api/drill", trainer, {"drill": "drain", "params": {"node": "node-2"}})["drill"] == "drain"
+        choices = lambda: browser.find_elements("css selector", "#questions button:not([disabled])")  # noqa: E731
+        assert until(lambda: len(choices()) == 3, 120), browser.find_element("id", "drill").text
+        choices()[1].click()
+        picked = lambda: _api(f"{base}/board/api/state", trainer)["drill"]["questions"][0]["counts"]  # noqa: E731
+        assert until(lambda: picked() == [0, 1, 0], 30), picked()
+        _api(f"{base}/t/bob/api/answer", b_token, {"question": 1, "choice": 0})
+        drill = lambda: _api(f"{base}/board/api/state", trainer)["drill"]  # noqa: E731
+        assert until(lambda: not drill()["running"], 400, 2), drill()["events"]
+        done = drill()
+        assert not done["error"] and done["passed"], done
+        right = done["questions"][0]["right"]
+        assert right and done["scores"] == {"alice": f"{int(1 in right)}/1", "bob": f"{int(0 in right)}/1"}, done
+        verdict = "right: your answer held" if 1 in right else "what the lab showed"
+        assert until(lambda: verdict in browser.find_element("id", "questions").text, 30)
+        assert foreign_loads(browser) == [] and console_errors(browser) == [], (foreign_loads(browser), console_errors(browser))
+
+
 def test_the_board_moves_the_whole_room_to_the_next_lesson(engine, room):
     base = room["board"].split("/board/")[0]
     trainer = room["board"].split("token=")[1]
@@ -155,6 +199,6 @@ def test_room_stop_removes_the_rooms_labs_and_nothing_else(engine, room):
         assert sorted(doc["data"]["removed"]) == [f"{ROOM}-alice", f"{ROOM}-bob"]
         proc, after = run_json("ls")
         left = {lab["name"] for lab in after["data"]}
-        assert decoy in left and not {f"{ROOM}-alice", f"{ROOM}-bob"} & left
+        assert {decoy, DEMO} <= left and not {f"{ROOM}-alice", f"{ROOM}-bob"} & left
     finally:
         run_json("down", decoy)

@@ -101,7 +101,9 @@ def test_a_room_of_bad_trainees_or_lesson_is_exit_2_before_any_lab(tmp_path):
     for args, says in ((["--trainees", "2", "--lesson", "x;touch /tmp/swarmlab-pwned"], "lesson id"),
                        (["--trainees", "2", "--lesson", "no-such-lesson"], "no-such-lesson"),
                        (["--lesson", "drained-node"], "--trainees N or --names FILE"),
-                       (["--trainees", "41", "--lesson", "drained-node"], "--trainees")):
+                       (["--trainees", "41", "--lesson", "drained-node"], "--trainees"),
+                       (["--trainees", "1", "--lesson", "drained-node", "--demo", "x;touch /tmp/swarmlab-pwned"],
+                        "--demo")):
         code, out, err, _, _ = run_measured(["room", "start", *args])
         assert code == 2 and says in err and "Traceback" not in err, err
 

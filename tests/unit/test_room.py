@@ -152,7 +152,33 @@ class _Lessons:
                 {"lab": "r-eve", "room": "other", "lesson": "x"}, {"lab": "r-mallory", "lesson": None, "note": "down"}]
 
 
-def _serve(room, fake):
+class _Drills:
+    """One drill with one question; its run asks it, then waits for the test to let it end."""
+
+    def __init__(self):
+        from swarmlab.room.drill import Drills
+
+        self.asked, self.go = threading.Event(), threading.Event()
+        self.ran = []
+        quiz = SimpleNamespace(question={"en": "Where does web go?", "fr": "Où va web ?"},
+                               choices=[({"en": "elsewhere", "fr": "ailleurs"}, None), ({"en": "nowhere"}, None)])
+        drill = SimpleNamespace(title={"en": "A node drained"}, quiz=quiz)
+
+        def run(lab, provider, d, say, ask):
+            self.ran.append(lab)
+            say("drained node-2")
+            ask(d.quiz)
+            self.asked.set()
+            assert self.go.wait(30)
+            return {"passed": True, "quiz": [{"right": [0], "choices": [{"observed": "web.2 on node-1"},
+                                                                         {"observed": "nothing waits"}]}]}
+
+        self.api = Drills(catalogue=lambda: [{"id": "drain", "title": "A node drained", "params": {"node": "node-2"},
+                                               "needs": {}}],
+                          find=lambda ref, params: drill, run=run)
+
+
+def _serve(room, fake, drills=None):
     from swarmlab.room.live import Live
     from swarmlab.room.server import make_server
 
@@ -162,7 +188,7 @@ def _serve(room, fake):
                            progress=fake.progress, ids=lambda: [])
     for t in room.trainees:
         t.nodes = ["node-1"]
-    live = Live(room, lambda: provider, lessons)
+    live = Live(room, lambda: provider, lessons, (drills or _Drills()).api)
     server = make_server(live, "127.0.0.1", 0, None, lambda line: None)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, live
@@ -240,3 +266,81 @@ def test_stop_removes_the_rooms_labs_by_their_record_and_leaves_the_rest(monkeyp
     report = labs.stop("r", SimpleNamespace(list_labs=lambda: []), _Lessons(), lambda s: None)
     assert downed == ["r-alice", "r-bob"] == report["removed"]
     assert report["left"] == [{"lab": "r-mallory", "why": "down"}]
+
+
+def _call(port, path, token, body=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=None if body is None else json.dumps(body).encode(),
+                                 method="GET" if body is None else "POST", headers={HEADER: token})
+    req.add_header("Cookie", f"swarmlab_room_{port}_{'board' if path.startswith('/board') else path.split('/')[2]}={token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_the_room_drill_asks_every_trainee_then_scores_each_on_what_the_lab_showed():
+    room, drills = _room(), _Drills()
+    room.demo = "demo"
+    room.trainees[1].lang = "fr"
+    server, live = _serve(room, _Lessons(), drills)
+    port = server.server_address[1]
+    a, b = room.trainees
+    board = room.trainer_token
+    try:
+        assert _call(port, "/board/api/drill", a.token, {"drill": "drain"})[0] == 403
+        assert _call(port, "/board/api/drill", board, {"drill": "../../etc/passwd"})[0] == 400
+        assert _call(port, "/board/api/drill", board, {"drill": "drain", "params": {"node": "x;reboot"}})[0] == 400
+        assert _call(port, "/board/api/drill", board, {"drill": "drain", "params": {"node": "node-2"}})[0] == 202
+        assert _call(port, "/board/api/drill", board, {"drill": "drain"})[0] == 409    # one at a time
+
+        def question(who, token):
+            status, state = _call(port, f"/t/{who}/api/state", token)
+            assert status == 200, state
+            return state["drill"]["questions"]
+
+        for _ in range(400):   # the drill's thread puts the question a moment after the start
+            if question("alice", a.token):
+                break
+            drills.go.wait(0.05)
+        (qa,), (qb,) = question("alice", a.token), question("bob", b.token)
+        assert (qa["question"], qa["choices"], qa["open"]) == ("Where does web go?", ["elsewhere", "nowhere"], True)
+        assert qb["choices"] == ["ailleurs", "nowhere"]       # bob's language, English where none
+        assert _call(port, "/t/alice/api/answer", a.token, {"question": 1, "choice": 5})[0] == 400
+        assert _call(port, "/t/alice/api/answer", a.token, {"question": 1, "choice": True})[0] == 400
+        assert _call(port, "/t/bob/api/answer", a.token, {"question": 1, "choice": 1})[0] == 403
+        assert _call(port, "/t/alice/api/answer", a.token, {"question": 1, "choice": 0})[0] == 200
+        assert not drills.asked.is_set()                       # bob has not answered: still open
+        assert _call(port, "/t/bob/api/answer", b.token, {"question": 1, "choice": 1})[0] == 200
+        assert drills.asked.wait(10)                           # everyone answered: the step goes on
+        assert _call(port, "/t/alice/api/answer", a.token, {"question": 1, "choice": 1})[0] == 400   # closed
+        drills.go.set()
+        for _ in range(400):
+            if not live.drill.running:
+                break
+            threading.Event().wait(0.05)
+        (qa,) = question("alice", a.token)
+        assert (qa["picked"], qa["right"], qa["observed"][0]) == (0, [0], "web.2 on node-1")
+        assert "counts" not in qa                              # a trainee sees their own pick only
+        status, state = _call(port, "/board/api/state", board)
+        assert state["drill"]["scores"] == {"alice": "1/1", "bob": "0/1"}
+        assert state["drill"]["questions"][0]["counts"] == [1, 1] and state["drill"]["passed"] is True
+        assert drills.ran == ["demo"] and state["drill"]["events"][0] == "drained node-2"
+    finally:
+        server.shutdown()
+        server.server_close()
+        live.close()
+
+
+def test_a_room_without_a_demonstration_lab_runs_no_drill():
+    room = _room()
+    server, live = _serve(room, _Lessons())
+    port = server.server_address[1]
+    try:
+        status, doc = _call(port, "/board/api/drill", room.trainer_token, {"drill": "drain"})
+        assert status == 400 and "--demo" in doc["error"]
+        assert _call(port, "/board/api/state", room.trainer_token)[1]["drills"] == []
+    finally:
+        server.shutdown()
+        server.server_close()
+        live.close()

@@ -44,6 +44,7 @@ async function refresh() {
     $("lesson").textContent = s.lesson;
     document.querySelector("#trainees tbody").replaceChildren(...s.trainees.map(row));
     if (s.error) say(s.error);
+    drills(s);
   } catch (e) { say("the room's server does not answer: " + e.message); }
 }
 
@@ -57,6 +58,69 @@ $("next").addEventListener("click", async () => {
   const r = await fetch("/board/api/next", { method: "POST", headers: { "X-Swarmlab-Token": TOKEN, "Content-Type": "application/json" }, body: "{}" });
   const doc = await r.json();
   say(r.ok ? "the room moves to " + doc.lesson + "…" : doc.error);
+});
+
+// the drill panel: the demonstration lab's drills, the one running, its questions and the room's answers
+function drills(s) {
+  $("drill").hidden = !s.demo;
+  if (!s.demo) return;
+  $("demo").textContent = s.demo;
+  if ($("drillid").childElementCount === 0) {
+    $("drillid").replaceChildren(...s.drills.map((d) => { const o = document.createElement("option"); o.value = d.id; o.textContent = d.id + ": " + d.title; return o; }));
+    $("drillid").addEventListener("change", () => params(s.drills));
+    params(s.drills);
+  }
+  const d = s.drill;
+  $("close").hidden = !(d && d.questions.some((q) => q.open));
+  if (!d) return;
+  $("drilltitle").textContent = d.title + (d.running ? " (running)" : d.error ? " (failed: " + d.error + ")" : d.passed ? " (passed)" : " (over)");
+  $("drillevents").textContent = d.events.join("\n");
+  $("questions").replaceChildren(...d.questions.map((q) => {
+    const box = document.createElement("div");
+    box.className = "question";
+    const p = document.createElement("p");
+    p.textContent = q.number + ". " + q.question + (q.open ? " (open: " + q.answers + " answered)" : "");
+    const ul = document.createElement("ul");
+    ul.append(...q.choices.map((text, i) => {
+      const li = document.createElement("li");
+      li.textContent = text + ": " + q.counts[i] + (q.right ? (q.right.includes(i) ? " (held: " : " (did not hold: ") + q.observed[i] + ")" : "");
+      return li;
+    }));
+    box.append(p, ul);
+    return box;
+  }));
+  $("scores").querySelector("tbody").replaceChildren(...Object.entries(d.scores || {}).map(([who, score]) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(who), cell(score));
+    return tr;
+  }));
+}
+
+function params(list) {
+  const d = list.find((x) => x.id === $("drillid").value);
+  $("params").replaceChildren(...Object.entries(d ? d.params : {}).map(([k, v]) => {
+    const input = document.createElement("input");
+    input.name = k; input.value = v; input.size = 10; input.title = k;
+    return input;
+  }));
+}
+
+async function post(path, body) {
+  const r = await fetch(path, { method: "POST", headers: { "X-Swarmlab-Token": TOKEN, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const doc = await r.json();
+  if (!r.ok) throw new Error(doc.error || r.statusText);
+  return doc;
+}
+
+$("rundrill").addEventListener("click", async () => {
+  const params = {};
+  for (const input of $("params").querySelectorAll("input")) params[input.name] = input.value;
+  try { await post("/board/api/drill", { drill: $("drillid").value, params }); say("the drill starts on " + $("demo").textContent + "…"); refresh(); }
+  catch (e) { say(e.message); }
+});
+
+$("close").addEventListener("click", async () => {
+  try { await post("/board/api/close", {}); say("question closed: the step goes on"); } catch (e) { say(e.message); }
 });
 
 function watch_(trainee, node) {

@@ -7,9 +7,11 @@ const $ = (id) => document.getElementById(id);
 
 function say(text) { $("said").textContent = text; }
 
-async function call(path, method) {
+async function call(path, method, body) {
   const opts = { method: method || "GET", headers: {} };
-  if (opts.method === "POST") { opts.headers["X-Swarmlab-Token"] = TOKEN; opts.headers["Content-Type"] = "application/json"; opts.body = "{}"; }
+  if (opts.method === "POST") {
+    opts.headers["X-Swarmlab-Token"] = TOKEN; opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body || {});
+  }
   const r = await fetch(BASE + path, opts);
   const doc = await r.json();
   if (!r.ok) throw new Error(doc.error || r.statusText);
@@ -40,6 +42,47 @@ function show(state) {
   whole.className = "badge " + (state.whole === true ? "ok" : state.whole === false ? "bad" : "");
   if (state.doing) say(state.doing + " runs…");
   if ($("tabs").childElementCount === 0) tabs(state.nodes);
+  drill(state.drill);
+}
+
+// the drill the trainer runs on the demonstration lab: each question while it is open,
+// then what the lab showed for each choice
+function drill(d) {
+  $("drill").hidden = !d;
+  if (!d) return;
+  $("drilltitle").textContent = d.title + (d.running ? " (running)" : d.error ? " (failed: " + d.error + ")" : " (over)");
+  $("drillevents").textContent = d.events.slice(-8).join("\n");
+  $("questions").replaceChildren(...d.questions.map((q) => {
+    const box = document.createElement("div");
+    box.className = "question";
+    box.dataset.number = q.number;
+    const p = document.createElement("p");
+    p.textContent = q.number + ". " + q.question;
+    box.appendChild(p);
+    q.choices.forEach((text, i) => {
+      const b = document.createElement("button");
+      b.textContent = text;
+      b.disabled = !q.open;
+      b.dataset.choice = i;
+      if (q.picked === i) b.className = "picked";
+      if (q.right) {
+        b.className += q.right.includes(i) ? " right" : "";
+        b.title = q.observed[i];
+      }
+      b.addEventListener("click", () => answer(q.number, i));
+      box.appendChild(b);
+    });
+    if (q.right) {
+      const held = q.right.map((i) => q.choices[i]).join("; ") || "none of the choices";
+      box.appendChild(item(q.right.includes(q.picked) ? "right: your answer held" : "what the lab showed: " + held, "verdict"));
+    }
+    return box;
+  }));
+}
+
+async function answer(number, choice) {
+  try { await call("api/answer", "POST", { question: number, choice }); say("answer " + (choice + 1) + " sent"); refresh(); }
+  catch (e) { say(e.message); }
 }
 
 // the lab's picture: a box per node (its state), the tasks running on it
