@@ -26,11 +26,17 @@ from .common import (
 @click.option(
     "--keep-subnets", is_flag=True, help="Give each network of the copy the source's subnet, not one of its own pool."
 )
+@click.option(
+    "--fetch-images",
+    is_flag=True,
+    help="Copy each image this machine lacks from a node of the source that holds it (docker save there, "
+    "docker load here): nothing is pulled from a registry.",
+)
 @endpoint_options("")
 @inventory_options
 @json_option
 @handle_errors("import")
-def import_(source, dest, keep_subnets, context, docker_host, inventory, provider, tofu, as_json):
+def import_(source, dest, keep_subnets, fetch_images, context, docker_host, inventory, provider, tofu, as_json):
     """Write the files that make a copy of the running lab SOURCE: its nodes (roles, labels,
     availability), networks and their options, and its services with every setting a stack
     file can state. Secrets are carried by name (a copy makes its own), environment values
@@ -44,7 +50,11 @@ def import_(source, dest, keep_subnets, context, docker_host, inventory, provide
     if endpoint is None and not source:
         raise click.UsageError("give SOURCE (a lab), or --context / --docker-host (a swarm's manager)")
     source = source or copy_name(dest)
-    report = imports.run(source, provider_for(inventory, tofu, provider), dest, keep_subnets, endpoint)
+    progress = output.Progress(quiet=as_json)
+    report = imports.run(
+        source, provider_for(inventory, tofu, provider), dest, keep_subnets, endpoint, fetch_images, progress.say
+    )
+    progress.done()
     if as_json:
         output.write(output.envelope("import", True, report))
         return

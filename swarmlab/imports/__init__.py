@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 import yaml
 
@@ -22,6 +22,7 @@ from ..errors import EXIT_CONFIG, EXIT_PREFLIGHT, ConfigError, LabNotFound, Prob
 from ..observe.running import open_lab
 from ..observe.specs import Specs, read_specs, read_swarm
 from ..providers.base import Provider
+from .fetching import NOT_HERE, fetch
 from .scenario import node_plan, scenario
 from .stack import Written, write_stack
 
@@ -149,17 +150,33 @@ def where_from(image: str, provider: Provider) -> str:
         provider.client.images.get(image)
         return "on this engine"
     except Exception:  # not found, or no engine: either way not here
-        return "not on this engine: `docker pull` it, or `docker save` it where it runs and `docker load` it here"
+        return f"{NOT_HERE}: `import --fetch-images` copies it from the source's nodes, `up --pull` pulls it here"
 
 
-def run(source: str, provider: Provider, dest: Path, keep_subnets: bool = False, endpoint=None) -> Dict[str, Any]:
+def run(
+    source: str,
+    provider: Provider,
+    dest: Path,
+    keep_subnets: bool = False,
+    endpoint=None,
+    fetch_images: bool = False,
+    say: Callable[[str], None] = lambda s: None,
+) -> Dict[str, Any]:
     """endpoint: a transport to a manager swarmlab did not make (its whole swarm is read;
-    source then only names the copy)."""
+    source then only names the copy). fetch_images: once the files are written, each image
+    this engine lacks is copied from a node of the source that holds it (fetching.py)."""
     specs = read_endpoint(endpoint) if endpoint is not None else _read(source, provider)
     built = build(source, specs, keep_subnets)
     for image in built["images"]:
         image["from"] = where_from(image["image"], provider)
     write(dest, built)
+    if fetch_images:
+        holders = (
+            [(endpoint.host, endpoint)]
+            if endpoint is not None
+            else [(h.name, h.transport) for h in open_lab(source, provider).running]
+        )
+        fetch(built["images"], holders, say)
     return {
         "source": source,
         "dir": str(dest),

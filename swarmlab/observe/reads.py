@@ -123,6 +123,12 @@ def has_digest(host: Host, ref: str, digest: str) -> bool:
     return r.ok and digest in r.stdout
 
 
+def image_size(t, ref: str) -> Optional[int]:
+    """The bytes of image `ref` on the engine behind transport t; None where it has no such image."""
+    r = t.run(["docker", "image", "inspect", "--format", "{{.Size}}", ref], timeout=30, warn=True)
+    return int(r.stdout.strip()) if r.ok and r.stdout.strip().isdigit() else None
+
+
 def stack_containers(hosts: List[Host], stack: str) -> Tuple[List[str], Dict[str, BaseException]]:
     """The service of every container of the stack still on the nodes (running or not),
     asked of the nodes themselves, and the nodes that did not answer."""

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from typing import IO, Protocol, Sequence, Union
+from typing import IO, Optional, Protocol, Sequence, Union
 
 from ..result import CommandResult
 from ..shell import Arg
 
 Stdin = Union[bytes, IO[bytes], None]
+# where a command's output goes instead of its result (a `docker save` tar into `docker load`)
+Stdout = Optional[IO[bytes]]
 # An argument list (built into a quoted line by shell.sh), or a line made by shell.sh
 # with literal shell structure between its commands.
 Command = Union[str, Sequence[Arg]]
@@ -25,4 +27,8 @@ class Transport(Protocol):
         """The argv that opens a login shell on this host from the controller's terminal."""
         ...
 
-    def run(self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120, warn: bool = False) -> CommandResult: ...
+    def run(
+        self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120, warn: bool = False, stdout: Stdout = None
+    ) -> CommandResult:
+        """stdout: a binary file the command's output is written to (the result's is empty then)."""
+        ...

@@ -24,7 +24,7 @@ from .. import enter
 from ..errors import PreflightError
 from ..result import CommandResult
 from ..shell import redact, sh
-from .base import Command, Stdin
+from .base import Command, Stdin, Stdout
 
 # SWARMLAB_TRACE=1: one line per command on stderr (when it ended, how long, where, what)
 _TRACE = os.environ.get("SWARMLAB_TRACE") == "1"
@@ -106,21 +106,23 @@ class DockerExecTransport:
             "command -v bash >/dev/null && exec bash -l || exec sh -l",
         ]
 
-    def run(self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120, warn: bool = False) -> CommandResult:
+    def run(
+        self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120, warn: bool = False, stdout: Stdout = None
+    ) -> CommandResult:
         cmd = cmd if isinstance(cmd, str) else sh(*cmd)
         started = time.monotonic()
         entered = enter_argv(self.container) if self.enter else None
         res = None
         if entered is not None:
             argv, env = entered
-            res = run_argv(argv + ["sh", "-c", cmd], stdin, timeout, env, self.host, cmd, started)
+            res = run_argv(argv + ["sh", "-c", cmd], stdin, timeout, env, self.host, cmd, started, stdout)
             if res.exited != 0 and res.stderr.startswith("nsenter: ") and enter_argv(self.container) != entered:
                 # the node stopped between the look and the entering (not a failure of the
                 # command's own nsenter: that node still runs as looked): docker says why
                 res = None
         if res is None:
             argv = [self.docker, "exec"] + (["-i"] if stdin is not None else []) + [self.container, "sh", "-c", cmd]
-            res = run_argv(argv, stdin, timeout, None, self.host, cmd, started)
+            res = run_argv(argv, stdin, timeout, None, self.host, cmd, started, stdout)
         if _TRACE:
             sys.stderr.write(
                 f"trace {time.strftime('%H:%M:%S')} {res.duration:6.2f}s rc={res.exited} "
@@ -130,14 +132,21 @@ class DockerExecTransport:
 
 
 def run_argv(
-    argv: List[str], stdin: Stdin, timeout: float, env: Optional[dict], host: str, cmd: str, started: float
+    argv: List[str],
+    stdin: Stdin,
+    timeout: float,
+    env: Optional[dict],
+    host: str,
+    cmd: str,
+    started: float,
+    stdout: Stdout = None,
 ) -> CommandResult:
     """argv in its own process group: on a timeout the whole group is killed (the command
     inside the node too, not only the process that entered it)."""
     proc = subprocess.Popen(
         argv,
         stdin=subprocess.PIPE if isinstance(stdin, bytes) else stdin,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.PIPE if stdout is None else stdout,
         stderr=subprocess.PIPE,
         env=env,
         start_new_session=True,
@@ -151,13 +160,18 @@ def run_argv(
             pass
         out, _ = proc.communicate()
         return CommandResult(
-            host, cmd, 124, out.decode(errors="replace"), f"timed out after {timeout:.0f}s", time.monotonic() - started
+            host,
+            cmd,
+            124,
+            (out or b"").decode(errors="replace"),
+            f"timed out after {timeout:.0f}s",
+            time.monotonic() - started,
         )
     return CommandResult(
         host,
         cmd,
         proc.returncode,
-        out.decode(errors="replace"),
+        (out or b"").decode(errors="replace"),
         err.decode(errors="replace"),
         time.monotonic() - started,
     )

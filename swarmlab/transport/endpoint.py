@@ -13,7 +13,7 @@ from ..errors import EXIT_CONFIG, SwarmlabError
 from ..grammar import DOCKER_CONTEXT, DOCKER_HOST
 from ..result import CommandResult
 from ..shell import sh
-from .base import Command, Stdin
+from .base import Command, Stdin, Stdout
 from .docker_exec import run_argv
 
 
@@ -36,8 +36,10 @@ class EndpointTransport:
     def interactive(self) -> list:
         raise SwarmlabError("a docker endpoint has no shell to open; swarmlab only reads it")
 
-    def run(self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120, warn: bool = False) -> CommandResult:
+    def run(
+        self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120, warn: bool = False, stdout: Stdout = None
+    ) -> CommandResult:
         cmd = cmd if isinstance(cmd, str) else sh(*cmd)
         env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
-        res = run_argv(["sh", "-c", cmd], stdin, timeout, {**env, **self.env}, self.host, cmd, time.monotonic())
+        res = run_argv(["sh", "-c", cmd], stdin, timeout, {**env, **self.env}, self.host, cmd, time.monotonic(), stdout)
         return res if warn else res.check()

@@ -29,7 +29,7 @@ from fabric import Config, Connection
 from ..errors import PreflightError, SwarmlabError
 from ..result import CommandResult
 from ..shell import redact, sh
-from .base import Command, Stdin
+from .base import Command, Stdin, Stdout
 
 _TRACE = os.environ.get("SWARMLAB_TRACE") == "1"  # as in docker_exec
 _KEY_CLASSES = {
@@ -172,10 +172,12 @@ class SSHTransport:
         argv += ["-i", self.key_file] if self.key_file else []
         return argv + [f"{self.user}@{self.address}"] + (["sudo", "-i"] if self.become else [])
 
-    def run(self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120, warn: bool = False) -> CommandResult:
+    def run(
+        self, cmd: Command, *, stdin: Stdin = None, timeout: float = 120, warn: bool = False, stdout: Stdout = None
+    ) -> CommandResult:
         cmd = cmd if isinstance(cmd, str) else sh(*cmd)
         with self._sessions:
-            res = self._session(cmd, stdin, timeout)
+            res = self._session(cmd, stdin, timeout, stdout)
         if _TRACE:
             sys.stderr.write(
                 f"trace {time.strftime('%H:%M:%S')} {res.duration:6.2f}s rc={res.exited} "
@@ -202,7 +204,7 @@ class SSHTransport:
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
 
-    def _session(self, cmd: str, stdin: Stdin, timeout: float) -> CommandResult:
+    def _session(self, cmd: str, stdin: Stdin, timeout: float, stdout: Stdout = None) -> CommandResult:
         started = time.monotonic()
         chan = self._open_session()
         chan.settimeout(timeout)
@@ -220,7 +222,9 @@ class SSHTransport:
             # Until EOF, not only the exit status: sshd may send the status before the
             # last of the output (seen here: an empty `docker info` while a load streamed).
             while True:
-                if chan.recv_ready():
+                if chan.recv_ready() and stdout is not None:
+                    stdout.write(chan.recv(1 << 20))
+                elif chan.recv_ready():
                     out += chan.recv(1 << 16)
                 elif chan.recv_stderr_ready():
                     err += chan.recv_stderr(1 << 16)

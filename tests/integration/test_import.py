@@ -2,11 +2,13 @@
 scale, an added constraint, a config, a secret, a password in the environment, an
 internal network with an alias) is written to files, brought up under a new name, and
 `diff` finds no difference; every shipped scenario round-trips the same way. The planted
-secret and password never reach the files, the output or --json."""
+secret and password never reach the files, the output or --json. An image only a node
+holds is fetched from it."""
 import json
 import subprocess
 from pathlib import Path
 
+import docker
 import pytest
 import yaml
 
@@ -154,3 +156,43 @@ def test_a_bad_source_writes_nothing(tmp_path):
     proc = run_cli("import", "Bad_Name", "-o", str(tmp_path / "x"))
     assert proc.returncode == 2, proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fetch_images_copies_an_image_only_a_node_holds(engine, changed, tmp_path):
+    """An image tagged on node-1 alone, run there by a service of the lab: `import` says
+    this engine lacks it; with --fetch-images it is copied from node-1 into this engine,
+    by the lab's name (the node's own transport) and by a DOCKER_HOST alike."""
+    from ..conftest import P
+
+    image = f"fetched.local/{P}-only-on-node-1:1"
+
+    def source_of(doc):
+        return next(i["from"] for i in doc["data"]["images"] if i["image"] == image)
+
+    def here():
+        try:
+            engine.images.get(image)
+            return True
+        except docker.errors.ImageNotFound:
+            return False
+
+    code, out = node_exec(engine, changed, "node-1", f"docker tag swarmlab.local/web:bookworm {image} && "
+                          f"docker service create --detach --name fetchme --label io.swarmlab.lab={changed} "
+                          f"--constraint node.hostname==node-1 {image} sleep 1000000")
+    assert code == 0, out
+    try:
+        proc, doc = run_json("import", changed, "-o", str(tmp_path / "plain"))
+        assert proc.returncode == 0 and source_of(doc).startswith("not on this engine: `import --fetch-images`"), doc
+        assert not here()
+        proc, doc = run_json("import", changed, "-o", str(tmp_path / "by-lab"), "--fetch-images")
+        assert proc.returncode == 0 and source_of(doc).startswith("fetched from node-1 ("), doc
+        assert here()
+        engine.images.remove(image)
+        host = _engine_on_tcp(engine, changed, "node-1")
+        proc, doc = run_json("import", "--docker-host", host, "-o", str(tmp_path / "by-host"), "--fetch-images")
+        assert proc.returncode == 0 and source_of(doc).startswith(f"fetched from {host} ("), doc
+        assert here()
+    finally:
+        node_exec(engine, changed, "node-1", "docker service rm fetchme")
+        if here():
+            engine.images.remove(image)

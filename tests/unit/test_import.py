@@ -226,3 +226,29 @@ def test_names_from_the_source_never_become_paths_out_of_the_folder(tmp_path):
     with pytest.raises(SwarmlabError, match="outside"):
         write(tmp_path / "copy", built)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fetch_images_asks_each_node_and_leaves_what_no_node_holds():
+    """Only the images this engine lacks are looked for; one no node holds says so, with the
+    nodes asked (no `docker save`, no `docker load` is started)."""
+    from types import SimpleNamespace
+
+    from swarmlab.imports import fetching as fetch
+    from swarmlab.result import CommandResult
+
+    asked = []
+
+    def node(name):
+        def run(args, **k):
+            asked.append((name, args[:3]))
+            return CommandResult(name, "inspect", 1, "", "No such image", 0.1)
+        return name, SimpleNamespace(run=run)
+
+    images = [{"image": "acme/api:1", "from": "on this engine"},
+              {"image": "acme/worker:2", "from": f"{fetch.NOT_HERE}: ..."}]
+    said = []
+    fetch.fetch(images, [node("node-1"), node("node-2")], said.append)
+    assert images[0]["from"] == "on this engine"
+    assert images[1]["from"].startswith(f"{fetch.NOT_HERE}, nor on any node of the source asked (node-1, node-2)")
+    assert asked == [("node-1", ["docker", "image", "inspect"]), ("node-2", ["docker", "image", "inspect"])]
+    assert said == [f"acme/worker:2: {images[1]['from']}"]
