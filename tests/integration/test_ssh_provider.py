@@ -233,6 +233,7 @@ def test_up_verify_down_over_ssh(engine, servers, tmp_path):
         assert doc["data"]["nodes_paired"] == {"alpha": "node-1", "beta": "node-2", "gamma": "node-3"}
     finally:
         run_cli("down", copy)
+    _fetched_over_ssh(engine, servers, inv, next(r for r in loaded["alpha"]["loaded"] if "web" in r), tmp_path)
 
     proc, doc = run_json("down", "--inventory", inv, LAB, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -244,6 +245,33 @@ def test_up_verify_down_over_ssh(engine, servers, tmp_path):
         code, out = _exec(engine, h["container"], "docker images --format '{{.Repository}}'; "
                                                   f"docker volume ls -q --filter label={L.LAB}={LAB}; docker ps -aq")
         assert out.strip() == "", f"{name} keeps: {out}"
+
+
+def _fetched_over_ssh(engine, servers, inv, web, tmp_path):
+    """An image only alpha holds (tagged there, run there by a service of the lab): import
+    --fetch-images brings it over SSH into this engine; then the service and both copies go."""
+    import docker
+
+    image, alpha = f"fetched.local/{P}-ssh:1", servers["hosts"]["alpha"]["container"]
+    code, out = _exec(engine, alpha, f"docker tag {web} {image} && docker service create --detach --name fetchme "
+                                     f"--label {L.LAB}={LAB} --constraint node.role==manager {image} sleep 1000000")
+    assert code == 0, out
+    try:
+        proc, doc = run_json("import", LAB, "--inventory", inv, "-o", str(tmp_path / "fetched"), "--fetch-images",
+                             timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        said = next(i["from"] for i in doc["data"]["images"] if i["image"] == image)
+        assert said.startswith("fetched from alpha ("), said
+        assert engine.images.get(image).id
+    finally:
+        # the service's container gone too (bounded), before down counts what is left on alpha
+        _exec(engine, alpha, "docker service rm fetchme; for i in $(seq 60); do docker ps -aq --filter "
+                             f"label=com.docker.swarm.service.name=fetchme | grep -q . || break; sleep 1; done; "
+                             f"docker rmi {image}")
+        try:
+            engine.images.remove(image)
+        except docker.errors.ImageNotFound:
+            pass
 
 
 def test_down_leaves_a_swarm_the_lab_did_not_make(engine, servers):
