@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
-from typing import List
+from typing import Callable, List, Tuple
 
 from .. import enter, safefs
 from ..observe.flow import flow_checks, runs_web_app
@@ -57,7 +59,7 @@ def data_flow(ctx: VerifyContext) -> List[CheckResult]:
     if not targets:
         return [CheckResult("data flow", False, "a published HTTP service", "none", status="unsupported")]
     try:
-        return flow_checks(targets)
+        return asked_again(targets, flow_checks)
     except (KeyError, TypeError) as exc:
         return [
             CheckResult(
@@ -191,4 +193,28 @@ def mtu(ctx: VerifyContext) -> List[CheckResult]:
                 f"{_short(a.name)} on {a.node} -> {_short(b.name)} on {b.node}",
             )
         )
+    return out
+
+
+FLOW_TRIES = 3  # a node's flow asked at most this often while it fails, FLOW_PAUSE s apart
+FLOW_PAUSE = 2.0
+
+
+def asked_again(
+    targets: List[Tuple[str, str]], ask: Callable[[List[Tuple[str, str]]], List[CheckResult]]
+) -> List[CheckResult]:
+    """Each node's flow, asked again while it fails (bounded), and how many asks it took
+    said: the web app gives db 3 s to connect, and under emulation (QEMU VMs) one
+    connection can outlast that while the next goes through. Drills keep a single ask:
+    their timelines count on it."""
+    out: List[CheckResult] = []
+    for target in targets:
+        for attempt in range(1, FLOW_TRIES + 1):
+            checks = ask([target])
+            if not checks or checks[0].passed or not checks[0].name.startswith("flow via ") or attempt == FLOW_TRIES:
+                break
+            time.sleep(FLOW_PAUSE)
+        if attempt > 1 and checks:
+            checks[0] = replace(checks[0], observed=f"{checks[0].observed} (asked {attempt} times)")
+        out += checks
     return out

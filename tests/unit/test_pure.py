@@ -193,3 +193,28 @@ def test_a_lab_is_whole_only_with_every_node_and_replica():
     _whole(SimpleNamespace(leader=None), out, {})
     assert out["whole"] is False
     assert out["lacking"] == ["node-1: container exited", "no manager node running: the swarm cannot be read"]
+
+
+def test_verify_asks_a_failing_nodes_flow_again_a_bounded_number_of_times(monkeypatch):
+    from swarmlab.result import CheckResult
+    from swarmlab.verify import path
+
+    monkeypatch.setattr(path, "FLOW_PAUSE", 0.0)
+    answers = {"node-1": ["fail", "ok"], "node-2": ["fail"] * 5, "node-3": ["ok"]}
+    asked = []
+
+    def ask(targets):
+        (node, _), = targets
+        asked.append(node)
+        if answers[node].pop(0) == "fail":
+            return [CheckResult(f"flow via {node}", False, "200", "HTTP 502 then 200")]
+        return [CheckResult(f"cache via {node}", True, "miss then hit", "miss then hit"),
+                CheckResult(f"cross-host via {node}", True, "apart", "apart")]
+
+    checks = path.asked_again([(n, f"http://{n}") for n in ("node-1", "node-2", "node-3")], ask)
+    assert asked == ["node-1", "node-1", "node-2", "node-2", "node-2", "node-3"]
+    assert [(c.name, c.passed) for c in checks] == [
+        ("cache via node-1", True), ("cross-host via node-1", True), ("flow via node-2", False),
+        ("cache via node-3", True), ("cross-host via node-3", True)]
+    assert checks[0].observed == "miss then hit (asked 2 times)"
+    assert checks[2].observed == "HTTP 502 then 200 (asked 3 times)" and checks[3].observed == "miss then hit"
