@@ -25,6 +25,12 @@ def drop_in(chain: str, rules: Sequence[Sequence], hooks: Sequence[str] = HOOKS)
     return " && ".join(f"{{ {s}; }}" for s in steps)
 
 
+def drop_out(chain: str, rules: Sequence[Sequence]) -> str:
+    """A command line deleting `rules` from `chain`, each as often as it is there (the
+    chain and its hooks stay for the rules others put in it)."""
+    return "; ".join(f"while {sh('iptables', '-D', chain, *rule)} 2>/dev/null; do :; done" for rule in rules) + "; true"
+
+
 def unhook(chain: str) -> str:
     """A command line removing `chain` and its hooks (idempotent: each step may find nothing)."""
     c = sh(chain)

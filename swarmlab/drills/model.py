@@ -17,7 +17,7 @@ from .. import grammar
 from ..config.schema import API_VERSION
 from ..config.shelf import find_one, load_all, load_checked
 from ..errors import ConfigError, Problem
-from .expect import EXPECTATIONS, THROUGHOUT
+from ..checks import DRILL_CHECKS, THROUGHOUT
 from ..faults import DRILL_KINDS, FAULTS
 
 DRILL_FAULTS = {kind: FAULTS[kind] for kind in DRILL_KINDS}
@@ -35,13 +35,13 @@ _text = {
 }
 
 
-def _one_of(registry: Dict[str, Any]) -> dict:
+def _one_of(schemas: Dict[str, dict]) -> dict:
     return {
         "type": "object",
         "additionalProperties": False,
         "minProperties": 1,
         "maxProperties": 1,
-        "properties": {kind: cls.schema for kind, cls in registry.items()},
+        "properties": schemas,
     }
 
 
@@ -76,9 +76,14 @@ SCHEMA: dict = {
                 "properties": {
                     "title": _text,
                     "wait": _seconds,
-                    "fault": _one_of(DRILL_FAULTS),
+                    "fault": _one_of({kind: f.schema for kind, f in DRILL_FAULTS.items()}),
                     "heal": {"enum": ["all", "last"]},
-                    "expect": {"type": "array", "minItems": 1, "maxItems": 16, "items": _one_of(EXPECTATIONS)},
+                    "expect": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 16,
+                        "items": _one_of(DRILL_CHECKS.schemas()),
+                    },
                     "hold": _seconds,
                     "quiz": {
                         "type": "object",
@@ -94,7 +99,7 @@ SCHEMA: dict = {
                                     "type": "object",
                                     "additionalProperties": False,
                                     "required": ["text", "when"],
-                                    "properties": {"text": _text, "when": _one_of(EXPECTATIONS)},
+                                    "properties": {"text": _text, "when": _one_of(DRILL_CHECKS.schemas())},
                                 },
                             },
                         },
@@ -102,7 +107,7 @@ SCHEMA: dict = {
                 },
             },
         },
-        "throughout": {"type": "array", "maxItems": 8, "items": _one_of(THROUGHOUT)},
+        "throughout": {"type": "array", "maxItems": 8, "items": _one_of(THROUGHOUT.schemas())},
     },
 }
 
@@ -208,7 +213,7 @@ def _check_names(data: dict, add) -> None:
             if msg:
                 add(("params", name), msg)
 
-    def each(where: Tuple[str, ...], registry, item: dict) -> None:
+    def each(where: Tuple[str, ...], problems, item: dict) -> None:
         ((kind, kp),) = item.items()
         for key, value in (kp or {}).items():
             for name in PLACEHOLDER.findall(value) if isinstance(value, str) else ():
@@ -218,20 +223,20 @@ def _check_names(data: dict, add) -> None:
                         f"unknown parameter {{{name}}}: declare it under params"
                         + (f" (declared: {', '.join(params)})" if params else ""),
                     )
-        for p, msg in registry[kind].problems(_fill(kp or {}, params)):
+        for p, msg in problems(kind, _fill(kp or {}, params)):
             add(where + (kind,) + p, msg)
 
     for i, step in enumerate(data["steps"]):
         if "fault" in step:
-            each(("steps", str(i), "fault"), DRILL_FAULTS, step["fault"])
+            each(("steps", str(i), "fault"), lambda k, p: DRILL_FAULTS[k].problems(p), step["fault"])
         for j, e in enumerate(step.get("expect") or ()):
-            each(("steps", str(i), "expect", str(j)), EXPECTATIONS, e)
+            each(("steps", str(i), "expect", str(j)), DRILL_CHECKS.problems, e)
         for j, c in enumerate((step.get("quiz") or {}).get("choices") or ()):
-            each(("steps", str(i), "quiz", "choices", str(j), "when"), EXPECTATIONS, c["when"])
+            each(("steps", str(i), "quiz", "choices", str(j), "when"), DRILL_CHECKS.problems, c["when"])
         if not step.keys() - {"title", "quiz"}:
             add(("steps", str(i)), "a step does something: wait, fault, heal, expect or hold")
     for j, e in enumerate(data.get("throughout") or ()):
-        each(("throughout", str(j)), THROUGHOUT, e)
+        each(("throughout", str(j)), THROUGHOUT.problems, e)
 
 
 def _build(path: Path, data: dict) -> Drill:

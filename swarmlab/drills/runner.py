@@ -19,7 +19,8 @@ from ..progress import Say
 from ..providers.base import Host, Provider
 from ..result import CheckResult
 from ..waiting import until
-from .expect import EXPECTATIONS, THROUGHOUT, Expectation, Whole
+from ..checks import DRILL_CHECKS, THROUGHOUT, Check
+from ..checks.swarm import Whole
 from ..faults import Ctx, Fault
 from ..faults import FAULTS
 from .model import HERE, Drill, Quiz
@@ -30,7 +31,7 @@ from ..observe.snapshot import POLL, DataPathWatcher, Endpoint, Observer, Snapsh
 class Judged:
     """A `throughout` expectation, and what its samples showed."""
 
-    exp: Expectation
+    exp: Check
     samples: int = 0
     bad: int = 0
     first: str = ""
@@ -41,7 +42,7 @@ class Timeline:
     its own last state (the data path from a thread of its own), one lock for both; and
     the `throughout` expectations, judged on every sample while `judging`."""
 
-    def __init__(self, obs: Observer, before: Snapshot, say: Say, throughout: List[Expectation]):
+    def __init__(self, obs: Observer, before: Snapshot, say: Say, throughout: List[Check]):
         self.obs, self.say = obs, say
         self.events: List[dict] = []
         self.phase = "before"
@@ -77,7 +78,7 @@ class Timeline:
             return
         for j in self.throughout.values():
             if j.exp.on == on:
-                ok, seen = j.exp.check(snap)
+                ok, seen = j.exp.judge(snap)
                 with self.lock:
                     j.samples += 1
                     if not ok:
@@ -166,7 +167,7 @@ def run(
             hint="swarmlab up (or wait for it to settle), then drill",
         )
     say(f"before: {seen}")
-    tl = Timeline(obs, before, say, [THROUGHOUT[k](ctx, p, None) for k, p in drill.throughout])
+    tl = Timeline(obs, before, say, [THROUGHOUT.make(k, p, ctx) for k, p in drill.throughout])
     watcher = DataPathWatcher(obs, tl.on_flow)
     checks: List[CheckResult] = []
     applied: List[Fault] = []
@@ -298,8 +299,8 @@ def _step(
             if what:
                 tl.event(f"{what} (took {time.monotonic() - t:.1f} s)")
     last = fault or (applied[-1] if applied else None)
-    exps = [EXPECTATIONS[k](ctx, p, last) for k, p in step.expect]
-    whens = [EXPECTATIONS[k](ctx, p, last) for _, (k, p) in step.quiz.choices] if step.quiz else []
+    exps = [DRILL_CHECKS.make(k, p, ctx, last) for k, p in step.expect]
+    whens = [DRILL_CHECKS.make(k, p, ctx, last) for _, (k, p) in step.quiz.choices] if step.quiz else []
     for e in exps:
         e.within = opt.within if opt.within is not None else e.within
     checks += _with_flow(tl, exps, _await(tl, exps, t))
@@ -329,7 +330,7 @@ def _scored(i: int, quiz: Quiz, picked: Optional[int], held: List[CheckResult]) 
     }
 
 
-def _await(tl: Timeline, exps: List[Expectation], t: float) -> List[CheckResult]:
+def _await(tl: Timeline, exps: List[Check], t: float) -> List[CheckResult]:
     """Poll every expectation until each holds or its bound (from `t`) runs out."""
     results: Dict[int, CheckResult] = {}
     seen: Dict[int, str] = {}
@@ -353,7 +354,7 @@ def _await(tl: Timeline, exps: List[Expectation], t: float) -> List[CheckResult]
     return [results[i] for i in range(len(exps))]
 
 
-def _with_flow(tl: Timeline, exps: List[Expectation], results: List[CheckResult]) -> List[CheckResult]:
+def _with_flow(tl: Timeline, exps: List[Check], results: List[CheckResult]) -> List[CheckResult]:
     """The results, and the flow checks once the lab is whole again (cache, cross-host)."""
     out = list(results)
     for e, r in zip(exps, results):
@@ -362,10 +363,10 @@ def _with_flow(tl: Timeline, exps: List[Expectation], results: List[CheckResult]
     return out
 
 
-def _check(tl: Timeline, e: Expectation, snap: Snapshot) -> Tuple[bool, str]:
-    ok, seen = e.check(snap)
+def _check(tl: Timeline, e: Check, snap: Snapshot) -> Tuple[bool, str]:
+    ok, seen = e.judge(snap)
     if ok and isinstance(e, Whole) and e.ctx.endpoint is not None:  # asked afresh before it counts
-        ok, seen = e.check(tl.with_flow(snap, fresh=True))
+        ok, seen = e.judge(tl.with_flow(snap, fresh=True))
     return ok, seen
 
 

@@ -32,8 +32,21 @@ FAULTS: Dict[str, Type[Fault]] = {
     )
 }
 
-# what a drill may name: the kinds that heal themselves and say when Swarm reacted
-DRILL_KINDS = ("kill-node", "drain", "pause", "demote", "promote", "partition", "impair", "scale", "failing-update")
+# what a drill may name: the kinds that heal themselves (a drill undoes what it broke)
+DRILL_KINDS = (
+    "kill-node",
+    "drain",
+    "pause",
+    "demote",
+    "promote",
+    "partition",
+    "block",
+    "gossip-cut",
+    "mtu",
+    "impair",
+    "scale",
+    "failing-update",
+)
 
 # what a lesson may name, by the name its files use -> the kind; a lesson's reset heals them all
 LESSON_NAMES = {

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from typing import List
 
-from ..netfilter import drop_in, unhook
-from ..observe.gossip import listed_probe
+from ..netfilter import drop_in, drop_out, unhook
+from ..observe.gossip import listed_probe, resynced_probe
 from ..providers.base import Host
 from ..shell import sh
-from ..waiting import poll
+from ..waiting import poll, until
 from .base import NODE, Fault
 
 PARTITION_CHAIN = "SWARMLAB-DRILL"  # one per node: a drill's partition
 LESSON_CHAIN = "SWARMLAB-LESSON"  # one per node: a lesson's blocked ports, added up until its reset
 GOSSIP_PORT = 7946  # Swarm's gossip (memberlist, NetworkDB), TCP and UDP
+RESYNC_WITHIN = 60  # s: a node back in the gossip has its tasks' records back in about 30 s here
 
 
 class Partition(Fault):
@@ -80,13 +81,25 @@ class Block(Fault):
     def inject(self):
         node, peer = self.node, self.ctx.hosts[self.p["peer"]]
         proto, port = self.p.get("proto", "udp"), self.p["port"]
-        rules = [
+        node.transport.run(drop_in(LESSON_CHAIN, self.rules()), timeout=30).check("block")
+        return f"{proto}/{port} dropped between {node.name} and {peer.name}"
+
+    def rules(self) -> List[tuple]:
+        peer = self.ctx.hosts[self.p["peer"]]
+        proto, port = self.p.get("proto", "udp"), self.p["port"]
+        return [
             ("-p", proto, flag, addr, "--dport", port, "-j", "DROP")
             for addr in sorted({peer.address, peer.swarm_addr, peer.data_addr})
             for flag in ("-s", "-d")
         ]
-        node.transport.run(drop_in(LESSON_CHAIN, rules), timeout=30).check("block")
-        return f"{proto}/{port} dropped between {node.name} and {peer.name}"
+
+    def clear(self):
+        self.node.transport.run(drop_out(LESSON_CHAIN, self.rules()), timeout=30, warn=True)
+
+    def heal(self):
+        self.node.transport.run(drop_out(LESSON_CHAIN, self.rules()), timeout=30).check("heal block")
+        what = f"{self.p.get('proto', 'udp')}/{self.p['port']}"
+        return f"{what} between {self.node.name} and {self.p['peer']} passes again"
 
 
 class GossipCut(Fault):
@@ -97,12 +110,20 @@ class GossipCut(Fault):
 
     kind = "gossip-cut"
 
+    def others(self) -> List[Host]:
+        return [h for n, h in self.ctx.hosts.items() if n != self.p["node"]]
+
+    def blocks(self) -> List[Block]:
+        return [
+            Block(self.ctx, {"node": self.p["node"], "peer": peer.name, "proto": proto, "port": GOSSIP_PORT})
+            for peer in self.others()
+            for proto in ("tcp", "udp")
+        ]
+
     def inject(self):
-        name, manager = self.p["node"], self.ctx.watch
-        others = [h for n, h in self.ctx.hosts.items() if n != name]
-        for peer in others:
-            for proto in ("tcp", "udp"):
-                Block(self.ctx, {"node": name, "peer": peer.name, "proto": proto, "port": GOSSIP_PORT}).inject()
+        name, manager, others = self.p["node"], self.ctx.watch, self.others()
+        for block in self.blocks():
+            block.inject()
         watcher = manager if manager.name != name else others[0]
         listed = listed_probe(watcher, self.node)
 
@@ -112,6 +133,27 @@ class GossipCut(Fault):
 
         poll(f"{watcher.name} to forget {name}'s gossip", forgotten, 60, interval=1)
         return f"tcp and udp/{GOSSIP_PORT} dropped between {name} and {', '.join(h.name for h in others)}"
+
+    def clear(self):
+        for block in self.blocks():
+            block.clear()
+
+    def heal(self):
+        """The rules gone, then a bounded wait until every other node lists the node and its
+        tasks again (each resyncs on its own); when the bound runs out that is said, and
+        the drill's next expectation shows what does not hold."""
+        for block in self.blocks():
+            block.heal()
+        probes = [resynced_probe(o, self.node) for o in self.others()]
+
+        def resynced():
+            seen = [p() for p in probes]
+            return all(ok for ok, _ in seen), "; ".join(why for ok, why in seen if not ok)
+
+        ok, why, took = until(resynced, RESYNC_WITHIN, 1.0)
+        back = f"every other node lists it and its tasks again after {took:.0f} s"
+        back = back if ok else f"not yet after {RESYNC_WITHIN} s: {why}"
+        return f"{self.p['node']}'s gossip passes again; {back}"
 
 
 MTU_RECORD = "/run/swarmlab-lesson-mtu"  # "DEV MTU" as it was, for the heal
@@ -143,3 +185,10 @@ class Mtu(Fault):
         node = self.node
         node.transport.run(sh("sh", "-c", SET_MTU, "mtu", node.address, self.p["mtu"]), timeout=30).check("mtu")
         return f"{node.name}: its underlay interface at MTU {self.p['mtu']}"
+
+    def clear(self):
+        self.node.transport.run(HEAL_MTU, timeout=30, warn=True)
+
+    def heal(self):
+        self.node.transport.run(HEAL_MTU, timeout=30).check("heal mtu")
+        return f"{self.node.name}: its underlay interface at its own MTU again"

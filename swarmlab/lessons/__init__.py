@@ -32,7 +32,7 @@ from ..observe.gossip import names_known_probe
 from ..waiting import poll, until
 from ..observe import reads
 from . import side_by_side, state
-from .checks import CHECKS, Evidence
+from ..checks import LESSON_CHECKS, Evidence
 from .edits import edited_stack
 from .model import LANGS, LESSONS_DIR, Lesson, all_lessons, find, load_lesson
 from .setup import drop_fault_networks, fault_nodes, fault_services, heal_all, make
@@ -319,12 +319,12 @@ def grade(handle: Lab, lesson: Lesson, lang: str, since: float = 0.0) -> List[Ch
     ev = Evidence(handle, topology.read(handle, stacks=lesson.creates.get("stacks", ())), since)
 
     def one(step) -> CheckResult:
-        cls = CHECKS[step.kind]
+        check = LESSON_CHECKS.make(step.kind, step.params)
         try:
-            passed, seen = cls.observe(ev, step.params)
+            passed, seen = check.judge(ev)
         except SwarmlabError as exc:
             passed, seen = False, f"could not be read: {exc}"
-        return CheckResult(lesson.text(step.title, lang), passed, cls.expected(step.params), seen)
+        return CheckResult(lesson.text(step.title, lang), passed, check.expected(), seen)
 
     with ThreadPoolExecutor(max_workers=len(lesson.steps)) as pool:
         return list(pool.map(one, lesson.steps))

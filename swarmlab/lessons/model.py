@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from .. import grammar
 from ..config.schema import API_VERSION
 from ..config.shelf import find_one, load_all, load_checked
-from .checks import CHECKS
+from ..checks import LESSON_CHECKS
 from .edits import EDITS
 from .setup import LESSON_FAULTS, fault_problems, lesson_schema
 
@@ -36,7 +36,7 @@ _check = {
     "additionalProperties": False,
     "minProperties": 1,
     "maxProperties": 1,
-    "properties": {kind: cls.schema for kind, cls in CHECKS.items()},
+    "properties": LESSON_CHECKS.schemas(),
 }
 _fault = {
     "type": "object",
@@ -198,7 +198,7 @@ def _check_names(data: dict, add) -> None:
         add(("id",), msg)
     for i, step in enumerate(data["steps"]):
         ((kind, params),) = step["check"].items()
-        for p, msg in CHECKS[kind].problems(params):
+        for p, msg in LESSON_CHECKS.problems(kind, params):
             add(("steps", str(i), "check", kind) + p, msg)
     for svc, edits in ((data.get("setup") or {}).get("stack") or {}).items():
         msg = grammar.SERVICE.problem(svc)

@@ -50,6 +50,15 @@ class Snapshot:
         """What a line that disappeared means."""
         return "no endpoint there now" if key.startswith("flow via") else "gone"
 
+    def node_state(self, name: str) -> Optional[Tuple[str, str, str]]:
+        """(status, availability, manager status or "none"), None when not listed."""
+        if name not in self.nodes:
+            return None
+        return (*self.nodes[name], self.managers.get(name, "none"))
+
+    def service_state(self, short: str) -> Optional[dict]:
+        return self.services.get(short)
+
     def tasks_on(self, node: str) -> List[str]:
         return [name for name, s in self.services.items() if node in s["running"]]
 

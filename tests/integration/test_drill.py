@@ -95,6 +95,23 @@ def test_cut_link_is_a_partition_swarm_does_not_see(engine, lab):
     assert code == 0, out
 
 
+def test_a_gossip_cut_leaves_every_node_ready_and_the_site_without_its_data_tier(engine, lab):
+    proc, doc = run_json("drill", "run", "gossip-cut", LAB, "--quiz", "--answers", "2", "--hold", "2")
+    assert proc.returncode == 0, proc.stderr
+    c = checks(doc["data"])
+    failing = c["the flow fails"]
+    assert failing["status"] == "passed" and "via node-1" in failing["observed"], failing
+    assert c["node node-3"]["status"] == "passed" and "ready, active" in c["node node-3"]["observed"]
+    assert c["db running"]["status"] == c["redis running"]["status"] == "passed"
+    (q,) = doc["data"]["quiz"]   # the room said "web no longer finds db": the lab showed that, not the other
+    assert q["picked"] == 1 and q["right"] == [1] and q["correct"], q
+    healed = [e["what"] for e in doc["data"]["timeline"] if "gossip passes again" in e["what"]]
+    assert healed and "lists it and its tasks again" in healed[0], doc["data"]["timeline"]
+    assert c["recovered"]["status"] == "passed"
+    code, out = node_sh(engine, "node-3", "iptables -S | grep -c -- '--dport 7946'")
+    assert out.strip() == "0", out
+
+
 def test_an_interrupted_drill_still_heals(engine, lab):
     def interrupt(text):
         if "dropped at node-2" in text:

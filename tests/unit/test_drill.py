@@ -8,7 +8,7 @@ import pytest
 from swarmlab.capabilities import parse_probe
 from swarmlab.observe.snapshot import Snapshot
 from swarmlab.drills import all_drills, find, load_drill
-from swarmlab.drills.expect import Answers
+from swarmlab.checks.http import Answers
 from swarmlab.faults import Ctx
 from swarmlab.faults.impair import Impair
 from swarmlab.drills.runner import _prepare
@@ -178,10 +178,10 @@ def test_impairment_without_netem_falls_back_and_says_what_it_cannot_do():
 def test_throughout_and_any_endpoint():
     ctx = Ctx(Dind(), "lab", {h.name: h for h in HOSTS}, HOSTS[0], "app", endpoint=object())
     one_down = Snapshot(flow={"node-1": "ok", "node-2": "no answer"}, flow_ok={"node-1": True, "node-2": False})
-    assert Answers(ctx, {"any": True}, None).check(one_down)[0] is True
-    assert Answers(ctx, {}, None).check(one_down)[0] is False
-    assert Answers(ctx, {"via": "node-2", "ok": False}, None).check(one_down) == (True, "via node-2: no answer")
-    nothing = Answers(Ctx(Dind(), "lab", {}, HOSTS[0], "app"), {}, None).check(one_down)
+    assert Answers({"any": True}, ctx).judge(one_down)[0] is True
+    assert Answers({}, ctx).judge(one_down)[0] is False
+    assert Answers({"via": "node-2", "ok": False}, ctx).judge(one_down) == (True, "via node-2: no answer")
+    nothing = Answers({}, Ctx(Dind(), "lab", {}, HOSTS[0], "app")).judge(one_down)
     assert nothing == (False, "the lab publishes no HTTP endpoint")
 
 

@@ -8,7 +8,7 @@ BASE = {"__version__", "errors", "shell", "result", "waiting", "grammar", "namin
         "safefs", "web", "engine", "enter", "netfilter", "swarm_write", "overlays", "progress", "output", "history", "records", "transport",
         "capabilities", "config", "images", "providers"}
 FEATURES = {"verify", "compare", "drills", "lessons", "graph", "report", "ui", "diff", "imports", "room"}
-LAYERS = [BASE, {"observe"}, {"faults"}, {"actions"}, {"lab"}, FEATURES, {"cli", "__main__", "schemas"}]
+LAYERS = [BASE, {"observe"}, {"faults", "checks"}, {"actions"}, {"lab"}, FEATURES, {"cli", "__main__", "schemas"}]
 
 
 def rank(part: str) -> int:

@@ -213,7 +213,7 @@ def test_go_time_reads_what_docker_prints():
 def test_replaced_holds_only_when_every_task_is_newer_than_the_checkpoint():
     from types import SimpleNamespace
 
-    from swarmlab.lessons.checks import Evidence, Replaced
+    from swarmlab.checks import Evidence, LESSON_CHECKS
     from swarmlab.observe.topology import Service, Task
 
     def evidence(made):
@@ -223,12 +223,12 @@ def test_replaced_holds_only_when_every_task_is_newer_than_the_checkpoint():
         topo = SimpleNamespace(services={"app_db": db})
         return Evidence(SimpleNamespace(swarm=swarm), topo, since=1796373412.0)
 
-    ok, seen = Replaced.observe(evidence("2026-12-04 08:37:02.5 +0000 UTC"), {"service": "db"})
+    ok, seen = LESSON_CHECKS.make("replaced", {"service": "db"}).judge(evidence("2026-12-04 08:37:02.5 +0000 UTC"))
     assert ok and seen == "db.1 on node-3 made +10 s from the checkpoint, 10.0.1.9 on backend"
-    ok, seen = Replaced.observe(evidence("2026-12-04 08:36:40 +0000 UTC"), {"service": "db"})
+    ok, seen = LESSON_CHECKS.make("replaced", {"service": "db"}).judge(evidence("2026-12-04 08:36:40 +0000 UTC"))
     assert not ok and "-12 s from the checkpoint" in seen
-    assert Replaced.observe(evidence(""), {"service": "db"})[0] is False
-    assert Replaced.observe(evidence(""), {"service": "redis"}) == (False, "no service redis")
+    assert LESSON_CHECKS.make("replaced", {"service": "db"}).judge(evidence(""))[0] is False
+    assert LESSON_CHECKS.make("replaced", {"service": "redis"}).judge(evidence("")) == (False, "no service redis")
 
 
 def test_a_service_update_out_of_sequence_is_asked_again(monkeypatch):

@@ -1,12 +1,11 @@
-"""What a lesson check is graded on, read once for one `lesson check`: the lab's handle,
+"""What a lesson's checks are shown, read once for one `lesson check`: the lab's handle,
 its topology as `verify` reads it, and when the lab was last at the lesson's checkpoint;
-where a probe of a service (every running task) or a container runs; the base of every
-check kind (a registry in checks.py, like the drill's faults)."""
+where a probe of a service (every running task) or a container runs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .. import enter, grammar
 from ..observe.running import Lab
@@ -16,10 +15,8 @@ from ..result import CommandResult
 from ..observe.topology import Service, Topology
 from ..observe import reads
 
-Problems = Iterator[Tuple[Tuple[str, ...], str]]
 
-
-def _source_problem(ref: Any) -> Optional[str]:
+def source_problem(ref: Any) -> Optional[str]:
     """A source is a service's short name, or NODE/CONTAINER (a container on a node)."""
     if isinstance(ref, str) and "/" in ref:
         node, _, name = ref.partition("/")
@@ -41,6 +38,22 @@ class Evidence:
     handle: Lab
     topo: Topology
     since: float = 0.0  # when the lab was last at the lesson's checkpoint (epoch seconds)
+    error: str = ""  # read once: a manager that did not answer is an error of the read itself
+
+    def node_state(self, name: str) -> Optional[Tuple[str, str, str]]:
+        node = next((n for n in self.topo.nodes if n.name == name), None)
+        return None if node is None else (node.status, node.availability, node.manager or "none")
+
+    def service_state(self, short: str) -> Optional[Dict[str, Any]]:
+        svc = self.service(short)
+        if svc is None:
+            return None
+        waiting = [t for t in self.handle.swarm.tasks(svc.name, waiting_too=True) if not t.running]
+        return {
+            "want": svc.replicas,
+            "running": sorted(t.node for t in svc.tasks),
+            "pending": [t.state.split(" ")[0].lower() + (f": {t.error}" if t.error else "") for t in waiting],
+        }
 
     def service(self, short: str) -> Optional[Service]:
         return next((s for s in self.topo.services.values() if s.short == short), None)
@@ -80,43 +93,3 @@ class Evidence:
 
     def container_ips(self, host: Host, name: str) -> Dict[str, str]:
         return {n: ip for n, ip in reads.container(host, name).networks.items() if ip}
-
-
-class Check:
-    kind = ""
-    schema: dict = {}
-
-    @classmethod
-    def problems(cls, params: dict) -> Problems:
-        return iter(())
-
-    @classmethod
-    def expected(cls, p: dict) -> str:
-        raise NotImplementedError
-
-    @classmethod
-    def observe(cls, ev: Evidence, p: dict) -> Tuple[bool, str]:
-        raise NotImplementedError
-
-
-def service_problems(p: dict) -> Problems:
-    msg = grammar.SERVICE.problem(p["service"])
-    if msg:
-        yield ("service",), msg
-
-
-class OnTasks(Check):
-    """A check of one service that needs it running: `seen` judges its running tasks."""
-
-    @classmethod
-    def problems(cls, params: dict) -> Problems:
-        return service_problems(params)
-
-    @classmethod
-    def observe(cls, ev: "Evidence", p: dict) -> Tuple[bool, str]:
-        svc, why = ev.running(p["service"])
-        return (False, why) if svc is None else cls.seen(ev, p, svc)
-
-    @classmethod
-    def seen(cls, ev: "Evidence", p: dict, svc: Service) -> Tuple[bool, str]:
-        raise NotImplementedError
