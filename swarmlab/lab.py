@@ -54,8 +54,20 @@ def up(
         "checks": [c.as_dict() for c in ctx.checks],
     }
     report["warnings"] = ctx.warnings
-    report["notes"] = list(scenario.notes) + report.get("notes", [])
+    report["notes"] = list(scenario.notes) + report.get("notes", []) + quorum_note(len(ctx.managers))
     return report
+
+
+def quorum_note(managers: int) -> List[str]:
+    """What an even number of managers costs: Docker takes it, so swarmlab does, and says so."""
+    if managers % 2:
+        return []
+    keep = managers // 2 + 1
+    lost = f"losing {managers - keep}" if managers > keep else "losing none"
+    return [
+        f"{managers} managers: a quorum needs {keep} of them, so the swarm survives {lost}, as {managers - 1} "
+        f"would; {managers + 1} would survive losing {keep - 1} (Docker takes an even number, so swarmlab does)"
+    ]
 
 
 def checkpoint(images_for: dict) -> List[Step]:

@@ -21,7 +21,7 @@ from .common import (
 @click.argument("scenario", required=False, type=click.Path(dir_okay=False))
 @click.option("--name", type=LAB_NAME, help="Lab name (a DNS label); default: the scenario's name.")
 @click.option("--nodes", type=int, help="Total number of nodes (managers included).")
-@click.option("--managers", type=int, help="Number of managers (odd: 1, 3, 5).")
+@click.option("--managers", type=int, help="Number of managers (1, 3, 5; an even number is taken, as Docker takes it).")
 @click.option("--pool", help="The lab's private /16 (default: auto, a free one of 10.96.0.0/12).")
 @click.option(
     "--stack",

@@ -1,4 +1,4 @@
-"""What a schema cannot say of an inventory: managers odd, names and addresses usable,
+"""What a schema cannot say of an inventory: a manager at least, names and addresses usable,
 key files present and readable, host keys pinned."""
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ def resolve(base: Path, name: str) -> Path:
 
 
 def check_hosts(hosts, where, known_hosts, base: Path, tofu: bool, problem, managers_at) -> None:
-    """What a schema cannot say: managers odd, names and addresses usable, files present
-    and readable, keys pinned."""
+    """What a schema cannot say: a manager at least, names and addresses usable, files
+    present and readable, keys pinned. An even number of managers is what Docker takes, so
+    swarmlab takes it too (`up` says what it costs)."""
     managers = [h for h in hosts if h.role == "manager"]
-    if hosts and len(managers) % 2 == 0:
-        problem(managers_at, f"managers must be odd (1, 3, 5) for a quorum, got {len(managers)}")
+    if hosts and not managers:
+        problem(managers_at, "no manager: give one host at least the role manager (1, 3 or 5 keep a quorum)")
     if known_hosts:
         _check_known_hosts(resolve(base, known_hosts), known_hosts, problem)
     seen: Dict[Tuple[str, int], str] = {}

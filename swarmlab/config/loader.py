@@ -191,8 +191,6 @@ def _apply_flags(data: dict, r: _Reader, nodes: Optional[int], managers: Optiona
 def _nodes(spec: dict, r: _Reader) -> Tuple[NodeSpec, ...]:
     n_managers = spec["managers"]
     n_workers = spec.get("workers", 0)
-    if n_managers % 2 == 0:
-        r.add(("nodes", "managers"), f"must be odd (1, 3, 5), got {n_managers}{r.via(('nodes', 'managers'))}")
     if n_workers < 0:
         r.add(("nodes", "workers"), f"must be 0 or more, got {n_workers}{r.via(('nodes', 'workers'))}")
     total = n_managers + n_workers

@@ -8,7 +8,6 @@ from typing import Any, Dict, List, Mapping, Tuple
 
 from .. import labels as L
 from ..config.stack import DOCKER_NETWORKS
-from ..errors import SwarmlabError
 from ..naming import node_names
 from ..observe.specs import Specs, network_name
 from ..observe.model import user_labels
@@ -40,11 +39,6 @@ def node_plan(specs: Specs) -> Tuple[List[dict], Where]:
 def _nodes(order: List[dict], pinned: bool) -> Dict[str, Any]:
     """pinned: a service is kept where it ran, so each node carries its name (pinning.py)."""
     managers = sum(1 for n in order if (n.get("Spec") or {}).get("Role") == "manager")
-    if managers % 2 == 0:
-        raise SwarmlabError(
-            f"the source has {managers} managers; swarmlab makes an odd number (Raft's quorum)",
-            hint="promote or demote one in the source first, or edit the copy after import",
-        )
     labels: Dict[str, Dict[str, str]] = {}
     availability: Dict[str, str] = {}
     for n, new in zip(order, node_names(len(order))):

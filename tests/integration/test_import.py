@@ -1,5 +1,5 @@
-"""`swarmlab import` for real: a lab changed by hand (a node label and a paused node, a
-scale, an added constraint, a config, a secret, a password in the environment, an
+"""`swarmlab import` for real: a lab changed by hand (a node label, a second manager and a
+paused node, a scale, an added constraint, a config, a secret, a password in the environment, an
 internal network with an alias) is written to files, brought up under a new name, and
 `diff` finds no difference; every shipped scenario round-trips the same way. The planted
 secret and password never reach the files, the output or --json. An image only a node
@@ -32,6 +32,7 @@ CHANGES = [
     "--secret-add source=api_token,target=tok,mode=0400 app_web",
     "docker network create -d overlay --attachable --internal --label team=blue extra",
     "docker service update --network-add name=extra,alias=cache app_redis",
+    "docker node promote node-2",       # two managers: Docker takes an even number, so must the copy
     "docker node update --availability pause node-2",
 ]
 
@@ -75,6 +76,7 @@ def test_a_lab_changed_by_hand_round_trips_and_no_secret_leaves_it(engine, chang
         assert PLANTED not in text and SECRET not in text
     scenario = yaml.safe_load((dest / "scenario.yaml").read_text())
     assert scenario["nodes"]["availability"] == {"node-2": "pause"}
+    assert (scenario["nodes"]["managers"], scenario["nodes"]["workers"]) == (2, 1)
     assert scenario["networks"]["extra"] == {"encrypted": False, "attachable": True, "internal": True,
                                              "labels": {"team": "blue"}}
     (dest / ".env").write_text(f"DB_PASSWORD={PLANTED}\n")    # what the user does, from .env.example
@@ -82,6 +84,7 @@ def test_a_lab_changed_by_hand_round_trips_and_no_secret_leaves_it(engine, chang
         up = run_cli("up", str(dest / "scenario.yaml"), "--name", copy)
         assert up.returncode == 0, up.stdout + up.stderr
         assert PLANTED not in _said(up)
+        assert "2 managers: a quorum needs 2 of them" in _said(up), _said(up)
         proc, doc = run_json("diff", changed, copy)
         assert proc.returncode == 0 and doc["data"]["differences"] == [], json.dumps(doc["data"], indent=1)
         text = run_cli("diff", changed, copy)

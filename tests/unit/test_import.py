@@ -134,11 +134,11 @@ def test_the_scenario_names_nodes_managers_first_and_keeps_labels_availability_a
     assert not any(PLANTED in (v if isinstance(v, str) else v.decode()) for v in built["files"].values())
 
 
-def test_an_even_number_of_managers_is_refused_with_the_reason():
+def test_an_even_number_of_managers_is_carried_as_docker_takes_it():
     specs = _specs()
     specs.nodes.append(_node("delta", "manager"))
-    with pytest.raises(SwarmlabError, match="2 managers"):
-        build("src", specs)
+    nodes = yaml.safe_load(build("src", specs)["files"]["scenario.yaml"])["nodes"]
+    assert nodes["managers"] == 2 and nodes["workers"] == 2
 
 
 def test_the_folder_appears_whole_or_not_at_all(tmp_path):

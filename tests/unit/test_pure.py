@@ -218,3 +218,13 @@ def test_verify_asks_a_failing_nodes_flow_again_a_bounded_number_of_times(monkey
         ("cache via node-3", True), ("cross-host via node-3", True)]
     assert checks[0].observed == "miss then hit (asked 2 times)"
     assert checks[2].observed == "HTTP 502 then 200 (asked 3 times)" and checks[3].observed == "miss then hit"
+
+
+def test_an_even_number_of_managers_is_said_with_what_it_costs():
+    from swarmlab.lab import quorum_note
+
+    assert quorum_note(1) == quorum_note(3) == []
+    (two,) = quorum_note(2)
+    assert two.startswith("2 managers: a quorum needs 2 of them, so the swarm survives losing none, as 1 would")
+    (four,) = quorum_note(4)
+    assert "needs 3 of them" in four and "survives losing 1, as 3 would; 5 would survive losing 2" in four
