@@ -28,6 +28,7 @@ from ..errors import SwarmlabError
 from ..web import websocket
 from ..web.guard import Guard
 from ..web.http import BoundedServer, HEADERS, PageHandler, static
+from ..web.forms import drill_asked
 from ..web.terminal import Session
 from .access import BOARD, Keys, whose
 from .live import Live
@@ -152,7 +153,7 @@ class Handler(PageHandler):
         if rest == "api/next":
             return self._send(202, {"lesson": self.live.next_lesson(self.log_line)})
         if rest == "api/drill":
-            return self._send(202, {"drill": self.live.start_drill(*_drill_asked(body))})
+            return self._send(202, {"drill": self.live.start_drill(*drill_asked(body))})
         if rest == "api/close":
             self.live.drill.close_question()
             return self._send(200, {"closed": True})
@@ -190,18 +191,6 @@ class Handler(PageHandler):
         finally:
             self.live.close_socket(ident)
         self.close_connection = True
-
-
-def _drill_asked(body: dict):
-    """(drill id, params) from the board, each value checked where it enters."""
-    ref, params = str(body.get("drill", ""))[:100], body.get("params") or {}
-    if not isinstance(params, dict) or len(params) > 8:
-        raise ValueError("params: an object of at most 8 node names is expected")
-    for key, value in params.items():
-        bad = grammar.PARAM.problem(str(key)) or grammar.NODE.problem(str(value))
-        if bad:
-            raise ValueError(f"params.{str(key)[:24]}: {bad}")
-    return ref, {str(k): str(v) for k, v in params.items()}
 
 
 def relay(ws: websocket.Socket, session: Session, typed: bool) -> None:

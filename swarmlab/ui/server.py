@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any, Callable, Dict
 from urllib.parse import urlsplit
 
-from .. import grammar
 from ..errors import ConfigError, SwarmlabError
+from ..web.forms import drill_asked
 from ..web.guard import Guard
 from ..web.http import BoundedServer, PageHandler, static
 from .live import Live
@@ -80,15 +80,8 @@ class Handler(PageHandler):
         if path == "/api/verify":
             return "verify", (lambda p, say: runs.verify(lab, p)), (lambda r: r["passed"]), "verify"
         if path == "/api/drill":
-            ref, params = str(body.get("drill", "")), body.get("params") or {}
-            problem = grammar.DRILL.problem(ref)
-            if problem or not isinstance(params, dict):
-                raise ValueError(f"drill: {problem or 'params must be an object'}")
-            for key, value in params.items():
-                bad = grammar.PARAM.problem(str(key)) or grammar.NODE.problem(str(value))
-                if bad:
-                    raise ValueError(f"params.{key}: {bad}")
-            d = runs.drill(ref, {str(k): str(v) for k, v in params.items()})
+            ref, params = drill_asked(body)
+            d = runs.drill(ref, params)
             return "drill", (lambda p, say: runs.run_drill(lab, p, d, say)), (lambda r: r["passed"]), "drill"
         return None, None, None, None
 
