@@ -13,6 +13,7 @@ from ..observe import reads
 from ..transport.base import Transport
 
 FETCH_WITHIN = 900.0  # seconds one image may take to cross (a slow link, a big image)
+SPARE = 2**30  # bytes left free on this engine's disk after an image has come
 NOT_HERE = "not on this engine"
 
 
@@ -39,6 +40,12 @@ def fetch_one(image: str, holders: List[Tuple[str, Transport]]) -> str:
         asked = ", ".join(name for name, _ in holders) or "none"
         return f"{NOT_HERE}, nor on any node of the source asked ({asked}): `docker pull` it, or `up --pull`"
     name, t, size = found
+    free = reads.free_for_images()
+    if free is not None and size + SPARE > free:
+        return (
+            f"{NOT_HERE}: {name} holds it, but it is {size / 2**20:.0f} MiB and this engine's disk has "
+            f"{free / 2**20:.0f} MiB free (1 GiB is kept spare): free some space, then import again"
+        )
     started = time.monotonic()
     pipe = subprocess.PIPE
     load = subprocess.Popen(["docker", "load", "-q"], stdin=pipe, stdout=subprocess.DEVNULL, stderr=pipe)

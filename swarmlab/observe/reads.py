@@ -7,6 +7,9 @@ that must not fail raises (CommandFailed), one that may is said as a value."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -127,6 +130,21 @@ def image_size(t, ref: str) -> Optional[int]:
     """The bytes of image `ref` on the engine behind transport t; None where it has no such image."""
     r = t.run(["docker", "image", "inspect", "--format", "{{.Size}}", ref], timeout=30, warn=True)
     return int(r.stdout.strip()) if r.ok and r.stdout.strip().isdigit() else None
+
+
+def free_for_images() -> Optional[int]:
+    """Bytes free on the disk that holds this machine's engine's images; None where that
+    engine is elsewhere (DOCKER_HOST) or does not say."""
+    try:
+        r = subprocess.run(
+            ["docker", "info", "--format", "{{.DockerRootDir}}"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    root = r.stdout.strip()
+    if r.returncode != 0 or not root or not os.path.isdir(root):
+        return None
+    return shutil.disk_usage(root).free
 
 
 def stack_containers(hosts: List[Host], stack: str) -> Tuple[List[str], Dict[str, BaseException]]:

@@ -252,3 +252,25 @@ def test_fetch_images_asks_each_node_and_leaves_what_no_node_holds():
     assert images[1]["from"].startswith(f"{fetch.NOT_HERE}, nor on any node of the source asked (node-1, node-2)")
     assert asked == [("node-1", ["docker", "image", "inspect"]), ("node-2", ["docker", "image", "inspect"])]
     assert said == [f"acme/worker:2: {images[1]['from']}"]
+
+
+def test_fetch_images_does_not_fill_this_machine_s_disk(monkeypatch):
+    """An image bigger than this engine's free disk (less a spare GiB) is not fetched, and
+    that is said with both figures; no `docker save` is started."""
+    from types import SimpleNamespace
+
+    from swarmlab.imports import fetching as fetch
+    from swarmlab.result import CommandResult
+
+    ran = []
+
+    def run(args, **k):
+        ran.append(args[:2])
+        return CommandResult("node-1", "inspect", 0, str(3 * 2**30), "", 0.1)
+
+    monkeypatch.setattr(fetch.reads, "free_for_images", lambda: 2 * 2**30)
+    monkeypatch.setattr(fetch.subprocess, "Popen", lambda *a, **k: pytest.fail("docker load started"))
+    said = fetch.fetch_one("acme/big:1", [("node-1", SimpleNamespace(run=run))])
+    assert said == (f"{fetch.NOT_HERE}: node-1 holds it, but it is 3072 MiB and this engine's disk has 2048 MiB "
+                    "free (1 GiB is kept spare): free some space, then import again")
+    assert ran == [["docker", "image"]]
