@@ -1,6 +1,6 @@
 """A room of two trainees on real dind labs, opened in headless Chromium: a trainee's
 terminal on node-1 reaches that node's engine, their Check grades their lab and no other,
-their token opens nothing of the other trainee nor the board, the shell outlives a reload,
+their token opens nothing of the other trainee nor the board, copy and paste work, the shell outlives a reload,
 the board lists both and runs a drill on a demonstration lab with its quiz to the room,
 nothing loads from outside, and `room stop` removes the room's labs and nothing else."""
 import json
@@ -80,6 +80,31 @@ def _type(browser, text, node="node-1"):
     browser.find_element("css selector", f"#term-{node} textarea").send_keys(text)
 
 
+def _paste(browser, text, node="node-1"):
+    """What the browser does on Ctrl+Shift+V or a right click's Paste: a paste event on the
+    terminal's input, carrying the clipboard's text."""
+    browser.execute_script(
+        "const dt = new DataTransfer(); dt.setData('text/plain', arguments[1]);"
+        "document.querySelector(arguments[0]).dispatchEvent("
+        "new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}));",
+        f"#term-{node} textarea", text)
+
+
+def _copy_word(browser, word, node="node-1"):
+    """A double click on the word where the terminal shows it, then Ctrl+Shift+C; what the
+    system clipboard then holds."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    spans = [s for s in browser.find_elements("css selector", f"#term-{node} .xterm-rows span") if s.text == word]
+    assert spans, _terminal_text(browser, node)
+    ActionChains(browser).double_click(spans[-1]).perform()
+    ActionChains(browser).key_down(Keys.CONTROL).key_down(Keys.SHIFT).send_keys("c") \
+        .key_up(Keys.SHIFT).key_up(Keys.CONTROL).perform()
+    return browser.execute_async_script(
+        "navigator.clipboard.readText().then(arguments[0], e => arguments[0]('no clipboard: ' + e))")
+
+
 def test_each_trainee_has_their_lab_their_terminal_and_nothing_of_the_other(engine, room, tmp_path):
     links = {t["trainee"]: t["link"] for t in room["trainees"]}
     base = links["alice"].split("/t/")[0]
@@ -106,6 +131,14 @@ def test_each_trainee_has_their_lab_their_terminal_and_nothing_of_the_other(engi
         assert until(lambda: boxes() == ["node-1", "node-2", "node-3"], 30), boxes()
         _type(browser, "export MARK=kept; echo mark-$((40+2))\n")
         assert until(lambda: "mark-42" in _terminal_text(browser), 30)
+        # copy and paste: a pasted command runs once Enter is pressed; a word selected and
+        # copied with Ctrl+Shift+C is on the system clipboard
+        _paste(browser, "echo pasted-$((6*7))")
+        _type(browser, "\n")
+        assert until(lambda: "pasted-42" in _terminal_text(browser).split(), 30), _terminal_text(browser)
+        browser.execute_cdp_cmd("Browser.grantPermissions", {"origin": base, "permissions": [
+            "clipboardReadWrite", "clipboardSanitizedWrite"]})
+        assert _copy_word(browser, "pasted-42") == "pasted-42"
 
         browser.find_element("id", "check").click()
         said = lambda: browser.find_element("id", "said").text  # noqa: E731

@@ -167,11 +167,48 @@ function terminal(node) {
   term.loadAddon(fit);
   term.open(div);
   const t = { div, term, fit, ws: null, tries: 0 };
+  clipboardKeys(term);
   term.onData((data) => { if (t.ws && t.ws.readyState === 1) t.ws.send(JSON.stringify({ i: data })); });
   term.onResize((s) => { if (t.ws && t.ws.readyState === 1) t.ws.send(JSON.stringify({ r: [s.cols, s.rows] })); });
   window.addEventListener("resize", () => { if (!div.hidden) fit.fit(); });
   connect(t, node);
   return t;
+}
+
+// Copy and paste as terminals do: Ctrl+Shift+C copies the selection (and is kept from the
+// browser, where it may open its inspector), Ctrl+Shift+V leaves the key to the browser,
+// which pastes into the terminal (as a right click's Paste does); a plain Ctrl+C stays the
+// interrupt the shell expects.
+function clipboardKeys(term) {
+  term.attachCustomKeyEventHandler((e) => {
+    if (e.type !== "keydown" || !e.ctrlKey || !e.shiftKey) return true;
+    if (e.code === "KeyC") {
+      e.preventDefault();
+      if (term.hasSelection()) copyText(term.getSelection(), term);
+      return false;
+    }
+    return e.code !== "KeyV";
+  });
+}
+
+function copyText(text, term) {
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).catch(() => copyByCommand(text, term));
+  } else {
+    copyByCommand(text, term);  // plain http to another host: no Clipboard API there
+  }
+}
+
+function copyByCommand(text, term) {
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.appendChild(area);
+  area.select();
+  document.execCommand("copy");
+  area.remove();
+  term.focus();
 }
 
 function connect(t, node) {
