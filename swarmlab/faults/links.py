@@ -8,16 +8,15 @@ from __future__ import annotations
 from typing import List
 
 from ..netfilter import drop_in, drop_out, unhook
-from ..observe.gossip import listed_probe, resynced_probe
+from ..observe.gossip import RESYNC_WITHIN, listed_probe, wait_resynced
 from ..providers.base import Host
 from ..shell import sh
-from ..waiting import poll, until
+from ..waiting import poll
 from .base import NODE, Fault
 
 PARTITION_CHAIN = "SWARMLAB-DRILL"  # one per node: a drill's partition
 LESSON_CHAIN = "SWARMLAB-LESSON"  # one per node: a lesson's blocked ports, added up until its reset
 GOSSIP_PORT = 7946  # Swarm's gossip (memberlist, NetworkDB), TCP and UDP
-RESYNC_WITHIN = 60  # s: a node back in the gossip has its tasks' records back in about 30 s here
 
 
 class Partition(Fault):
@@ -144,15 +143,9 @@ class GossipCut(Fault):
         the drill's next expectation shows what does not hold."""
         for block in self.blocks():
             block.heal()
-        probes = [resynced_probe(o, self.node) for o in self.others()]
-
-        def resynced():
-            seen = [p() for p in probes]
-            return all(ok for ok, _ in seen), "; ".join(why for ok, why in seen if not ok)
-
-        ok, why, took = until(resynced, RESYNC_WITHIN, 1.0)
+        ok, why, took = wait_resynced([(o, self.node) for o in self.others()])
         back = f"every other node lists it and its tasks again after {took:.0f} s"
-        back = back if ok else f"not yet after {RESYNC_WITHIN} s: {why}"
+        back = back if ok else f"not yet after {RESYNC_WITHIN:.0f} s: {why}"
         return f"{self.p['node']}'s gossip passes again; {back}"
 
 

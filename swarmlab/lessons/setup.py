@@ -13,7 +13,7 @@ from ..faults.links import GOSSIP_PORT, HEAL_MTU, LESSON_CHAIN
 from ..faults.services import FAULT_NETWORK
 from ..netfilter import rules_of, unhook
 from ..observe import reads
-from ..observe.gossip import resynced_probe
+from ..observe.gossip import wait_resynced
 from ..providers.base import Host
 from ..swarm_write import swarm_write
 from ..waiting import until
@@ -84,14 +84,9 @@ def heal_all(hosts: List[Host], manager: Host) -> None:
     ]
     # every other node must know its tasks again, each resyncs on its own; bounded, and not
     # an error: the next check shows what does not hold
-    probes = [resynced_probe(o, h) for h in cut for o in hosts if o is not h]
-
-    def resynced():
-        seen = [p() for p in probes]
-        return all(ok for ok, _ in seen), "; ".join(why for ok, why in seen if not ok)
-
-    if probes:
-        until(resynced, 60, 1.0)
+    pairs = [(o, h) for h in cut for o in hosts if o is not h]
+    if pairs:
+        wait_resynced(pairs)
     names = [n for n, state in reads.availability(manager.transport).items() if state != "Active"]
     for n in names:
         swarm_write(manager.transport, ["node", "update", "--availability", "active", n], timeout=60).check(

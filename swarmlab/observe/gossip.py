@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Set
+from typing import Dict, List, Set, Tuple
 
 from ..providers.base import Host
 from ..shell import sh
+from ..waiting import until
+
+RESYNC_WITHIN = 60.0  # s: a node back in the gossip has its tasks' records back in about 30 s here
 
 
 def _every_overlay(watcher: Host, fmt: str):
@@ -47,6 +50,18 @@ def resynced_probe(watcher: Host, node: Host):
         return False, f"{watcher.name} does not list {node.name}'s tasks yet"
 
     return probe
+
+
+def wait_resynced(pairs: List[Tuple[Host, Host]], within: float = RESYNC_WITHIN) -> Tuple[bool, str, float]:
+    """Until each (watcher, node) pair holds resynced_probe, each node resyncing on its own;
+    bounded, and not an error: (done, what is still missing, seconds it took)."""
+    probes = [resynced_probe(watcher, node) for watcher, node in pairs]
+
+    def resynced():
+        seen = [p() for p in probes]
+        return all(ok for ok, _ in seen), "; ".join(why for ok, why in seen if not ok)
+
+    return until(resynced, within, 1.0)
 
 
 def listed_probe(watcher: Host, node: Host):
