@@ -7,7 +7,7 @@ of the leader of three managers runs too (the election).
 
 The lab is made once per shape and removed. Traffic goes only to the lab's own containers
 on this machine; every drill is bounded by its file's `within` bounds.
-Usage: python3 bench/bench_drill.py [--runs 3] [--out bench/out/drill.json]
+Usage: python3 bench/bench_drill.py [--runs 3] [--only DRILL] [--out bench/out/drill.json]
 """
 from __future__ import annotations
 
@@ -54,12 +54,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "drill.json"))
+    ap.add_argument("--only", help="one drill id (a lab of its shape is made for it alone)")
     a = ap.parse_args()
     results = {}
-    drills = cli("drill", "list")
+    drills = [d for d in cli("drill", "list") if a.only in (None, d["id"])]
     for lab, up, chosen in (("bench-drill", [], [d for d in drills if not d["needs"].get("managers")]),
                             ("bench-drill3", ["--managers", "3", "--nodes", "3"],
                              [d for d in drills if d["needs"].get("managers")])):
+        if not chosen:
+            continue
         cli("up", "--name", lab, *up)
         try:
             for d in chosen:
