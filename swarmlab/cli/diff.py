@@ -4,6 +4,7 @@ import click
 
 from .. import output
 from ..errors import EXIT_FAILURE
+from ..providers import BY_FLAG
 from .common import LAB_NAME, endpoint_of, endpoint_options, handle_errors, inventory_options, json_option, provider_for
 
 
@@ -15,11 +16,16 @@ from .common import LAB_NAME, endpoint_of, endpoint_options, handle_errors, inve
     type=click.Path(dir_okay=False),
     help="A is on the hosts of this SSH inventory (B is where --inventory or --provider says).",
 )
+@click.option(
+    "--a-provider",
+    type=click.Choice(list(BY_FLAG)),
+    help="A is a lab of this provider (a lab on the VMs against its copy on dind nodes, say).",
+)
 @endpoint_options("a-")
 @inventory_options
 @json_option
 @handle_errors("diff")
-def diff(a, b, a_inventory, context, docker_host, inventory, provider, tofu, as_json):
+def diff(a, b, a_inventory, a_provider, context, docker_host, inventory, provider, tofu, as_json):
     """Two labs compared as one model: nodes (roles, labels, availability), networks and
     their options, services and every setting a stack file can state, and where their tasks
     run. Exit 1 when they differ.
@@ -28,7 +34,10 @@ def diff(a, b, a_inventory, context, docker_host, inventory, provider, tofu, as_
     did not make, say the source of an import), and A only names it in the output."""
     from .. import diff as diffapi  # here: the engine client is slow to import
 
+    if a_inventory and a_provider:
+        raise click.UsageError("--a-inventory and --a-provider do not go together: give where A is once")
     where_a = provider_for(a_inventory, tofu, provider) if a_inventory else None
+    where_a = provider_for(provider=a_provider) if a_provider else where_a
     report = diffapi.run(a, b, provider_for(inventory, tofu, provider), where_a, endpoint_of(context, docker_host))
     if as_json:
         output.write(output.envelope("diff", report["same"], report))
