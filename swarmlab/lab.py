@@ -90,7 +90,7 @@ def _warn_host_access(ctx: UpContext) -> None:
     """Host access granted: say once what it gives, and to which services by which keys."""
     if not ctx.scenario.host_access:
         return
-    found = {name: seal.service_uses(svc) for name, svc in (ctx.scenario.stack.get("services") or {}).items()}
+    found = {name: seal.service_uses(svc) for name, svc in ctx.scenario.services.items()}
     uses = [f"{name} ({', '.join(what for _, what in ways)})" for name, ways in found.items() if ways]
     ctx.warn(
         f"host access granted: a task may have {ctx.provider.host_access_grants}; the lab is not sealed"

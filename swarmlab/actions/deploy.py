@@ -12,6 +12,7 @@ import yaml
 from .. import labels as L
 from ..config import stack as stackmod
 from ..config.compose import for_stack_deploy
+from ..config.model import StackPart
 from ..errors import PreflightError, SwarmlabError
 from ..images import cache as image_cache
 from ..transport.group import parallel
@@ -31,7 +32,9 @@ def wanted_images(ctx: UpContext) -> dict[str, list[str]]:
     for h in ctx.hosts:
         spec = specs.get(h.name)
         labels = dict(spec.labels) if spec else {}
-        out[h.name] = stackmod.images_for_node(ctx.images_for or ctx.scenario.stack, h.name, h.role, labels)
+        out[h.name] = stackmod.images_for_node(
+            ctx.images_for or {"services": ctx.scenario.services}, h.name, h.role, labels
+        )
     return out
 
 
@@ -157,7 +160,7 @@ def _through_registry(ctx: UpContext, client, registry, wanted: dict) -> None:
 def ensure_secrets(ctx: UpContext) -> None:
     t = ctx.leader.transport
     have = set(t.run("docker secret ls --format '{{.Name}}'").stdout.split())
-    for name in stackmod.external_secrets(ctx.scenario.stack):
+    for name in sorted({n for part in ctx.scenario.stacks for n in stackmod.external_secrets(part.stack)}):
         if name in have:
             continue
         value = pysecrets.token_hex(24).encode()
@@ -174,7 +177,7 @@ def ensure_files(ctx: UpContext) -> None:
     changed file is a new object and the services roll onto it."""
     t = ctx.leader.transport
     for kind in ("secrets", "configs"):
-        objects = [f for f in ctx.scenario.files if f.kind == kind]
+        objects = [f for part in ctx.scenario.stacks for f in part.files if f.kind == kind]
         if not objects:
             continue
         have = set(reads.names(t, kind[:-1], strict=True))
@@ -197,9 +200,9 @@ def ensure_files(ctx: UpContext) -> None:
                 ctx.say(f"{kind[:-1]} {f.key}: created from its file as {f.name}")
 
 
-def rendered_stack(ctx: UpContext) -> dict:
-    out = stackmod.render(ctx.scenario.stack, ctx.lab, ctx.scenario.network_names, ctx.ipvs)
-    for f in ctx.scenario.files:  # created by ensure_files: the stack finds them by name
+def rendered_stack(ctx: UpContext, part: StackPart) -> dict:
+    out = stackmod.render(part.stack, ctx.lab, ctx.scenario.network_names, ctx.ipvs)
+    for f in part.files:  # created by ensure_files: the stack finds them by name
         out[f.kind][f.key] = {"external": True, "name": f.name}
     # A rebuilt image keeps its tag, and with no registry there is no digest to pin: the
     # image id as a container label makes the task spec change, so Swarm rolls the tasks
@@ -214,15 +217,17 @@ def rendered_stack(ctx: UpContext) -> dict:
 
 
 def deploy_stack(ctx: UpContext) -> None:
-    text = yaml.safe_dump(for_stack_deploy(rendered_stack(ctx)), sort_keys=False).encode()
-    # --resolve-image never: the images are already in every node (loaded, or pulled by
-    # digest from the inventory's registry), so no registry is asked again.
-    ctx.leader.transport.run(
-        ["docker", "stack", "deploy", "--resolve-image", "never", "--prune", "-c", "-", ctx.scenario.stack_name],
-        stdin=text,
-        timeout=120,
-    )
-    ctx.say(
-        f"stack {ctx.scenario.stack_name} deployed from {ctx.scenario.stack_file}"
-        + ("" if ctx.ipvs else " (endpoint_mode dnsrr, host-mode ports)")
-    )
+    """Each stack of the lab, its own `docker stack deploy`."""
+    for part in ctx.scenario.stacks:
+        text = yaml.safe_dump(for_stack_deploy(rendered_stack(ctx, part)), sort_keys=False).encode()
+        # --resolve-image never: the images are already in every node (loaded, or pulled by
+        # digest from the inventory's registry), so no registry is asked again.
+        ctx.leader.transport.run(
+            ["docker", "stack", "deploy", "--resolve-image", "never", "--prune", "-c", "-", part.name],
+            stdin=text,
+            timeout=120,
+        )
+        ctx.say(
+            f"stack {part.name} deployed from {part.file}"
+            + ("" if ctx.ipvs else " (endpoint_mode dnsrr, host-mode ports)")
+        )

@@ -23,8 +23,9 @@ from .context import UpContext
 def service_images(ctx: UpContext) -> Dict[str, List[str]]:
     """image ref -> the services that run it."""
     out: Dict[str, List[str]] = {}
-    for name, svc in (ctx.scenario.stack.get("services") or {}).items():
-        out.setdefault(svc["image"], []).append(str(name))
+    for i, part in enumerate(ctx.scenario.stacks):  # the first stack's by their own names
+        for name, svc in (part.stack.get("services") or {}).items():
+            out.setdefault(svc["image"], []).append(f"{part.name}_{name}" if i else str(name))
     return out
 
 

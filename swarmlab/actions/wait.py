@@ -33,7 +33,7 @@ def _task_errors(reader: SwarmReader, names: List[str]) -> str:
 
 
 def wait_services(ctx: UpContext) -> None:
-    expected = {f"{ctx.scenario.stack_name}_{s}" for s in ctx.scenario.stack["services"]}
+    expected = set(ctx.scenario.services)
     reader = _reader(ctx)
     errors: dict = {"at": 0.0, "said": "", "done": set()}
 
@@ -70,17 +70,17 @@ def wait_settled(ctx: UpContext) -> None:
     """Until every service has its replicas or waits where Swarm says why (a lesson's
     checkpoint may break a service on purpose: a constraint no node meets), with no
     rolling update under way."""
-    expected = {f"{ctx.scenario.stack_name}_{s}" for s in ctx.scenario.stack["services"]}
+    expected = set(ctx.scenario.services)
     ctx.say(f"services settled: {settle(_reader(ctx), expected, ctx.scenario.wait.timeout)}")
 
 
 def serving_hosts(ctx: UpContext, service: str, host_mode: bool = False) -> List[Host]:
-    """The hosts where a published port of `service` (short name) must answer: every node
+    """The hosts where a published port of `service` (app_web) must answer: every node
     with the routing mesh, only the nodes running one of its tasks with host-mode ports
     (which every port is without IPVS)."""
     if ctx.ipvs and not host_mode:
         return list(ctx.hosts)
-    running = {t.node for t in _reader(ctx).tasks(f"{ctx.scenario.stack_name}_{service}") if t.running}
+    running = {t.node for t in _reader(ctx).tasks(service) if t.running}
     return [h for h in ctx.hosts if h.name in running]
 
 
@@ -89,17 +89,20 @@ def http_targets(ctx: UpContext) -> List[Tuple[str, str]]:
     w = ctx.scenario.wait
     if w.http_service is None:
         return []
-    return [(h.name, f"http://{h.address}:{w.http_port}") for h in serving_hosts(ctx, w.http_service)]
+    return [
+        (h.name, f"http://{h.address}:{w.http_port}")
+        for h in serving_hosts(ctx, f"{ctx.scenario.stack_name}_{w.http_service}")
+    ]
 
 
 def published_tcp(ctx: UpContext) -> List[Tuple[str, int, bool]]:
-    """(service, port, host mode) for every TCP port the stack's services publish, as Swarm
+    """(service, port, host mode) for every TCP port the stacks' services publish, as Swarm
     published them (a bare container port gets one Swarm chose: the spec says 0)."""
-    mine = set(ctx.scenario.stack.get("services") or {})
+    mine = set(ctx.scenario.services)
     return [
-        (view.short, p.published, p.mode == "host")
+        (view.name, p.published, p.mode == "host")
         for view in _reader(ctx).services(with_networks=False)
-        if view.stack == ctx.scenario.stack_name and view.short in mine
+        if view.name in mine
         for p in view.ports
         if p.protocol == "tcp" and p.published
     ]

@@ -21,7 +21,7 @@ from .common import (
     "dest",
     required=True,
     type=click.Path(file_okay=False),
-    help="The folder to write (it must not exist): scenario.yaml, the stack file, configs/, .env.example.",
+    help="The folder to write (it must not exist): scenario.yaml, one stack file per stack, configs/, .env.example.",
 )
 @click.option(
     "--keep-subnets", is_flag=True, help="Give each network of the copy the source's subnet, not one of its own pool."

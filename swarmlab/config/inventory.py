@@ -330,10 +330,9 @@ def apply_nodes(scenario, hosts, source: str):
     )
     view = [(n.name, n.role, dict(n.labels)) for n in nodes]
     problems = [
-        Problem(
-            str(scenario.stack_file), ".".join(p), msg.replace("the scenario's nodes.labels", f"the labels in {source}")
-        )
-        for p, msg in stack_check.check(scenario.stack, [n.key for n in scenario.networks], view)
+        Problem(str(part.file), ".".join(p), msg.replace("the scenario's nodes.labels", f"the labels in {source}"))
+        for part in scenario.stacks
+        for p, msg in stack_check.check(part.stack, [n.key for n in scenario.networks], view)
     ]
     if problems:
         raise ConfigError(problems, f"the stack against {source}")

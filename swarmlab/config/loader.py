@@ -15,7 +15,7 @@ from .. import grammar, naming
 from ..addressing import parse_pool
 from ..errors import ConfigError, Problem
 from . import compose, docker_check, schema, seal, stack as stackmod, stack_check, yamlfile
-from .model import NetworkSpec, NodeSpec, Scenario, WaitSpec
+from .model import NetworkSpec, NodeSpec, Scenario, StackPart, WaitSpec
 from .stack import DEFAULT_NETWORK
 
 # What was measured on one 2-core machine (bench/RESULTS.md, bench_scale.py); memory and
@@ -100,7 +100,7 @@ def named_as_docker_names(scenario: Scenario) -> Scenario:
 
 def build(data: dict, r: _Reader, path: Path, flags: Flags, source: str) -> Scenario:
     """The scenario of `data` (a scenario file's, or one made from a stack file)."""
-    name, pool, own_nodes = flags.name, flags.pool, flags.own_nodes
+    name, pool = flags.name, flags.pool
     data = _apply_flags(copy.deepcopy(data), r, flags.nodes, flags.managers)
     for p, msg in schema.validate(data):
         r.add(p, msg + r.via(p))
@@ -119,29 +119,17 @@ def build(data: dict, r: _Reader, path: Path, flags: Flags, source: str) -> Scen
             parse_pool(pool_text)
         except ValueError as exc:
             r.add(("network", "pool"), f"{exc}{' (set by --pool)' if pool else ''}; or write 'auto'")
-    stack_name = data["stack"].get("name", "app")
-    problem = grammar.LAB.problem(stack_name)
-    if problem:
-        r.add(("stack", "name"), problem.replace("lab name", "stack name"))
-    stack_path = path.parent / data["stack"]["file"]
-    env_file = flags.env_file or data["stack"].get("env_file")
-    env = _environment(stack_path, path.parent / env_file if env_file else None, r)
     declared_in = "the stack file's top-level networks:" if source.startswith("stack:") else "the scenario's networks"
     host_access = bool(data.get("host_access")) or flags.host_access
-    prepared = _stack(
-        stack_path,
-        stack_name,
-        env,
-        net_specs,
-        node_specs if own_nodes else None,
-        (host_access or not flags.ask_docker, declared_in),
-        r,
-        flags.ask_docker,
-    )
+    how = (host_access or not flags.ask_docker, declared_in)
+    parts = [_part(at, entry, path, flags, net_specs, node_specs, how, r) for at, entry in _entries(data)]
+    _one_name_each(parts, r)
+    stack_name, stack_path, prepared = parts[0]
     stack_data = prepared.stack if prepared else None
     wait_spec = _wait(data.get("wait") or {}, stack_data, stack_path, r)
     r.fail_if_any()
     assert prepared is not None  # else fail_if_any raised
+    more = [(n, f, p) for n, f, p in parts[1:] if p is not None]
     return Scenario(
         path=path,
         name=lab_name,
@@ -154,11 +142,54 @@ def build(data: dict, r: _Reader, path: Path, flags: Flags, source: str) -> Scen
         pool=pool_text,
         wait=wait_spec,
         host_access=host_access,
-        builds=prepared.builds,
-        notes=tuple(prepared.notes),
+        builds={**prepared.builds, **{f"{n}/{k}": b for n, _, p in more for k, b in p.builds.items()}},
+        notes=tuple(prepared.notes) + tuple(note for _, _, p in more for note in p.notes),
         files=tuple(prepared.files),
         source=source,
+        more=tuple(StackPart(f, n, p.stack, tuple(p.files)) for n, f, p in more),
     )
+
+
+Part = Tuple[str, Path, Optional[compose.Prepared]]  # a stack's name, its file, and it read
+
+
+def _entries(data: dict) -> List[Tuple[Tuple[str, ...], dict]]:
+    """Each stack entry with where it is in the file (stack, or stacks.N)."""
+    if "stacks" in data:
+        return [(("stacks", str(i)), e) for i, e in enumerate(data["stacks"])]
+    return [(("stack",), data["stack"])]
+
+
+def _part(
+    at: Tuple[str, ...],
+    entry: dict,
+    path: Path,
+    flags: Flags,
+    nets: List[NetworkSpec],
+    nodes: Tuple[NodeSpec, ...],
+    how: Tuple[bool, str],
+    r: _Reader,
+) -> Part:
+    """One stack entry: its name checked, its file read and checked (_stack)."""
+    stack_name = entry.get("name", "app")
+    problem = grammar.LAB.problem(stack_name)
+    if problem:
+        r.add(at + ("name",), problem.replace("lab name", "stack name"))
+    stack_path = path.parent / entry["file"]
+    env_file = flags.env_file or entry.get("env_file")
+    env = _environment(stack_path, path.parent / env_file if env_file else None, r)
+    own = nodes if flags.own_nodes else None
+    return stack_name, stack_path, _stack(stack_path, stack_name, env, nets, own, how, r, flags.ask_docker, at)
+
+
+def _one_name_each(parts: List[Part], r: _Reader) -> None:
+    """Two stacks of one name would be one stack: the second deploy replaces the first."""
+    seen: Dict[str, int] = {}
+    for i, (name, _, _) in enumerate(parts):
+        if name in seen:
+            why = f"stack name {name!r} is given twice (also stacks.{seen[name]}); each stack needs its own"
+            r.add(("stacks", str(i), "name"), why)
+        seen.setdefault(name, i)
 
 
 def _environment(stack_path: Path, env_file: Optional[Path], r: _Reader) -> Dict[str, str]:
@@ -276,6 +307,7 @@ def _stack(
     how: Tuple[bool, str],
     r: _Reader,
     ask_docker: bool = True,
+    at: Tuple[str, ...] = ("stack",),
 ) -> Optional[compose.Prepared]:
     """The stack file, read (bounded), interpolated, its builds resolved, and checked
     against the scenario and the seal (how: host access granted, or a lab read again),
@@ -287,7 +319,7 @@ def _stack(
             r.problems.extend(exc.problems)
         else:
             r.add(
-                ("stack", "file"),
+                at + ("file",),
                 f"{exc.problems[0].message}: {stack_path}"
                 + ("" if os.path.exists(stack_path) else "; the path is relative to the scenario file"),
             )

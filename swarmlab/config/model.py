@@ -45,6 +45,16 @@ class WaitSpec:
 
 
 @dataclass(frozen=True)
+class StackPart:
+    """One stack of the lab, deployed as its own `docker stack deploy`."""
+
+    file: Path
+    name: str
+    stack: Dict[str, Any] = field(compare=False, repr=False)
+    files: Tuple[FileObject, ...] = field(default=(), compare=False, repr=False)  # secrets/configs from files
+
+
+@dataclass(frozen=True)
 class Scenario:
     path: Path
     name: str
@@ -61,6 +71,18 @@ class Scenario:
     notes: Tuple[str, ...] = ()  # what stack deploy would ignore, said once by `up`
     files: Tuple[FileObject, ...] = field(default=(), compare=False, repr=False)  # secrets/configs from files
     source: str = ""  # what `up` was given: the scenario file, or "stack:" + the stack file
+    # every stack the lab deploys, the one above first: verify, drills and lessons name that
+    # one; `up`, `wait` and the seal take them all (an imported lab had several)
+    more: Tuple[StackPart, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def stacks(self) -> Tuple[StackPart, ...]:
+        return (StackPart(self.stack_file, self.stack_name, self.stack, self.files),) + self.more
+
+    @property
+    def services(self) -> Dict[str, Any]:
+        """Every stack's services by their name on the engine (<stack>_<service>)."""
+        return {f"{p.name}_{k}": v for p in self.stacks for k, v in (p.stack.get("services") or {}).items()}
 
     @property
     def managers(self) -> Tuple[NodeSpec, ...]:

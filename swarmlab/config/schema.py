@@ -11,10 +11,23 @@ KIND = "Scenario"
 
 _labels = {"type": "object", "additionalProperties": {"type": ["string", "integer", "boolean"]}}
 
+MAX_STACKS = 20  # each is a `docker stack deploy` and Docker's verdict on its file
+_stack = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["file"],
+    "properties": {
+        "file": {"type": "string"},
+        "name": {"type": "string"},
+        "env_file": {"type": "string"},  # ${VAR} values (default: .env beside the stack file)
+    },
+}
+
 SCENARIO_SCHEMA: dict = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["apiVersion", "kind", "nodes", "networks", "stack"],
+    "required": ["apiVersion", "kind", "nodes", "networks"],
+    "oneOf": [{"required": ["stack"]}, {"required": ["stacks"]}],
     "properties": {
         "apiVersion": {"const": API_VERSION},
         "kind": {"const": KIND},
@@ -55,16 +68,10 @@ SCENARIO_SCHEMA: dict = {
                 },
             },
         },
-        "stack": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["file"],
-            "properties": {
-                "file": {"type": "string"},
-                "name": {"type": "string"},
-                "env_file": {"type": "string"},  # ${VAR} values (default: .env beside the stack file)
-            },
-        },
+        "stack": _stack,
+        # several stacks, each deployed as its own (an imported swarm had several); the
+        # first is the one verify, drills and lessons name
+        "stacks": {"type": "array", "minItems": 1, "maxItems": MAX_STACKS, "items": _stack},
         "wait": {
             "type": "object",
             "additionalProperties": False,
@@ -150,6 +157,11 @@ def humanise(err: jsonschema.ValidationError) -> Iterator[Tuple[Tuple[str, ...],
         yield path, f"must be {word} {err.validator_value}, got {_show(err.instance)}"
     elif v == "minProperties":
         yield path, "must declare at least one entry"
+    elif v == "oneOf" and not path:
+        yield ("stack",), "give stack (one stack file) or stacks (a list of them): one of the two"
+    elif v in ("minItems", "maxItems"):
+        word = "at least" if v == "minItems" else "at most"
+        yield path, f"must list {word} {err.validator_value} entries, got {len(err.instance)}"
     elif v == "pattern":
         yield path, f"must be a URL path starting with '/' (no spaces or quotes), got {_show(err.instance)}"
     else:

@@ -1,5 +1,5 @@
 """`swarmlab import SOURCE -o DIR`: the files that make a copy of a running lab, written
-from what its manager holds (observe/specs.py). DIR gets scenario.yaml, the stack file,
+from what its manager holds (observe/specs.py). DIR gets scenario.yaml, one file per stack,
 configs/ (their content: configs are not secret) and .env.example (the environment
 values that look secret, by name only). Everything is checked as `up` will check it,
 Docker's own verdict included, before DIR exists; then DIR appears whole, or not at all."""
@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 import yaml
 
@@ -29,22 +29,50 @@ from .stack import Written, write_stack
 HEADER = "# Written by `swarmlab import` from the lab {source}. Edit freely: it is yours now.\n"
 
 
-def _stack_name(specs: Specs, notes: List[str]) -> str:
-    stacks = sorted({(s.get("Spec") or {}).get("Labels", {}).get(L.STACK, "") for s in specs.services} - {""})
-    if len(stacks) > 1:
-        notes.append(f"the source has {len(stacks)} stacks ({', '.join(stacks)}); the copy deploys them as one")
-    name = stacks[0] if stacks else "app"
-    if grammar.STACK.problem(name):  # it names the stack file: never a path out of the folder
-        raise SwarmlabError(f"the source holds a {grammar.STACK.problem(name)}", EXIT_CONFIG)
-    return name
+LOOSE = "services"  # the stack of the services made without one, beside the source's stacks
 
 
-def _one_short_name_each(written: Written, specs: Specs) -> None:
-    if len(written.stack.get("services") or {}) < len(specs.services):
+def _by_stack(specs: Specs, notes: List[str]) -> List[Tuple[str, List[dict]]]:
+    """The source's services by their stack, each stack's in its own file; those made
+    without a stack go in one of their own (named app where there is no other)."""
+    by: Dict[str, List[dict]] = {}
+    for s in specs.services:
+        by.setdefault(((s.get("Spec") or {}).get("Labels") or {}).get(L.STACK, ""), []).append(s)
+    loose = by.pop("", [])
+    if loose:
+        name = LOOSE if by else "app"
+        while name in by:
+            name += "-own"
+        if by:
+            notes.append(f"{len(loose)} service(s) made without a stack: in {name}.yml, deployed as the stack {name}")
+        by[name] = loose
+    for name in by:
+        if grammar.STACK.problem(name):  # it names the stack file: never a path out of the folder
+            raise SwarmlabError(f"the source holds a {grammar.STACK.problem(name)}", EXIT_CONFIG)
+    return sorted(by.items())
+
+
+def _one_short_name_each(written: Written, services: List[dict], stack: str) -> None:
+    if len(written.stack.get("services") or {}) < len(services):
         raise SwarmlabError(
-            "two of the source's services have the same name in different stacks; one stack file cannot hold both",
-            hint="rename one in the source, or import the stacks one at a time",
+            f"two of the source's services have the same name in {stack}.yml; one stack file cannot hold both",
+            hint="rename one in the source",
         )
+
+
+def _merged(parts: List[Written]) -> Written:
+    """What the files beside the stack files need, from every stack's."""
+    out = Written()
+    for w in parts:
+        for var, svcs in w.hidden.items():
+            out.hidden.setdefault(var, []).extend(svcs)
+        out.configs.update(w.configs)
+        for image, digest in w.images.items():
+            out.images.setdefault(image, digest)
+        out.binds += w.binds
+        out.notes += w.notes
+        out.pinned = out.pinned or w.pinned
+    return out
 
 
 def build(source: str, specs: Specs, keep_subnets: bool = False) -> Dict[str, Any]:
@@ -53,31 +81,31 @@ def build(source: str, specs: Specs, keep_subnets: bool = False) -> Dict[str, An
         raise SwarmlabError(f"lab {source} runs no service: there is nothing to copy but nodes")
     order, where = node_plan(specs)
     notes: List[str] = []
-    stack_name = _stack_name(specs, notes)
-    written = write_stack(specs.services, specs.networks, where, specs.configs)
-    _one_short_name_each(written, specs)
-    notes += written.notes
-    stack_file = f"{stack_name}.yml"
-    files: Dict[str, Any] = {
-        "scenario.yaml": HEADER.format(source=source)
-        + yaml.safe_dump(
-            scenario(source, specs, order, (stack_file, stack_name), keep_subnets, written.pinned), sort_keys=False
-        ),
-        stack_file: HEADER.format(source=source) + yaml.safe_dump(written.stack, sort_keys=False, width=1000),
-    }
-    for name, data in sorted(written.configs.items()):
+    files: Dict[str, Any] = {}
+    parts = []
+    for name, services in _by_stack(specs, notes):
+        written = write_stack(services, specs.networks, where, specs.configs)
+        _one_short_name_each(written, services, name)
+        files[f"{name}.yml"] = HEADER.format(source=source) + yaml.safe_dump(written.stack, sort_keys=False, width=1000)
+        parts.append(written)
+    every = _merged(parts)
+    stacks = [(f, f[: -len(".yml")]) for f in files]
+    files["scenario.yaml"] = HEADER.format(source=source) + yaml.safe_dump(
+        scenario(source, specs, order, stacks, keep_subnets, every.pinned), sort_keys=False
+    )
+    for name, data in sorted(every.configs.items()):
         files[f"configs/{name}"] = data
-    if written.hidden:
+    if every.hidden:
         files[".env.example"] = "".join(
             f"# used by {', '.join(sorted(set(svcs)))}; its value was not copied\n{var}=\n"
-            for var, svcs in sorted(written.hidden.items())
+            for var, svcs in sorted(every.hidden.items())
         )
     return {
         "files": files,
-        "hidden": sorted(written.hidden),
-        "images": [{"image": i, "digest": d} for i, d in sorted(written.images.items())],
-        "binds": written.binds,
-        "notes": notes,
+        "hidden": sorted(every.hidden),
+        "images": [{"image": i, "digest": d} for i, d in sorted(every.images.items())],
+        "binds": every.binds,
+        "notes": notes + every.notes,
     }
 
 

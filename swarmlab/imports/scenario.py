@@ -71,9 +71,15 @@ def network_entry(info: Mapping[str, Any], keep_subnets: bool) -> Dict[str, Any]
 
 
 def scenario(
-    source: str, specs: Specs, order: List[dict], stack: Tuple[str, str], keep_subnets: bool, pinned: bool = False
+    source: str,
+    specs: Specs,
+    order: List[dict],
+    stacks: List[Tuple[str, str]],
+    keep_subnets: bool,
+    pinned: bool = False,
 ) -> dict:
-    """stack: its file and its name; pinned: see _nodes."""
+    """stacks: each one's file and name; pinned: see _nodes."""
+    listed = [{"file": f, "name": n} for f, n in stacks]
     return {
         "apiVersion": "swarmlab/v1",
         "kind": "Scenario",
@@ -86,5 +92,5 @@ def scenario(
             if n.get("Name") not in DOCKER_NETWORKS
         }
         or {"default": {"encrypted": False}},  # a scenario has one network at least (its stack's default)
-        "stack": {"file": stack[0], "name": stack[1]},
+        **({"stack": listed[0]} if len(listed) == 1 else {"stacks": listed}),
     }

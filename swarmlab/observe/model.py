@@ -10,6 +10,8 @@ make. Environment values are kept only as a digest: a model never holds a secret
 
 from __future__ import annotations
 
+from collections import Counter
+
 import hashlib
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -128,7 +130,8 @@ def service_model(spec: dict, network_names: Dict[str, str], configs: Mapping[st
         "healthcheck": container.get("Healthcheck") or {},
         "update_config": spec.get("UpdateConfig") or {},
         "rollback_config": spec.get("RollbackConfig") or {},
-        "resources": task.get("Resources") or {},
+        # `docker service create` says {"Limits": {}}, a stack says nothing: the same
+        "resources": {k: v for k, v in (task.get("Resources") or {}).items() if v not in ({}, None)},
         "restart_policy": task.get("RestartPolicy") or {},
         "labels": user_labels(spec.get("Labels")),
         "container_labels": user_labels(container.get("Labels")),
@@ -155,12 +158,26 @@ def model_of(specs: Specs) -> Dict[str, Any]:
         "services": {},
         "placement": {},
     }
+    keys = service_keys(specs.services)
     for s in specs.services:
         spec = s.get("Spec") or {}
-        short = short_name(spec.get("Name", ""), spec.get("Labels") or {})
-        out["services"][short] = service_model(spec, by_id, specs.configs)
-        out["placement"][short] = sorted(specs.where.get(spec.get("Name", ""), []))
+        key = keys[spec.get("Name", "")]
+        out["services"][key] = service_model(spec, by_id, specs.configs)
+        out["placement"][key] = sorted(specs.where.get(spec.get("Name", ""), []))
     return out
+
+
+def service_keys(services: List[dict]) -> Dict[str, str]:
+    """Each service's name in the model: its short name (a copy deploys it under a stack
+    of its own), or its whole name where two stacks have a service of that short name."""
+    short = {
+        (s.get("Spec") or {}).get("Name", ""): short_name(
+            (s.get("Spec") or {}).get("Name", ""), (s.get("Spec") or {}).get("Labels") or {}
+        )
+        for s in services
+    }
+    counts = Counter(short.values())
+    return {name: (sh if counts[sh] == 1 else name) for name, sh in short.items()}
 
 
 def lab_model(lab: Lab) -> Dict[str, Any]:

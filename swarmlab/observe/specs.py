@@ -88,9 +88,17 @@ def _read(t, swarm: SwarmReader, hosts: List[Host], services: List[str], lab_net
 
 
 def read_specs(lab: Lab) -> Specs:
-    """The lab as its leader sees it now: its services and the networks they use."""
+    """The lab as its leader sees it now: its services and the networks they use. Where
+    the swarm is the lab's own (its nodes were made for it), every service in it, those
+    made by hand too (a stack deployed, a `docker service create`); on hosts a lab shares
+    (an inventory's), the services swarmlab made."""
     t = lab.need_leader().transport
-    return _read(t, lab.swarm, lab.hosts, lab.swarm.service_names(), [n.name for n in lab.swarm.networks()])
+    services = (
+        t.run(["docker", "service", "ls", "--format", "{{.Name}}"], timeout=30).stdout.split()
+        if lab.provider.supports("own_swarm")
+        else lab.swarm.service_names()
+    )
+    return _read(t, lab.swarm, lab.hosts, services, [n.name for n in lab.swarm.networks()])
 
 
 def read_swarm(t) -> Specs:

@@ -90,7 +90,7 @@ class Topology:
 
 
 def read(handle: "Lab", intended: Optional[Dict[str, List[str]]] = None, stacks: Tuple[str, ...] = ()) -> Topology:
-    """intended: service short name -> the networks its stack file gives it. Checks expect
+    """intended: service (app_web) -> the networks its stack file gives it. Checks expect
     what the stack file says, so a service moved off a network is caught. stacks: stacks
     a trainee deployed by hand, read beside the lab's own services and networks.
 
@@ -107,14 +107,15 @@ def read(handle: "Lab", intended: Optional[Dict[str, List[str]]] = None, stacks:
     }
     services: Dict[str, Service] = {}
     views = swarm.services()
+    shared = {v.short for v in views if sum(w.short == v.short for w in views) > 1}
     for view in views:
-        nets = list(intended[view.short]) if intended and view.short in intended else list(view.networks)
+        nets = list(intended[view.name]) if intended and view.name in intended else list(view.networks)
         published = [
             {"published": p.published, "target": p.target, "protocol": p.protocol, "mode": p.mode} for p in view.ports
         ]
         services[view.name] = Service(
             view.name,
-            view.short,
+            view.name if view.short in shared else view.short,  # two stacks' web: shop_web, tools_web
             nets,
             view.endpoint_mode,
             published,

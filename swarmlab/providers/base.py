@@ -78,7 +78,8 @@ class Provider(ABC):
     provider's name or probes it with hasattr.
 
     features: optional abilities, e.g. "kill_node" (stop and start a host), "compare"
-    (run `swarmlab compare`'s bridge and overlay variants)."""
+    (run `swarmlab compare`'s bridge and overlay variants), "own_swarm" (the lab's swarm
+    is its own: every service in it is the lab's, those made by hand too)."""
 
     name = ""
     features: FrozenSet[str] = frozenset()

@@ -32,7 +32,7 @@ from .dind_net import host_routes, remove_network
 
 class DindProvider(Provider):
     name = "dind"
-    features = frozenset({"kill_node", "compare"})
+    features = frozenset({"kill_node", "compare", "own_swarm"})
     sized_by_flags = True
     host_access_grants = "the node's engine and files; a dind node's engine is root on this machine"
 
@@ -179,7 +179,7 @@ class DindProvider(Provider):
         """node -> the seed volume holding the images its constraints let it run (new nodes only)."""
         have = {c.labels.get(L.NODE) for c in containers(self.client, L.lab_filter(lab, L.ROLE_NODE))}
         wanted = {
-            n.name: tuple(stackmod.images_for_node(scenario.stack, n.name, n.role, dict(n.labels)))
+            n.name: tuple(stackmod.images_for_node({"services": scenario.services}, n.name, n.role, dict(n.labels)))
             for n in scenario.nodes
             if n.name not in have
         }

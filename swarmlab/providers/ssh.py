@@ -235,7 +235,8 @@ class SSHProvider(SSHPreflight, SSHState, Provider):
             counts["services"] = len(svcs)
             if svcs:
                 leader.run(["docker", "service", "rm", svcs], warn=True, timeout=60)
-            self._wait_tasks_gone(lab, state.get("stack", ""), say)
+            for stack in state.get("stacks") or [state.get("stack", "")]:
+                self._wait_tasks_gone(lab, stack, say)
             counts["networks"] = self._remove_until_gone(leader, "network", lab, failed)
             counts["secrets"] = self._remove_until_gone(leader, "secret", lab, failed)
             others = [c for c in self._records(leader) if c.lab != lab]

@@ -50,6 +50,7 @@ class SSHState:
             "inventory": str(self.inventory.path),
             "scenario": source,
             "stack": made.scenario.stack_name,
+            "stacks": [part.name for part in made.scenario.stacks],
             "pool": made.pool,
             "created_swarm": bool(old.get("created_swarm")) or self._swarm_before is False,
             "loaded": {k: sorted(v) for k, v in loaded.items()},

@@ -151,7 +151,7 @@ def choose_driver(kernel: Optional[Path], say: Callable[[str], None], count: int
 # -- the provider ------------------------------------------------------------------
 class VagrantProvider(Provider):
     name = "vagrant"
-    features = frozenset({"compare"})  # the SSH provider's, on the VMs
+    features = frozenset({"compare", "own_swarm"})  # the SSH provider's, on the VMs, whose swarm is the lab's
     host_access_grants = "the VM's engine and files: root in that VM, not on this machine"
 
     def __init__(self, folder: Path = VAGRANT_DIR, vm_provider: str = "libvirt", client=None):

@@ -122,8 +122,9 @@ def _intended_networks(handle: Lab) -> Optional[Dict[str, list]]:
     scenario = handle.scenario
     if scenario is None:
         return None  # unknown, or the file moved or changed: expect what runs
-    names = {**scenario.network_names, **docker_networks(scenario.stack)}
-    return {
-        name: [names.get(k, k) for k in service_networks(svc, list(names))]
-        for name, svc in scenario.stack["services"].items()
-    }
+    out = {}
+    for part in scenario.stacks:
+        names = {**scenario.network_names, **docker_networks(part.stack)}
+        for name, svc in (part.stack.get("services") or {}).items():
+            out[f"{part.name}_{name}"] = [names.get(k, k) for k in service_networks(svc, list(names))]
+    return out

@@ -19,10 +19,20 @@ from swarmlab.waiting import poll
 pytestmark = pytest.mark.integration
 PLANTED = "planted-pw-4Rk9"        # a DB_PASSWORD value that must never leave the source
 SECRET = "planted-secret-8Vw2"     # a secret's value: Docker never gives it back, import never asks
+TOOLS = ("version: \"3.8\"\\nservices:\\n  web:\\n    image: swarmlab.local/redis:bookworm\\n"
+         "    networks: [backend]\\n"
+         "    deploy: {endpoint_mode: dnsrr, placement: {constraints: [node.labels.tier == data]}}\\n"
+         "networks:\\n  backend: {external: true}\\n")
 # each change waits for its service to converge (no --detach), so the node is paused last,
 # with every task where it runs
 CHANGES = [
     "docker node update --label-add zone=b node-2",
+    # a second stack with a service named as one of app's, and a service made without a stack
+    # (dnsrr, as anything made by hand on a kernel without IPVS: a VIP answers nothing here)
+    f"printf '{TOOLS}' | docker stack deploy -c - tools",
+    "docker service create --quiet --name probe --endpoint-mode dnsrr --network backend "
+    "--constraint node.labels.tier==data "
+    "swarmlab.local/redis:bookworm",
     "docker service scale app_redis=2",
     "docker service update --constraint-add node.hostname!=node-1 app_redis",
     f"docker service update --env-add DB_PASSWORD={PLANTED} app_db",
@@ -70,7 +80,8 @@ def test_a_lab_changed_by_hand_round_trips_and_no_secret_leaves_it(engine, chang
     proc = run_cli("import", changed, "-o", str(dest))
     assert proc.returncode == 0, proc.stderr
     assert f"swarmlab diff {changed} {changed}-copy" in proc.stdout
-    assert sorted(p.name for p in dest.iterdir()) == [".env.example", "app.yml", "configs", "scenario.yaml"]
+    assert sorted(p.name for p in dest.iterdir()) == [".env.example", "app.yml", "configs", "scenario.yaml",
+                                                      "services.yml", "tools.yml"]
     assert (dest / "configs" / "app-conf").read_text() == "mode=blue\n"
     for text in (_said(proc, as_json), _files_text(dest), _files_text(tmp_path / "as-json")):
         assert PLANTED not in text and SECRET not in text

@@ -85,3 +85,10 @@ def test_missing_scenario_file(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_scenario(tmp_path / "nope.yaml")
     assert str(info.value.problems[0]) == f"{tmp_path / 'nope.yaml'}: scenario file not found"
+
+
+def test_several_stacks_each_deployed_as_its_own():
+    s = load_scenario(DATA / "valid-stacks.yaml")
+    assert s.stack_name == "shop" and [p.name for p in s.stacks] == ["shop", "tools"]
+    assert sorted(s.services) == ["shop_cache", "shop_web", "tools_web"]
+    assert s.stacks[1].file == DATA / "stacks" / "tools.yml"

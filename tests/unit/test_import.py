@@ -274,3 +274,43 @@ def test_fetch_images_does_not_fill_this_machine_s_disk(monkeypatch):
     assert said == (f"{fetch.NOT_HERE}: node-1 holds it, but it is 3072 MiB and this engine's disk has 2048 MiB "
                     "free (1 GiB is kept spare): free some space, then import again")
     assert ran == [["docker", "image"]]
+
+
+def test_each_stack_is_written_in_its_own_file_and_services_without_one_in_theirs():
+    """Two stacks with a service of the same name, and one made by `docker service create`:
+    three files, three stacks, and no name changes hands."""
+    tools = _spec(Name="tools_web", Labels={"com.docker.stack.namespace": "tools"})
+    loose = _spec(Name="probe", Labels={})
+    built = build("src", _specs([_spec(), tools, loose]))
+    scenario = yaml.safe_load(built["files"]["scenario.yaml"])
+    assert "stack" not in scenario and scenario["stacks"] == [
+        {"file": "services.yml", "name": "services"}, {"file": "shop.yml", "name": "shop"},
+        {"file": "tools.yml", "name": "tools"}]
+    assert [list(yaml.safe_load(built["files"][f])["services"]) for f in ("services.yml", "shop.yml", "tools.yml")] \
+        == [["probe"], ["web"], ["web"]]
+    assert any("1 service(s) made without a stack: in services.yml" in n for n in built["notes"])
+    assert built["hidden"] == ["API_TOKEN"] and "# used by probe, web" in built["files"][".env.example"]
+    # services made without any stack keep the one-file layout
+    only = build("src", _specs([loose]))
+    assert yaml.safe_load(only["files"]["scenario.yaml"])["stack"] == {"file": "app.yml", "name": "app"}
+
+
+def test_diff_names_a_service_in_full_where_two_stacks_share_its_name():
+    from swarmlab.observe.model import model_of
+
+    tools = _spec(Name="tools_web", Labels={"com.docker.stack.namespace": "tools"})
+    db = _spec(Name="shop_db")
+    model = model_of(_specs([_spec(), tools, db]))
+    assert sorted(model["services"]) == ["db", "shop_web", "tools_web"]
+    assert sorted(model["placement"]) == ["db", "shop_web", "tools_web"]
+
+
+def test_empty_resources_are_no_resources():
+    """`docker service create` records Limits: {}; a stack deploy records nothing."""
+    from swarmlab.observe.model import service_model
+
+    made = _spec(Name="probe", Labels={})["Spec"]
+    made["TaskTemplate"]["Resources"] = {"Limits": {}, "Reservations": {}}
+    deployed = _spec(Name="probe", Labels={})["Spec"]
+    deployed["TaskTemplate"].pop("Resources")
+    assert service_model(made, {}) == service_model(deployed, {})
