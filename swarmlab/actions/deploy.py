@@ -6,6 +6,7 @@ import os
 import secrets as pysecrets
 import threading
 import time
+from typing import FrozenSet
 
 import yaml
 
@@ -200,8 +201,9 @@ def ensure_files(ctx: UpContext) -> None:
                 ctx.say(f"{kind[:-1]} {f.key}: created from its file as {f.name}")
 
 
-def rendered_stack(ctx: UpContext, part: StackPart) -> dict:
-    out = stackmod.render(part.stack, ctx.lab, ctx.scenario.network_names, ctx.ipvs)
+def rendered_stack(ctx: UpContext, part: StackPart, taken: FrozenSet[int] = frozenset()) -> dict:
+    """taken: the ports the lab's other stacks publish (a bare port here gets another)."""
+    out = stackmod.render(part.stack, ctx.lab, ctx.scenario.network_names, ctx.ipvs, taken)
     for f in part.files:  # created by ensure_files: the stack finds them by name
         out[f.kind][f.key] = {"external": True, "name": f.name}
     # A rebuilt image keeps its tag, and with no registry there is no digest to pin: the
@@ -218,8 +220,11 @@ def rendered_stack(ctx: UpContext, part: StackPart) -> dict:
 
 def deploy_stack(ctx: UpContext) -> None:
     """Each stack of the lab, its own `docker stack deploy`."""
+    taken = {p for part in ctx.scenario.stacks for p in stackmod.published_ports(part.stack)}
     for part in ctx.scenario.stacks:
-        text = yaml.safe_dump(for_stack_deploy(rendered_stack(ctx, part)), sort_keys=False).encode()
+        rendered = rendered_stack(ctx, part, frozenset(taken))
+        taken |= set(stackmod.published_ports(rendered))
+        text = yaml.safe_dump(for_stack_deploy(rendered), sort_keys=False).encode()
         # --resolve-image never: the images are already in every node (loaded, or pulled by
         # digest from the inventory's registry), so no registry is asked again.
         ctx.leader.transport.run(

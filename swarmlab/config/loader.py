@@ -124,6 +124,7 @@ def build(data: dict, r: _Reader, path: Path, flags: Flags, source: str) -> Scen
     how = (host_access or not flags.ask_docker, declared_in)
     parts = [_part(at, entry, path, flags, net_specs, node_specs, how, r) for at, entry in _entries(data)]
     _one_name_each(parts, r)
+    _one_port_each(parts, r)
     stack_name, stack_path, prepared = parts[0]
     stack_data = prepared.stack if prepared else None
     wait_spec = _wait(data.get("wait") or {}, stack_data, stack_path, r)
@@ -180,6 +181,17 @@ def _part(
     env = _environment(stack_path, path.parent / env_file if env_file else None, r)
     own = nodes if flags.own_nodes else None
     return stack_name, stack_path, _stack(stack_path, stack_name, env, nets, own, how, r, flags.ask_docker, at)
+
+
+def _one_port_each(parts: List[Part], r: _Reader) -> None:
+    """A port two stacks publish: Docker refuses the second stack's service at deploy."""
+    first: Dict[Tuple[int, str], str] = {}
+    for i, (name, _, prepared) in enumerate(parts):
+        for svc, port, proto in stackmod.publishes(prepared.stack) if prepared else []:
+            if (port, proto) in first and not first[(port, proto)].startswith(f"{name}_"):
+                why = f"{name}_{svc} publishes {port}/{proto}, as {first[(port, proto)]} does; publish another port"
+                r.add(("stacks", str(i), "file"), why)
+            first.setdefault((port, proto), f"{name}_{svc}")
 
 
 def _one_name_each(parts: List[Part], r: _Reader) -> None:

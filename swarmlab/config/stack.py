@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .. import labels as L
 
@@ -157,20 +157,25 @@ def external_secrets(stack: Mapping[str, Any]) -> List[str]:
 
 
 def render(
-    stack: Mapping[str, Any], lab: str, networks: Union[Sequence[str], Mapping[str, str]], ipvs: bool
+    stack: Mapping[str, Any],
+    lab: str,
+    networks: Union[Sequence[str], Mapping[str, str]],
+    ipvs: bool,
+    taken: Iterable[int] = (),
 ) -> Dict[str, Any]:
     """The stack as deployed in the lab.
 
     - every service, network reference and volume carries the lab label;
     - the scenario's networks are made external (swarmlab creates them, with encryption),
       networks: the stack's name of each -> its name on the engine (or names, the same);
-    - without IPVS: endpoint_mode dnsrr and host-mode ports (no VIP, no routing mesh).
+    - without IPVS: endpoint_mode dnsrr and host-mode ports (no VIP, no routing mesh);
+      taken: ports the lab's other stacks publish, never chosen for a bare port here.
     """
     names = dict(networks) if isinstance(networks, Mapping) else {n: n for n in networks}
     out = copy.deepcopy(dict(stack))
     out["version"] = file_version(out.get("version"))
     stamp = {L.LAB: lab, L.ROLE: "service"}
-    chosen = _port_chooser(out.get("services") or {})
+    chosen = _port_chooser(out.get("services") or {}, taken)
     for svc in (out.get("services") or {}).values():
         deploy = svc["deploy"] = dict(svc.get("deploy") or {})  # `deploy:` with nothing under it is null
         deploy["labels"] = {**_as_map(deploy.get("labels")), **stamp}
@@ -207,16 +212,29 @@ def render(
 SWARM_PORTS = range(30000, 32768)  # where Swarm's ingress publishes a port the file leaves to it
 
 
-def _port_chooser(services: Mapping[str, Any]):
+def publishes(stack: Mapping[str, Any]) -> List[Tuple[str, int, str]]:
+    """(service, port, protocol) of every port a stack publishes on a number it states."""
+    out: List[Tuple[str, int, str]] = []
+    services = stack.get("services") if isinstance(stack, Mapping) else None
+    for name, svc in services.items() if isinstance(services, Mapping) else ():
+        if not isinstance(svc, Mapping):
+            continue  # reported against the stack file
+        try:
+            out += [(str(name), p.published, p.protocol) for p in parse_ports(svc.get("ports") or []) if p.published]
+        except (ValueError, TypeError):
+            pass  # reported against the stack file
+    return out
+
+
+def published_ports(stack: Mapping[str, Any]) -> List[int]:
+    return [port for _, port, _ in publishes(stack)]
+
+
+def _port_chooser(services: Mapping[str, Any], taken: Iterable[int] = ()):
     """A bare container port without IPVS: host mode, where Swarm would give each task an
     ephemeral port of its node; the port is chosen here instead, as Swarm's ingress would
     choose it (the lowest free one of 30000-32767), so every task, check and URL agrees."""
-    used = set()
-    for svc in services.values():
-        try:
-            used |= {p.published for p in parse_ports(svc.get("ports") or [])}
-        except (ValueError, TypeError):
-            pass
+    used = set(taken) | set(published_ports({"services": services}))
     free = (p for p in SWARM_PORTS if p not in used)
     return lambda port: next(free)
 

@@ -137,3 +137,12 @@ def test_the_seal_allows_what_touches_nothing_of_the_node():
     assert list(seal.check(stack)) == []
 
 
+
+
+def test_a_bare_port_never_takes_one_another_stack_of_the_lab_publishes():
+    from swarmlab.config.stack import render
+
+    stack = {"services": {"web": {"image": "x", "ports": ["8000"]}}}
+    ports = lambda out: [p["published"] for p in out["services"]["web"]["ports"]]  # noqa: E731
+    assert ports(render(stack, "lab", [], False)) == [30000]
+    assert ports(render(stack, "lab", [], False, taken={30000, 30001})) == [30002]
