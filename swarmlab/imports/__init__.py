@@ -20,7 +20,7 @@ from ..config.loader import load_scenario
 from ..images.build import REGISTRY
 from ..errors import EXIT_CONFIG, EXIT_PREFLIGHT, ConfigError, LabNotFound, Problem, SwarmlabError
 from ..observe.running import open_lab
-from ..observe.specs import Specs, read_specs, read_swarm
+from ..observe.specs import Specs, network_name, read_specs, read_swarm
 from ..providers.base import Provider
 from .fetching import NOT_HERE, fetch
 from .scenario import node_plan, scenario
@@ -60,6 +60,19 @@ def _one_short_name_each(written: Written, services: List[dict], stack: str) -> 
         )
 
 
+def _networks_merged(specs: Specs) -> List[str]:
+    """Networks of different stacks with one short name (shop_back, tools_back): the copy
+    has one network of that name, so what the source kept apart is joined; said, not hidden."""
+    by: Dict[str, List[str]] = {}
+    for n in specs.networks:
+        by.setdefault(network_name(n), []).append(n.get("Name", ""))
+    return [
+        f"networks {', '.join(sorted(full))} are one network {short} in the copy: their services can reach each other"
+        for short, full in sorted(by.items())
+        if len(full) > 1
+    ]
+
+
 def _merged(parts: List[Written]) -> Written:
     """What the files beside the stack files need, from every stack's."""
     out = Written()
@@ -80,7 +93,7 @@ def build(source: str, specs: Specs, keep_subnets: bool = False) -> Dict[str, An
     if not specs.services:
         raise SwarmlabError(f"lab {source} runs no service: there is nothing to copy but nodes")
     order, where = node_plan(specs)
-    notes: List[str] = []
+    notes: List[str] = _networks_merged(specs)
     files: Dict[str, Any] = {}
     parts = []
     for name, services in _by_stack(specs, notes):

@@ -314,3 +314,14 @@ def test_empty_resources_are_no_resources():
     deployed = _spec(Name="probe", Labels={})["Spec"]
     deployed["TaskTemplate"].pop("Resources")
     assert service_model(made, {}) == service_model(deployed, {})
+
+
+def test_two_stacks_networks_of_one_short_name_are_said_joined():
+    nets = NETS + [{"Id": "n2", "Name": "tools_front", "Driver": "overlay",
+                    "Labels": {"com.docker.stack.namespace": "tools"}}]
+    specs = _specs([_spec(), _spec(Name="tools_web", Labels={"com.docker.stack.namespace": "tools"})])
+    specs.networks = nets
+    built = build("src", specs)
+    assert "networks front, tools_front are one network front in the copy: their services can reach each other" \
+        in built["notes"]
+    assert not any("one network" in n for n in build("src", _specs())["notes"])
