@@ -185,13 +185,13 @@ def _part(
 
 def _one_port_each(parts: List[Part], r: _Reader) -> None:
     """A port two stacks publish: Docker refuses the second stack's service at deploy."""
-    first: Dict[Tuple[int, str], str] = {}
+    first: Dict[Tuple[int, str], Tuple[str, str]] = {}  # (port, protocol) -> (stack, service)
     for i, (name, _, prepared) in enumerate(parts):
         for svc, port, proto in stackmod.publishes(prepared.stack) if prepared else []:
-            if (port, proto) in first and not first[(port, proto)].startswith(f"{name}_"):
-                why = f"{name}_{svc} publishes {port}/{proto}, as {first[(port, proto)]} does; publish another port"
+            stack, other = first.setdefault((port, proto), (name, svc))
+            if stack != name:  # one stack's own twice is said against its file (stack_check)
+                why = f"{name}_{svc} publishes {port}/{proto}, as {stack}_{other} does; publish another port"
                 r.add(("stacks", str(i), "file"), why)
-            first.setdefault((port, proto), f"{name}_{svc}")
 
 
 def _one_name_each(parts: List[Part], r: _Reader) -> None:
