@@ -225,9 +225,11 @@ def render_brief(r: Dict[str, Any]) -> None:
 
 
 def render_progress(rows: List[Dict[str, Any]]) -> None:
+    spread = any(r.get("engine", "local") != "local" for r in rows)  # a room over several engines
     table(
         "lesson progress",
-        ["lab", "trainee", "lesson", "steps", "hints", "checks", "resets", "minutes", "solved"],
+        ["lab", "trainee", "lesson", "steps", "hints", "checks", "resets", "minutes", "solved"]
+        + (["engine"] if spread else []),
         [
             [
                 r["lab"],
@@ -240,6 +242,7 @@ def render_progress(rows: List[Dict[str, Any]]) -> None:
                 r.get("minutes", "-"),
                 "yes" if r.get("solved") else "no",
             ]
+            + ([r.get("engine", "")] if spread else [])
             for r in rows
         ],
     )

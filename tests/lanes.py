@@ -32,7 +32,7 @@ def unit_of(module: str, module_marks: Set[str]) -> Optional[str]:
 SECONDS = {"test_lessons": 660, "test_real_stacks": 720, "test_import": 175, "test_drill": 408,
            "test_ssh_provider": 285,
            "test_lab_lifecycle": 162, "test_lab": 127, "test_compare": 122, "test_examples": 94,
-           "test_ssh_registry": 83, "test_own_stack": 46, "test_room": 190}
+           "test_ssh_registry": 83, "test_own_stack": 46, "test_room": 190, "test_room_engines": 120}
 
 
 def rank(unit: Optional[str]) -> Tuple[int, float]:

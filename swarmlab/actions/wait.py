@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from typing import List, Tuple
 
@@ -10,6 +9,7 @@ from ..observe.http import http_get
 from ..observe.running import SwarmReader
 from ..observe.settle import jobs_done, settle
 from ..providers.base import Host
+from ..transport import reach
 from ..waiting import poll
 from .context import UpContext
 
@@ -129,7 +129,7 @@ def wait_ports(ctx: UpContext) -> None:
 
 def _accepts(address: str, port: int) -> bool:
     try:
-        with socket.create_connection((address, port), timeout=2):
+        with reach.connect(address, port, 2):
             return True
     except OSError:
         return False

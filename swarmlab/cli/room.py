@@ -1,3 +1,5 @@
+import signal
+
 import click
 
 from .. import grammar, output
@@ -12,6 +14,26 @@ ROOM = click.option(
     help="The room's name; its labs are ROOM-TRAINEE.",
     callback=lambda ctx, p, v: _checked(grammar.ROOM, v, "--name"),
 )
+
+
+ENGINES = click.option(
+    "--engines",
+    type=click.Path(dir_okay=False),
+    help="An inventory of Docker engines reached over SSH: the labs are spread over them "
+    "(each whole on one, placed where memory is free); default: this machine's engine.",
+)
+
+
+def _engines(path, say, making=False):
+    from pathlib import Path
+
+    from .. import room as roomapi
+
+    return roomapi.engines_of(Path(path) if path else None, provider_for(), say, making)
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _checked(rule, value, hint):
@@ -41,6 +63,7 @@ def room():
 )
 @click.option("--lesson", "lesson_id", required=True, help="The lesson every trainee does (swarmlab lesson list).")
 @LANG
+@ENGINES
 @page_options(8770, "whoever reaches it with a token gets a shell on a lab")
 @click.option("--allow-reset", is_flag=True, help="Trainees may put their own lab back at the lesson's start.")
 @click.option(
@@ -52,7 +75,7 @@ def room():
 )
 @json_option
 @handle_errors("room start")
-def start(room, trainees, names, lesson_id, lang, port, bind, allow_remote, allow_reset, demo, as_json):
+def start(room, trainees, names, lesson_id, lang, engines, port, bind, allow_remote, allow_reset, demo, as_json):
     """Make one lab per trainee at the lesson's start (side by side), then serve each
     trainee's page and the trainer's board until Ctrl-C. The labs stay: start again to
     serve them anew (new links), `room stop` to remove them."""
@@ -70,13 +93,13 @@ def start(room, trainees, names, lesson_id, lang, port, bind, allow_remote, allo
         _checked(grammar.LAB, model.lab_name(room, n), "--name")
     plan = roomapi.plan(room, lesson_id, lang, listed, allow_reset, demo)
     lessons = room_lessons()
-    provider = provider_for()
     if demo:
-        roomapi.check_demo(plan, provider)
+        roomapi.check_demo(plan, provider_for())
     progress = output.Progress(quiet=as_json)
+    spread = _engines(engines, progress.say, making=True)
 
     def prepare() -> None:
-        roomapi.make(plan, provider, lessons, progress.say)
+        roomapi.make(plan, spread, lessons, progress.say)
         progress.done()
 
     def ready(links: dict) -> None:
@@ -85,35 +108,47 @@ def start(room, trainees, names, lesson_id, lang, port, bind, allow_remote, allo
             return
         click.echo(f"room {room}: the board (keep this link to yourself): {links['board']}")
         for t in links["trainees"]:
-            click.echo(f"  {t['trainee']}: {t['link']}" + (f"  (lab failed: {t['error']})" if t["error"] else ""))
+            on = f"  (engine {t['engine']})" if engines else ""
+            click.echo(f"  {t['trainee']}: {t['link']}{on}" + (f"  (lab failed: {t['error']})" if t["error"] else ""))
         if links["tls_sha256"]:
             click.echo(f"the certificate's SHA-256 fingerprint: {links['tls_sha256']}", err=True)
         if not links["terminal"]:
             click.echo("no terminal in the pages: xterm.js is not installed (scripts/setup.sh installs it)", err=True)
         click.echo("Ctrl-C stops the pages; the labs stay until `swarmlab room stop`", err=True)
 
-    roomapi.serve(
-        plan,
-        provider_for,
-        lessons,
-        room_drills(),
-        (bind, port, allow_remote),
-        ready,
-        lambda line: click.echo(f"room: {line}", err=True),
-        prepare,
-    )
+    signal.signal(signal.SIGTERM, _interrupted)  # a stop from a service manager ends the pages as Ctrl-C does
+    try:
+        roomapi.serve(
+            plan,
+            spread,
+            provider_for,
+            lessons,
+            room_drills(),
+            (bind, port, allow_remote),
+            ready,
+            lambda line: click.echo(f"room: {line}", err=True),
+            prepare,
+        )
+    finally:
+        spread.close()
 
 
 @room.command()
 @ROOM
+@ENGINES
 @json_option
 @handle_errors("room status")
-def status(room, as_json):
-    """Every lab of the room: trainee, lesson, steps passed, hints, minutes, whole."""
+def status(room, engines, as_json):
+    """Every lab of the room: trainee, lesson, steps passed, hints, minutes, whole (and its
+    engine, with --engines)."""
     from .. import room as roomapi
     from .wiring import room_lessons
 
-    rows = roomapi.status(room, provider_for(), room_lessons())
+    spread = _engines(engines, lambda s: None)
+    try:
+        rows = roomapi.status(room, spread, room_lessons())
+    finally:
+        spread.close()
     if as_json:
         output.write(output.envelope("room status", True, {"room": room, "labs": rows}))
         return
@@ -124,15 +159,21 @@ def status(room, as_json):
 
 @room.command()
 @ROOM
+@ENGINES
 @json_option
 @handle_errors("room stop")
-def stop(room, as_json):
-    """Remove every lab the room made (found by its signed lesson record), and nothing else."""
+def stop(room, engines, as_json):
+    """Remove every lab the room made (found by its signed lesson record), and nothing else:
+    on every engine of --engines when given."""
     from .. import room as roomapi
     from .wiring import room_lessons
 
     progress = output.Progress(quiet=as_json)
-    report = roomapi.stop(room, provider_for(), room_lessons(), progress.say)
+    spread = _engines(engines, progress.say)
+    try:
+        report = roomapi.stop(room, spread, room_lessons(), progress.say)
+    finally:
+        spread.close()
     progress.done()
     if as_json:
         output.write(output.envelope("room stop", True, report))

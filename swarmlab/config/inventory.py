@@ -128,9 +128,13 @@ class Inventory:
         return [h for h in self.hosts if h.role == "manager"]
 
 
-def load_inventory(path, trust_on_first_use: bool = False) -> Inventory:
+def load_inventory(path, trust_on_first_use: bool = False, engines: bool = False) -> Inventory:
+    """engines: the hosts are Docker engines (`room start --engines`), not a swarm's nodes:
+    a host of swarmlab's shape needs no role."""
     path = Path(path)
     data, lines = load(path, "inventory")
+    if engines:
+        data = _as_engines(data)
     shown = str(path)
     problems: List[Problem] = []
 
@@ -205,6 +209,16 @@ def _registry(raw, at: Tuple[str, ...], problem) -> Optional[Registry]:
             )
             bad = True
     return None if bad else Registry(raw["address"], raw.get("push") or raw["address"])
+
+
+def _as_engines(data):
+    """Every host of swarmlab's shape without a role given one: an engine has no swarm role,
+    and the checks of a swarm's nodes (a manager at least) then hold."""
+    hosts = data.get("hosts") if isinstance(data, dict) and "apiVersion" in data else None
+    if not isinstance(hosts, dict):
+        return data
+    given = {n: ({"role": "manager", **h} if isinstance(h, dict) else h) for n, h in hosts.items()}
+    return {**data, "hosts": given}
 
 
 def _validate(data):

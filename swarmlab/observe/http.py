@@ -3,6 +3,7 @@ the environment, no redirect followed, the answer's size bounded."""
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import urllib.error
@@ -10,14 +11,29 @@ import urllib.parse
 import urllib.request
 from typing import Optional, Tuple
 
+from ..transport import reach
+
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None  # the 3xx itself is the answer: a lab service never sends the controller elsewhere
 
 
+class _Connection(http.client.HTTPConnection):
+    def connect(self) -> None:
+        self.sock = reach.connect(self.host, self.port, self.timeout if isinstance(self.timeout, (int, float)) else 5.0)
+
+
+class _Reach(urllib.request.HTTPHandler):
+    """Connections made as transport/reach.py makes them (from the engine's machine, for a
+    lab on another one)."""
+
+    def http_open(self, req):
+        return self.do_open(_Connection, req)
+
+
 # no proxy from the environment either: a lab's address goes to the lab, nowhere else
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect, _Reach)
 MAX_BODY = 64 * 1024  # what is kept of an answer as evidence
 
 

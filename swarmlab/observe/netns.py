@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import socket
 import shlex
 import threading
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from typing import Callable, Dict, Optional, Tuple
 from .. import enter
 from ..result import CommandResult
 from ..shell import sh
+from ..transport import reach
 from .topology import Task, Topology
 
 
@@ -97,7 +97,7 @@ def is_ipv4(text: str) -> bool:
 def tcp_open(addr: str, port: int) -> bool:
     """A TCP connect from the controller (what someone outside the swarm gets)."""
     try:
-        socket.create_connection((addr, port), timeout=2).close()
+        reach.connect(addr, port, 2).close()
         return True
     except OSError:
         return False

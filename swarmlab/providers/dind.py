@@ -36,6 +36,8 @@ class DindProvider(Provider):
     sized_by_flags = True
     host_access_grants = "the node's engine and files; a dind node's engine is root on this machine"
 
+    docker_host: Optional[str] = None  # the engine, when not this machine's (dind_remote.py)
+
     def __init__(self, client: Optional[docker.DockerClient] = None):
         self._client = client
 
@@ -49,20 +51,21 @@ class DindProvider(Provider):
 
     def probe_kernel(self, lab: str = "probe") -> Capabilities:
         """Probe the engine host's kernel in a throwaway node-like container (dind nodes share it)."""
+        out = self.throwaway(["sh", "-c", PROBE_CMD], node_host_config(self.client.api, None, "none"), lab)
+        return parse_probe("engine host", out)
+
+    def throwaway(self, argv: List[str], host_config: dict, lab: str = "probe") -> str:
+        """What argv prints in a container of the node image, removed once it ends."""
         api = self.client.api
         cont = api.create_container(
-            NODE_IMAGE,
-            entrypoint=["sh", "-c", PROBE_CMD],
-            labels=L.stamp(lab, L.ROLE_PROBE),
-            host_config=node_host_config(api, None, "none"),
+            NODE_IMAGE, entrypoint=argv, labels=L.stamp(lab, L.ROLE_PROBE), host_config=host_config
         )
         try:
             api.start(cont)
             api.wait(cont, timeout=60)
-            out = api.logs(cont, stdout=True, stderr=True).decode(errors="replace")
+            return api.logs(cont, stdout=True, stderr=True).decode(errors="replace")
         finally:
             api.remove_container(cont, force=True)
-        return parse_probe("engine host", out)
 
     # -- addresses -------------------------------------------------------
     def _lab_pools(self) -> Dict[str, ipaddress.IPv4Network]:
@@ -146,8 +149,7 @@ class DindProvider(Provider):
                 if "overlaps" in str(exc.explanation):
                     raise PoolTaken(plan.pool) from None
                 raise
-        host_limits.check_memory([n for n in scenario.nodes if not self._exists(naming.container_name(lab, n.name))])
-        host_limits.ensure_neighbours(self._total_nodes(lab, scenario), len(scenario.networks), say)
+        self._host_limits(scenario, lab, say)
         seeds = self._seeds(scenario, lab, plan, say)
         results = parallel(
             list(scenario.nodes), lambda n: self._ensure_node(lab, n, plan, net_name, seeds.get(n.name), say)
@@ -158,6 +160,11 @@ class DindProvider(Provider):
         hosts = self.hosts(lab)
         wait_engines([h.transport for h in hosts], "the nodes' Docker engines")
         return hosts
+
+    def _host_limits(self, scenario: Scenario, lab: str, say) -> None:
+        """The engine's machine has the memory for the new nodes and neighbour table room."""
+        host_limits.check_memory([n for n in scenario.nodes if not self._exists(naming.container_name(lab, n.name))])
+        host_limits.ensure_neighbours(self._total_nodes(lab, scenario), len(scenario.networks), say)
 
     def _total_nodes(self, lab: str, scenario: Scenario) -> int:
         """Every dind node on this engine once this lab is up: they all share one kernel."""
@@ -185,7 +192,7 @@ class DindProvider(Provider):
         }
         if not any(wanted.values()):
             return {}
-        seeds = Seeds(self.client, NODE_IMAGE, node_host_config, say)
+        seeds = Seeds(self.client, NODE_IMAGE, node_host_config, say, self.docker_host)
         seeds.prune()
         by_set = seeds.ensure(node_env(lab, "seed", plan), list(wanted.values()))
         return {node: by_set.get(refs) for node, refs in wanted.items()}
@@ -236,7 +243,7 @@ class DindProvider(Provider):
                     lbl.get(L.NODE, c.name),
                     addr,
                     lbl.get(L.SWARM_ROLE, "worker"),
-                    DockerExecTransport(c.name, lbl.get(L.NODE)),
+                    DockerExecTransport(c.name, lbl.get(L.NODE), docker_host=self.docker_host),
                     c.status,
                     dict(lbl),
                 )
@@ -316,7 +323,7 @@ class DindProvider(Provider):
         """Start a killed node again and wait for its engine (the entrypoint re-seals it)."""
         c = self._node_container(lab, node)
         c.start()
-        wait_engines([DockerExecTransport(c.name, node)], f"{node}'s engine", timeout)
+        wait_engines([DockerExecTransport(c.name, node, docker_host=self.docker_host)], f"{node}'s engine", timeout)
 
     def _remove_cgroups(self, lab: str, nodes: List[str]) -> int:
         """Remove the inner engines' --cgroup-parent trees from the host (in a helper

@@ -48,10 +48,10 @@ def volume_name(key: str) -> str:
 
 
 class Seeds:
-    """Find or make the seed volume for a set of images on the local engine."""
+    """Find or make the seed volume for a set of images on the engine of `client`."""
 
-    def __init__(self, client, node_image: str, host_config, say=lambda s: None):
-        self.client = client
+    def __init__(self, client, node_image: str, host_config, say=lambda s: None, docker_host=None):
+        self.client, self.docker_host = client, docker_host
         self.node_image = node_image
         self.host_config = host_config  # (api, volume, network) -> a dind node's HostConfig
         self.say = say
@@ -100,7 +100,7 @@ class Seeds:
         )
         try:
             api.start(cont)
-            t = DockerExecTransport(cont["Id"], "seed")
+            t = DockerExecTransport(cont["Id"], "seed", docker_host=self.docker_host)
             wait_engines([t], "the seed's Docker engine")
             image_cache.load_missing(t, refs, ids)
             t.run(["touch", f"/var/lib/docker/{COMPLETE}"])

@@ -15,6 +15,7 @@ from ..progress import Say
 from ..web.guard import tls_for
 from . import labs
 from .drill import Drills
+from .engines import Engines, from_inventory, local
 from .labs import Lessons
 from .live import Live
 from .model import Room, Trainee, lab_name
@@ -49,20 +50,27 @@ def check_demo(room: Room, provider: Any) -> None:
         raise ConfigError([Problem("--demo", "", why)], "the options")
 
 
-def make(room: Room, provider: Any, lessons: Lessons, say: Say) -> None:
-    labs.make(room, provider, lessons, say)
+def engines_of(path: Optional[Path], provider: Any, say: Say, making: bool = False) -> Engines:
+    """This machine's engine alone (path None), or every engine of the inventory at path
+    (making labs: swarmlab's images copied there and their memory read, for the placement)."""
+    return from_inventory(path, provider.client, say, making) if path else local(provider)
 
 
-def status(room: str, provider: Any, lessons: Lessons) -> List[Dict[str, Any]]:
-    return labs.rows(room, provider, lessons)
+def make(room: Room, engines: Engines, lessons: Lessons, say: Say) -> None:
+    labs.make(room, engines, lessons, say)
 
 
-def stop(room: str, provider: Any, lessons: Lessons, say: Say) -> Dict[str, Any]:
-    return labs.stop(room, provider, lessons, say)
+def status(room: str, engines: Engines, lessons: Lessons) -> List[Dict[str, Any]]:
+    return labs.rows(room, engines, lessons)
+
+
+def stop(room: str, engines: Engines, lessons: Lessons, say: Say) -> Dict[str, Any]:
+    return labs.stop(room, engines, lessons, say)
 
 
 def serve(
     room: Room,
+    engines: Engines,
     provider_factory: Callable[[], Any],
     lessons: Lessons,
     drills: Drills,
@@ -75,7 +83,7 @@ def serve(
     then serve until interrupted; `ready` gets the links (each with its token)."""
     host, port, allow_remote = where
     cert = tls_for(host, allow_remote, "gets a shell on a lab")
-    live = Live(room, provider_factory, lessons, drills)
+    live = Live(room, engines, provider_factory, lessons, drills)
     found = xterm_dir()
     try:
         server = make_server(live, host, port, found, log_line, cert.context if cert else None)
@@ -96,7 +104,8 @@ def serve(
             "room": room.name,
             "board": keys.link("board"),
             "trainees": [
-                {"trainee": t.name, "lab": t.lab, "link": keys.link(t.name), "error": t.error} for t in room.trainees
+                {"trainee": t.name, "lab": t.lab, "engine": t.engine, "link": keys.link(t.name), "error": t.error}
+                for t in room.trainees
             ],
             "tls_sha256": cert.fingerprint if cert else None,
             "terminal": found is not None,
@@ -109,4 +118,17 @@ def serve(
         server.server_close()
 
 
-__all__ = ["Drills", "check_demo", "Lessons", "Room", "plan", "make", "status", "stop", "serve", "xterm_dir"]
+__all__ = [
+    "Drills",
+    "Engines",
+    "engines_of",
+    "check_demo",
+    "Lessons",
+    "Room",
+    "plan",
+    "make",
+    "status",
+    "stop",
+    "serve",
+    "xterm_dir",
+]

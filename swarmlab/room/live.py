@@ -15,6 +15,7 @@ from ..errors import SwarmlabError
 from ..web.terminal import Session, Sessions
 from . import labs
 from .drill import Drills, RoomDrill
+from .engines import Engines
 from .labs import Lessons
 from .model import Busy, Room, Trainee
 
@@ -24,11 +25,13 @@ PICTURE_FOR = 2.0  # seconds a lab's picture is served again before it is read a
 
 
 class Live:
-    def __init__(self, room: Room, provider_factory: Callable[[], Any], lessons: Lessons, drills: Drills):
-        self.room, self.factory, self.lessons = room, provider_factory, lessons
+    def __init__(
+        self, room: Room, engines: Engines, provider_factory: Callable[[], Any], lessons: Lessons, drills: Drills
+    ):
+        """engines: where the trainees' labs are; provider_factory: this machine's (the demo lab's)."""
+        self.room, self.engines, self.factory, self.lessons = room, engines, provider_factory, lessons
         self.drill = RoomDrill(room.demo, drills, lambda: [t.name for t in room.trainees if not t.error])
         self.drills = self.drill.catalogue() if room.demo else []
-        self.provider = provider_factory()
         self.sessions = Sessions()
         self.locks = {t.name: threading.Lock() for t in room.trainees}
         self.lock = threading.Lock()
@@ -46,10 +49,9 @@ class Live:
         threading.Thread(target=self._watch_board, name="room-board", daemon=True).start()
 
     def _watch_board(self) -> None:
-        provider = self.factory()
         while not self.stopping.is_set():
             try:
-                self.board, self.board_error = labs.rows(self.room.name, provider, self.lessons), ""
+                self.board, self.board_error = labs.rows(self.room.name, self.engines, self.lessons), ""
             except SwarmlabError as exc:
                 self.board_error = str(exc)
             self.stopping.wait(BOARD_EVERY)
@@ -84,12 +86,12 @@ class Live:
             lock.release()
 
     def check(self, t: Trainee) -> Dict[str, Any]:
-        report = self._one_at_a_time(t, "a check", lambda: self.lessons.check(t.lab, self.provider))
+        report = self._one_at_a_time(t, "a check", lambda: self.lessons.check(t.lab, self.engines.of(t.lab)))
         self.checks[t.name] = {**report, "at": time.time()}
         return report
 
     def hint(self, t: Trainee) -> Dict[str, Any]:
-        report = self._one_at_a_time(t, "a hint", lambda: self.lessons.hint(t.lab, self.provider))
+        report = self._one_at_a_time(t, "a hint", lambda: self.lessons.hint(t.lab, self.engines.of(t.lab)))
         if report.get("hint") and report["hint"] not in self.hints[t.name]:
             self.hints[t.name].append(report["hint"])
         return report
@@ -99,7 +101,7 @@ class Live:
 
         def run() -> None:
             try:
-                self._one_at_a_time(t, "a reset", lambda: self.lessons.reset(t.lab, self.provider))
+                self._one_at_a_time(t, "a reset", lambda: self.lessons.reset(t.lab, self.engines.of(t.lab)))
                 self.checks.pop(t.name, None)
                 say(f"{t.name}'s lab {t.lab} reset")
             except (Busy, SwarmlabError) as exc:
@@ -116,7 +118,7 @@ class Live:
             at, snap = self.pictures.get(t.name, (0.0, None))
             if snap is None or time.monotonic() - at > PICTURE_FOR:
                 try:
-                    full = labapi.status(t.lab, self.provider)
+                    full = labapi.status(t.lab, self.engines.of(t.lab))
                     snap = {k: full[k] for k in ("nodes", "services", "whole", "lacking")}
                 except SwarmlabError as exc:
                     snap = {"nodes": [], "services": [], "whole": False, "lacking": [str(exc)]}
@@ -134,7 +136,7 @@ class Live:
         def one(t: Trainee) -> None:
             def work() -> Dict[str, Any]:
                 r = self.lessons.start(
-                    nxt, t.lab, self.provider, self.room.lang, t.name, lambda s: None, self.room.name
+                    nxt, t.lab, self.engines.of(t.lab), self.room.lang, t.name, lambda s: None, self.room.name
                 )
                 t.brief, t.error = r, ""
                 self.checks.pop(t.name, None)
@@ -162,7 +164,7 @@ class Live:
             return None
 
         def argv() -> List[str]:
-            host = next(h for h in self.provider.hosts(t.lab) if h.name == node)
+            host = next(h for h in self.engines.of(t.lab).hosts(t.lab) if h.name == node)
             return host.transport.interactive()
 
         return self.sessions.get((t.name, node), argv)
@@ -200,6 +202,7 @@ class Live:
                 {
                     "trainee": t.name,
                     "lab": t.lab,
+                    "engine": t.engine,
                     "nodes": t.nodes,
                     "error": t.error,
                     "doing": self.doing.get(t.name),

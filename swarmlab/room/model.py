@@ -30,6 +30,7 @@ class Trainee:
     nodes: List[str] = field(default_factory=list)
     brief: Dict = field(default_factory=dict)
     error: str = ""  # why the lab could not be made
+    engine: str = ""  # the engine that holds the lab (engines.py)
 
 
 @dataclass

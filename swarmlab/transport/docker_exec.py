@@ -80,12 +80,21 @@ def enter_argv(container: str) -> Optional[Tuple[List[str], dict]]:
 
 
 class DockerExecTransport:
-    def __init__(self, container: str, host: Optional[str] = None, docker: str = "docker", enter: bool = True):
-        """enter: False for `docker exec` always (to compare the two ways)."""
+    def __init__(
+        self,
+        container: str,
+        host: Optional[str] = None,
+        docker: str = "docker",
+        enter: bool = True,
+        docker_host: Optional[str] = None,
+    ):
+        """enter: False for `docker exec` always (to compare the two ways); docker_host: the
+        engine holding the container when not this machine's (never entered then)."""
         self.container = container
         self.host = host or container
         self.docker = docker
-        self.enter = enter
+        self.enter = enter and docker_host is None
+        self.docker_host = docker_host
 
     def __repr__(self) -> str:
         return f"DockerExecTransport({self.container!r})"
@@ -97,6 +106,7 @@ class DockerExecTransport:
     def interactive(self) -> list:
         """The argv of a login shell on this host, for a terminal."""
         return [
+            *(["env", f"DOCKER_HOST={self.docker_host}"] if self.docker_host else []),
             self.docker,
             "exec",
             "-it",
@@ -122,7 +132,8 @@ class DockerExecTransport:
                 res = None
         if res is None:
             argv = [self.docker, "exec"] + (["-i"] if stdin is not None else []) + [self.container, "sh", "-c", cmd]
-            res = run_argv(argv, stdin, timeout, None, self.host, cmd, started, stdout)
+            engine = {**os.environ, "DOCKER_HOST": self.docker_host} if self.docker_host else None
+            res = run_argv(argv, stdin, timeout, engine, self.host, cmd, started, stdout)
         if _TRACE:
             sys.stderr.write(
                 f"trace {time.strftime('%H:%M:%S')} {res.duration:6.2f}s rc={res.exited} "

@@ -2,6 +2,7 @@
 
 The lab is made by the first test that needs it, and made again for a test that comes after
 one that stopped or removed it: no test depends on its place in the file."""
+import json
 import time
 
 from swarmlab import labels as L
@@ -47,3 +48,15 @@ def wait_whole(lab: str, deadline_s: float = 240) -> list:
             return seen
         assert time.monotonic() < deadline, seen[-1]
         time.sleep(1)
+
+
+def envelope(server):
+    """The JSON envelope a serving command prints with --json once it listens (`room start`:
+    it goes on serving), read from its stdout."""
+    text = ""
+    while True:
+        line = server.stdout.readline()
+        assert line, (text, server.poll() is not None and server.stderr.read())
+        text += line
+        if line.rstrip() == "}":
+            return json.loads(text)

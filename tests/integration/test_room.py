@@ -14,6 +14,7 @@ import pytest
 from ..browser import chromium, console_errors, foreign_loads, until
 from ..conftest import P, ROOT, run_json
 from ..wsclient import opening
+from .labs import envelope
 
 pytestmark = pytest.mark.integration
 
@@ -38,17 +39,6 @@ def _ws_status(base, path, cookie):
     return status
 
 
-def _envelope(server):
-    """The JSON envelope `room start --json` prints once its pages listen (it goes on serving)."""
-    text = ""
-    while True:
-        line = server.stdout.readline()
-        assert line, (text, server.poll() is not None and server.stderr.read())
-        text += line
-        if line.rstrip() == "}":
-            return json.loads(text)
-
-
 @pytest.fixture(scope="module")
 def room(engine, tmp_path_factory):
     names = tmp_path_factory.mktemp("room") / "names"
@@ -61,7 +51,7 @@ def room(engine, tmp_path_factory):
     assert proc.returncode == 0, proc.stderr
     server = subprocess.Popen(start, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        doc = _envelope(server)
+        doc = envelope(server)
         assert doc["ok"] and all(not t["error"] for t in doc["data"]["trainees"]), doc
         yield doc["data"]
     finally:

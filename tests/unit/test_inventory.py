@@ -48,6 +48,22 @@ def test_trust_on_first_use_only_when_asked(tmp_path):
     assert load_inventory(f, trust_on_first_use=True).hosts[0].host_key is None
 
 
+def test_an_inventory_of_engines_needs_no_role_and_is_checked_as_any_other(tmp_path):
+    f = tmp_path / "engines.yaml"
+    (tmp_path / "id").write_text("a key\n")
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0IDGs1ZyiEn2LMX45+LHv5VjMXwEm84mZDk48QprVR"
+    f.write_text(f"apiVersion: swarmlab/v1\nkind: Inventory\ndefaults: {{key_file: id}}\nhosts:\n"
+                 f"  far-1: {{address: 10.0.0.1, host_key: {key}}}\n  far-2: {{address: 10.0.0.2, host_key: {key}}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_inventory(f)                                  # a swarm's nodes each need their role
+    assert "missing required key 'role'" in str(info.value.problems[0])
+    assert [h.name for h in load_inventory(f, engines=True).hosts] == ["far-1", "far-2"]
+    f.write_text(f.read_text().replace("10.0.0.2", "10.0.0.1"))
+    with pytest.raises(ConfigError) as info:
+        load_inventory(f, engines=True)                    # the other checks still hold
+    assert "same address and port as far-1" in str(info.value.problems[0])
+
+
 def test_not_a_mapping(tmp_path):
     f = tmp_path / "inv.yaml"
     f.write_text("- a\n- b\n")

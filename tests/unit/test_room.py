@@ -16,6 +16,7 @@ from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessag
 
 from swarmlab.errors import ConfigError
 from swarmlab.room import labs, model
+from swarmlab.room.engines import Engine, Engines, local, place
 from swarmlab.room.access import Keys, whose
 from swarmlab.web import websocket
 from swarmlab.web.guard import HEADER, Guard
@@ -188,7 +189,7 @@ def _serve(room, fake, drills=None):
                            progress=fake.progress, ids=lambda: [])
     for t in room.trainees:
         t.nodes = ["node-1"]
-    live = Live(room, lambda: provider, lessons, (drills or _Drills()).api)
+    live = Live(room, local(provider), lambda: provider, lessons, (drills or _Drills()).api)
     server = make_server(live, "127.0.0.1", 0, None, lambda line: None)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, live
@@ -252,7 +253,8 @@ def test_the_server_gives_each_trainee_their_own_shell_and_nothing_of_the_others
         assert post("/t/bob/api/check", a.token)[0] == 403
         assert post("/t/alice/api/reset", a.token)[0] == 403  # not allowed by the trainer
         assert fake.checked == ["r-alice"]
-        assert [r["lab"] for r in labs.rows("r", SimpleNamespace(list_labs=lambda: []), fake)] == ["r-alice", "r-bob"]
+        assert [r["lab"] for r in labs.rows("r", local(SimpleNamespace(list_labs=lambda: [])), fake)] == ["r-alice",
+                                                                                                   "r-bob"]
     finally:
         server.shutdown()
         server.server_close()
@@ -263,9 +265,44 @@ def test_the_server_gives_each_trainee_their_own_shell_and_nothing_of_the_others
 def test_stop_removes_the_rooms_labs_by_their_record_and_leaves_the_rest(monkeypatch):
     downed = []
     monkeypatch.setattr(labs.labapi, "down", lambda lab, provider, say: downed.append(lab))
-    report = labs.stop("r", SimpleNamespace(list_labs=lambda: []), _Lessons(), lambda s: None)
+    report = labs.stop("r", local(SimpleNamespace(list_labs=lambda: [])), _Lessons(), lambda s: None)
     assert downed == ["r-alice", "r-bob"] == report["removed"]
-    assert report["left"] == [{"lab": "r-mallory", "why": "down"}]
+    assert report["left"] == [{"lab": "r-mallory", "why": "down", "engine": "local"}]
+
+
+def test_labs_are_spread_as_swarm_spreads_tasks_where_memory_is_free_and_a_placed_lab_stays():
+    free = {"far-1": 3000, "far-2": 1500, "far-3": 1600}
+    # fewest labs first, most memory on a tie: far-1, far-3, far-2, then far-1 (2600 left)
+    got = place(["r-a", "r-b", "r-c", "r-d"], free, {}, 400)
+    assert got == {"r-a": "far-1", "r-b": "far-3", "r-c": "far-2", "r-d": "far-1"}
+    # far-1 already holds two labs (any room's): the new ones go elsewhere first
+    got = place(["r-a", "r-b"], free, {"x-1": "far-1", "x-2": "far-1", "r-a": "far-2", "gone": "far-9"}, 400)
+    assert got == {"r-a": "far-2", "r-b": "far-3"}
+    # far-2 and far-3 have no room for one more lab (1600 - 400 < 400 + headroom): far-1 takes them all
+    assert set(place(["a", "b", "c"], {"far-1": 3000, "far-2": 1300}, {}, 400).values()) == {"far-1"}
+    # none has room: the most memory free, and `up` says what is missing
+    assert place(["a"], {"far-1": 10, "far-2": 20}, {}, 400) == {"a": "far-2"}
+    assert place(["r-a", "r-b"], {"local": None}, {}, 180) == {"r-a": "local", "r-b": "local"}
+
+
+def test_a_room_spread_over_engines_lists_and_stops_each_lab_on_its_own(monkeypatch):
+    def engine(name, lab):
+        info = SimpleNamespace(name=lab, running=3, nodes=3)
+        return Engine(name, SimpleNamespace(list_labs=lambda: [info], lab=lab))
+
+    class Records:
+        def progress(self, provider):
+            return [{"lab": provider.lab, "room": "r", "lesson": "x", "trainee": provider.lab[2:]}]
+
+    spread = Engines([engine("far-1", "r-alice"), engine("far-2", "r-bob")])
+    rows = labs.rows("r", spread, Records())
+    assert [(r["lab"], r["engine"], r["whole"]) for r in rows] == [("r-alice", "far-1", True), ("r-bob", "far-2", True)]
+    downed = []
+    monkeypatch.setattr(labs.labapi, "down", lambda lab, provider, say: downed.append((lab, provider.lab)))
+    assert labs.stop("r", spread, Records(), lambda s: None)["removed"] == ["r-alice", "r-bob"]
+    assert downed == [("r-alice", "r-alice"), ("r-bob", "r-bob")]  # each removed through its own engine
+    spread.find()
+    assert spread.engine_of("r-bob") == "far-2" and spread.of("r-alice").lab == "r-alice"
 
 
 def _call(port, path, token, body=None):

@@ -21,7 +21,7 @@ function row(t) {
   const tr = document.createElement("tr");
   tr.dataset.trainee = t.trainee;
   const passed = Array.isArray(t.passed) ? t.passed.length : null;
-  tr.append(cell(t.trainee), cell(t.lab), cell(passed == null ? "" : passed + "/" + t.steps), cell(t.hints), cell(t.minutes),
+  tr.append(cell(t.trainee), cell(t.lab), cell(t.engine || ""), cell(passed == null ? "" : passed + "/" + t.steps), cell(t.hints), cell(t.minutes),
     cell(t.error ? "failed: " + t.error : t.whole === true ? "yes" : t.whole === false ? "NO" : "…"), cell(t.doing || ""));
   const watch = document.createElement("td");
   for (const node of t.shells) {
