@@ -5,17 +5,25 @@ Per run: the time `room start` takes to make them all (to its links), the memory
 idle room (the whole machine's, over IDLE_FOR seconds once they settled), a Check's time
 with all of them idle, and the terminal's keystroke round trip (a key sent on the
 WebSocket until the shell's echo of it comes back). Then `room stop`.
+With --engines N, the labs are spread over N stand-in servers of this machine reached over
+SSH (tests/sshhosts.py: dind nodes running sshd and an engine of their own, so the labs'
+nodes are nested): `room start --engines`, a Check and a keystroke go through each engine's
+SSH tunnel. The servers are made once for all runs; the first run copies swarmlab's images
+to them (make_s then includes the copy), the others find them there. Memory is not read
+then (the nested nodes' cgroups are the servers').
 Bounded: every wait has a deadline, KEYS keystrokes, CHECKS checks.
-Usage: python3 bench/bench_room.py [--trainees 10] [--runs 3] [--lesson drained-node]"""
+Usage: python3 bench/bench_room.py [--trainees 10] [--runs 3] [--lesson drained-node] [--engines 2]"""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -102,14 +110,15 @@ def keystrokes(base: str, trainee: dict) -> list:
     return rtts
 
 
-def one_run(trainees: int, lesson: str) -> dict:
-    subprocess.run([sys.executable, "-m", "swarmlab", "room", "stop", "--name", ROOM], cwd=ROOT, capture_output=True,
-                   timeout=900)
+def one_run(trainees: int, lesson: str, engines: list) -> dict:
+    """engines: [] (this machine's engine) or ["--engines", FILE]."""
+    stop = [sys.executable, "-m", "swarmlab", "room", "stop", "--name", ROOM, *engines]
+    subprocess.run(stop, cwd=ROOT, capture_output=True, timeout=900)
     before = mem_available()
     t0 = time.monotonic()
     server = subprocess.Popen([sys.executable, "-m", "swarmlab", "room", "start", "--name", ROOM, "--trainees",
-                               str(trainees), "--lesson", lesson, "--port", "0", "--json"], cwd=ROOT, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                               str(trainees), "--lesson", lesson, "--port", "0", "--json", *engines], cwd=ROOT,
+                              text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         text, line = "", ""
         while line.rstrip() != "}":  # the envelope, pretty-printed, ends; the server goes on
@@ -128,17 +137,39 @@ def one_run(trainees: int, lesson: str) -> dict:
         cores = os.cpu_count() or 1
         idle_cpu = (b1 - b0) / (t1_ - t0_) * cores
         memory = before - mem_available()
-        cgroups = nodes_memory()
+        cgroups = nodes_memory() if not engines else 0
         checks = [check_seconds(base, doc["data"]["trainees"][i % trainees]) for i in range(CHECKS)]
         rtts = keystrokes(base, doc["data"]["trainees"][0])
     finally:
         server.terminate()
         server.wait(60)
-        subprocess.run([sys.executable, "-m", "swarmlab", "room", "stop", "--name", ROOM], cwd=ROOT,
-                       capture_output=True, timeout=900)
-    return {"make_s": round(made, 1), "failed": failed, "memory_gib": round(memory / 2**30, 2),
+        subprocess.run(stop, cwd=ROOT, capture_output=True, timeout=900)
+    return {"make_s": round(made, 1), "failed": failed,
+            "engines": sorted({t["engine"] for t in doc["data"]["trainees"]}), "memory_gib": round(memory / 2**30, 2),
             "nodes_cgroups_gib": round(cgroups / 2**30, 2), "idle_cores": round(idle_cpu, 2),
             "check_s": [round(c, 2) for c in checks], "keystroke_ms": [round(r, 1) for r in rtts]}
+
+
+@contextlib.contextmanager
+def stand_ins(count: int):
+    """[] for this machine's engine, or ["--engines", FILE] of `count` servers made for the
+    bench (and destroyed after it, whatever happened)."""
+    if not count:
+        yield []
+        return
+    import docker
+
+    from swarmlab.providers.dind import DindProvider
+    from tests.sshhosts import make_servers
+
+    engine = docker.from_env()
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            names = {f"far-{i}": ("manager", "a") for i in range(1, count + 1)}
+            servers = make_servers(engine, "benchengines", names, Path(d))
+            yield ["--engines", str(servers["inventory"])]
+    finally:
+        DindProvider(engine).destroy("benchengines")
 
 
 def spread(values):
@@ -150,14 +181,18 @@ def main():
     ap.add_argument("--trainees", type=int, default=10)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--lesson", default="drained-node")
+    ap.add_argument("--engines", type=int, default=0, help="stand-in servers to spread the labs over (0: none)")
     args = ap.parse_args()
-    runs = []
-    for i in range(args.runs):
-        runs.append(one_run(args.trainees, args.lesson))
-        print(f"run {i + 1}: {json.dumps(runs[-1])}", flush=True)
+    with stand_ins(args.engines) as engines:
+        runs = []
+        for i in range(args.runs):
+            runs.append(one_run(args.trainees, args.lesson, engines))
+            print(f"run {i + 1}: {json.dumps(runs[-1])}", flush=True)
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
-    (out / "room.json").write_text(json.dumps({"trainees": args.trainees, "lesson": args.lesson, "runs": runs}, indent=2))
+    name = f"room-engines-{args.engines}.json" if args.engines else "room.json"
+    (out / name).write_text(json.dumps({"trainees": args.trainees, "lesson": args.lesson, "engines": args.engines,
+                                        "runs": runs}, indent=2))
     print(f"{args.trainees} labs, min / median / max of {args.runs} runs")
     print(f"  make them all (s):        {spread([r['make_s'] for r in runs])}")
     print(f"  memory, MemAvailable (GiB): {spread([r['memory_gib'] for r in runs])}")

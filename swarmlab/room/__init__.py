@@ -53,7 +53,7 @@ def check_demo(room: Room, provider: Any) -> None:
 def engines_of(path: Optional[Path], provider: Any, say: Say, making: bool = False) -> Engines:
     """This machine's engine alone (path None), or every engine of the inventory at path
     (making labs: swarmlab's images copied there and their memory read, for the placement)."""
-    return from_inventory(path, provider.client, say, making) if path else local(provider)
+    return from_inventory(path, provider, say, making) if path else local(provider)
 
 
 def make(room: Room, engines: Engines, lessons: Lessons, say: Say) -> None:

@@ -84,9 +84,10 @@ def local(provider: Any) -> Engines:
     return Engines([Engine(LOCAL, provider)])
 
 
-def from_inventory(path: Path, local_client: Any, say: Say, ship: bool = True) -> Engines:
+def from_inventory(path: Path, here: Any, say: Say, ship: bool = True) -> Engines:
     """Every host of the inventory as an engine: its tunnel open, swarmlab's images copied
-    there (ship), its free memory read. One that cannot be used is an error before any lab."""
+    there from this machine's engine (`here`'s, asked only then) and its free memory read
+    (ship). One that cannot be used is an error before any lab."""
     import docker  # here: docker-py and paramiko are slow to import, and a room on this machine needs neither
 
     from ..config.inventory import load_inventory
@@ -95,6 +96,7 @@ def from_inventory(path: Path, local_client: Any, say: Say, ship: bool = True) -
     from ..transport.tunnel import EngineTunnel
 
     inv = load_inventory(path, engines=True)
+    source = here.client if ship else None  # the images' engine: a room's status or stop needs none
     known = str(resolve(inv.path.parent, inv.known_hosts)) if inv.known_hosts else None
     engines: List[Engine] = []
     made = Engines(engines)
@@ -108,7 +110,7 @@ def from_inventory(path: Path, local_client: Any, say: Say, ship: bool = True) -
             tunnel.start()
             client = docker.DockerClient(base_url=tunnel.url, timeout=120, max_pool_size=4)
             engine = Engine(host.name, RemoteDindProvider(host.name, tunnel, client, others(host.name)), None, tunnel)
-            copied = ship_images(local_client, client, lambda s: say(f"engine {host.name}: {s}")) if ship else []
+            copied = ship_images(source, client, lambda s: say(f"engine {host.name}: {s}")) if ship else []
             engine.free_mib = engine.provider.available_mib() if ship else None
         except (SwarmlabError, OSError, docker.errors.DockerException) as exc:
             tunnel.close()
