@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import json
+import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,6 +23,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 class _Connection(http.client.HTTPConnection):
     def connect(self) -> None:
         self.sock = reach.connect(self.host, self.port, self.timeout if isinstance(self.timeout, (int, float)) else 5.0)
+        if self.sock.family != socket.AF_UNIX:  # as http.client's own: no delayed small writes
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class _Reach(urllib.request.HTTPHandler):
