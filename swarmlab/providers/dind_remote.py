@@ -74,7 +74,8 @@ def ship_images(local: docker.DockerClient, remote: docker.DockerClient, say) ->
     """Every swarmlab image of this machine's engine that the remote engine lacks (or holds
     another build of), copied there as `docker save | docker load` does; the refs copied."""
     copied = []
-    for img in local.images.list(name=image_ref("base").split(":", 1)[0].rsplit("/", 1)[0] + "/*"):
+    registry = image_ref("base").split("/", 1)[0]  # swarmlab.local
+    for img in local.images.list(name=f"{registry}/*"):
         for ref in img.tags:
             try:
                 if remote.images.get(ref).id == img.id:

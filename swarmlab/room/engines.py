@@ -39,7 +39,7 @@ class Engines:
 
     def of(self, lab: str) -> Any:
         """The provider of the engine holding `lab` (the first engine before it is placed)."""
-        return self.by_name(self.placed.get(lab, self.all[0].name)).provider
+        return self.by_name(self.engine_of(lab)).provider
 
     def engine_of(self, lab: str) -> str:
         return self.placed.get(lab, self.all[0].name)
